@@ -1,0 +1,37 @@
+"""The ``wbgraph`` command line: thin click commands over the library, one per function."""
+
+import click
+
+from .. import __version__
+from .common import Group, Obj
+from .db import db
+from .query import query
+
+
+@click.group(cls=Group)
+@click.version_option(__version__, prog_name="wbgraph")
+@click.option("--uri", envvar="NEO4J_URI", help="Neo4j URI (bolt://, neo4j://, neo4j+s://). Default: NEO4J_URI, .env, else the local server.")
+@click.option("--user", envvar="NEO4J_USERNAME", help="Neo4j user. Default: NEO4J_USERNAME, .env, else neo4j.")
+@click.option("--database", envvar="NEO4J_DATABASE", help="Database name. Default: NEO4J_DATABASE, .env, else neo4j.")
+@click.pass_context
+def cli(ctx, uri, user, database):
+    """wbgraph: a Neo4j-backed product recommender for wholesale banking.
+
+    The password comes from NEO4J_PASSWORD (environment or .env), or, for the local
+    server that `wbgraph db start` manages, from its password file: never from an option.
+
+    \b
+    Example:
+        wbgraph db start
+        wbgraph query "MATCH (n) RETURN count(n) AS nodes"
+    """
+    ctx.obj = Obj(uri=uri, user=user, database=database)
+
+
+cli.add_command(db)
+cli.add_command(query)
+
+
+def main():
+    """Console-script entry point."""
+    cli(prog_name="wbgraph")

@@ -1,0 +1,128 @@
+"""``wbgraph db``: the local Neo4j server and the target database."""
+
+from dataclasses import asdict
+
+import click
+
+from .. import db as database
+from .. import localserver
+from .common import echo_fields, echo_json, json_option, pass_obj, progress
+
+
+@click.group()
+def db():
+    """Manage the local Neo4j server and the target database.
+
+    \b
+    Example:
+        wbgraph db start
+        wbgraph db status
+    """
+
+
+@db.command()
+@click.option("--bolt-port", type=int, help="Bolt port (default 7687; remembered).")
+@click.option("--http-port", type=int, help="HTTP port for Neo4j Browser (default 7474; remembered).")
+@click.option("--heap", help="JVM heap, e.g. 512m or 2g (default 512m; remembered).")
+@click.option("--pagecache", help="Page cache, e.g. 512m or 4g (default 512m; remembered).")
+@click.option("--timeout", type=float, default=180.0, show_default=True, help="Seconds to wait for Bolt to answer.")
+@json_option
+def start(bolt_port, http_port, heap, pagecache, timeout, as_json):
+    """Start the local Neo4j server (assembled from Maven Central on first use).
+
+    Listens on 127.0.0.1 only, with a generated password kept in a file only you can
+    read. Starting a running server is not an error.
+
+    \b
+    Example:
+        wbgraph db start --heap 1g --pagecache 1g
+    """
+    result = localserver.start(
+        bolt_port=bolt_port, http_port=http_port, heap=heap, pagecache=pagecache, timeout=timeout,
+        progress=None if as_json else progress,
+    )
+    server = localserver.LocalServer()
+    if as_json:
+        echo_json(asdict(result) | {"home": str(server.home), "passwordFile": str(server.password_file)})
+        return
+    if result.already_running:
+        click.echo(f"Neo4j is already running (pid {result.pid}) at {result.bolt_uri}")
+    else:
+        click.echo(f"Neo4j started in {result.seconds:.1f}s (pid {result.pid}) at {result.bolt_uri}")
+    click.echo(f"Neo4j Browser: {result.browser_url}  (user neo4j, password in {server.password_file})")
+
+
+@db.command()
+@json_option
+def stop(as_json):
+    """Stop the local Neo4j server cleanly.
+
+    \b
+    Example:
+        wbgraph db stop
+    """
+    result = localserver.stop()
+    if as_json:
+        echo_json(asdict(result))
+    elif result.was_running:
+        click.echo(f"Neo4j stopped in {result.seconds:.1f}s")
+    else:
+        click.echo("Neo4j is not running")
+
+
+@db.command()
+@json_option
+@pass_obj
+def status(obj, as_json):
+    """Show which Neo4j server answers and how much data it holds.
+
+    Exits 1, with the reason on one line, when the server cannot be reached or refuses
+    the credentials.
+
+    \b
+    Example:
+        wbgraph db status --json
+    """
+    with obj.driver() as (driver, settings):
+        result = database.status(driver, settings)
+    if as_json:
+        echo_json(asdict(result))
+        return
+    echo_fields({
+        "URI": result.uri,
+        "Database": result.database,
+        "Server": f"{result.server} {result.version} {result.edition}",
+        "Nodes": f"{result.nodes:,}",
+        "Relationships": f"{result.relationships:,}",
+    })
+
+
+@db.command()
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.option("--batch-size", type=int, default=10_000, show_default=True, help="Nodes deleted per transaction.")
+@pass_obj
+def reset(obj, yes, batch_size):
+    """Delete every node and relationship in the target database (the schema is kept).
+
+    \b
+    Example:
+        wbgraph db reset --yes
+    """
+    with obj.driver() as (driver, settings):
+        if not yes:
+            click.confirm(f"Delete all data in database {settings.database!r} at {settings.uri}?", abort=True)
+        deleted = database.reset(driver, settings, batch_size=batch_size)
+    click.echo(f"Deleted {deleted:,} nodes and their relationships from {settings.database!r}")
+
+
+@db.command(context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def admin(args):
+    """Run Neo4j's admin tool (neo4j-admin) on the local server's files.
+
+    \b
+    Example:
+        wbgraph db admin server validate-config
+    """
+    done = localserver.LocalServer().admin(*args)
+    raise SystemExit(done.returncode)

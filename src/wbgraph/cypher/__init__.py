@@ -1,0 +1,21 @@
+"""Every Cypher statement wbgraph runs, one purpose per ``.cypher`` file, loaded by name.
+
+Analysts can open the files in Neo4j Browser and run them with the same ``$parameters``.
+"""
+
+from functools import cache
+from importlib import resources
+
+
+@cache
+def load(name: str) -> str:
+    """The text of ``cypher/<name>.cypher``."""
+    try:
+        return resources.files(__package__).joinpath(f"{name}.cypher").read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise KeyError(f"no Cypher file named {name!r}") from None
+
+
+def names() -> list[str]:
+    """The names of all the Cypher files shipped with wbgraph."""
+    return sorted(p.name.removesuffix(".cypher") for p in resources.files(__package__).iterdir() if p.name.endswith(".cypher"))

@@ -1,0 +1,104 @@
+"""The connection to Neo4j: one driver per process, and driver errors turned into one line.
+
+Also the two database-level operations of ``wbgraph db``: :func:`status` and :func:`reset`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import neo4j
+from neo4j import GraphDatabase, RoutingControl
+from neo4j.exceptions import AuthError, DriverError, Neo4jError, ServiceUnavailable, SessionExpired
+
+from . import __version__, cypher
+from .config import Settings
+from .errors import AuthenticationFailed, ConfigError, ConnectionFailed, QueryFailed
+
+READ = RoutingControl.READ
+WRITE = RoutingControl.WRITE
+
+
+@contextmanager
+def connect(settings: Settings) -> Iterator[neo4j.Driver]:
+    """A verified driver for ``settings``; every driver error inside becomes a :class:`WbgraphError`."""
+    with translate_errors(settings):
+        try:
+            driver = GraphDatabase.driver(
+                settings.uri,
+                auth=(settings.user, settings.password),
+                user_agent=f"wbgraph/{__version__}",
+                notifications_min_severity="OFF",
+            )
+        except ValueError as e:  # malformed URI or settings
+            raise ConfigError(f"Cannot use Neo4j URI {settings.uri!r}: {_one_line(str(e))}") from None
+        with driver:
+            driver.verify_connectivity()
+            yield driver
+
+
+@contextmanager
+def translate_errors(settings: Settings) -> Iterator[None]:
+    """Turn the driver's exceptions into one-line wbgraph errors naming the server and the fix."""
+    try:
+        yield
+    except AuthError:
+        raise AuthenticationFailed(
+            f"Neo4j at {settings.uri} refused user {settings.user!r}: wrong user name or password"
+            + (" (the local server's password is in its password file; is NEO4J_PASSWORD set?)." if settings.local else ".")
+        ) from None
+    except (ServiceUnavailable, SessionExpired) as e:
+        hint = "start it with `wbgraph db start`" if settings.local else "check NEO4J_URI and that the server is up"
+        raise ConnectionFailed(f"Cannot reach Neo4j at {settings.uri}: {_one_line(str(e))}; {hint}.") from None
+    except Neo4jError as e:
+        if e.code == "Neo.ClientError.Database.DatabaseNotFound":
+            raise QueryFailed(f"Database {settings.database!r} does not exist on {settings.uri}.") from None
+        raise QueryFailed(f"{_one_line(e.message or str(e))} ({e.code})") from None
+    except DriverError as e:
+        raise ConfigError(f"Cannot use Neo4j at {settings.uri}: {_one_line(str(e))}") from None
+
+
+def _one_line(text: str) -> str:
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return " ".join(lines)[:500] or "no details"
+
+
+@dataclass(frozen=True)
+class Status:
+    uri: str
+    database: str
+    server: str
+    version: str
+    edition: str
+    nodes: int
+    relationships: int
+
+
+def status(driver: neo4j.Driver, settings: Settings) -> Status:
+    """Which server answers, and how much is in the target database."""
+    components = driver.execute_query(cypher.load("server_components"), database_=settings.database, routing_=READ)
+    counts = driver.execute_query(cypher.load("graph_counts"), database_=settings.database, routing_=READ)
+    kernel = components.records[0]
+    return Status(
+        uri=settings.uri,
+        database=settings.database,
+        server=kernel["name"],
+        version=kernel["version"],
+        edition=kernel["edition"],
+        nodes=counts.records[0]["nodes"],
+        relationships=counts.records[0]["relationships"],
+    )
+
+
+def reset(driver: neo4j.Driver, settings: Settings, batch_size: int = 10_000) -> int:
+    """Delete every node and relationship of the target database; return how many nodes went.
+
+    The schema (constraints and indexes) is kept. Deletion runs in batches, so a large graph
+    does not need one huge transaction.
+    """
+    before = status(driver, settings).nodes
+    with driver.session(database=settings.database) as session:
+        session.run(cypher.load("delete_all"), batchSize=batch_size).consume()
+    return before

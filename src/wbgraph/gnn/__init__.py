@@ -1,0 +1,1 @@
+"""Graph learning: Neo4j -> PyG export, heterogeneous GAT recommender, evaluation (issue: learning)."""
