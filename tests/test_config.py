@@ -49,3 +49,10 @@ def test_local_server_not_set_up_yet_is_a_clear_error(tmp_path, monkeypatch):
     monkeypatch.setenv("WBGRAPH_HOME", str(tmp_path / "nothing"))
     with pytest.raises(ConfigError, match="run `wbgraph db start`"):
         resolve_settings(environ={}, env_file=tmp_path / "none")
+
+
+def test_credentials_for_another_server_do_not_apply_to_the_local_one(tmp_path, monkeypatch):
+    monkeypatch.setenv("WBGRAPH_HOME", str(tmp_path))
+    (tmp_path / "password").write_text("generated-secret\n")
+    s = resolve_settings(environ={"NEO4J_USERNAME": "ana", "NEO4J_PASSWORD": "aura-secret"}, env_file=tmp_path / "none")
+    assert (s.user, s.password, s.local) == ("neo4j", "generated-secret", True)

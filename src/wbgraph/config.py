@@ -5,7 +5,9 @@ Order of precedence, first found wins:
 1. options on the ``wbgraph`` command (``--uri``, ``--user``, ``--database``);
 2. the environment: ``NEO4J_URI``, ``NEO4J_USERNAME``, ``NEO4J_PASSWORD``, ``NEO4J_DATABASE``;
 3. a ``.env`` file in the working directory (git-ignored; same names);
-4. the local managed server (``wbgraph db start``) with its generated password file.
+4. the local managed server (``wbgraph db start``) as user ``neo4j`` with its generated
+   password file; ``NEO4J_USERNAME`` and ``NEO4J_PASSWORD`` apply only with a URI, so the
+   credentials of some other server in the environment never leak into the local one.
 
 The password is never taken from a command-line option: options are visible to every user
 of the machine through ``ps``.
@@ -84,5 +86,4 @@ def resolve_settings(
     from .localserver import LocalServer  # the local server is the default target
 
     server = LocalServer()
-    password = env.get("NEO4J_PASSWORD") or server.read_password()
-    return Settings(server.bolt_uri, user or env.get("NEO4J_USERNAME") or DEFAULT_USER, password, database, local=True)
+    return Settings(server.bolt_uri, user or DEFAULT_USER, server.read_password(), database, local=True)

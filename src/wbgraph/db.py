@@ -47,7 +47,7 @@ def translate_errors(settings: Settings) -> Iterator[None]:
     except AuthError:
         raise AuthenticationFailed(
             f"Neo4j at {settings.uri} refused user {settings.user!r}: wrong user name or password"
-            + (" (the local server's password is in its password file; is NEO4J_PASSWORD set?)." if settings.local else ".")
+            + (f" (the local server's password is in {_password_file()})." if settings.local else " (check NEO4J_USERNAME and NEO4J_PASSWORD).")
         ) from None
     except (ServiceUnavailable, SessionExpired) as e:
         hint = "start it with `wbgraph db start`" if settings.local else "check NEO4J_URI and that the server is up"
@@ -58,6 +58,12 @@ def translate_errors(settings: Settings) -> Iterator[None]:
         raise QueryFailed(f"{_one_line(e.message or str(e))} ({e.code})") from None
     except DriverError as e:
         raise ConfigError(f"Cannot use Neo4j at {settings.uri}: {_one_line(str(e))}") from None
+
+
+def _password_file() -> str:
+    from .localserver import LocalServer
+
+    return str(LocalServer().password_file)
 
 
 def _one_line(text: str) -> str:

@@ -10,9 +10,9 @@ from .query import query
 
 @click.group(cls=Group)
 @click.version_option(__version__, prog_name="wbgraph")
-@click.option("--uri", envvar="NEO4J_URI", help="Neo4j URI (bolt://, neo4j://, neo4j+s://). Default: NEO4J_URI, .env, else the local server.")
-@click.option("--user", envvar="NEO4J_USERNAME", help="Neo4j user. Default: NEO4J_USERNAME, .env, else neo4j.")
-@click.option("--database", envvar="NEO4J_DATABASE", help="Database name. Default: NEO4J_DATABASE, .env, else neo4j.")
+@click.option("--uri", help="Neo4j URI (bolt://, neo4j://, neo4j+s://). Default: NEO4J_URI, .env, else the local server.")
+@click.option("--user", help="Neo4j user. Default: NEO4J_USERNAME, .env, else neo4j.")
+@click.option("--database", help="Database name. Default: NEO4J_DATABASE, .env, else neo4j.")
 @click.pass_context
 def cli(ctx, uri, user, database):
     """wbgraph: a Neo4j-backed product recommender for wholesale banking.

@@ -236,6 +236,7 @@ def render_conf(config: ServerConfig, dist: Distribution, home: Path) -> str:
         "server.memory.heap.initial_size": config.heap,
         "server.memory.heap.max_size": config.heap,
         "server.memory.pagecache.size": config.pagecache,
+        "db.tx_log.rotation.size": "64M",
         "db.tx_log.rotation.retention_policy": "256M size",
         "dbms.security.procedures.unrestricted": "apoc.*",
         "dbms.usage_report.enabled": "false",
