@@ -112,3 +112,11 @@ def cli():
         return CliRunner().invoke(group, list(args), input=input, env=env, catch_exceptions=False)
 
     return invoke
+
+
+@pytest.fixture
+def seed_csv():
+    """1,000 rows made by the seed notebook's own generator, bugs and all (kept as data)."""
+    from pathlib import Path
+
+    return Path(__file__).parent / "data" / "seed_notebook.csv"

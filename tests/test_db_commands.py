@@ -95,24 +95,24 @@ def test_reset_deletes_all_data_after_confirmation(cli, empty_db):
     assert (status["nodes"], status["relationships"]) == (0, 0)
 
 
-def test_wrong_password_is_one_line_and_exit_1(cli, backend):
+def test_wrong_password_is_one_line_and_exit_6(cli, backend):
     env = {"NEO4J_URI": backend.settings.uri, "NEO4J_PASSWORD": "not-the-password"}
     result = cli("db", "status", env=env)
-    assert result.exit_code == 1
+    assert result.exit_code == 6
     line = one_error_line(result)
     assert "wrong user name or password" in line and "not-the-password" not in line
 
 
-def test_unreachable_server_is_one_line_and_exit_1(cli):
+def test_unreachable_server_is_one_line_and_exit_5(cli):
     from conftest import free_port
 
     uri = f"bolt://127.0.0.1:{free_port()}"
     result = cli("db", "status", env={"NEO4J_URI": uri, "NEO4J_PASSWORD": "x"})
-    assert result.exit_code == 1
+    assert result.exit_code == 5
     assert one_error_line(result).startswith(f"Error: Cannot reach Neo4j at {uri}")
 
 
-def test_missing_database_is_one_line(cli, backend):
+def test_missing_database_is_one_line_and_exit_7(cli, backend):
     result = cli("--database", "nosuchdb", "db", "status")
-    assert result.exit_code == 1
+    assert result.exit_code == 7
     assert one_error_line(result) == f"Error: Database 'nosuchdb' does not exist on {backend.settings.uri}."

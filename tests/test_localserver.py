@@ -93,7 +93,7 @@ def test_stop_status_start_round_trip(cli, local_server):
     assert cli("db", "stop", env=env).output.strip() == "Neo4j is not running"
 
     down = cli("db", "status", env=env)
-    assert down.exit_code == 1
+    assert down.exit_code == 5
     assert down.output.startswith("Error: The local Neo4j server is not running")
 
     started = cli("db", "start", "--json", env=env)

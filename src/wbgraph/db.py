@@ -15,7 +15,7 @@ from neo4j.exceptions import AuthError, DriverError, Neo4jError, ServiceUnavaila
 
 from . import __version__, cypher
 from .config import Settings
-from .errors import AuthenticationFailed, ConfigError, ConnectionFailed, QueryFailed
+from .errors import AuthenticationFailed, ConfigError, ConnectionFailed, DatabaseNotFound, QueryFailed
 
 READ = RoutingControl.READ
 WRITE = RoutingControl.WRITE
@@ -54,7 +54,7 @@ def translate_errors(settings: Settings) -> Iterator[None]:
         raise ConnectionFailed(f"Cannot reach Neo4j at {settings.uri}: {_one_line(str(e))}; {hint}.") from None
     except Neo4jError as e:
         if e.code == "Neo.ClientError.Database.DatabaseNotFound":
-            raise QueryFailed(f"Database {settings.database!r} does not exist on {settings.uri}.") from None
+            raise DatabaseNotFound(f"Database {settings.database!r} does not exist on {settings.uri}.") from None
         raise QueryFailed(f"{_one_line(e.message or str(e))} ({e.code})") from None
     except DriverError as e:
         raise ConfigError(f"Cannot use Neo4j at {settings.uri}: {_one_line(str(e))}") from None
@@ -106,5 +106,6 @@ def reset(driver: neo4j.Driver, settings: Settings, batch_size: int = 10_000) ->
     """
     before = status(driver, settings).nodes
     with driver.session(database=settings.database) as session:
-        session.run(cypher.load("delete_all"), batchSize=batch_size).consume()
+        for statement in cypher.statements("delete_all"):
+            session.run(statement, batchSize=batch_size).consume()
     return before

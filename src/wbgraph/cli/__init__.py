@@ -4,6 +4,7 @@ import click
 
 from .. import __version__
 from .common import Group, Obj
+from .data import generate, ingest
 from .db import db
 from .query import query
 
@@ -29,6 +30,8 @@ def cli(ctx, uri, user, database):
 
 
 cli.add_command(db)
+cli.add_command(generate)
+cli.add_command(ingest)
 cli.add_command(query)
 
 

@@ -21,7 +21,9 @@ class Group(click.Group):
         try:
             return super().invoke(ctx)
         except WbgraphError as e:
-            raise click.ClickException(str(e)) from None
+            error = click.ClickException(str(e))
+            error.exit_code = e.exit_code
+            raise error from None
 
 
 @dataclass
@@ -67,3 +69,40 @@ def echo_fields(fields: dict) -> None:
 def progress(message: str) -> None:
     """Progress messages go to stderr, so stdout stays clean for --json."""
     click.echo(message, err=True)
+
+
+silent_option = click.option("--silent", is_flag=True, help="No progress bar.")
+
+
+@contextmanager
+def progress_bar(description: str, unit: str = "rows", silent: bool = False):
+    """A progress bar on stderr with a rate; yields ``update(done, total)`` for the library.
+
+    The bar appears at the first update, so an error found before any work shows alone.
+    """
+    if silent:
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    bar = Progress(
+        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+        TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), console=Console(stderr=True),
+    )
+    task = None
+
+    def update(done: int, total: int) -> None:
+        nonlocal task
+        if task is None:
+            bar.start()
+            task = bar.add_task(description, total=total, rate="")
+        elapsed = bar.tasks[0].elapsed or 0
+        rate = f"{done / elapsed:,.0f} {unit}/s" if elapsed else ""
+        bar.update(task, completed=done, total=total, rate=rate)
+
+    try:
+        yield update
+    finally:
+        if task is not None:
+            bar.stop()

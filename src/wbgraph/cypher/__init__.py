@@ -16,6 +16,13 @@ def load(name: str) -> str:
         raise KeyError(f"no Cypher file named {name!r}") from None
 
 
+def statements(name: str) -> list[str]:
+    """The statements of a file that holds several, separated by semicolons at line ends."""
+    body = "\n".join(line for line in load(name).splitlines() if not line.lstrip().startswith("//"))
+    parts = (part.strip().rstrip(";").strip() for part in (body + "\n").split(";\n"))
+    return [part for part in parts if part]
+
+
 def names() -> list[str]:
     """The names of all the Cypher files shipped with wbgraph."""
     return sorted(p.name.removesuffix(".cypher") for p in resources.files(__package__).iterdir() if p.name.endswith(".cypher"))

@@ -1,4 +1,7 @@
-// Delete every node and relationship of the current database, $batchSize nodes per transaction.
-// Needs an auto-commit transaction (":auto" in Neo4j Browser).
+// Delete every relationship, then every node, of the current database, $batchSize per
+// transaction (relationships first, so a node with many of them never needs a huge one).
+// Needs auto-commit transactions (":auto" in Neo4j Browser).
+MATCH ()-[r]->()
+CALL (r) { DELETE r } IN TRANSACTIONS OF $batchSize ROWS;
 MATCH (n)
-CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF $batchSize ROWS
+CALL (n) { DELETE n } IN TRANSACTIONS OF $batchSize ROWS;

@@ -57,7 +57,7 @@ class ServerConfig:
 
     bolt_port: int = 7687
     http_port: int = 7474
-    heap: str = "512m"
+    heap: str = "1g"
     pagecache: str = "512m"
 
 

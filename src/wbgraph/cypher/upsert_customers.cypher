@@ -1,0 +1,19 @@
+// Create or update customers. $customers: [{customerId, asOf, props: {...}}], one per customer.
+// Attributes come from the customer's latest transaction: a row older than what the graph
+// already holds (attributesAsOf) changes nothing. Context links follow the attributes: the
+// old ones are deleted first, so the new ones are created without a MERGE on dense nodes.
+UNWIND $customers AS row
+MERGE (c:Customer {customerId: row.customerId})
+WITH c, row, datetime(row.asOf) AS asOf
+WHERE c.attributesAsOf IS NULL OR asOf > c.attributesAsOf
+SET c += row.props, c.attributesAsOf = asOf
+WITH c, row
+OPTIONAL MATCH (c)-[old:IN_INDUSTRY|LOCATED_IN|MANAGED_BY]->()
+DELETE old
+WITH DISTINCT c, row
+FOREACH (name IN coalesce([row.props.industry], []) |
+  MERGE (n:Industry {name: name}) CREATE (c)-[:IN_INDUSTRY]->(n))
+FOREACH (name IN coalesce([row.props.location], []) |
+  MERGE (n:Location {name: name}) CREATE (c)-[:LOCATED_IN]->(n))
+FOREACH (name IN coalesce([row.props.relationshipManager], []) |
+  MERGE (n:RelationshipManager {name: name}) CREATE (c)-[:MANAGED_BY]->(n))

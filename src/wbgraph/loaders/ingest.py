@@ -1,0 +1,196 @@
+"""``wbgraph ingest``: a validated CSV into the graph, in batches, safe to run again.
+
+Order of work: validate the whole file (nothing is written when the file itself is
+unusable or rejects exceed ``max_rejects``); write the rejects file; create the schema;
+upsert customers and products (latest attributes win); then, batch by batch in managed
+write transactions, create the transactions the graph does not hold yet and add them to
+the aggregated ``USES`` relationships. A batch re-checks which rows exist inside its own
+transaction, so a retried or repeated batch never doubles anything.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import neo4j
+import pandas as pd
+
+from .. import cypher
+from ..config import Settings
+from ..errors import TooManyRejects
+from .schema import owned_by
+from .validate import Validated, validate
+
+DATE_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
+TRANSACTION_PROPS = [c.prop for c in owned_by("Transaction") if c.prop not in ("date", "transactionId")] + ["transactionId"]
+WHOLE_NUMBERS = {"companySize", "frequency"}
+
+
+@dataclass
+class IngestSummary:
+    """What an ingest did. ``read == loaded + rejected`` always holds."""
+
+    file: str
+    read: int = 0
+    loaded: int = 0
+    rejected: int = 0
+    created: int = 0
+    duplicates: int = 0
+    alreadyInGraph: int = 0
+    conflicts: dict = field(default_factory=dict)
+    warnings: dict = field(default_factory=dict)
+    rejectsFile: str | None = None
+    nodesCreated: int = 0
+    relationshipsCreated: int = 0
+    propertiesSet: int = 0
+    seconds: float = 0.0
+
+    @property
+    def rows_per_second(self) -> float:
+        return self.read / self.seconds if self.seconds else 0.0
+
+    def as_dict(self) -> dict:
+        return asdict(self) | {"rowsPerSecond": round(self.rows_per_second, 1)}
+
+
+def default_rejects_path(path: Path) -> Path:
+    """``data.csv`` -> ``data.rejects.csv`` beside it."""
+    return path.with_name(path.stem + ".rejects.csv")
+
+
+def ingest(
+    driver: neo4j.Driver,
+    settings: Settings,
+    path: str | Path,
+    *,
+    batch_size: int = 10_000,
+    rejects: str | Path | None = None,
+    max_rejects: int | None = None,
+    strict: bool = False,
+    encoding: str | None = None,
+    progress=None,
+) -> IngestSummary:
+    """Load one CSV file into the graph; return the summary.
+
+    ``progress(done, total)`` is called after each batch with the distinct rows written so far.
+    """
+    began = time.perf_counter()
+    path = Path(path)
+    checked = validate(path, encoding=encoding, strict=strict)
+    summary = IngestSummary(
+        file=str(path), read=checked.read, rejected=len(checked.rejects),
+        conflicts=checked.conflicts, warnings=dict(checked.warnings), duplicates=checked.duplicates,
+    )
+    rejects_path = Path(rejects) if rejects else default_rejects_path(path)
+    if len(checked.rejects):
+        checked.rejects.to_csv(rejects_path, index=False)
+        summary.rejectsFile = str(rejects_path)
+    if max_rejects is not None and summary.rejected > max_rejects:
+        raise TooManyRejects(
+            f"{summary.rejected} of {summary.read} rows rejected, more than --max-rejects {max_rejects}; "
+            f"nothing loaded (reasons in {rejects_path})."
+        )
+
+    counters: Counter = Counter()
+    with driver.session(database=settings.database) as session:
+        for statement in cypher.statements("schema"):
+            session.run(statement).consume()
+        if len(checked.rows):
+            counters += session.execute_write(_write_entities, _entities(checked, "Customer"), _entities(checked, "Product"))
+        rows = checked.rows.drop_duplicates("transactionKey")
+        for start in range(0, len(rows), batch_size):
+            batch = rows.iloc[start:start + batch_size]
+            created, batch_counters = session.execute_write(_write_transactions, batch)
+            summary.created += created
+            counters += batch_counters
+            if progress:
+                progress(start + len(batch), len(rows))
+
+    summary.loaded = len(checked.rows)
+    summary.alreadyInGraph = len(rows) - summary.created
+    summary.nodesCreated = counters["nodes_created"]
+    summary.relationshipsCreated = counters["relationships_created"]
+    summary.propertiesSet = counters["properties_set"]
+    summary.seconds = time.perf_counter() - began
+    return summary
+
+
+def _entities(checked: Validated, owner: str) -> list[dict]:
+    """One record per customer or product: the attributes of its latest valid row."""
+    key = "customerId" if owner == "Customer" else "productId"
+    attrs = [c.prop for c in owned_by(owner) if c.kind != "id"]
+    latest = checked.rows.sort_values(["date", "line"]).groupby(key, sort=False).tail(1)
+    props = _plain(latest[attrs])
+    records = [
+        {key: k, "asOf": d, "props": p}
+        for k, d, p in zip(latest[key], latest["date"].dt.strftime(DATE_FORMAT), props.to_dict("records"))
+    ]
+    if owner == "Product":
+        regulations = checked.rows.dropna(subset=["regulation"]).groupby(key)["regulation"].agg(lambda s: sorted(set(s)))
+        for record in records:
+            record["regulations"] = regulations.get(record[key], [])
+    return records
+
+
+def _plain(frame: pd.DataFrame) -> pd.DataFrame:
+    """Values the driver can send: None for missing, int for whole-number columns."""
+    out = frame.astype(object).where(frame.notna(), None)
+    for column in WHOLE_NUMBERS.intersection(out.columns):
+        out[column] = [None if v is None else int(v) for v in out[column]]
+    return out
+
+
+def _write_entities(tx: neo4j.ManagedTransaction, customers: list[dict], products: list[dict]) -> Counter:
+    counters = Counter()
+    counters += _counters(tx.run(cypher.load("upsert_customers"), customers=customers).consume())
+    counters += _counters(tx.run(cypher.load("upsert_products"), products=products).consume())
+    return counters
+
+
+def _write_transactions(tx: neo4j.ManagedTransaction, batch: pd.DataFrame) -> tuple[int, Counter]:
+    """Create the rows of ``batch`` the graph lacks; return how many, and the write counters."""
+    existing = tx.run(cypher.load("existing_transactions"), keys=batch["transactionKey"].tolist()).single()["existing"]
+    new = batch[~batch["transactionKey"].isin(existing)]
+    if new.empty:
+        return 0, Counter()
+    dates = new["date"].dt.strftime(DATE_FORMAT)
+    rows = [
+        {"transactionKey": k, "customerId": c, "productId": p, "date": d, "props": props}
+        for k, c, p, d, props in zip(
+            new["transactionKey"], new["customerId"], new["productId"], dates, _plain(new[TRANSACTION_PROPS]).to_dict("records")
+        )
+    ]
+    counters = _counters(tx.run(cypher.load("create_transactions"), rows=rows).consume())
+    counters += _counters(tx.run(cypher.load("add_usage"), pairs=_usage_pairs(new)).consume())
+    return len(new), counters
+
+
+def _usage_pairs(new: pd.DataFrame) -> list[dict]:
+    """The new rows summed per (customer, product): what add_usage adds to USES."""
+    grouped = new.assign(
+        usage=new["productUsage"].fillna(0.0), engagement=new["customerEngagement"].fillna(0.0),
+        value0=new["value"].fillna(0.0),
+    ).groupby(["customerId", "productId"], sort=False)
+    pairs = grouped.agg(
+        n=("transactionKey", "size"), firstDate=("date", "min"), lastDate=("date", "max"),
+        amount=("amount", "sum"), value=("value0", "sum"),
+        usageSum=("usage", "sum"), usageCount=("productUsage", "count"),
+        engagementSum=("engagement", "sum"), engagementCount=("customerEngagement", "count"),
+    ).reset_index()
+    pairs["firstDate"] = pairs["firstDate"].dt.strftime(DATE_FORMAT)
+    pairs["lastDate"] = pairs["lastDate"].dt.strftime(DATE_FORMAT)
+    records = pairs.to_dict("records")
+    for r in records:  # numpy scalars -> Python numbers
+        for k in ("n", "usageCount", "engagementCount"):
+            r[k] = int(r[k])
+        for k in ("amount", "value", "usageSum", "engagementSum"):
+            r[k] = float(r[k])
+    return records
+
+
+def _counters(summary: neo4j.ResultSummary) -> Counter:
+    c = summary.counters
+    return Counter(nodes_created=c.nodes_created, relationships_created=c.relationships_created, properties_set=c.properties_set)

@@ -1,0 +1,242 @@
+"""Reading and checking an input CSV before anything touches the graph.
+
+Three outcomes, as documented in the README:
+
+* a **file-level error** (empty file, wrong delimiter, missing / unknown / duplicated
+  columns, bytes that are not in the file's encoding, broken quoting) raises
+  :class:`InputFileError` with one line naming the problem: nothing is loaded;
+* a **hard error** in a row (missing or over-long ID, unparseable number or date, a value
+  out of range, a wrong number of fields) sends the row to the rejects, with its line
+  number and every reason;
+* a **soft problem** (a value outside the documented vocabulary, an entity whose attributes
+  differ between rows) keeps the row and is counted; ``strict`` rejects it instead.
+
+Every row read is either valid or rejected: ``read == len(valid) + len(rejects)``.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..errors import InputFileError
+from .schema import COLUMNS, HEADERS, MAX_ID_LENGTH, owned_by
+
+DEFAULT_ENCODING = "utf-8-sig"  # UTF-8, with or without a byte-order mark
+OTHER_DELIMITERS = {";": "semicolon", "\t": "tab", "|": "pipe"}
+STRING = np.dtypes.StringDType()
+
+
+@dataclass
+class Validated:
+    """The outcome of checking one file.
+
+    ``rows`` holds the valid rows, typed, one column per graph property plus ``line``
+    (where the row starts in the file) and ``transactionKey`` (identical rows share it).
+    ``rejects`` holds the rejected rows as they were in the file plus ``lineNumber`` and
+    ``reason``.
+    """
+
+    path: Path
+    rows: pd.DataFrame
+    rejects: pd.DataFrame
+    read: int
+    warnings: Counter = field(default_factory=Counter)
+    conflicts: dict = field(default_factory=dict)
+
+    @property
+    def duplicates(self) -> int:
+        """Valid rows identical to an earlier row of the file (they map to the same Transaction)."""
+        return int(self.rows["transactionKey"].duplicated().sum())
+
+
+def read_records(path: Path, encoding: str | None = None) -> tuple[list[str], list[list[str]], list[int]]:
+    """The header, the records and the line each record starts on; file-level problems raise."""
+    encoding = encoding or DEFAULT_ENCODING
+    records, lines = [], []
+    try:
+        with open(path, encoding=encoding, newline="") as f:
+            reader = csv.reader(f, strict=True)
+            header = next(reader, None)
+            previous = reader.line_num
+            for record in reader:
+                if record:  # a blank line is not a row
+                    records.append(record)
+                    lines.append(previous + 1)
+                previous = reader.line_num
+    except FileNotFoundError:
+        raise InputFileError(f"{path}: no such file.") from None
+    except IsADirectoryError:
+        raise InputFileError(f"{path}: is a folder, not a CSV file.") from None
+    except LookupError:
+        raise InputFileError(f"Unknown encoding {encoding!r}.") from None
+    except UnicodeDecodeError as e:
+        raise InputFileError(
+            f"{path}: byte 0x{e.object[e.start]:02x} at offset {e.start} is not valid {encoding}; "
+            "name the file's encoding with --encoding (e.g. --encoding latin-1 or utf-16)."
+        ) from None
+    except csv.Error as e:
+        raise InputFileError(f"{path}: line {reader.line_num}: malformed CSV ({e}).") from None
+    if header is None or not any(h.strip() for h in header):
+        raise InputFileError(f"{path}: the file is empty (expected a header row with the 28 input columns).")
+    return [h.strip() for h in header], records, lines
+
+
+def check_header(path: Path, header: list[str]) -> None:
+    """Raise a one-line :class:`InputFileError` unless the header has exactly the 28 columns."""
+    if len(header) == 1:
+        for delimiter, name in OTHER_DELIMITERS.items():
+            if delimiter in header[0]:
+                raise InputFileError(f"{path}: the header is separated by {name}s; wbgraph reads comma-separated files.")
+    counts = Counter(header)
+    problems = []
+    missing = [h for h in HEADERS if h not in counts]
+    unknown = [h for h in header if h not in HEADERS]
+    duplicated = [h for h, n in counts.items() if n > 1]
+    if missing:
+        problems.append("missing columns: " + ", ".join(missing))
+    if unknown:
+        problems.append("unknown columns: " + ", ".join(repr(h) for h in unknown))
+    if duplicated:
+        problems.append("duplicated columns: " + ", ".join(duplicated))
+    if problems:
+        raise InputFileError(f"{path}: " + "; ".join(problems) + ".")
+
+
+def validate(path: str | Path, encoding: str | None = None, strict: bool = False) -> Validated:
+    """Read ``path`` and split its rows into valid (typed) rows and rejects with reasons."""
+    path = Path(path)
+    header, records, lines = read_records(path, encoding)
+    check_header(path, header)
+
+    width = len(header)
+    ragged = [i for i, r in enumerate(records) if len(r) != width]
+    raw = pd.DataFrame([r if len(r) == width else (r + [""] * width)[:width] for r in records], columns=header, dtype=object)
+    if raw.empty:
+        raw = pd.DataFrame({h: pd.Series([], dtype=object) for h in header})
+    raw = raw[list(HEADERS)]
+    line = pd.Series(lines, dtype="int64")
+
+    reasons = [[] for _ in range(len(raw))]
+    for i in ragged:
+        reasons[i].append(f"expected {width} fields, found {len(records[i])}")
+    soft = [[] for _ in range(len(raw))]
+    warnings: Counter = Counter()
+
+    typed = {}
+    for column in COLUMNS:
+        typed[column.prop] = _convert(column, raw[column.header], reasons, soft, warnings)
+
+    rows = pd.DataFrame(typed)
+    rows["line"] = line
+    rows["transactionKey"] = [_row_key(r) for r in raw.itertuples(index=False, name=None)]
+
+    hard = np.array([bool(r) for r in reasons], dtype=bool)
+    conflicts = _conflicts(rows, ~hard, soft, warnings)
+    bad = hard | (np.array([bool(s) for s in soft], dtype=bool) if strict else np.zeros(len(raw), dtype=bool))
+    all_reasons = [r + (s if strict else []) for r, s in zip(reasons, soft)]
+
+    rejects = raw[bad].copy()
+    rejects.insert(0, "reason", ["; ".join(all_reasons[i]) for i in np.flatnonzero(bad)])
+    rejects.insert(0, "lineNumber", line[bad].to_numpy())
+    if strict:
+        warnings = Counter()
+    return Validated(path, rows[~bad].reset_index(drop=True), rejects.reset_index(drop=True), len(raw), warnings, conflicts)
+
+
+def _row_key(values: tuple) -> str:
+    """The Transaction key of a row: the same for identical rows, different otherwise."""
+    return hashlib.blake2b("\x1f".join(values).encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+
+
+def _convert(column, values: pd.Series, reasons: list, soft: list, warnings: Counter) -> pd.Series:
+    """Typed values of one column; adds a reason per bad row (hard) or per soft problem.
+
+    String work is done with numpy's vectorised string functions: several times faster than
+    pandas' element-wise ``.str`` methods on a million rows.
+    """
+    name = column.header
+    text = values.to_numpy(dtype=object).astype(STRING)
+    stripped = np.strings.strip(text)
+    empty = stripped == ""
+    if column.required:
+        for i in np.flatnonzero(empty):
+            reasons[i].append(f"missing {name}")
+
+    if column.kind == "id":
+        for i in np.flatnonzero(np.strings.str_len(text) > MAX_ID_LENGTH):
+            reasons[i].append(f"{name} longer than {MAX_ID_LENGTH} characters")
+        return pd.Series(np.where(empty, None, values.to_numpy(dtype=object)), dtype=object)  # IDs kept as given
+
+    plain = stripped.astype(object)
+    plain[empty] = None
+    if column.kind == "category":
+        if column.vocabulary:
+            outside = ~empty & ~np.isin(stripped, np.array(column.vocabulary, dtype=STRING))
+            for i in np.flatnonzero(outside):
+                soft[i].append(f"{name} {_show(plain[i])} is not a documented value")
+            if outside.any():
+                warnings[f"{name} outside the documented vocabulary"] += int(outside.sum())
+        return pd.Series(plain, dtype=object)
+
+    if column.kind == "date":
+        parsed = pd.to_datetime(pd.Series(plain, dtype=object), format="ISO8601", utc=True, errors="coerce")
+        for i in np.flatnonzero(~empty & parsed.isna().to_numpy()):
+            reasons[i].append(f"{name} {_show(values.iat[i])} is not an ISO 8601 date")
+        return parsed
+
+    arr = pd.to_numeric(pd.Series(plain, dtype=object), errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+    finite = np.isfinite(arr)
+    for i in np.flatnonzero(~empty & ~finite):
+        reasons[i].append(f"{name} {_show(values.iat[i])} is not a finite number")
+    if column.low is not None or column.high is not None:
+        low = -np.inf if column.low is None else column.low
+        high = np.inf if column.high is None else column.high
+        with np.errstate(invalid="ignore"):
+            out = finite & ((arr < low) | (arr > high))
+        for i in np.flatnonzero(out):
+            reasons[i].append(f"{name} {_show(values.iat[i])} is outside [{_fmt(low)}, {_fmt(high)}]")
+    if column.kind == "int":
+        with np.errstate(invalid="ignore"):
+            fractional = finite & (np.floor(arr) != arr)
+        for i in np.flatnonzero(fractional):
+            reasons[i].append(f"{name} {_show(values.iat[i])} is not a whole number")
+    return pd.Series(np.where(finite, arr, np.nan), dtype="float64")
+
+
+def _conflicts(rows: pd.DataFrame, valid: np.ndarray, soft: list, warnings: Counter) -> dict:
+    """Count entities whose attributes differ between valid rows; flag the rows that lose.
+
+    The attributes of the row with the latest date (the later line on a tie) win, in the file
+    as in the graph; the other rows of that entity that disagree get a soft problem.
+    """
+    counts = {}
+    for owner, key in (("Customer", "customerId"), ("Product", "productId")):
+        attrs = [c.prop for c in owned_by(owner) if c.kind != "id"]
+        part = rows.loc[valid, [key, "date", "line", *attrs]]
+        if part.empty:
+            counts[owner] = 0
+            continue
+        signature = pd.util.hash_pandas_object(part[attrs], index=False)  # equal attributes, equal hash
+        winner = part.assign(signature=signature).sort_values(["date", "line"]).groupby(key)["signature"].last()
+        losing = signature.ne(part[key].map(winner)).to_numpy()
+        counts[owner] = int(part.loc[losing, key].nunique())
+        for i in part.index[losing]:
+            soft[i].append(f"{owner} {_show(rows.at[i, key])} has other attributes on a later row")
+        if counts[owner]:
+            warnings[f"{owner}s with conflicting attributes (latest row wins)"] = counts[owner]
+    return counts
+
+
+def _show(value: str, limit: int = 40) -> str:
+    return repr(value if len(value) <= limit else value[:limit] + "...")
+
+
+def _fmt(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() else str(x)
