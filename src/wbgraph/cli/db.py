@@ -76,8 +76,8 @@ def stop(as_json):
 def status(obj, as_json):
     """Show which Neo4j server answers and how much data it holds.
 
-    Exits 1, with the reason on one line, when the server cannot be reached or refuses
-    the credentials.
+    When the server cannot be reached or refuses the credentials, says why on one
+    line and exits 5 or 6 (see the README's exit status table).
 
     \b
     Example:
