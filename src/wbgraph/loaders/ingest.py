@@ -3,9 +3,11 @@
 Order of work: validate the whole file (nothing is written when the file itself is
 unusable or rejects exceed ``max_rejects``); write the rejects file; create the schema;
 upsert customers and products (latest attributes win); then, batch by batch in managed
-write transactions, create the transactions the graph does not hold yet and add them to
-the aggregated ``USES`` relationships. A batch re-checks which rows exist inside its own
-transaction, so a retried or repeated batch never doubles anything.
+write transactions, create the transactions the graph does not hold yet (a batch
+re-checks which rows exist inside its own transaction, so a retried or repeated batch
+never doubles anything); last, recompute the aggregated ``USES`` relationship of every
+customer-product pair in the file from its transactions, so it is right however many
+files, re-runs or interrupted runs came before.
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ class IngestSummary:
     relationshipsCreated: int = 0
     propertiesSet: int = 0
     seconds: float = 0.0
+    phaseSeconds: dict = field(default_factory=dict)
 
     @property
     def rows_per_second(self) -> float:
@@ -80,6 +83,7 @@ def ingest(
     began = time.perf_counter()
     path = Path(path)
     checked = validate(path, encoding=encoding, strict=strict)
+    phases = {"validate": time.perf_counter() - began}
     summary = IngestSummary(
         file=str(path), read=checked.read, rejected=len(checked.rejects),
         conflicts=checked.conflicts, warnings=dict(checked.warnings), duplicates=checked.duplicates,
@@ -96,10 +100,13 @@ def ingest(
 
     counters: Counter = Counter()
     with driver.session(database=settings.database) as session:
+        mark = time.perf_counter()
         for statement in cypher.statements("schema"):
             session.run(statement).consume()
         if len(checked.rows):
             counters += session.execute_write(_write_entities, _entities(checked, "Customer"), _entities(checked, "Product"))
+        phases["customersAndProducts"] = time.perf_counter() - mark
+        mark = time.perf_counter()
         rows = checked.rows.drop_duplicates("transactionKey")
         for start in range(0, len(rows), batch_size):
             batch = rows.iloc[start:start + batch_size]
@@ -108,6 +115,12 @@ def ingest(
             counters += batch_counters
             if progress:
                 progress(start + len(batch), len(rows))
+        phases["transactions"] = time.perf_counter() - mark
+        mark = time.perf_counter()
+        pairs = rows[["customerId", "productId"]].drop_duplicates().to_dict("records")
+        for start in range(0, len(pairs), batch_size):
+            counters += session.execute_write(_refresh_usage, pairs[start:start + batch_size])
+        phases["usage"] = time.perf_counter() - mark
 
     summary.loaded = len(checked.rows)
     summary.alreadyInGraph = len(rows) - summary.created
@@ -115,6 +128,7 @@ def ingest(
     summary.relationshipsCreated = counters["relationships_created"]
     summary.propertiesSet = counters["properties_set"]
     summary.seconds = time.perf_counter() - began
+    summary.phaseSeconds = {k: round(v, 3) for k, v in phases.items()}
     return summary
 
 
@@ -163,32 +177,11 @@ def _write_transactions(tx: neo4j.ManagedTransaction, batch: pd.DataFrame) -> tu
             new["transactionKey"], new["customerId"], new["productId"], dates, _plain(new[TRANSACTION_PROPS]).to_dict("records")
         )
     ]
-    counters = _counters(tx.run(cypher.load("create_transactions"), rows=rows).consume())
-    counters += _counters(tx.run(cypher.load("add_usage"), pairs=_usage_pairs(new)).consume())
-    return len(new), counters
+    return len(new), _counters(tx.run(cypher.load("create_transactions"), rows=rows).consume())
 
 
-def _usage_pairs(new: pd.DataFrame) -> list[dict]:
-    """The new rows summed per (customer, product): what add_usage adds to USES."""
-    grouped = new.assign(
-        usage=new["productUsage"].fillna(0.0), engagement=new["customerEngagement"].fillna(0.0),
-        value0=new["value"].fillna(0.0),
-    ).groupby(["customerId", "productId"], sort=False)
-    pairs = grouped.agg(
-        n=("transactionKey", "size"), firstDate=("date", "min"), lastDate=("date", "max"),
-        amount=("amount", "sum"), value=("value0", "sum"),
-        usageSum=("usage", "sum"), usageCount=("productUsage", "count"),
-        engagementSum=("engagement", "sum"), engagementCount=("customerEngagement", "count"),
-    ).reset_index()
-    pairs["firstDate"] = pairs["firstDate"].dt.strftime(DATE_FORMAT)
-    pairs["lastDate"] = pairs["lastDate"].dt.strftime(DATE_FORMAT)
-    records = pairs.to_dict("records")
-    for r in records:  # numpy scalars -> Python numbers
-        for k in ("n", "usageCount", "engagementCount"):
-            r[k] = int(r[k])
-        for k in ("amount", "value", "usageSum", "engagementSum"):
-            r[k] = float(r[k])
-    return records
+def _refresh_usage(tx: neo4j.ManagedTransaction, pairs: list[dict]) -> Counter:
+    return _counters(tx.run(cypher.load("refresh_usage"), pairs=pairs).consume())
 
 
 def _counters(summary: neo4j.ResultSummary) -> Counter:

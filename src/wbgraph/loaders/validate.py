@@ -17,8 +17,10 @@ Every row read is either valid or rejected: ``read == len(valid) + len(rejects)`
 from __future__ import annotations
 
 import csv
+import gc
 import hashlib
-from collections import Counter
+from collections import Counter, defaultdict
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -109,9 +111,25 @@ def check_header(path: Path, header: list[str]) -> None:
         raise InputFileError(f"{path}: " + "; ".join(problems) + ".")
 
 
+@contextmanager
+def _gc_paused():
+    """Millions of short-lived strings make the cyclic collector run for nothing; pause it."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def validate(path: str | Path, encoding: str | None = None, strict: bool = False) -> Validated:
     """Read ``path`` and split its rows into valid (typed) rows and rejects with reasons."""
-    path = Path(path)
+    with _gc_paused():
+        return _validate(Path(path), encoding, strict)
+
+
+def _validate(path: Path, encoding: str | None, strict: bool) -> Validated:
     header, records, lines = read_records(path, encoding)
     check_header(path, header)
 
@@ -123,10 +141,10 @@ def validate(path: str | Path, encoding: str | None = None, strict: bool = False
     raw = raw[list(HEADERS)]
     line = pd.Series(lines, dtype="int64")
 
-    reasons = [[] for _ in range(len(raw))]
+    reasons = defaultdict(list)  # row position -> hard problems; only bad rows get an entry
     for i in ragged:
         reasons[i].append(f"expected {width} fields, found {len(records[i])}")
-    soft = [[] for _ in range(len(raw))]
+    soft = defaultdict(list)  # row position -> soft problems
     warnings: Counter = Counter()
 
     typed = {}
@@ -137,17 +155,22 @@ def validate(path: str | Path, encoding: str | None = None, strict: bool = False
     rows["line"] = line
     rows["transactionKey"] = [_row_key(r) for r in raw.itertuples(index=False, name=None)]
 
-    hard = np.array([bool(r) for r in reasons], dtype=bool)
+    hard = _mask(reasons, len(raw))
     conflicts = _conflicts(rows, ~hard, soft, warnings)
-    bad = hard | (np.array([bool(s) for s in soft], dtype=bool) if strict else np.zeros(len(raw), dtype=bool))
-    all_reasons = [r + (s if strict else []) for r, s in zip(reasons, soft)]
+    bad = hard | _mask(soft, len(raw)) if strict else hard
 
     rejects = raw[bad].copy()
-    rejects.insert(0, "reason", ["; ".join(all_reasons[i]) for i in np.flatnonzero(bad)])
+    rejects.insert(0, "reason", ["; ".join(reasons.get(i, []) + (soft.get(i, []) if strict else [])) for i in np.flatnonzero(bad)])
     rejects.insert(0, "lineNumber", line[bad].to_numpy())
     if strict:
         warnings = Counter()
     return Validated(path, rows[~bad].reset_index(drop=True), rejects.reset_index(drop=True), len(raw), warnings, conflicts)
+
+
+def _mask(problems: dict, n: int) -> np.ndarray:
+    mask = np.zeros(n, dtype=bool)
+    mask[[i for i, p in problems.items() if p]] = True
+    return mask
 
 
 def _row_key(values: tuple) -> str:
@@ -155,7 +178,7 @@ def _row_key(values: tuple) -> str:
     return hashlib.blake2b("\x1f".join(values).encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
 
 
-def _convert(column, values: pd.Series, reasons: list, soft: list, warnings: Counter) -> pd.Series:
+def _convert(column, values: pd.Series, reasons: dict, soft: dict, warnings: Counter) -> pd.Series:
     """Typed values of one column; adds a reason per bad row (hard) or per soft problem.
 
     String work is done with numpy's vectorised string functions: several times faster than
@@ -210,7 +233,7 @@ def _convert(column, values: pd.Series, reasons: list, soft: list, warnings: Cou
     return pd.Series(np.where(finite, arr, np.nan), dtype="float64")
 
 
-def _conflicts(rows: pd.DataFrame, valid: np.ndarray, soft: list, warnings: Counter) -> dict:
+def _conflicts(rows: pd.DataFrame, valid: np.ndarray, soft: dict, warnings: Counter) -> dict:
     """Count entities whose attributes differ between valid rows; flag the rows that lose.
 
     The attributes of the row with the latest date (the later line on a tie) win, in the file
