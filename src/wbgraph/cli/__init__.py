@@ -5,6 +5,7 @@ import click
 from .. import __version__
 from .common import Group, Obj
 from .data import generate, ingest
+from .learn import evaluate, train
 from .db import db
 from .query import query
 
@@ -32,6 +33,8 @@ def cli(ctx, uri, user, database):
 cli.add_command(db)
 cli.add_command(generate)
 cli.add_command(ingest)
+cli.add_command(train)
+cli.add_command(evaluate)
 cli.add_command(query)
 
 
