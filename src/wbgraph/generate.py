@@ -115,7 +115,7 @@ def generate(rows: int, seed: int = 0, customers: int | None = None, products: i
     )
 
     # 4. adoption: Gumbel top-k without replacement, in draw order
-    k = np.minimum(1 + rng.poisson(np.clip(1.5 + 0.6 * (log_size - 6.5), 0.5, None)), n_p)
+    k = np.minimum(2 + rng.poisson(np.clip(2.0 + 0.8 * (log_size - 6.5), 0.5, None)), n_p)
     perturbed = affinity + rng.gumbel(size=affinity.shape)
     order = np.argsort(-perturbed, axis=1)
     slot = np.arange(n_p)[None, :]
