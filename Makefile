@@ -1,12 +1,25 @@
 # The two commands of the README. Each sets everything up first (scripts/setup-env).
 .PHONY: demo test setup
 
+WBGRAPH = .venv/bin/wbgraph
+DEMO = demo-data
+
 setup:
 	@bash scripts/setup-env
 
+# generate -> ingest -> train -> evaluate -> writeback -> show recommendations, on the local Neo4j
 demo: setup
-	.venv/bin/wbgraph db start
-	.venv/bin/wbgraph db status
+	$(WBGRAPH) db start
+	mkdir -p $(DEMO)
+	$(WBGRAPH) generate --rows 20000 --seed 1 --output $(DEMO)/transactions.csv --truth $(DEMO)/truth.json
+	$(WBGRAPH) ingest $(DEMO)/transactions.csv
+	$(WBGRAPH) train --runs-dir $(DEMO)/runs
+	$(WBGRAPH) evaluate --runs-dir $(DEMO)/runs --truth $(DEMO)/truth.json
+	$(WBGRAPH) writeback --runs-dir $(DEMO)/runs
+	$(WBGRAPH) recommend CUS-0001
+	$(WBGRAPH) recommend CUS-0002
+	$(WBGRAPH) recommend CUS-0003
+	$(WBGRAPH) db status
 
 test: setup
 	.venv/bin/python -m pytest

@@ -120,3 +120,22 @@ def seed_csv():
     from pathlib import Path
 
     return Path(__file__).parent / "data" / "seed_notebook.csv"
+
+
+@pytest.fixture(scope="module")
+def small_graph(backend, tmp_path_factory):
+    """A small generated dataset, ingested once for this module."""
+    from click.testing import CliRunner
+
+    from wbgraph.cli import cli
+    from wbgraph.db import connect
+
+    folder = tmp_path_factory.mktemp("learning")
+    runner = CliRunner()
+    with connect(backend.settings) as driver:
+        driver.execute_query("MATCH (n) DETACH DELETE n")
+    assert runner.invoke(cli, ["generate", "--rows", "3000", "--seed", "2", "--customers", "150", "--products", "20",
+                               "--output", str(folder / "g.csv"), "--truth", str(folder / "t.json")]).exit_code == 0
+    result = runner.invoke(cli, ["ingest", str(folder / "g.csv"), "--silent"])
+    assert result.exit_code == 0, result.output
+    return folder

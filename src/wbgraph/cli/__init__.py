@@ -5,7 +5,8 @@ import click
 from .. import __version__
 from .common import Group, Obj
 from .data import generate, ingest
-from .learn import evaluate, train
+from .learn import evaluate, train, writeback
+from .serve import recommend
 from .db import db
 from .query import query
 
@@ -35,6 +36,8 @@ cli.add_command(generate)
 cli.add_command(ingest)
 cli.add_command(train)
 cli.add_command(evaluate)
+cli.add_command(writeback)
+cli.add_command(recommend)
 cli.add_command(query)
 
 

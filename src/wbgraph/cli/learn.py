@@ -88,3 +88,32 @@ def evaluate(obj, run, truth, runs_dir, as_json):
         cells = [f"{m[c]:12.3f}" if isinstance(m.get(c), float) else f"{'':>12}" for c in columns]
         click.echo(f"{name:<{width}}  " + "  ".join(cells))
     click.echo(result.verdict)
+
+
+@click.command()
+@click.option("--run", help="Run ID or folder (default: the latest run).")
+@click.option("--top-k", type=click.IntRange(min=1), default=10, show_default=True, help="Recommendations per customer.")
+@click.option("--batch-size", type=click.IntRange(min=1), default=1_000, show_default=True, help="Customers per write transaction.")
+@runs_option
+@silent_option
+@json_option
+@pass_obj
+def writeback(obj, run, top_k, batch_size, runs_dir, silent, as_json):
+    """Write a run's top-K recommendations into Neo4j as RECOMMENDED relationships.
+
+    Replaces each customer's previous recommendations in the same transaction, so a
+    reader always sees a complete set.
+
+    \b
+    Example:
+        wbgraph writeback --top-k 10
+    """
+    from ..gnn import writeback as library
+
+    with obj.driver() as (driver, settings), progress_bar("Writing back", unit="customers", silent=silent or as_json) as bar:
+        summary = library.writeback(driver, settings, runs_dir=runs_dir, run=run, top_k=top_k, batch_size=batch_size, progress=bar)
+    if as_json:
+        echo_json(summary.__dict__ | {"edgesPerSecond": round(summary.edges_per_second, 1)})
+        return
+    click.echo(f"Run {summary.run_id}: {summary.edges:,} RECOMMENDED edges for {summary.customers:,} customers "
+               f"in {summary.seconds:.1f}s ({summary.edges_per_second:,.0f} edges/s)")

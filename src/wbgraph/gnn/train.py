@@ -156,8 +156,9 @@ def train(driver: neo4j.Driver, settings: Settings, config: TrainConfig, runs_di
         score_all(model, test_graph).cpu(), data.matrix(data.split.test), data.matrix(data.split.train | data.split.val)
     )
     seconds = {"export": exported - began, "train": trained - exported, "perEpoch": (trained - exported) / len(history)}
-    run_id = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S") + f"-s{config.seed}"
+    now = datetime.now(timezone.utc)
+    run_id = now.strftime("%Y%m%d-%H%M%S") + f"-s{config.seed}"
     metrics = {"split": data.split.sizes(), "bestEpoch": best_epoch, "val": val, "test": {"gat": test},
-               "history": history, "seconds": seconds, "device": str(device)}
+               "history": history, "seconds": seconds, "device": str(device), "trainedAt": now.isoformat()}
     run_dir = save_run(runs_dir, run_id, model, data.encoders, asdict(config), metrics)
     return TrainResult(run_id, str(run_dir), len(history), best_epoch, val, test, seconds, str(device))
