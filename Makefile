@@ -11,7 +11,7 @@ setup:
 demo: setup
 	$(WBGRAPH) db start
 	mkdir -p $(DEMO)
-	$(WBGRAPH) generate --rows 20000 --seed 1 --output $(DEMO)/transactions.csv --truth $(DEMO)/truth.json
+	$(WBGRAPH) generate --rows 50000 --seed 1 --output $(DEMO)/transactions.csv --truth $(DEMO)/truth.json
 	$(WBGRAPH) ingest $(DEMO)/transactions.csv
 	$(WBGRAPH) train --runs-dir $(DEMO)/runs
 	$(WBGRAPH) evaluate --runs-dir $(DEMO)/runs --truth $(DEMO)/truth.json

@@ -89,5 +89,8 @@ def verdict(metrics: dict) -> str:
     gat, base = metrics["gat"].get("ndcg@10", 0.0), metrics[best].get("ndcg@10", 0.0)
     if gat > base * 1.02:
         return f"The GAT beats every baseline: NDCG@10 {gat:.3f} against {base:.3f} for {best}."
+    if best in ("popularity", "segment popularity"):
+        return (f"The GAT does not beat {best} on this data (NDCG@10 {gat:.3f} against {base:.3f}): "
+                "the graph may hold no signal beyond popularity.")
     return (f"The GAT does not beat {best} on this data (NDCG@10 {gat:.3f} against {base:.3f}): "
-            "the graph may hold no signal beyond popularity.")
+            f"use {best}, or more data, until it does.")

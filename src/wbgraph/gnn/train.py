@@ -43,8 +43,9 @@ class TrainConfig:
     dropout: float = 0.1
     lr: float = 0.005
     weight_decay: float = 1e-5
-    patience: int = 25
+    patience: int = 50
     supervision_ratio: float = 0.3
+    loss: str = "bpr"  # "bpr": each hidden link against one random product; "softmax": against every product
     seed: int = 0
     device: str = "auto"
     since: str | None = None
@@ -128,10 +129,16 @@ def train(driver: neo4j.Driver, settings: Settings, config: TrainConfig, runs_di
             edge_attr[et] = graph[et].edge_attr[~supervised]
         h = model.encode(graph.x_dict, edge_index, edge_attr)
         c, p = train_c[supervised], train_p[supervised]
-        negative = torch.randint(0, data.n_products, (len(c),), generator=generator).to(device)
-        pos = model.pair_score(h["customer"][c], h["product"][p], p)
-        neg = model.pair_score(h["customer"][c], h["product"][negative], negative)
-        loss = -torch.nn.functional.logsigmoid(pos - neg).mean()
+        if config.loss == "softmax":
+            logits = model.score(h["customer"][c], h["product"])
+            others = held[c].clone()
+            others[torch.arange(len(p), device=device), p] = False  # the customer's other products are not negatives
+            loss = torch.nn.functional.cross_entropy(logits.masked_fill(others, float("-inf")), p)
+        else:
+            negative = torch.randint(0, data.n_products, (len(c),), generator=generator).to(device)
+            pos = model.pair_score(h["customer"][c], h["product"][p], p)
+            neg = model.pair_score(h["customer"][c], h["product"][negative], negative)
+            loss = -torch.nn.functional.logsigmoid(pos - neg).mean()
         optimiser.zero_grad()
         loss.backward()
         optimiser.step()
