@@ -62,6 +62,7 @@ def test_adoptions_happen_in_sequence_and_truth_ranks_every_product(cli, tmp_pat
     some = next(iter(truth.values()))
     assert sorted(some["ranking"]) == sorted(f"PROD-{i:03d}" for i in range(1, 31))
     first_use = rows.groupby(["Customer ID", "Product ID"])["Transaction Date"].min()
+    assert first_use.max() - first_use.min() > pd.Timedelta(days=240)  # adoptions spread over the year
     for customer, facts in list(truth.items())[:50]:
         dates = [first_use[(customer, p)] for p in facts["adopted"]]
         assert dates == sorted(dates)  # adopted one after another, in the order recorded

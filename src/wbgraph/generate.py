@@ -123,7 +123,9 @@ def generate(rows: int, seed: int = 0, customers: int | None = None, products: i
     a_cust = np.repeat(np.arange(n_c), k)
     a_prod = order[adopted]
     # adoption dates: sorted uniform offsets within the year, one per adoption of a customer
-    offsets = np.sort(rng.uniform(0, DAYS * 0.85, (n_c, n_p)), axis=1)[adopted]
+    draws = rng.uniform(0, DAYS * 0.85, (n_c, n_p))
+    draws[~adopted] = np.inf  # k sorted dates over the year for a customer adopting k products
+    offsets = np.sort(draws, axis=1)[adopted]
     a_aff = affinity[a_cust, a_prod]
 
     # more adoptions than rows: keep the earliest adoptions (of random customers) that fit
