@@ -7,7 +7,8 @@ learns to predict links it cannot see rather than to echo the ones it can. Valid
 NDCG@10 (the second-latest adoption of each customer) is measured every epoch; training
 stops after ``patience`` epochs without improvement and keeps the best weights.
 Memory grows with (customers + products + context nodes) x hidden x layers plus
-interactions x heads: about 1 GB for 50,000 customers and 1M interactions at the defaults.
+interactions x heads x hidden: measured peak RSS 3.4 GB for 50,000 customers and 213,000
+interactions at the defaults, about 1 GB of it PyTorch itself.
 """
 
 from __future__ import annotations
