@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import neo4j
-import numpy as np
 import torch
 
 from ..config import Settings
@@ -38,23 +37,16 @@ class Evaluation:
 
 def evaluate(driver: neo4j.Driver, settings: Settings, runs_dir="runs", run: str | None = None, truth: str | Path | None = None) -> Evaluation:
     """Score the run's model and the baselines on the same held-out adoptions."""
-    from .data import prepare
-    from .runs import load_run, resolve_run
-    from .train import TrainConfig, build_model
+    from .train import restore
 
-    run_dir = resolve_run(runs_dir, run)
-    state, encoders, config_dict, _ = load_run(run_dir)
-    config = TrainConfig(**config_dict)
-    data = prepare(driver, settings, config.filters(), encoders=encoders)
-    model = build_model(config, data)
-    model.load_state_dict(state)
-
+    restored = restore(driver, settings, runs_dir, run)
+    data, config, encoders = restored.data, restored.config, restored.data.encoders
     known = data.split.train | data.split.val
     held, relevant = data.matrix(known), data.matrix(data.split.test)
     seen = held.float()
     torch.manual_seed(config.seed)
     methods = {
-        "gat": score_all(model, data.test_graph),
+        "gat": score_all(restored.model, data.test_graph),
         "popularity": baselines.popularity(seen),
         "segment popularity": baselines.segment_popularity(seen, data.segments()),
         "item kNN": baselines.item_knn(seen),
@@ -66,7 +58,7 @@ def evaluate(driver: neo4j.Driver, settings: Settings, runs_dir="runs", run: str
     if "oracle" in metrics:
         for name, m in metrics.items():
             m["shareOfOracleRecall@10"] = m["recall@10"] / metrics["oracle"]["recall@10"] if metrics["oracle"]["recall@10"] else None
-    return Evaluation(run_dir.name, metrics, verdict(metrics))
+    return Evaluation(restored.run_id, metrics, verdict(metrics))
 
 
 def oracle_scores(truth: str | Path, customer_ids: list[str], product_ids: list[str]) -> torch.Tensor:

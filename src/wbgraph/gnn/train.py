@@ -21,7 +21,6 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import neo4j
-import numpy as np
 import torch
 
 from ..config import Settings
@@ -100,6 +99,30 @@ def build_model(config: TrainConfig, data: Prepared) -> HeteroGATRecommender:
         edge_dims={et: graph[et].edge_attr.shape[1] for et in graph.edge_types if "edge_attr" in graph[et]},
         hidden=config.hidden, heads=config.heads, layers=config.layers, dropout=config.dropout,
     )
+
+
+@dataclass
+class Restored:
+    """A saved run brought back: its model with weights, and the graph re-exported its way."""
+
+    run_id: str
+    config: TrainConfig
+    metrics: dict
+    data: Prepared
+    model: HeteroGATRecommender
+
+
+def restore(driver: neo4j.Driver, settings: Settings, runs_dir="runs", run: str | None = None) -> Restored:
+    """Load a run and re-export the graph with its encoders, so indices map as in training."""
+    from .runs import load_run, resolve_run
+
+    run_dir = resolve_run(runs_dir, run)
+    state, encoders, config_dict, metrics = load_run(run_dir)
+    config = TrainConfig(**config_dict)
+    data = prepare(driver, settings, config.filters(), encoders=encoders)
+    model = build_model(config, data)
+    model.load_state_dict(state)
+    return Restored(run_dir.name, config, metrics, data, model)
 
 
 def train(driver: neo4j.Driver, settings: Settings, config: TrainConfig, runs_dir: str | Path = "runs", progress=None) -> TrainResult:

@@ -16,15 +16,12 @@ import time
 from dataclasses import dataclass
 
 import neo4j
-import torch
 
 from .. import __version__, cypher
 from ..config import Settings
-from .data import prepare
 from .evaluate import score_all
 from .export import build_graph
-from .runs import load_run, resolve_run
-from .train import TrainConfig, build_model, pick_device
+from .train import pick_device, restore
 
 MODEL_VERSION = f"wbgraph-{__version__}/hetero-gatv2"
 
@@ -44,13 +41,9 @@ class WritebackSummary:
 
 def recommendations(driver: neo4j.Driver, settings: Settings, runs_dir="runs", run: str | None = None, top_k: int = 10):
     """``(run_id, created_at, {customerId: [(productId, score), ...]})`` for every known customer."""
-    run_dir = resolve_run(runs_dir, run)
-    state, encoders, config_dict, metrics = load_run(run_dir)
-    config = TrainConfig(**config_dict)
-    data = prepare(driver, settings, config.filters(), encoders=encoders)
-    model = build_model(config, data)
-    model.load_state_dict(state)
-    device = pick_device(config.device)
+    restored = restore(driver, settings, runs_dir, run)
+    data, encoders, model = restored.data, restored.data.encoders, restored.model
+    device = pick_device(restored.config.device)
     everything = data.split.train | data.split.val | data.split.test
     graph = build_graph(data.tables, encoders, data.tables.interactions[everything]).to(device)
     scores = score_all(model.to(device), graph).cpu()
@@ -61,7 +54,7 @@ def recommendations(driver: neo4j.Driver, settings: Settings, runs_dir="runs", r
     for row, customer in enumerate(encoders.customer_ids):
         picks = [(encoders.product_ids[int(p)], float(s)) for p, s in zip(best.indices[row], best.values[row]) if s > float("-inf")]
         result[customer] = picks
-    return run_dir.name, metrics.get("trainedAt"), result
+    return restored.run_id, restored.metrics.get("trainedAt"), result
 
 
 def writeback(driver: neo4j.Driver, settings: Settings, runs_dir="runs", run: str | None = None, top_k: int = 10,
