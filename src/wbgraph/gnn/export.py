@@ -80,6 +80,8 @@ def fetch(
     customers = pd.concat([p[0] for p in pages], ignore_index=True) if pages else pd.DataFrame(columns=["customerId", *CUSTOMER_CATEGORIES, *CUSTOMER_NUMBERS])
     interactions = pd.concat([p[1] for p in pages], ignore_index=True) if pages else pd.DataFrame(columns=["customerId", "productId", "transactionCount", "firstDate", "lastDate", "totalValue", "totalAmount", "meanUsage", "meanEngagement"])
     products = pd.DataFrame(run("export_products"))
+    # a canonical row order: the same graph content gives the same tensors, whatever the store's order
+    interactions = interactions.sort_values(["customerId", "productId"], ignore_index=True)
     return GraphTables(customers, products, interactions)
 
 
