@@ -19,7 +19,8 @@ always gives the same file):
    the two hidden vectors) + the product's popularity + an industry x category effect +
    a customer-type x product-type effect + a size effect + a penalty for lending to
    High-risk customers. ``--truth`` writes every customer's products ranked by this
-   affinity: the ceiling a perfect recommender could reach.
+   affinity (the ceiling a perfect recommender could reach) and ranked by the affinity
+   without the hidden taste (what the customer's attributes alone can tell).
 4. **Adoption.** Customers adopt 1 + Poisson(larger for larger firms) products, drawn
    without replacement with probability proportional to exp(affinity) (the Gumbel top-k
    trick), one after another at increasing dates over the year, in the order drawn.
@@ -105,8 +106,9 @@ def generate(rows: int, seed: int = 0, customers: int | None = None, products: i
     ctype_x_ptype = rng.normal(0, 0.8, (3, len(types)))
     size_x_ptype = rng.normal(0, 0.3, len(types))
     lending = p_type == types.index("Loan")
+    taste = taste_c @ taste_p.T / np.sqrt(TASTE_DIM) * 1.5
     affinity = (
-        taste_c @ taste_p.T / np.sqrt(TASTE_DIM) * 1.5
+        taste
         + popularity[None, :]
         + industry_x_category[c_industry][:, category_of_type[p_type]]
         + ctype_x_ptype[c_type][:, p_type]
@@ -202,11 +204,16 @@ def generate(rows: int, seed: int = 0, customers: int | None = None, products: i
     frame["Transaction ID"] = [f"TRAN-{i + 1:0{max(6, len(str(rows)))}d}" for i in range(rows)]
 
     ranking = np.argsort(-affinity, axis=1)
+    observable = np.argsort(-(affinity - taste), axis=1)  # what the customer's attributes alone predict
     by_customer = np.argsort(a_cust, kind="stable")  # adoptions grouped by customer, in adoption order
     present, starts = np.unique(a_cust[by_customer], return_index=True)
     adopted_lists = np.split(product_ids[a_prod[by_customer]], starts[1:])
     truth = {
-        customer_ids[c]: {"ranking": product_ids[ranking[c]].tolist(), "adopted": adopted.tolist()}
+        customer_ids[c]: {
+            "ranking": product_ids[ranking[c]].tolist(),
+            "attributeRanking": product_ids[observable[c]].tolist(),
+            "adopted": adopted.tolist(),
+        }
         for c, adopted in zip(present, adopted_lists)
     }
     return Generated(frame, truth)
