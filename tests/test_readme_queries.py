@@ -20,3 +20,20 @@ def test_readme_queries_return_rows(backend, small_graph, driver):
     customer = driver.execute_query("MATCH (c:Customer) RETURN c.customerId AS id ORDER BY id LIMIT 1").records[0]["id"]
     for statement in statements:
         assert driver.execute_query(statement, customerId=customer).records, statement
+
+
+def test_analyst_query_library_runs_and_returns_rows(cli, backend, small_graph, driver, tmp_path):
+    from wbgraph import cypher
+
+    runs = tmp_path / "runs"
+    assert cli("train", "--epochs", "2", "--hidden", "8", "--runs-dir", str(runs), "--silent").exit_code == 0
+    assert cli("writeback", "--runs-dir", str(runs), "--top-k", "5", "--silent").exit_code == 0
+    customer, product = driver.execute_query(
+        "MATCH (c:Customer)-[:RECOMMENDED {rank: 1}]->(p:Product) RETURN c.customerId AS c, p.productId AS p ORDER BY c LIMIT 1"
+    ).records[0]
+    params = {"customerId": customer, "productId": product, "limit": 25}
+    queries = cypher.analyst_queries()
+    assert set(queries) == {"recommendations_for_customer", "best_prospects_for_product", "similar_customers_using_product"}
+    for name, text in queries.items():
+        assert text.startswith("// "), name  # says what it answers
+        assert driver.execute_query(text, params).records, name

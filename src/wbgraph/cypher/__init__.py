@@ -23,6 +23,12 @@ def statements(name: str) -> list[str]:
     return [part for part in parts if part]
 
 
+def analyst_queries() -> dict[str, str]:
+    """The queries for Neo4j Browser users in ``cypher/queries/``, by name."""
+    folder = resources.files(__package__).joinpath("queries")
+    return {p.name.removesuffix(".cypher"): p.read_text(encoding="utf-8") for p in folder.iterdir() if p.name.endswith(".cypher")}
+
+
 def names() -> list[str]:
     """The names of all the Cypher files shipped with wbgraph."""
     return sorted(p.name.removesuffix(".cypher") for p in resources.files(__package__).iterdir() if p.name.endswith(".cypher"))
