@@ -44,7 +44,6 @@ def evaluate(driver: neo4j.Driver, settings: Settings, runs_dir="runs", run: str
     known = data.split.train | data.split.val
     held, relevant = data.matrix(known), data.matrix(data.split.test)
     seen = held.float()
-    torch.manual_seed(config.seed)
     methods = {
         "gat": score_all(restored.model, data.test_graph),
         "popularity": baselines.popularity(seen),
