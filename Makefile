@@ -7,9 +7,11 @@ DEMO = demo-data
 setup:
 	@bash scripts/setup-env
 
-# generate -> ingest -> train -> evaluate -> writeback -> show recommendations, on the local Neo4j
+# generate -> ingest -> train -> evaluate -> writeback -> show recommendations, on the local Neo4j.
+# The demo replaces whatever the local graph holds, so a rerun gives the same graph.
 demo: setup
 	$(WBGRAPH) db start
+	$(WBGRAPH) db reset --yes
 	mkdir -p $(DEMO)
 	$(WBGRAPH) generate --rows 50000 --seed 1 --output $(DEMO)/transactions.csv --truth $(DEMO)/truth.json
 	$(WBGRAPH) ingest $(DEMO)/transactions.csv

@@ -68,3 +68,22 @@ def test_adoptions_happen_in_sequence_and_truth_ranks_every_product(cli, tmp_pat
         assert dates == sorted(dates)  # adopted one after another, in the order recorded
         counts = rows[rows["Customer ID"] == customer].sort_values("Transaction Date")["Product Adoption"]
         assert counts.is_monotonic_increasing and counts.iloc[-1] == len(facts["adopted"])
+
+
+def test_history_ceiling_ranks_the_last_adoption_better_than_attributes_and_worse_than_the_hidden_truth():
+    truth = generate(20_000, seed=5).truth
+
+    def recall_at_10(key):
+        found = [facts["adopted"][-1] in [p for p in facts[key] if p not in facts["adopted"][:-1]][:10]
+                 for facts in truth.values() if len(facts["adopted"]) >= 2]
+        return sum(found) / len(found)
+
+    attributes, history, oracle = recall_at_10("attributeRanking"), recall_at_10("historyRanking"), recall_at_10("ranking")
+    assert attributes + 0.05 < history < oracle  # earlier adoptions reveal much of the hidden taste, not all of it
+    some = next(iter(truth.values()))
+    assert some["historyRanking"][-(len(some["adopted"]) - 1):] == some["adopted"][:-1]  # earlier adoptions rank last
+
+
+def test_truth_can_be_skipped_and_the_rows_stay_the_same():
+    assert generate(2000, seed=6, truth=False).truth == {}
+    assert generate(2000, seed=6, truth=False).rows.equals(generate(2000, seed=6).rows)

@@ -137,9 +137,10 @@ def test_train_saves_a_run_and_evaluate_reproduces_its_test_scores(cli, backend,
     assert evaluated.exit_code == 0, evaluated.output
     report = json.loads(evaluated.output)
     assert set(report["metrics"]) == {"gat", "popularity", "segment popularity", "item kNN", "matrix factorisation",
-                                      "oracle", "oracle, attributes only"}
+                                      "oracle", "oracle, attributes only", "oracle, from history"}
     assert report["metrics"]["gat"]["ndcg@10"] == pytest.approx(trained["test"]["ndcg@10"], abs=1e-6)  # reloaded model, same scores
     assert report["metrics"]["oracle"]["shareOfOracleRecall@10"] == pytest.approx(1.0)
+    assert report["metrics"]["oracle, from history"]["shareOfHistoryOracleRecall@10"] == pytest.approx(1.0)
     table = cli("evaluate", "--runs-dir", str(runs))
     assert table.exit_code == 0 and "matrix factorisation" in table.output and "GAT" in table.output
 

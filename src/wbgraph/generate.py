@@ -18,10 +18,14 @@ always gives the same file):
 3. **Affinity.** A customer's affinity for a product is its taste match (dot product of
    the two hidden vectors) + the product's popularity + an industry x category effect +
    a customer-type x product-type effect + a size effect + a penalty for lending to
-   High-risk customers. ``--truth`` writes every customer's products ranked by this
-   affinity (the ceiling a perfect recommender could reach) and ranked by the affinity
-   without the hidden taste (what the customer's attributes alone can tell).
-4. **Adoption.** Customers adopt 1 + Poisson(larger for larger firms) products, drawn
+   High-risk customers. ``--truth`` writes every customer's products ranked three ways:
+   by this affinity (the ceiling a recommender that knew the hidden taste could reach); by
+   the affinity without the taste (what the customer's attributes alone can tell); and by
+   the posterior probability of being the customer's next adoption given its attributes and
+   every adoption but the last (the ceiling for any method that sees the history the
+   evaluation shows it: the Bayes-optimal ranking, from a Monte Carlo posterior over the
+   taste, knowing every parameter of this story).
+4. **Adoption.** Customers adopt 4 + Poisson(larger for larger firms) products, drawn
    without replacement with probability proportional to exp(affinity) (the Gumbel top-k
    trick), one after another at increasing dates over the year, in the order drawn.
 5. **Transactions.** The requested number of rows is shared out over the adoptions in
@@ -44,7 +48,8 @@ import pandas as pd
 
 from .loaders import schema
 
-TASTE_DIM = 8
+TASTE_DIM = 4  # a few latent needs (e.g. international reach, working-capital intensity)
+TASTE_WEIGHT = 1.5
 YEAR_START = pd.Timestamp("2025-01-01")
 DAYS = 365
 
@@ -68,8 +73,13 @@ class Generated:
     truth: dict  # customerId -> {"ranking": [productId...], "adopted": [productId...]}
 
 
-def generate(rows: int, seed: int = 0, customers: int | None = None, products: int | None = None) -> Generated:
-    """Draw ``rows`` transactions over ``customers`` customers and ``products`` products."""
+def generate(rows: int, seed: int = 0, customers: int | None = None, products: int | None = None,
+             truth: bool = True) -> Generated:
+    """Draw ``rows`` transactions over ``customers`` customers and ``products`` products.
+
+    ``truth=False`` skips the rankings of the truth file (the history ceiling costs a few
+    seconds per 10,000 customers).
+    """
     if rows < 1:
         raise ValueError("rows must be at least 1")
     rng = np.random.default_rng(seed)
@@ -106,7 +116,7 @@ def generate(rows: int, seed: int = 0, customers: int | None = None, products: i
     ctype_x_ptype = rng.normal(0, 0.8, (3, len(types)))
     size_x_ptype = rng.normal(0, 0.3, len(types))
     lending = p_type == types.index("Loan")
-    taste = taste_c @ taste_p.T / np.sqrt(TASTE_DIM) * 1.5
+    taste = taste_c @ taste_p.T / np.sqrt(TASTE_DIM) * TASTE_WEIGHT
     affinity = (
         taste
         + popularity[None, :]
@@ -117,7 +127,7 @@ def generate(rows: int, seed: int = 0, customers: int | None = None, products: i
     )
 
     # 4. adoption: Gumbel top-k without replacement, in draw order
-    k = np.minimum(2 + rng.poisson(np.clip(2.0 + 0.8 * (log_size - 6.5), 0.5, None)), n_p)
+    k = np.minimum(4 + rng.poisson(np.clip(3.0 + 0.8 * (log_size - 6.5), 0.5, None)), n_p)
     perturbed = affinity + rng.gumbel(size=affinity.shape)
     order = np.argsort(-perturbed, axis=1)
     slot = np.arange(n_p)[None, :]
@@ -203,20 +213,59 @@ def generate(rows: int, seed: int = 0, customers: int | None = None, products: i
     frame = frame.sort_values("Transaction Date", kind="stable").reset_index(drop=True)
     frame["Transaction ID"] = [f"TRAN-{i + 1:0{max(6, len(str(rows)))}d}" for i in range(rows)]
 
+    if not truth:
+        return Generated(frame, {})
     ranking = np.argsort(-affinity, axis=1)
-    observable = np.argsort(-(affinity - taste), axis=1)  # what the customer's attributes alone predict
+    observable = affinity - taste  # what the customer's attributes alone predict
     by_customer = np.argsort(a_cust, kind="stable")  # adoptions grouped by customer, in adoption order
     present, starts = np.unique(a_cust[by_customer], return_index=True)
-    adopted_lists = np.split(product_ids[a_prod[by_customer]], starts[1:])
+    sequences = np.split(a_prod[by_customer], starts[1:])
+    from_history = history_ceiling(observable[present], taste_p, sequences, np.random.default_rng([seed, 1]))
     truth = {
         customer_ids[c]: {
             "ranking": product_ids[ranking[c]].tolist(),
-            "attributeRanking": product_ids[observable[c]].tolist(),
-            "adopted": adopted.tolist(),
+            "attributeRanking": product_ids[np.argsort(-observable[c])].tolist(),
+            "historyRanking": product_ids[history].tolist(),
+            "adopted": product_ids[sequence].tolist(),
         }
-        for c, adopted in zip(present, adopted_lists)
+        for c, sequence, history in zip(present, sequences, from_history)
     }
     return Generated(frame, truth)
+
+
+def history_ceiling(observable: np.ndarray, taste_p: np.ndarray, sequences: list, rng: np.random.Generator,
+                    samples: int = 1000, batch: int = 64) -> list[np.ndarray]:
+    """Each customer's products ranked by the posterior probability of being its last adoption.
+
+    Knowing everything but the customer's taste, the adoptions before the last are a
+    Plackett-Luce draw whose likelihood weighs ``samples`` draws of the taste from its prior;
+    the weighted chance of each remaining product being drawn next is the Bayes-optimal
+    score. Earlier adoptions rank last, in order.
+    """
+    n_c, n_p = observable.shape
+    draws = rng.normal(0, 1, (samples, TASTE_DIM)) @ taste_p.T / np.sqrt(TASTE_DIM) * TASTE_WEIGHT  # [S, P]
+    longest = max((len(s) - 1 for s in sequences), default=0)
+    known = np.full((n_c, max(longest, 1)), -1)
+    for i, s in enumerate(sequences):
+        known[i, : len(s) - 1] = s[:-1]
+    out = []
+    for lo in range(0, n_c, batch):
+        u = observable[lo:lo + batch, None, :] + draws[None]  # [B, S, P]
+        e = np.exp(u - u.max(-1, keepdims=True))
+        steps = known[lo:lo + batch]  # [B, L], -1 = padding
+        chosen = np.take_along_axis(e, np.maximum(steps, 0)[:, None, :].repeat(samples, 1), 2) * (steps >= 0)[:, None, :]
+        # Plackett-Luce: each pick against what was still left when it was made
+        left = e.sum(-1, keepdims=True) - np.concatenate([np.zeros_like(chosen[..., :1]), np.cumsum(chosen, -1)[..., :-1]], -1)
+        log_weight = np.where((steps >= 0)[:, None, :], np.log(np.where(chosen > 0, chosen, 1.0)) - np.log(left), 0.0).sum(-1)
+        weight = np.exp(log_weight - log_weight.max(1, keepdims=True))
+        weight /= weight.sum(1, keepdims=True)
+        rest = e.sum(-1) - chosen.sum(-1)  # [B, S]
+        chance = np.einsum("bs,bsp->bp", weight / rest, e)
+        for row, sequence in enumerate(steps):
+            sequence = sequence[sequence >= 0]
+            remaining = np.setdiff1d(np.arange(n_p), sequence)
+            out.append(np.concatenate([remaining[np.argsort(-chance[row, remaining], kind="stable")], sequence]))
+    return out
 
 
 def write(generated: Generated, output: str | Path, truth: str | Path | None = None) -> None:

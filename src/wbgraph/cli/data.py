@@ -24,7 +24,7 @@ def generate(rows, seed, output, customers, products, truth, as_json):
     Example:
         wbgraph generate --rows 100000 --seed 7 --output data.csv --truth truth.json
     """
-    data = generator.generate(rows, seed=seed, customers=customers, products=products)
+    data = generator.generate(rows, seed=seed, customers=customers, products=products, truth=bool(truth))
     generator.write(data, output, truth)
     facts = {
         "output": output, "rows": len(data.rows), "customers": int(data.rows["Customer ID"].nunique()),

@@ -79,11 +79,13 @@ def evaluate(obj, run, truth, runs_dir, as_json):
         echo_json({"run": result.run_id, "metrics": result.metrics, "verdict": result.verdict})
         return
     columns = ["recall@5", "recall@10", "ndcg@10", "precision@10", "map@10", "hit@10", "recall@20", "coverage@10"]
+    headings = dict(zip(columns, columns))
     if truth:
-        columns.append("shareOfOracleRecall@10")
+        headings |= {"shareOfOracleRecall@10": "of oracle", "shareOfHistoryOracleRecall@10": "of history"}
+        columns += ["shareOfOracleRecall@10", "shareOfHistoryOracleRecall@10"]
     width = max(len(n) for n in result.metrics)
     click.echo(f"Run {result.run_id}: {next(iter(result.metrics.values()))['customers']:,} customers with a held-out adoption")
-    click.echo(" " * width + "  " + "  ".join(f"{c.replace('shareOfOracleRecall@10', 'of oracle'):>12}" for c in columns))
+    click.echo(" " * width + "  " + "  ".join(f"{headings[c]:>12}" for c in columns))
     for name, m in result.metrics.items():
         cells = [f"{m[c]:12.3f}" if isinstance(m.get(c), float) else f"{'':>12}" for c in columns]
         click.echo(f"{name:<{width}}  " + "  ".join(cells))

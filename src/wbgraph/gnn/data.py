@@ -57,7 +57,11 @@ def prepare(driver: neo4j.Driver, settings: Settings, filters: dict, encoders: E
 
     With ``encoders`` (from a saved run) the export maps exactly as it did for that run.
     """
-    tables = fetch(driver, settings, progress=progress, **filters)
+    return prepare_tables(fetch(driver, settings, progress=progress, **filters), encoders)
+
+
+def prepare_tables(tables: GraphTables, encoders: Encoders | None = None) -> Prepared:
+    """Split exported tables in time and build the graphs the model sees (no database needed)."""
     if len(tables.interactions) == 0:
         raise NotEnoughData("No customer -> product interactions in the graph (or in the chosen window): ingest data first.")
     split = temporal_split(tables.interactions)

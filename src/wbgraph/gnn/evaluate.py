@@ -54,18 +54,23 @@ def evaluate(driver: neo4j.Driver, settings: Settings, runs_dir="runs", run: str
     if truth:
         methods["oracle"] = oracle_scores(truth, encoders.customer_ids, encoders.product_ids)
         methods["oracle, attributes only"] = oracle_scores(truth, encoders.customer_ids, encoders.product_ids, "attributeRanking")
+        methods["oracle, from history"] = oracle_scores(truth, encoders.customer_ids, encoders.product_ids, "historyRanking")
     metrics = {name: ranking_metrics(scores, relevant, held) for name, scores in methods.items()}
-    if "oracle" in metrics:
-        for name, m in metrics.items():
-            m["shareOfOracleRecall@10"] = m["recall@10"] / metrics["oracle"]["recall@10"] if metrics["oracle"]["recall@10"] else None
+    for oracle, key in (("oracle", "shareOfOracleRecall@10"), ("oracle, from history", "shareOfHistoryOracleRecall@10")):
+        if metrics.get(oracle, {}).get("recall@10"):
+            for m in metrics.values():
+                m[key] = m["recall@10"] / metrics[oracle]["recall@10"]
     return Evaluation(restored.run_id, metrics, verdict(metrics))
 
 
 def oracle_scores(truth: str | Path, customer_ids: list[str], product_ids: list[str], key: str = "ranking") -> torch.Tensor:
     """A ranking from the generator's truth file as scores (higher = truer).
 
-    ``ranking`` is the true affinity; ``attributeRanking`` the affinity without the hidden
-    per-customer taste: the best any method can do from customer attributes alone.
+    ``ranking`` is the true affinity (it knows the hidden per-customer taste);
+    ``attributeRanking`` the affinity without the taste: the best any method can do from
+    customer attributes alone; ``historyRanking`` the Bayes-optimal guess at the last
+    adoption from the attributes and every earlier adoption: the ceiling for any method
+    that sees what the evaluation shows it.
     """
     customers = json.loads(Path(truth).read_text())["customers"]
     position = {p: i for i, p in enumerate(product_ids)}
