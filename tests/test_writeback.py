@@ -1,16 +1,45 @@
-"""`wbgraph writeback` and `wbgraph recommend` against the real server."""
+"""`wbgraph writeback` and `wbgraph recommend` against the real server: results in the graph."""
 
 import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+EDGES = """MATCH (c:Customer)-[r:RECOMMENDED]->(p) RETURN c.customerId AS c, p.productId AS p, r.rank AS rank,
+           r.score AS score, r.createdAt AS at, r.reasons AS reasons, c.segment AS segment ORDER BY c, rank"""
 
 
-def test_writeback_gives_each_customer_k_ranked_new_products_and_is_repeatable(cli, backend, small_graph, driver, tmp_path):
-    runs = tmp_path / "runs"
-    assert cli("train", "--epochs", "3", "--hidden", "16", "--runs-dir", str(runs), "--silent").exit_code == 0
-    result = cli("writeback", "--runs-dir", str(runs), "--top-k", "4", "--json")
+@pytest.fixture(scope="module")
+def runs(small_graph, tmp_path_factory):
+    """Two trained runs on the small graph: the first and second."""
+    from click.testing import CliRunner
+
+    from wbgraph.cli import cli
+
+    folder = tmp_path_factory.mktemp("runs")
+    ids = []
+    for seed in ("0", "1"):
+        result = CliRunner().invoke(cli, ["train", "--epochs", "30", "--hidden", "16", "--seed", seed,
+                                          "--runs-dir", str(folder), "--json"])
+        assert result.exit_code == 0, result.output
+        ids.append(json.loads(result.output)["run_id"])
+    return folder, ids
+
+
+def test_writeback_gives_each_customer_k_ranked_new_products_and_is_repeatable(cli, runs, driver):
+    folder, (first, _) = runs
+    result = cli("writeback", "--runs-dir", str(folder), "--run", first, "--top-k", "4", "--no-rules", "--json")
     assert result.exit_code == 0, result.output
     summary = json.loads(result.output)
     customers = driver.execute_query("MATCH (c:Customer) RETURN count(c) AS n").records[0]["n"]
-    assert (summary["customers"], summary["edges"]) == (customers, 4 * customers)
+    assert (summary["customers"], summary["covered"], summary["edges"]) == (customers, customers, 4 * customers)
+    assert summary["excluded"] == {}
 
     check = """
         MATCH (c:Customer)-[r:RECOMMENDED]->(p:Product)
@@ -22,23 +51,186 @@ def test_writeback_gives_each_customer_k_ranked_new_products_and_is_repeatable(c
     """
     record = driver.execute_query(check).records[0]
     assert record["customers"] == customers and record["ranked"] and record["held"] == 0
-    assert record["runIds"] == [[summary["run_id"]]]
+    assert record["runIds"] == [[first]]
 
-    edges = "MATCH (c:Customer)-[r:RECOMMENDED]->(p) RETURN c.customerId AS c, p.productId AS p, r.rank AS rank, r.score AS score, r.createdAt AS at ORDER BY c, rank"
-    before = [tuple(r.values()) for r in driver.execute_query(edges).records]
-    assert cli("writeback", "--runs-dir", str(runs), "--top-k", "4", "--silent").exit_code == 0
-    assert [tuple(r.values()) for r in driver.execute_query(edges).records] == before  # same run, same edges
+    before = [tuple(r.values()) for r in driver.execute_query(EDGES).records]
+    assert cli("writeback", "--runs-dir", str(folder), "--run", first, "--top-k", "4", "--no-rules", "--silent").exit_code == 0
+    assert [tuple(r.values()) for r in driver.execute_query(EDGES).records] == before  # same run, same edges, same segments
 
 
-def test_recommend_reads_the_graph(cli, backend, small_graph, driver, tmp_path):
-    runs = tmp_path / "runs"
-    assert cli("train", "--epochs", "2", "--hidden", "8", "--runs-dir", str(runs), "--silent").exit_code == 0
-    assert cli("writeback", "--runs-dir", str(runs), "--top-k", "3", "--silent").exit_code == 0
+def test_eligibility_rules_exclude_exactly_the_candidates_they_describe(cli, runs, driver, tmp_path):
+    folder, (first, _) = runs
+    rules = tmp_path / "rules.toml"
+    rules.write_text("""
+[[rule]]
+name = "no-lending-high-risk"
+customer = { riskRating = ["High"] }
+product = { category = ["Lending"] }
+
+[[rule]]
+name = "first-product-london-only"
+customer = { location = { not = ["London"] } }
+product = { productId = ["PROD-001"] }
+
+[[rule]]
+name = "no-kyc-above-pd"
+customer = { defaultProbability = { above = 0.01 } }
+product = { regulations = ["KYC"] }
+""")
+    result = cli("writeback", "--runs-dir", str(folder), "--run", first, "--top-k", "5", "--rules", str(rules), "--json")
+    assert result.exit_code == 0, result.output
+    excluded = json.loads(result.output)["excluded"]
+
+    # the same rules, written independently in Cypher over the graph's own facts
+    expected = driver.execute_query("""
+        MATCH (c:Customer), (p:Product) WHERE NOT exists((c)-[:USES]->(p))
+        RETURN sum(CASE WHEN c.riskRating = 'High' AND p.category = 'Lending' THEN 1 ELSE 0 END) AS lending,
+               sum(CASE WHEN c.location <> 'London' AND p.productId = 'PROD-001' THEN 1 ELSE 0 END) AS first,
+               sum(CASE WHEN c.defaultProbability > 0.01 AND exists((p)-[:SUBJECT_TO]->(:Regulation {name: 'KYC'}))
+                        THEN 1 ELSE 0 END) AS kyc""").records[0]
+    assert excluded == {"no-lending-high-risk": expected["lending"], "first-product-london-only": expected["first"],
+                        "no-kyc-above-pd": expected["kyc"]}
+    assert min(excluded.values()) > 0  # the crafted rules do bite on this data
+
+    violations = driver.execute_query("""
+        MATCH (c:Customer)-[:RECOMMENDED]->(p:Product)
+        WHERE (c.riskRating = 'High' AND p.category = 'Lending')
+           OR (c.location <> 'London' AND p.productId = 'PROD-001')
+           OR (c.defaultProbability > 0.01 AND exists((p)-[:SUBJECT_TO]->(:Regulation {name: 'KYC'})))
+        RETURN count(*) AS n""").records[0]["n"]
+    assert violations == 0
+    counts = driver.execute_query("""
+        MATCH (c:Customer), (p:Product)
+        WHERE NOT exists((c)-[:USES]->(p)) AND NOT (c.riskRating = 'High' AND p.category = 'Lending')
+          AND NOT (c.location <> 'London' AND p.productId = 'PROD-001')
+          AND NOT (c.defaultProbability > 0.01 AND exists((p)-[:SUBJECT_TO]->(:Regulation {name: 'KYC'})))
+        WITH c, count(p) AS eligible
+        RETURN eligible, COUNT { (c)-[:RECOMMENDED]->() } AS recommended""").records
+    assert all(r["recommended"] == min(5, r["eligible"]) for r in counts)  # K each, fewer only when fewer are eligible
+    assert sum(r["recommended"] == 5 for r in counts) > len(counts) / 3
+
+
+def test_bad_rules_files_are_one_line_errors(cli, runs, tmp_path):
+    folder, (first, _) = runs
+    for text, message in [
+        ('[[rule]]\nname = "x"\ncustomer = { colour = ["red"] }\n', "no customer field 'colour'"),
+        ('[[rule]]\nname = "x"\nproduct = { category = "Lending" }\n', "must be a list of values"),
+        ('[[rule]]\ndescription = "nameless"\n', "rule 1 needs a name"),
+        ("[[rule]\n", "cannot read the rules"),
+    ]:
+        path = tmp_path / "bad.toml"
+        path.write_text(text)
+        result = cli("writeback", "--runs-dir", str(folder), "--run", first, "--rules", str(path))
+        assert result.exit_code == 1 and message in result.output and len(result.output.strip().splitlines()) == 1, result.output
+    both = cli("writeback", "--runs-dir", str(folder), "--rules", str(path), "--no-rules")
+    assert both.exit_code == 2
+
+
+def test_segments_and_their_profiles_match_the_customers_in_them(cli, runs, driver):
+    folder, (first, _) = runs
+    result = cli("writeback", "--runs-dir", str(folder), "--run", first, "--segments", "4", "--no-rules", "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["segments"] == 4
+    rows = driver.execute_query("""
+        MATCH (g:Segment)
+        OPTIONAL MATCH (g)<-[:IN_SEGMENT]-(c:Customer)
+        WITH g, collect(c) AS members
+        CALL (members) { UNWIND members AS m WITH m.industry AS industry, count(*) AS n
+                         RETURN industry ORDER BY n DESC, industry LIMIT 1 }
+        RETURN g.segmentId AS id, g.runId AS run, g.size AS size, size(members) AS members,
+               all(m IN members WHERE m.segment = g.segmentId) AS labelled, g.dominantIndustry AS dominant, industry,
+               g.avgCreditScore AS avgScore, reduce(s = 0.0, m IN members | s + m.creditScore) / size(members) AS score,
+               g.mostRecommended AS mostRecommended""").records
+    assert sorted(r["id"] for r in rows) == [1, 2, 3, 4] and {r["run"] for r in rows} == {first}
+    for r in rows:
+        assert r["size"] == r["members"] > 0 and r["labelled"] and r["dominant"] == r["industry"]
+        assert r["avgScore"] == pytest.approx(r["score"], abs=1e-3)
+        assert r["mostRecommended"]
+    ties = driver.execute_query("""MATCH (c:Customer) OPTIONAL MATCH (c)-[m:IN_SEGMENT]->() WITH c, count(m) AS n
+                                   RETURN min(n) AS lo, max(n) AS hi""").records[0]
+    assert (ties["lo"], ties["hi"]) == (1, 1)
+    auto = json.loads(cli("writeback", "--runs-dir", str(folder), "--run", first, "--no-rules", "--json").output)
+    assert 3 <= auto["segments"] <= 10 and -1 <= auto["silhouette"] <= 1
+    assert driver.execute_query("MATCH (g:Segment) RETURN count(g) AS n").records[0]["n"] == auto["segments"]
+
+
+def test_reasons_are_backed_by_the_graph(cli, runs, driver):
+    folder, (first, _) = runs
+    assert cli("writeback", "--runs-dir", str(folder), "--run", first, "--no-rules", "--silent").exit_code == 0
+    records = driver.execute_query("""
+        MATCH (c:Customer)-[r:RECOMMENDED]->(p:Product) RETURN c.customerId AS c, c.industry AS industry,
+               c.segment AS segment, p.productId AS p, r.reasons AS reasons ORDER BY c, r.rank LIMIT 300""").records
+    assert all(r["reasons"] for r in records)
+    checked = {"together": 0, "segment": 0}
+    for r in records:
+        for reason in r["reasons"]:
+            if m := re.match(r"often taken together with (\S+) .*: (\d+)% of its (\d+) holders also use (\S+)$", reason):
+                other, share, holders, product = m.group(1), int(m.group(2)), int(m.group(3)), m.group(4)
+                facts = driver.execute_query("""
+                    MATCH (q:Product {productId: $q})<-[:USES]-(h:Customer)
+                    RETURN count(h) AS holders, sum(CASE WHEN exists((h)-[:USES]->(:Product {productId: $p})) THEN 1 ELSE 0 END) AS both,
+                           exists((:Customer {customerId: $c})-[:USES]->(q)) AS uses""", q=other, p=product, c=r["c"]).records[0]
+                assert product == r["p"] and facts["uses"] and facts["holders"] == holders
+                assert share == round(100 * facts["both"] / holders)
+                checked["together"] += 1
+            elif m := re.match(r"adopted by (\d+) (\w+) customers? in segment (\d+),", reason):
+                n = driver.execute_query("""
+                    MATCH (o:Customer {segment: $s, industry: $i})-[:USES]->(:Product {productId: $p}) RETURN count(o) AS n""",
+                    s=int(m.group(3)), i=m.group(2), p=r["p"]).records[0]["n"]
+                assert (int(m.group(1)), m.group(2), int(m.group(3))) == (n, r["industry"], r["segment"])
+                checked["segment"] += 1
+    assert checked["together"] > 0 and checked["segment"] > 0
+
+    customer = records[0]["c"]
+    explained = cli("recommend", customer, "--top-k", "2", "--explain").output.splitlines()
+    assert explained[0].startswith(customer) and "segment" in explained[0]
+    assert explained[1].strip().startswith("1. PROD-") and explained[2].strip().startswith("- ")
+
+
+def test_a_killed_writeback_leaves_complete_sets_and_a_rerun_converges(cli, runs, driver, backend):
+    folder, (first, second) = runs
+    assert cli("writeback", "--runs-dir", str(folder), "--run", first, "--top-k", "3", "--no-rules", "--silent").exit_code == 0
+    customers = driver.execute_query("MATCH (c:Customer) RETURN count(c) AS n").records[0]["n"]
+    wbgraph = str(Path(sys.executable).parent / "wbgraph")
+    process = subprocess.Popen([wbgraph, "writeback", "--runs-dir", str(folder), "--run", second, "--top-k", "3",
+                                "--no-rules", "--batch-size", "1", "--silent"], env=os.environ.copy())
+    new = 0
+    deadline = time.monotonic() + 120
+    while new == 0 and process.poll() is None and time.monotonic() < deadline:
+        new = driver.execute_query("MATCH (c:Customer)-[r:RECOMMENDED {runId: $run}]->() RETURN count(DISTINCT c) AS n",
+                                   run=second).records[0]["n"]
+        time.sleep(0.01)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+
+    sets = """MATCH (c:Customer) OPTIONAL MATCH (c)-[r:RECOMMENDED]->()
+              WITH c, collect(r.runId) AS runs, collect(r.rank) AS ranks
+              RETURN c.customerId AS c, runs, apoc.coll.sort(ranks) AS ranks"""
+    state = driver.execute_query(sets).records
+    assert len(state) == customers
+    assert all(r["ranks"] == [1, 2, 3] and len(set(r["runs"])) == 1 for r in state)  # complete old or complete new
+    moved = sum(1 for r in state if r["runs"][0] == second)
+    assert 0 < moved < customers  # it really was killed in the middle
+
+    assert cli("writeback", "--runs-dir", str(folder), "--run", second, "--top-k", "3", "--no-rules", "--silent").exit_code == 0
+    final = driver.execute_query(sets).records
+    assert all(r["runs"] == [second] * 3 and r["ranks"] == [1, 2, 3] for r in final)
+    previous = driver.execute_query("""MATCH (c:Customer) RETURN count(c) AS n,
+        sum(CASE WHEN c.previousRunId = $first AND size(c.previousRecommendations) = 3 THEN 1 ELSE 0 END) AS kept""",
+        first=first).records[0]
+    assert previous["kept"] == previous["n"]  # the old set is kept for "what changed" queries
+    assert driver.execute_query("MATCH (g:Segment) RETURN collect(DISTINCT g.runId) AS runs").records[0]["runs"] == [second]
+
+
+def test_recommend_reads_the_graph(cli, runs, driver):
+    folder, (first, _) = runs
+    assert cli("writeback", "--runs-dir", str(folder), "--run", first, "--top-k", "3", "--silent").exit_code == 0
     customer = driver.execute_query("MATCH (c:Customer) RETURN c.customerId AS id ORDER BY id LIMIT 1").records[0]["id"]
     result = cli("recommend", customer, "--top-k", "2", "--json")
     assert result.exit_code == 0, result.output
     body = json.loads(result.output)
     assert body["customerId"] == customer and [r["rank"] for r in body["recommendations"]] == [1, 2]
+    assert all(r["reasons"] for r in body["recommendations"])
     text = cli("recommend", customer).output.splitlines()
     assert text[0].startswith(customer) and text[1].strip().startswith("1. PROD-")
 

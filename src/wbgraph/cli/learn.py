@@ -92,30 +92,59 @@ def evaluate(obj, run, truth, runs_dir, as_json):
     click.echo(result.verdict)
 
 
+def _segments(value: str):
+    if value == "auto":
+        return "auto"
+    try:
+        k = int(value)
+    except ValueError:
+        raise click.BadParameter("a number of segments (2 or more) or 'auto'") from None
+    if k < 2:
+        raise click.BadParameter("a number of segments (2 or more) or 'auto'")
+    return k
+
+
 @click.command()
 @click.option("--run", help="Run ID or folder (default: the latest run).")
 @click.option("--top-k", type=click.IntRange(min=1), default=10, show_default=True, help="Recommendations per customer.")
+@click.option("--segments", default="auto", show_default=True, callback=lambda ctx, param, value: _segments(value),
+              help="Customer segments: a number K, or 'auto' (the K in 3..10 with the best silhouette).")
+@click.option("--rules", type=click.Path(exists=True, dir_okay=False), help="Eligibility rules file (TOML; default: the shipped rules).")
+@click.option("--no-rules", is_flag=True, help="Apply no eligibility rules.")
 @click.option("--batch-size", type=click.IntRange(min=1), default=1_000, show_default=True, help="Customers per write transaction.")
 @runs_option
 @silent_option
 @json_option
 @pass_obj
-def writeback(obj, run, top_k, batch_size, runs_dir, silent, as_json):
-    """Write a run's top-K recommendations into Neo4j as RECOMMENDED relationships.
+def writeback(obj, run, top_k, segments, rules, no_rules, batch_size, runs_dir, silent, as_json):
+    """Write a run's top-K eligible recommendations, with reasons and segments, into Neo4j.
 
     Replaces each customer's previous recommendations in the same transaction, so a
-    reader always sees a complete set.
+    reader always sees a complete set; an interrupted writeback is finished by running
+    it again. Candidates excluded by the eligibility rules are counted per rule.
 
     \b
     Example:
-        wbgraph writeback --top-k 10
+        wbgraph writeback --top-k 10 --segments auto --rules my-rules.toml
     """
+    from ..eligibility import DEFAULT_RULES
     from ..gnn import writeback as library
 
+    if rules and no_rules:
+        raise click.UsageError("--rules and --no-rules cannot be combined.")
+    chosen = None if no_rules else (rules or DEFAULT_RULES)
     with obj.driver() as (driver, settings), progress_bar("Writing back", unit="customers", silent=silent or as_json) as bar:
-        summary = library.writeback(driver, settings, runs_dir=runs_dir, run=run, top_k=top_k, batch_size=batch_size, progress=bar)
+        summary = library.writeback(driver, settings, runs_dir=runs_dir, run=run, top_k=top_k, batch_size=batch_size,
+                                    segments=segments, rules=chosen, progress=bar)
     if as_json:
         echo_json(summary.__dict__ | {"edgesPerSecond": round(summary.edges_per_second, 1)})
         return
-    click.echo(f"Run {summary.run_id}: {summary.edges:,} RECOMMENDED edges for {summary.customers:,} customers "
+    click.echo(f"Run {summary.run_id}: {summary.edges:,} RECOMMENDED edges for {summary.covered:,} of {summary.customers:,} customers "
                f"in {summary.seconds:.1f}s ({summary.edges_per_second:,.0f} edges/s)")
+    click.echo(f"Segments: {summary.segments} (silhouette {summary.silhouette:.3f})")
+    if summary.excluded:
+        click.echo("Excluded by eligibility rules (candidates not already held):")
+        for name, n in summary.excluded.items():
+            click.echo(f"  {name:<32} {n:>10,}")
+    else:
+        click.echo("No eligibility rules applied.")

@@ -9,24 +9,29 @@ from .common import echo_json, json_option, pass_obj
 @click.command()
 @click.argument("customer_id")
 @click.option("--top-k", type=click.IntRange(min=1), default=5, show_default=True, help="How many recommendations.")
+@click.option("--explain", is_flag=True, help="Show the reasons stored with each recommendation.")
 @json_option
 @pass_obj
-def recommend(obj, customer_id, top_k, as_json):
+def recommend(obj, customer_id, top_k, explain, as_json):
     """Show a customer's recommendations from the RECOMMENDED relationships in Neo4j.
 
     An unknown customer is an error (exit 8).
 
     \b
     Example:
-        wbgraph recommend CUS-0001 --top-k 5
+        wbgraph recommend CUS-0001 --top-k 5 --explain
     """
     with obj.driver() as (driver, settings):
         result = library.recommend(driver, settings, customer_id, top_k)
     if as_json:
         echo_json(result)
         return
-    click.echo(f"{result['customerId']} ({result['customerType']}, {result['industry']}, {result['location']})")
+    segment = f", segment {result['segment']}" if result.get("segment") is not None else ""
+    click.echo(f"{result['customerId']} ({result['customerType']}, {result['industry']}, {result['location']}{segment})")
     if not result["recommendations"]:
         click.echo("  no recommendations yet: run `wbgraph writeback`")
     for r in result["recommendations"]:
         click.echo(f"  {r['rank']:>2}. {r['productId']:<10} {r['productType'] or '':<16} {r['category'] or '':<16} score {r['score']:.3f}")
+        if explain:
+            for reason in r["reasons"] or ["(no reasons stored: written by an older wbgraph)"]:
+                click.echo(f"      - {reason}")

@@ -9,3 +9,4 @@ CREATE CONSTRAINT product_category_name IF NOT EXISTS FOR (n:ProductCategory) RE
 CREATE CONSTRAINT regulation_name IF NOT EXISTS FOR (n:Regulation) REQUIRE n.name IS UNIQUE;
 CREATE INDEX transaction_id IF NOT EXISTS FOR (t:Transaction) ON (t.transactionId);
 CREATE INDEX transaction_date IF NOT EXISTS FOR (t:Transaction) ON (t.date);
+CREATE CONSTRAINT segment_key IF NOT EXISTS FOR (s:Segment) REQUIRE s.segmentKey IS UNIQUE;

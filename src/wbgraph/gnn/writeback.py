@@ -1,37 +1,65 @@
-"""``wbgraph writeback``: a run's recommendations into the graph as RECOMMENDED edges.
+"""``wbgraph writeback``: a run's recommendations, segments and reasons into the graph.
 
-Every customer the model knows is scored against every product it does not hold (one
-matrix product; on the GPU when there is one), and its top K are written as
-``(:Customer)-[:RECOMMENDED {score, rank, runId, modelVersion, createdAt}]->(:Product)``,
-ranks 1..K. Customers are replaced a batch at a time, each batch in one write transaction:
-a reader never finds a customer without recommendations, an interrupted writeback leaves
-every customer with its complete old or new set, and running it again finishes the job.
-``createdAt`` is the time the run was trained, so writing the same run twice gives the same
-edges.
+Every customer the model knows is scored against every product (one matrix product; on
+the GPU when there is one); products it holds and candidates the eligibility rules
+exclude are removed, and its top K are written as ``(:Customer)-[:RECOMMENDED {score,
+rank, runId, modelVersion, createdAt, reasons}]->(:Product)``, ranks 1..K. Customers are
+clustered into segments on the model's embeddings (``Customer.segment``,
+``(:Customer)-[:IN_SEGMENT]->(:Segment)`` with a profile per segment).
+
+Safety: the run's Segment nodes are written first; then customers are replaced a batch at
+a time, each batch in one write transaction (old edges, segment membership and new edges
+together): a reader never finds a customer without recommendations, an interrupted
+writeback leaves every customer with its complete old or new set, and running it again
+finishes the job; only then are the Segment nodes it did not write removed. ``createdAt`` is the
+time the run was trained and everything is seeded, so writing the same run twice gives the
+same graph. The set a customer had under a different run is kept as
+``Customer.previousRecommendations`` / ``previousRunId``, for "what changed" queries.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import neo4j
+import numpy as np
+import torch
 
 from .. import __version__, cypher
 from ..config import Settings
-from .evaluate import score_all
+from ..eligibility import DEFAULT_RULES, exclusions, load_rules
+from . import explain
 from .export import build_graph
+from .segments import profiles, segment
 from .train import pick_device, restore
 
 MODEL_VERSION = f"wbgraph-{__version__}/hetero-gatv2"
 
 
 @dataclass
+class Plan:
+    """Everything a writeback writes, computed before the first write."""
+
+    run_id: str
+    created_at: str | None
+    customer_ids: list[str]
+    rows: list[dict]  # per customer: customerId, segment, segmentKey, recommendations [{productId, score, rank, reasons}]
+    segments: list[dict]  # Segment node properties
+    excluded: dict = field(default_factory=dict)  # rule -> candidates it excluded (not already held)
+    candidates: int = 0  # (customer, product) pairs not held, before the rules
+
+
+@dataclass
 class WritebackSummary:
     run_id: str
     customers: int
+    covered: int  # customers with at least one recommendation
     edges: int
     top_k: int
+    segments: int
+    silhouette: float
+    excluded: dict
     seconds: float
 
     @property
@@ -39,41 +67,76 @@ class WritebackSummary:
         return self.edges / self.seconds if self.seconds else 0.0
 
 
-def recommendations(driver: neo4j.Driver, settings: Settings, runs_dir="runs", run: str | None = None, top_k: int = 10):
-    """``(run_id, created_at, {customerId: [(productId, score), ...]})`` for every known customer."""
+def plan(driver: neo4j.Driver, settings: Settings, runs_dir="runs", run: str | None = None, top_k: int = 10,
+         segments: int | str = "auto", rules: str | None = DEFAULT_RULES) -> Plan:
+    """Score, filter, rank, segment and explain, without writing anything."""
+    rule_list = load_rules(rules)
     restored = restore(driver, settings, runs_dir, run)
     data, encoders, model = restored.data, restored.data.encoders, restored.model
     device = pick_device(restored.config.device)
     everything = data.split.train | data.split.val | data.split.test
     graph = build_graph(data.tables, encoders, data.tables.interactions[everything]).to(device)
-    scores = score_all(model.to(device), graph).cpu()
-    scores[data.matrix(everything)] = float("-inf")  # never recommend what a customer holds
+    model = model.to(device).eval()
+    with torch.no_grad():
+        h = model.encode(graph.x_dict, graph.edge_index_dict, graph.edge_attr_dict)
+        scores = model.score(h["customer"], h["product"]).cpu()
+    held = data.matrix(everything).numpy()
+    customers = data.tables.customers.set_index("customerId").reindex(encoders.customer_ids).reset_index()
+    products = data.tables.products.set_index("productId").reindex(encoders.product_ids).reset_index()
+    excluded_by = exclusions(rule_list, customers, products)
+    blocked = held.copy()
+    for matrix in excluded_by.values():
+        blocked |= matrix
+    scores[torch.as_tensor(blocked)] = float("-inf")
     k = min(top_k, data.n_products)
     best = scores.topk(k, dim=1)
-    result = {}
-    for row, customer in enumerate(encoders.customer_ids):
-        picks = [(encoders.product_ids[int(p)], float(s)) for p, s in zip(best.indices[row], best.values[row]) if s > float("-inf")]
-        result[customer] = picks
-    return restored.run_id, restored.metrics.get("trainedAt"), result
+    picks = np.where(np.isfinite(best.values.numpy()), best.indices.numpy(), -1)
+
+    seg = segment(h["customer"].cpu().numpy(), segments, seed=restored.config.seed)
+    recommended = np.zeros_like(held)
+    rows_idx = np.repeat(np.arange(len(picks)), k)
+    flat = picks.ravel()
+    recommended[rows_idx[flat >= 0], flat[flat >= 0]] = True
+    segment_props = profiles(seg, customers, held, recommended, encoders.product_ids, restored.run_id)
+
+    peer_group = (customers["customerType"].astype(str) + "|" + customers["industry"].astype(str)).astype("category").cat.codes.to_numpy()
+    why = explain.reasons(picks, held, explain.attention(model, graph).numpy(), seg.labels,
+                          customers["industry"].astype(str).to_numpy(), peer_group, encoders.product_ids,
+                          products["productType"].astype(str).tolist())
+    values = best.values.numpy()
+    rows = [
+        {"customerId": customer, "segment": int(seg.labels[i]), "segmentKey": f"{restored.run_id}/{int(seg.labels[i])}",
+         "recommendations": [
+             {"productId": encoders.product_ids[p], "score": float(values[i, j]), "rank": j + 1, "reasons": why[i][j]}
+             for j, p in enumerate(picks[i]) if p >= 0
+         ]}
+        for i, customer in enumerate(encoders.customer_ids)
+    ]
+    return Plan(restored.run_id, restored.metrics.get("trainedAt"), encoders.customer_ids, rows, segment_props,
+                {name: int((m & ~held).sum()) for name, m in excluded_by.items()}, int((~held).sum()))
 
 
 def writeback(driver: neo4j.Driver, settings: Settings, runs_dir="runs", run: str | None = None, top_k: int = 10,
-              batch_size: int = 1_000, progress=None) -> WritebackSummary:
-    """Write the top ``top_k`` recommendations of every customer the run knows."""
+              batch_size: int = 1_000, segments: int | str = "auto", rules: str | None = DEFAULT_RULES,
+              progress=None) -> WritebackSummary:
+    """Write the top ``top_k`` eligible recommendations of every customer the run knows, with segments."""
     began = time.perf_counter()
-    run_id, created_at, recs = recommendations(driver, settings, runs_dir, run, top_k)
-    rows = [
-        {"customerId": c, "recommendations": [{"productId": p, "score": s, "rank": i + 1} for i, (p, s) in enumerate(picks)]}
-        for c, picks in recs.items()
-    ]
-    query = cypher.load("write_recommendations")
+    planned = plan(driver, settings, runs_dir, run, top_k, segments, rules)
+    run_id = planned.run_id
     with driver.session(database=settings.database) as session:
-        for start in range(0, len(rows), batch_size):
-            batch = rows[start:start + batch_size]
+        for statement in cypher.statements("schema"):
+            session.run(statement).consume()
+        session.execute_write(lambda tx: tx.run(cypher.load("write_segments"), segments=planned.segments).consume())
+        query = cypher.load("write_recommendations")
+        for start in range(0, len(planned.rows), batch_size):
+            batch = planned.rows[start:start + batch_size]
             session.execute_write(
-                lambda tx: tx.run(query, rows=batch, runId=run_id, modelVersion=MODEL_VERSION, createdAt=created_at).consume()
+                lambda tx: tx.run(query, rows=batch, runId=run_id, modelVersion=MODEL_VERSION, createdAt=planned.created_at).consume()
             )
             if progress:
-                progress(start + len(batch), len(rows))
-    edges = sum(len(r["recommendations"]) for r in rows)
-    return WritebackSummary(run_id, len(rows), edges, top_k, time.perf_counter() - began)
+                progress(start + len(batch), len(planned.rows))
+        session.execute_write(lambda tx: tx.run(cypher.load("delete_other_segments"), segmentKeys=[g["segmentKey"] for g in planned.segments]).consume())
+    edges = sum(len(r["recommendations"]) for r in planned.rows)
+    silhouette = planned.segments[0]["runSilhouette"] if planned.segments else 0.0
+    return WritebackSummary(run_id, len(planned.rows), sum(1 for r in planned.rows if r["recommendations"]), edges, top_k,
+                            len(planned.segments), silhouette, planned.excluded, time.perf_counter() - began)
