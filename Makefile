@@ -18,7 +18,7 @@ demo: setup
 	$(WBGRAPH) train --runs-dir $(DEMO)/runs
 	$(WBGRAPH) evaluate --runs-dir $(DEMO)/runs --truth $(DEMO)/truth.json
 	$(WBGRAPH) writeback --runs-dir $(DEMO)/runs
-	$(WBGRAPH) recommend CUS-0001
+	$(WBGRAPH) recommend CUS-0001 --explain
 	$(WBGRAPH) recommend CUS-0002
 	$(WBGRAPH) recommend CUS-0003
 	$(WBGRAPH) db status
