@@ -109,3 +109,9 @@ def reset(driver: neo4j.Driver, settings: Settings, batch_size: int = 10_000) ->
         for statement in cypher.statements("delete_all"):
             session.run(statement, batchSize=batch_size).consume()
     return before
+
+
+def apply_schema(session: neo4j.Session) -> None:
+    """Create the constraints and indexes of the graph model (idempotent)."""
+    for statement in cypher.statements("schema"):
+        session.run(statement).consume()

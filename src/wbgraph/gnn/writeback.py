@@ -28,6 +28,7 @@ import torch
 
 from .. import __version__, cypher
 from ..config import Settings
+from ..db import apply_schema
 from ..eligibility import DEFAULT_RULES, exclusions, load_rules
 from . import explain
 from .export import build_graph
@@ -124,8 +125,7 @@ def writeback(driver: neo4j.Driver, settings: Settings, runs_dir="runs", run: st
     planned = plan(driver, settings, runs_dir, run, top_k, segments, rules)
     run_id = planned.run_id
     with driver.session(database=settings.database) as session:
-        for statement in cypher.statements("schema"):
-            session.run(statement).consume()
+        apply_schema(session)
         session.execute_write(lambda tx: tx.run(cypher.load("write_segments"), segments=planned.segments).consume())
         query = cypher.load("write_recommendations")
         for start in range(0, len(planned.rows), batch_size):

@@ -22,6 +22,7 @@ import pandas as pd
 
 from .. import cypher
 from ..config import Settings
+from ..db import apply_schema
 from ..errors import TooManyRejects
 from .schema import owned_by
 from .validate import Validated, validate
@@ -101,8 +102,7 @@ def ingest(
     counters: Counter = Counter()
     with driver.session(database=settings.database) as session:
         mark = time.perf_counter()
-        for statement in cypher.statements("schema"):
-            session.run(statement).consume()
+        apply_schema(session)
         if len(checked.rows):
             counters += session.execute_write(_write_entities, _entities(checked, "Customer"), _entities(checked, "Product"))
         phases["customersAndProducts"] = time.perf_counter() - mark
