@@ -1,5 +1,7 @@
 """The ``wbgraph`` command line: thin click commands over the library, one per function."""
 
+import logging
+
 import click
 
 from .. import __version__
@@ -43,4 +45,8 @@ cli.add_command(query)
 
 def main():
     """Console-script entry point."""
+    # The driver logs every failed connection attempt; with no handler, Python would print
+    # those records on stderr. Users get wbgraph's own one-line error instead.
+    logging.getLogger("neo4j").addHandler(logging.NullHandler())
+    logging.getLogger("neo4j").propagate = False
     cli(prog_name="wbgraph")
