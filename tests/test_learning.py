@@ -154,3 +154,19 @@ def test_damaged_run_is_a_clear_error(cli, backend, small_graph, tmp_path):
     result = cli("evaluate", "--runs-dir", str(runs))
     assert result.exit_code == 1
     assert result.output.startswith(f"Error: Run {run_dir} cannot be loaded")
+
+    marker = tmp_path / "pwned"
+    torch.save({"weights": Tampered(str(marker))}, run_dir / "model.pt")  # a pickle that would run code
+    result = cli("evaluate", "--runs-dir", str(runs))
+    assert result.exit_code == 1 and result.output.startswith(f"Error: Run {run_dir} cannot be loaded"), result.output
+    assert not marker.exists()  # weights_only=True refused to run it
+
+
+class Tampered:
+    def __init__(self, path):
+        self.path = path
+
+    def __reduce__(self):
+        import os
+
+        return (os.system, (f"touch {self.path}",))
