@@ -1,0 +1,145 @@
+"""wbgraph's benchmark suite: every stage of the pipeline, timed at several data sizes.
+
+For each size (rows of generated transactions): generate rows/s; online ``ingest`` rows/s
+and nodes+relationships/s; export interaction edges/s into PyG tables, beside pandas
+reading the same interactions from a local file (the limit for the export); training
+seconds per epoch and peak RSS; writeback RECOMMENDED edges/s; recommend queries/s and
+p50/p99 at 1, 4 and 16 clients. Prints a markdown table, writes JSON and, with
+``--markdown``, ``docs/benchmarks.md``.
+
+It REPLACES the graph in the target database (the local server unless NEO4J_URI is set),
+so it asks for ``--yes``:
+
+    .venv/bin/python benchmarks/run.py --sizes 10000 100000 --yes --markdown docs/benchmarks.md
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import sys
+import tempfile
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).parent))
+import load_recommend  # noqa: E402
+
+from wbgraph import generate as generator  # noqa: E402
+from wbgraph.config import resolve_settings  # noqa: E402
+from wbgraph.db import connect, reset  # noqa: E402
+from wbgraph.gnn.data import prepare_tables  # noqa: E402
+from wbgraph.gnn.export import fetch  # noqa: E402
+from wbgraph.gnn.train import TrainConfig, fit, train  # noqa: E402
+from wbgraph.gnn.writeback import writeback  # noqa: E402
+from wbgraph.loaders.ingest import ingest  # noqa: E402
+
+
+def timed(fn, *args, **kwargs):
+    began = time.perf_counter()
+    out = fn(*args, **kwargs)
+    return out, time.perf_counter() - began
+
+
+def peak_rss_gb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 ** 2
+
+
+def one_size(rows: int, folder: Path, epochs: int, load_seconds: float) -> dict:
+    settings = resolve_settings()
+    out = {"rows": rows}
+    data, seconds = timed(generator.generate, rows, seed=1, truth=False)
+    csv = folder / f"rows-{rows}.csv"
+    generator.write(data, csv)
+    out["generateRowsPerS"] = rows / seconds
+    with connect(settings) as driver:
+        reset(driver, settings)
+        summary, seconds = timed(ingest, driver, settings, csv, rejects=folder / "rejects.csv")
+        out["ingestRowsPerS"] = summary.loaded / seconds
+        out["ingestEntitiesPerS"] = (summary.nodesCreated + summary.relationshipsCreated) / seconds
+        tables, seconds = timed(fetch, driver, settings)
+        edges = len(tables.interactions)
+        out["interactions"] = edges
+        out["exportEdgesPerS"] = edges / seconds
+        local = folder / "interactions.csv"
+        tables.interactions.to_csv(local, index=False)
+        _, seconds = timed(pd.read_csv, local)
+        out["pandasEdgesPerS"] = edges / seconds
+        prepared = prepare_tables(tables)
+        fitted, seconds = timed(fit, prepared, TrainConfig(epochs=epochs, patience=epochs))
+        out["trainSecondsPerEpoch"] = seconds / len(fitted.history)
+        out["peakRssGb"] = peak_rss_gb()
+        runs = folder / "runs"
+        train(driver, settings, TrainConfig(epochs=epochs, patience=epochs), runs_dir=runs)
+        summary = writeback(driver, settings, runs_dir=runs)
+        out["writebackEdgesPerS"] = summary.edges_per_second
+        ids = driver.execute_query("MATCH (c:Customer)-[:RECOMMENDED]->() RETURN collect(DISTINCT c.customerId) AS ids",
+                                   database_=settings.database).records[0]["ids"]
+    for clients in (1, 4, 16):
+        r = load_recommend.run(clients, load_seconds, ids)
+        out[f"recommend{clients}"] = {k: r[k] for k in ("queriesPerSecond", "p50ms", "p99ms", "errors")}
+    return out
+
+
+ROWS = [
+    ("generate rows/s", "generateRowsPerS", "{:,.0f}"),
+    ("ingest rows/s (online)", "ingestRowsPerS", "{:,.0f}"),
+    ("ingest nodes+rels/s (online)", "ingestEntitiesPerS", "{:,.0f}"),
+    ("interactions exported", "interactions", "{:,}"),
+    ("export edges/s", "exportEdgesPerS", "{:,.0f}"),
+    ("pandas read of the same edges/s (limit)", "pandasEdgesPerS", "{:,.0f}"),
+    ("training s/epoch (CPU)", "trainSecondsPerEpoch", "{:.3f}"),
+    ("peak RSS GB (process so far)", "peakRssGb", "{:.2f}"),
+    ("writeback edges/s (end to end)", "writebackEdgesPerS", "{:,.0f}"),
+]
+
+
+def table(results: list[dict]) -> str:
+    lines = ["| measure | " + " | ".join(f"{r['rows']:,} rows" for r in results) + " |",
+             "|---|" + "---|" * len(results)]
+    for label, key, fmt in ROWS:
+        lines.append(f"| {label} | " + " | ".join(fmt.format(r[key]) for r in results) + " |")
+    for clients in (1, 4, 16):
+        lines.append(f"| recommend {clients} client{'s' if clients > 1 else ''}: q/s, p50/p99 ms | " + " | ".join(
+            f"{r[f'recommend{clients}']['queriesPerSecond']:,.0f}, {r[f'recommend{clients}']['p50ms']}/{r[f'recommend{clients}']['p99ms']}"
+            for r in results) + " |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
+    parser.add_argument("--epochs", type=int, default=20)
+    parser.add_argument("--load-seconds", type=float, default=10.0)
+    parser.add_argument("--output", default="benchmarks/results.json")
+    parser.add_argument("--markdown", help="Also write the report to this file (e.g. docs/benchmarks.md).")
+    parser.add_argument("--yes", action="store_true", help="Replace the graph in the target database.")
+    args = parser.parse_args()
+    if not args.yes:
+        raise SystemExit("The benchmark replaces the graph in the target database: run again with --yes.")
+    results = []
+    with tempfile.TemporaryDirectory() as folder:
+        for rows in sorted(args.sizes):
+            results.append(one_size(rows, Path(folder), args.epochs, args.load_seconds))
+            print(f"{rows:,} rows done", file=sys.stderr)
+    header = (f"Measured {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC on {platform.node()}: {os.cpu_count()} cores, "
+              f"{platform.processor() or platform.machine()}, Python {platform.python_version()}, server "
+              f"{resolve_settings().uri} on the same machine; training {args.epochs} epochs at the default settings, "
+              f"load {args.load_seconds:.0f} s per client count.")
+    report = header + "\n\n" + table(results) + "\n"
+    print(report)
+    Path(args.output).write_text(json.dumps({"header": header, "results": results}, indent=1))
+    if args.markdown:
+        Path(args.markdown).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.markdown).write_text("# Benchmarks\n\n`benchmarks/run.py`; how each figure grows from the smallest to the "
+                                       "largest size is read across a row.\n\n" + report)
+
+
+if __name__ == "__main__":
+    main()
