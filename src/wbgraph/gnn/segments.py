@@ -17,7 +17,7 @@ from sklearn.cluster import KMeans
 from sklearn.metrics import silhouette_samples, silhouette_score
 
 AUTO_RANGE = range(3, 11)
-SAMPLE = 5_000
+SAMPLE = 2_000
 
 
 @dataclass
