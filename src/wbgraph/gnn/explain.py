@@ -26,8 +26,7 @@ MIN_TOGETHER = 3  # co-adopters needed before "taken together" is said
 def attention(model, graph) -> torch.Tensor:
     """``[customers, products]``: the first round's attention of each customer to each product it holds."""
     model.eval()
-    h = {t: (model.embeddings[t].weight if t in model.embeddings else 0) + (model.projections[t](graph.x_dict[t]) if t in model.projections else 0)
-         for t in model.node_types}
+    h = model.initial(graph.x_dict)
     conv = model.convs[0].convs[REV_USES]
     store = graph[REV_USES]
     _, (index, alpha) = conv((h["product"], h["customer"]), store.edge_index, store.edge_attr, return_attention_weights=True)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from sklearn.cluster import KMeans
-from sklearn.metrics import silhouette_samples, silhouette_score
+from sklearn.metrics import silhouette_samples
 
 AUTO_RANGE = range(3, 11)
 SAMPLE = 2_000
@@ -41,11 +41,11 @@ def segment(embeddings: np.ndarray, k: int | str = "auto", seed: int = 0) -> Seg
     best = None
     for c in candidates:
         labels = KMeans(n_clusters=c, n_init=4, random_state=seed).fit_predict(x)
-        score = float(silhouette_score(x[sample], labels[sample])) if len(set(labels[sample])) > 1 else 0.0
-        if best is None or score > best[1]:
-            best = (labels, score, c)
-    labels, score, c = best
-    per = silhouette_samples(x[sample], labels[sample]) if len(set(labels[sample])) > 1 else np.zeros(len(sample))
+        per = silhouette_samples(x[sample], labels[sample]) if len(set(labels[sample])) > 1 else np.zeros(len(sample))
+        if best is None or per.mean() > best[1].mean():
+            best = (labels, per, c)
+    labels, per, c = best
+    score = float(per.mean())
     by_segment = {int(s) + 1: float(per[labels[sample] == s].mean()) if (labels[sample] == s).any() else 0.0 for s in range(c)}
     return Segmentation(labels.astype(int) + 1, c, score, by_segment)
 
