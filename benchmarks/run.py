@@ -1,8 +1,10 @@
 """wbgraph's benchmark suite: every stage of the pipeline, timed at several data sizes.
 
 For each size (rows of generated transactions): generate rows/s; online ``ingest`` rows/s
-and nodes+relationships/s; export interaction edges/s into PyG tables, beside pandas
-reading the same interactions from a local file (the limit for the export); training
+and nodes+relationships/s, beside ``ingest --bulk`` end to end and Neo4j's bulk importer
+(``neo4j-admin database import``) alone on the same rows in its CSV format (the limit; local
+server only); export interaction edges/s into PyG tables, beside pandas reading the same
+interactions from a local Parquet file (the limit for the export); training
 seconds per epoch and peak RSS; writeback RECOMMENDED edges/s; recommend queries/s and
 p50/p99 at 1, 4 and 16 clients. Prints a markdown table, writes JSON and, with
 ``--markdown``, ``docs/benchmarks.md``.
@@ -38,7 +40,9 @@ from wbgraph.gnn.data import prepare_tables  # noqa: E402
 from wbgraph.gnn.export import fetch  # noqa: E402
 from wbgraph.gnn.train import TrainConfig, fit, train  # noqa: E402
 from wbgraph.gnn.writeback import writeback  # noqa: E402
-from wbgraph.loaders.ingest import ingest  # noqa: E402
+from wbgraph.loaders.bulk import bulk_ingest, run_import, write_import_files  # noqa: E402
+from wbgraph.loaders.ingest import check, ingest  # noqa: E402
+from wbgraph.localserver import LocalServer, start, stop  # noqa: E402
 
 
 def timed(fn, *args, **kwargs):
@@ -51,6 +55,26 @@ def peak_rss_gb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 ** 2
 
 
+def bulk_figures(settings, csv: Path, folder: Path) -> dict:
+    """``ingest --bulk`` end to end, and Neo4j's importer alone on the same files (the limit)."""
+    server = LocalServer()
+    with connect(settings) as driver:
+        reset(driver, settings)
+    summary, seconds = timed(bulk_ingest, server, settings, csv, rejects=folder / "rejects.csv")
+    out = {"bulkRowsPerS": summary.loaded / seconds, "bulkPhases": summary.phaseSeconds}
+    checked, _ = check(csv, rejects=folder / "rejects.csv")
+    files = write_import_files(checked, folder / "import")
+    stop(server)
+    done, seconds = timed(run_import, server, files, settings.database)
+    start(server)
+    if done.returncode != 0:
+        raise SystemExit(f"neo4j-admin import failed: {done.stdout[-2000:]} {done.stderr[-2000:]}")
+    out["rawImportRowsPerS"] = summary.loaded / seconds
+    out["rawImportEntitiesPerS"] = (files.nodeCount + files.relationshipCount) / seconds
+    out["bulkOfRawImport"] = out["bulkRowsPerS"] / out["rawImportRowsPerS"]
+    return out
+
+
 def one_size(rows: int, folder: Path, epochs: int, load_seconds: float) -> dict:
     settings = resolve_settings()
     out = {"rows": rows}
@@ -58,19 +82,24 @@ def one_size(rows: int, folder: Path, epochs: int, load_seconds: float) -> dict:
     csv = folder / f"rows-{rows}.csv"
     generator.write(data, csv)
     out["generateRowsPerS"] = rows / seconds
+    if settings.local:
+        out |= bulk_figures(settings, csv, folder)
     with connect(settings) as driver:
         reset(driver, settings)
         summary, seconds = timed(ingest, driver, settings, csv, rejects=folder / "rejects.csv")
         out["ingestRowsPerS"] = summary.loaded / seconds
         out["ingestEntitiesPerS"] = (summary.nodesCreated + summary.relationshipsCreated) / seconds
+        out["ingestPhases"] = summary.phaseSeconds
+        if "rawImportRowsPerS" in out:
+            out["onlineOfRawImport"] = out["ingestRowsPerS"] / out["rawImportRowsPerS"]
         tables, seconds = timed(fetch, driver, settings)
         edges = len(tables.interactions)
         out["interactions"] = edges
         out["exportEdgesPerS"] = edges / seconds
-        local = folder / "interactions.csv"
-        tables.interactions.to_csv(local, index=False)
-        _, seconds = timed(pd.read_csv, local)
-        out["pandasEdgesPerS"] = edges / seconds
+        local = folder / "interactions.parquet"
+        tables.interactions.to_parquet(local, index=False)
+        _, seconds = timed(pd.read_parquet, local)
+        out["parquetEdgesPerS"] = edges / seconds
         prepared = prepare_tables(tables)
         fitted, seconds = timed(fit, prepared, TrainConfig(epochs=epochs, patience=epochs))
         out["trainSecondsPerEpoch"] = seconds / len(fitted.history)
@@ -91,9 +120,14 @@ ROWS = [
     ("generate rows/s", "generateRowsPerS", "{:,.0f}"),
     ("ingest rows/s (online)", "ingestRowsPerS", "{:,.0f}"),
     ("ingest nodes+rels/s (online)", "ingestEntitiesPerS", "{:,.0f}"),
+    ("neo4j-admin import rows/s (raw importer, limit)", "rawImportRowsPerS", "{:,.0f}"),
+    ("neo4j-admin import nodes+rels/s", "rawImportEntitiesPerS", "{:,.0f}"),
+    ("ingest --bulk rows/s (end to end)", "bulkRowsPerS", "{:,.0f}"),
+    ("online / raw importer (target >= 40%)", "onlineOfRawImport", "{:.1%}"),
+    ("--bulk / raw importer (target >= 90%)", "bulkOfRawImport", "{:.1%}"),
     ("interactions exported", "interactions", "{:,}"),
     ("export edges/s", "exportEdgesPerS", "{:,.0f}"),
-    ("pandas read of the same edges/s (limit)", "pandasEdgesPerS", "{:,.0f}"),
+    ("pandas read of the same edges from Parquet/s (limit)", "parquetEdgesPerS", "{:,.0f}"),
     ("training s/epoch (CPU)", "trainSecondsPerEpoch", "{:.3f}"),
     ("peak RSS GB (process so far)", "peakRssGb", "{:.2f}"),
     ("writeback edges/s (end to end)", "writebackEdgesPerS", "{:,.0f}"),
@@ -104,7 +138,7 @@ def table(results: list[dict]) -> str:
     lines = ["| measure | " + " | ".join(f"{r['rows']:,} rows" for r in results) + " |",
              "|---|" + "---|" * len(results)]
     for label, key, fmt in ROWS:
-        lines.append(f"| {label} | " + " | ".join(fmt.format(r[key]) for r in results) + " |")
+        lines.append(f"| {label} | " + " | ".join(fmt.format(r[key]) if key in r else "n/a" for r in results) + " |")
     for clients in (1, 4, 16):
         lines.append(f"| recommend {clients} client{'s' if clients > 1 else ''}: q/s, p50/p99 ms | " + " | ".join(
             f"{r[f'recommend{clients}']['queriesPerSecond']:,.0f}, {r[f'recommend{clients}']['p50ms']}/{r[f'recommend{clients}']['p99ms']}"

@@ -59,3 +59,9 @@ class TooManyRejects(WbgraphError):
     """More rows failed validation than ``--max-rejects`` allows; nothing was loaded."""
 
     exit_code = 4
+
+
+class BulkRefused(WbgraphError):
+    """``ingest --bulk`` refused its target: not the managed local server, or a database that is not empty."""
+
+    exit_code = 9

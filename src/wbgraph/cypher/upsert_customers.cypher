@@ -11,9 +11,9 @@ WITH c, row
 OPTIONAL MATCH (c)-[old:IN_INDUSTRY|LOCATED_IN|MANAGED_BY]->()
 DELETE old
 WITH DISTINCT c, row
-FOREACH (name IN coalesce([row.props.industry], []) |
+FOREACH (name IN [name IN [row.props.industry] WHERE name IS NOT NULL] |
   MERGE (n:Industry {name: name}) CREATE (c)-[:IN_INDUSTRY]->(n))
-FOREACH (name IN coalesce([row.props.location], []) |
+FOREACH (name IN [name IN [row.props.location] WHERE name IS NOT NULL] |
   MERGE (n:Location {name: name}) CREATE (c)-[:LOCATED_IN]->(n))
-FOREACH (name IN coalesce([row.props.relationshipManager], []) |
+FOREACH (name IN [name IN [row.props.relationshipManager] WHERE name IS NOT NULL] |
   MERGE (n:RelationshipManager {name: name}) CREATE (c)-[:MANAGED_BY]->(n))

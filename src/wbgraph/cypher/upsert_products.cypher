@@ -12,5 +12,5 @@ WITH p, row
 OPTIONAL MATCH (p)-[old:IN_CATEGORY]->()
 DELETE old
 WITH DISTINCT p, row
-FOREACH (name IN coalesce([row.props.category], []) |
+FOREACH (name IN [name IN [row.props.category] WHERE name IS NOT NULL] |
   MERGE (n:ProductCategory {name: name}) CREATE (p)-[:IN_CATEGORY]->(n))

@@ -82,22 +82,8 @@ def ingest(
     ``progress(done, total)`` is called after each batch with the distinct rows written so far.
     """
     began = time.perf_counter()
-    path = Path(path)
-    checked = validate(path, encoding=encoding, strict=strict)
+    checked, summary = check(path, rejects=rejects, max_rejects=max_rejects, strict=strict, encoding=encoding)
     phases = {"validate": time.perf_counter() - began}
-    summary = IngestSummary(
-        file=str(path), read=checked.read, rejected=len(checked.rejects),
-        conflicts=checked.conflicts, warnings=dict(checked.warnings), duplicates=checked.duplicates,
-    )
-    rejects_path = Path(rejects) if rejects else default_rejects_path(path)
-    if len(checked.rejects):
-        checked.rejects.to_csv(rejects_path, index=False)
-        summary.rejectsFile = str(rejects_path)
-    if max_rejects is not None and summary.rejected > max_rejects:
-        raise TooManyRejects(
-            f"{summary.rejected} of {summary.read} rows rejected, more than --max-rejects {max_rejects}; "
-            f"nothing loaded (reasons in {rejects_path})."
-        )
 
     counters: Counter = Counter()
     with driver.session(database=settings.database) as session:
@@ -132,21 +118,57 @@ def ingest(
     return summary
 
 
+def check(
+    path: str | Path, *, rejects: str | Path | None = None, max_rejects: int | None = None,
+    strict: bool = False, encoding: str | None = None,
+) -> tuple[Validated, IngestSummary]:
+    """Validate a file and write its rejects: the part of an ingest shared by the online and bulk paths.
+
+    Raises :class:`TooManyRejects` (nothing to load) when rejects exceed ``max_rejects``.
+    """
+    path = Path(path)
+    checked = validate(path, encoding=encoding, strict=strict)
+    summary = IngestSummary(
+        file=str(path), read=checked.read, rejected=len(checked.rejects),
+        conflicts=checked.conflicts, warnings=dict(checked.warnings), duplicates=checked.duplicates,
+    )
+    rejects_path = Path(rejects) if rejects else default_rejects_path(path)
+    if len(checked.rejects):
+        checked.rejects.to_csv(rejects_path, index=False)
+        summary.rejectsFile = str(rejects_path)
+    if max_rejects is not None and summary.rejected > max_rejects:
+        raise TooManyRejects(
+            f"{summary.rejected} of {summary.read} rows rejected, more than --max-rejects {max_rejects}; "
+            f"nothing loaded (reasons in {rejects_path})."
+        )
+    return checked, summary
+
+
 def _entities(checked: Validated, owner: str) -> list[dict]:
     """One record per customer or product: the attributes of its latest valid row."""
     key = "customerId" if owner == "Customer" else "productId"
     attrs = [c.prop for c in owned_by(owner) if c.kind != "id"]
-    latest = checked.rows.sort_values(["date", "line"]).groupby(key, sort=False).tail(1)
+    latest = latest_rows(checked.rows, key)
     props = _plain(latest[attrs])
     records = [
         {key: k, "asOf": d, "props": p}
         for k, d, p in zip(latest[key], latest["date"].dt.strftime(DATE_FORMAT), props.to_dict("records"))
     ]
     if owner == "Product":
-        regulations = checked.rows.dropna(subset=["regulation"]).groupby(key)["regulation"].agg(lambda s: sorted(set(s)))
+        regulations = product_regulations(checked.rows)
         for record in records:
             record["regulations"] = regulations.get(record[key], [])
     return records
+
+
+def latest_rows(rows: pd.DataFrame, key: str) -> pd.DataFrame:
+    """The latest row (by date, then line) of each ``key``: where an entity's attributes come from."""
+    return rows.sort_values(["date", "line"]).groupby(key, sort=False).tail(1)
+
+
+def product_regulations(rows: pd.DataFrame) -> pd.Series:
+    """Each product's regulations, sorted: every one it has been traded under accumulates."""
+    return rows.dropna(subset=["regulation"]).groupby("productId")["regulation"].agg(lambda s: sorted(set(s)))
 
 
 def _plain(frame: pd.DataFrame) -> pd.DataFrame:

@@ -1,0 +1,229 @@
+"""``wbgraph ingest --bulk``: a validated CSV into a fresh database by Neo4j's bulk importer.
+
+The rows go through the very validation, rejects file and summary of the online path
+(:func:`.ingest.check`); then the graph the online path would build from them is written as
+the importer's CSV files (one per label and relationship type, typed headers), the local
+server is stopped, ``neo4j-admin database import full`` builds the store, the server is
+started again and the online path's constraints and indexes are created. The graph is the
+online path's graph: same labels, relationship types, properties and values (a test compares
+them), with ``USES`` aggregated here as ``refresh_usage.cypher`` aggregates it there.
+
+Only for an empty database on the managed local server: the importer replaces the store.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from .. import cypher
+from ..config import Settings
+from ..db import apply_schema, connect
+from ..errors import BulkRefused, ConnectionFailed, ServerError
+from ..localserver import LocalServer, start, stop
+from .ingest import DATE_FORMAT, TRANSACTION_PROPS, IngestSummary, check, latest_rows, product_regulations
+from .schema import owned_by
+from .validate import Validated
+
+IMPORTER_TYPE = {"int": "long", "float": "double", "date": "datetime", "category": "string", "id": "string"}
+KIND = {c.prop: c.kind for owner in ("Customer", "Product", "Transaction") for c in owned_by(owner)}
+
+# Context nodes named by an attribute of a customer's or product's latest row (upsert_*.cypher).
+CONTEXT = (
+    ("Customer", "industry", "Industry", "IN_INDUSTRY"),
+    ("Customer", "location", "Location", "LOCATED_IN"),
+    ("Customer", "relationshipManager", "RelationshipManager", "MANAGED_BY"),
+    ("Product", "category", "ProductCategory", "IN_CATEGORY"),
+)
+
+# USES, aggregated from each pair's transactions as refresh_usage.cypher does.
+USES_COLUMNS = (
+    "transactionCount:long", "firstDate:datetime", "lastDate:datetime", "totalAmount:double",
+    "totalValue:double", "meanUsage:double", "meanEngagement:double",
+)
+
+
+@dataclass
+class ImportFiles:
+    """The importer's input: ``(label or type, file)`` pairs and what they hold."""
+
+    folder: Path
+    nodes: list[tuple[str, Path]] = field(default_factory=list)
+    relationships: list[tuple[str, Path]] = field(default_factory=list)
+    nodeCount: int = 0
+    relationshipCount: int = 0
+    propertyCount: int = 0
+    multiline: bool = False
+
+    def arguments(self, database: str) -> list[str]:
+        """The ``neo4j-admin`` arguments that import these files into ``database``."""
+        args = [
+            "database", "import", "full", database, "--overwrite-destination=true", "--id-type=string",
+            "--ignore-empty-strings=true", "--bad-tolerance=0", f"--report-file={self.folder / 'import.report'}",
+        ]
+        if self.multiline:
+            args.append("--multiline-fields=true")
+        args += [f"--nodes={label}={path}" for label, path in self.nodes]
+        args += [f"--relationships={kind}={path}" for kind, path in self.relationships]
+        return args
+
+
+def write_import_files(checked: Validated, folder: Path) -> ImportFiles:
+    """Write the online path's graph of ``checked.rows`` as the importer's CSV files in ``folder``."""
+    files = ImportFiles(Path(folder))
+    rows = checked.rows
+    transactions = rows.drop_duplicates("transactionKey")
+
+    for owner, key in (("Customer", "customerId"), ("Product", "productId")):
+        latest = latest_rows(rows, key)
+        attrs = [c.prop for c in owned_by(owner) if c.kind != "id"]
+        frame = latest[[key, *attrs]].copy()
+        frame["attributesAsOf"] = latest["date"]
+        _nodes(files, owner, frame, f"{key}:ID({owner})", {"attributesAsOf": "datetime"})
+        for entity, prop, label, kind in CONTEXT:
+            if entity != owner:
+                continue
+            links = latest[[key, prop]].dropna()
+            _nodes(files, label, pd.DataFrame({"name": links[prop].drop_duplicates()}), f"name:ID({label})")
+            _relationships(files, kind, links, owner, label)
+
+    regulations = product_regulations(rows).explode().dropna()
+    _nodes(files, "Regulation", pd.DataFrame({"name": regulations.drop_duplicates()}), "name:ID(Regulation)")
+    _relationships(files, "SUBJECT_TO", pd.DataFrame({"p": regulations.index, "r": regulations.to_numpy()}), "Product", "Regulation")
+
+    frame = transactions[["transactionKey", *TRANSACTION_PROPS, "date"]]
+    _nodes(files, "Transaction", frame, "transactionKey:ID(Transaction)")
+    _relationships(files, "PERFORMED", transactions[["customerId", "transactionKey"]], "Customer", "Transaction")
+    _relationships(files, "OF_PRODUCT", transactions[["transactionKey", "productId"]], "Transaction", "Product")
+
+    usage = transactions.groupby(["customerId", "productId"], sort=False).agg(
+        transactionCount=("transactionKey", "size"), firstDate=("date", "min"), lastDate=("date", "max"),
+        totalAmount=("amount", "sum"), totalValue=("value", "sum"),
+        meanUsage=("productUsage", "mean"), meanEngagement=("customerEngagement", "mean"),
+    ).reset_index()
+    _relationships(files, "USES", usage, "Customer", "Product", USES_COLUMNS)
+    return files
+
+
+def _nodes(files: ImportFiles, label: str, frame: pd.DataFrame, id_header: str, types: dict | None = None) -> None:
+    headers = [id_header] + [f"{c}:{(types or {}).get(c) or IMPORTER_TYPE[KIND[c]]}" for c in frame.columns[1:]]
+    path = files.folder / f"nodes-{label}.csv"
+    _write(files, frame, headers, path)
+    files.nodes.append((label, path))
+    files.nodeCount += len(frame)
+
+
+def _relationships(files: ImportFiles, kind: str, frame: pd.DataFrame, start: str, end: str, props=()) -> None:
+    headers = [f":START_ID({start})", f":END_ID({end})", *props]
+    path = files.folder / f"relationships-{kind}.csv"
+    _write(files, frame, headers, path)
+    files.relationships.append((kind, path))
+    files.relationshipCount += len(frame)
+
+
+def _write(files: ImportFiles, frame: pd.DataFrame, headers: list[str], path: Path) -> None:
+    """One importer CSV: dates in the online path's format, whole numbers without a decimal point."""
+    out = pd.DataFrame(index=frame.index)
+    for column, header in zip(frame.columns, headers):
+        values = frame[column]
+        if header.endswith(":datetime"):
+            values = values.dt.strftime(DATE_FORMAT)
+        elif header.endswith(":long"):
+            values = values.astype("Int64")
+        elif values.dtype == object and not files.multiline:
+            files.multiline = any(("\n" in v or "\r" in v) for v in values.dropna().unique() if isinstance(v, str))
+        out[header] = values
+    files.propertyCount += int(out[[h for h in headers if not h.startswith(":")]].notna().to_numpy().sum())
+    out.to_csv(path, index=False)
+
+
+def bulk_ingest(
+    server: LocalServer,
+    settings: Settings,
+    path: str | Path,
+    *,
+    rejects: str | Path | None = None,
+    max_rejects: int | None = None,
+    strict: bool = False,
+    encoding: str | None = None,
+    progress=None,
+) -> IngestSummary:
+    """Load one CSV file into the empty database of the local server with the bulk importer.
+
+    ``progress(message)`` is told each step (the server is down between "stopping" and "starting").
+    """
+    say = progress or (lambda message: None)
+    began = time.perf_counter()
+    if not server.pid():
+        raise ConnectionFailed(f"The local Neo4j server is not running ({settings.uri}): start it with `wbgraph db start`.")
+    _require_empty(settings)
+    say("Validating")
+    checked, summary = check(path, rejects=rejects, max_rejects=max_rejects, strict=strict, encoding=encoding)
+    phases = {"validate": time.perf_counter() - began}
+
+    with tempfile.TemporaryDirectory(prefix="bulk-", dir=server.home) as tmp:
+        mark = time.perf_counter()
+        say("Writing the importer's files")
+        files = write_import_files(checked, Path(tmp))
+        phases["convert"] = time.perf_counter() - mark
+        mark = time.perf_counter()
+        say("Stopping Neo4j")
+        stop(server)
+        phases["stop"] = time.perf_counter() - mark
+        mark = time.perf_counter()
+        say(f"Importing {files.nodeCount:,} nodes and {files.relationshipCount:,} relationships")
+        done = run_import(server, files, settings.database)
+        phases["import"] = time.perf_counter() - mark
+        mark = time.perf_counter()
+        say("Starting Neo4j")
+        start(server)
+        phases["start"] = time.perf_counter() - mark
+        if done.returncode != 0:
+            raise ServerError(f"The bulk importer failed, nothing loaded: {_reason(done, files)}")
+
+    mark = time.perf_counter()
+    say("Creating constraints and indexes")
+    with connect(settings) as driver, driver.session(database=settings.database) as session:
+        apply_schema(session)
+        session.run(cypher.load("await_indexes")).consume()
+    phases["schema"] = time.perf_counter() - mark
+
+    summary.loaded = len(checked.rows)
+    summary.created = int(checked.rows["transactionKey"].nunique())
+    summary.nodesCreated = files.nodeCount
+    summary.relationshipsCreated = files.relationshipCount
+    summary.propertiesSet = files.propertyCount
+    summary.seconds = time.perf_counter() - began
+    summary.phaseSeconds = {k: round(v, 3) for k, v in phases.items()}
+    return summary
+
+
+def run_import(server: LocalServer, files: ImportFiles, database: str):
+    """Run ``neo4j-admin database import full`` on ``files`` (the server must be stopped)."""
+    return server.admin(*files.arguments(database), capture_output=True, text=True)
+
+
+def _require_empty(settings: Settings) -> None:
+    if not settings.local:
+        raise BulkRefused(
+            f"--bulk loads only into the managed local server, not {settings.uri}: "
+            "ingest without --bulk, or unset NEO4J_URI."
+        )
+    with connect(settings) as driver:
+        nodes = driver.execute_query(cypher.load("graph_counts"), database_=settings.database).records[0]["nodes"]
+    if nodes:
+        raise BulkRefused(
+            f"Database {settings.database} holds {nodes:,} nodes; --bulk replaces the whole store, so it loads "
+            "only into an empty database: run `wbgraph db reset` first, or ingest without --bulk."
+        )
+
+
+def _reason(done, files: ImportFiles) -> str:
+    report = files.folder / "import.report"
+    text = (report.read_text(errors="replace") if report.exists() else "") or done.stderr or done.stdout or ""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return lines[-1] if lines else f"exit status {done.returncode}"
