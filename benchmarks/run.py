@@ -108,6 +108,8 @@ def one_size(rows: int, folder: Path, epochs: int, load_seconds: float) -> dict:
         train(driver, settings, TrainConfig(epochs=epochs, patience=epochs), runs_dir=runs)
         summary = writeback(driver, settings, runs_dir=runs)
         out["writebackEdgesPerS"] = summary.edges_per_second
+        out["writebackWriteEdgesPerS"] = summary.write_edges_per_second
+        out["writebackPhases"] = summary.phaseSeconds
         ids = driver.execute_query("MATCH (c:Customer)-[:RECOMMENDED]->() RETURN collect(DISTINCT c.customerId) AS ids",
                                    database_=settings.database).records[0]["ids"]
     for clients in (1, 4, 16):
@@ -131,6 +133,7 @@ ROWS = [
     ("training s/epoch (CPU)", "trainSecondsPerEpoch", "{:.3f}"),
     ("peak RSS GB (process so far)", "peakRssGb", "{:.2f}"),
     ("writeback edges/s (end to end)", "writebackEdgesPerS", "{:,.0f}"),
+    ("writeback edges/s (writing alone)", "writebackWriteEdgesPerS", "{:,.0f}"),
 ]
 
 
@@ -143,6 +146,11 @@ def table(results: list[dict]) -> str:
         lines.append(f"| recommend {clients} client{'s' if clients > 1 else ''}: q/s, p50/p99 ms | " + " | ".join(
             f"{r[f'recommend{clients}']['queriesPerSecond']:,.0f}, {r[f'recommend{clients}']['p50ms']}/{r[f'recommend{clients}']['p99ms']}"
             for r in results) + " |")
+    lines += ["", "Where the time goes (seconds):", ""]
+    for label, key in (("online ingest", "ingestPhases"), ("ingest --bulk", "bulkPhases"), ("writeback", "writebackPhases")):
+        for r in results:
+            if key in r:
+                lines.append(f"- {label}, {r['rows']:,} rows: " + ", ".join(f"{k} {v:.1f}" for k, v in r[key].items()))
     return "\n".join(lines)
 
 

@@ -53,7 +53,8 @@ def test_export_round_trip(backend, small_graph):
 
     frame = pd.read_csv(small_graph / "g.csv")
     with connect(backend.settings) as driver:
-        tables = fetch(driver, backend.settings, page_size=40)  # several pages
+        tables = fetch(driver, backend.settings, page_size=40, edge_page_size=15, workers=3)  # several pages, read in parallel
+        assert fetch(driver, backend.settings).interactions.equals(tables.interactions)  # paging changes nothing
     assert len(tables.customers) == frame["Customer ID"].nunique()
     assert len(tables.products) == frame["Product ID"].nunique()
     pairs = frame.groupby(["Customer ID", "Product ID"]).size()

@@ -111,12 +111,13 @@ def _segments(value: str):
               help="Customer segments: a number K, or 'auto' (the K in 3..10 with the best silhouette).")
 @click.option("--rules", type=click.Path(exists=True, dir_okay=False), help="Eligibility rules file (TOML; default: the shipped rules).")
 @click.option("--no-rules", is_flag=True, help="Apply no eligibility rules.")
-@click.option("--batch-size", type=click.IntRange(min=1), default=1_000, show_default=True, help="Customers per write transaction.")
+@click.option("--batch-size", type=click.IntRange(min=1), default=500, show_default=True, help="Customers per write transaction.")
+@click.option("--workers", type=click.IntRange(min=1, max=64), default=4, show_default=True, help="Write transactions run concurrently.")
 @runs_option
 @silent_option
 @json_option
 @pass_obj
-def writeback(obj, run, top_k, segments, rules, no_rules, batch_size, runs_dir, silent, as_json):
+def writeback(obj, run, top_k, segments, rules, no_rules, batch_size, workers, runs_dir, silent, as_json):
     """Write a run's top-K eligible recommendations, with reasons and segments, into Neo4j.
 
     Replaces each customer's previous recommendations in the same transaction, so a
@@ -135,12 +136,14 @@ def writeback(obj, run, top_k, segments, rules, no_rules, batch_size, runs_dir, 
     chosen = None if no_rules else (rules or DEFAULT_RULES)
     with obj.driver() as (driver, settings), progress_bar("Writing back", unit="customers", silent=silent or as_json) as bar:
         summary = library.writeback(driver, settings, runs_dir=runs_dir, run=run, top_k=top_k, batch_size=batch_size,
-                                    segments=segments, rules=chosen, progress=bar)
+                                    segments=segments, rules=chosen, workers=workers, progress=bar)
     if as_json:
-        echo_json(summary.__dict__ | {"edgesPerSecond": round(summary.edges_per_second, 1)})
+        echo_json(summary.__dict__ | {"edgesPerSecond": round(summary.edges_per_second, 1),
+                                      "writeEdgesPerSecond": round(summary.write_edges_per_second, 1)})
         return
     click.echo(f"Run {summary.run_id}: {summary.edges:,} RECOMMENDED edges for {summary.covered:,} of {summary.customers:,} customers "
-               f"in {summary.seconds:.1f}s ({summary.edges_per_second:,.0f} edges/s)")
+               f"in {summary.seconds:.1f}s ({summary.edges_per_second:,.0f} edges/s; writing {summary.phaseSeconds['write']:.1f}s, "
+               f"{summary.write_edges_per_second:,.0f} edges/s)")
     click.echo(f"Segments: {summary.segments} (silhouette {summary.silhouette:.3f})")
     if summary.excluded:
         click.echo("Excluded by eligibility rules (candidates not already held):")

@@ -36,11 +36,12 @@ def attention(model, graph) -> torch.Tensor:
 
 
 def reasons(picks: np.ndarray, held: np.ndarray, attended: np.ndarray, segments: np.ndarray, industry: np.ndarray,
-            peer_group: np.ndarray, product_ids: list[str], product_types: list[str]) -> list[list[list[str]]]:
+            peer_group: np.ndarray, product_ids: list[str], product_types: list[str], chunk: int = 2_048) -> list[list[list[str]]]:
     """Reasons for every pick: ``picks[c, k]`` is a product index (-1 = none) for customer ``c``.
 
     ``held`` bool and ``attended`` float are ``[customers, products]``; ``segments``,
     ``industry`` (names) and ``peer_group`` (type x industry codes) are per customer.
+    The figures are computed for all customers at once, ``chunk`` customers at a time.
     """
     held_f = held.astype(np.float64)
     together = held_f.T @ held_f  # [P, P] customers holding both
@@ -48,33 +49,44 @@ def reasons(picks: np.ndarray, held: np.ndarray, attended: np.ndarray, segments:
     share = together / np.maximum(holders[:, None], 1)  # P(p | q)
     base = holders / max(len(held), 1)
     lift = share / np.maximum(base[None, :], 1e-9)
-    seg_ind = {}
-    for key in set(zip(segments.tolist(), industry.tolist())):
-        members = (segments == key[0]) & (industry == key[1])
-        seg_ind[key] = held[members].sum(0)
-    peers = {g: (held[peer_group == g].mean(0), int((peer_group == g).sum())) for g in np.unique(peer_group)}
+    usable = (lift * (together >= MIN_TOGETHER) * (lift > 1)).T  # [p, q]: weight of q as a reason for p
+
+    industry_code = np.unique(industry, return_inverse=True)[1]
+    groups, group_of = np.unique(np.stack([segments, industry_code]), axis=1, return_inverse=True)
+    in_group = np.zeros((groups.shape[1], len(held)))
+    in_group[group_of.ravel(), np.arange(len(held))] = 1.0
+    group_held = (in_group @ held_f).astype(np.int64)  # [groups, P] holders in each segment x industry
+    peer_codes, peer_of = np.unique(peer_group, return_inverse=True)
+    peer_size = np.bincount(peer_of.ravel(), minlength=len(peer_codes))
+    peer_share = np.zeros((len(peer_codes), held.shape[1]))
+    np.add.at(peer_share, peer_of.ravel(), held_f)
+    peer_share /= np.maximum(peer_size[:, None], 1)
+
     out = []
-    for c in range(len(picks)):
-        mine = np.flatnonzero(held[c])
-        per_customer = []
-        for p in picks[c]:
-            if p < 0:
-                per_customer.append([])
-                continue
-            found = []
-            if len(mine):
-                weight = attended[c, mine] * lift[mine, p] * (together[mine, p] >= MIN_TOGETHER) * (lift[mine, p] > 1)
-                if weight.max() > 0:
-                    q = mine[int(weight.argmax())]
+    for first in range(0, len(picks), chunk):
+        rows = slice(first, first + chunk)
+        p = np.clip(picks[rows], 0, None)
+        weight = (attended[rows] * held[rows])[:, None, :] * usable[p]  # [c, k, q]
+        best_q, found_q = weight.argmax(-1), weight.max(-1) > 0
+        group = group_of.ravel()[rows]
+        for i, c in enumerate(range(first, min(first + chunk, len(picks)))):
+            per_customer = []
+            for k, product in enumerate(picks[c]):
+                if product < 0:
+                    per_customer.append([])
+                    continue
+                found = []
+                if found_q[i, k]:
+                    q = best_q[i, k]
                     found.append(f"often taken together with {product_ids[q]} ({product_types[q]}), which this customer uses: "
-                                 f"{share[q, p]:.0%} of its {int(holders[q])} holders also use {product_ids[p]}")
-            n = int(seg_ind[(segments[c], industry[c])][p])
-            if n:
-                found.append(f"adopted by {n} {industry[c]} customer{'s' if n > 1 else ''} in segment {segments[c]}, "
-                             "whom the model sees as similar to this one")
-            if not found:
-                fraction, size = peers[peer_group[c]]
-                found.append(f"held by {fraction[p]:.0%} of the {size} customers of this type and industry")
-            per_customer.append(found)
-        out.append(per_customer)
+                                 f"{share[q, product]:.0%} of its {int(holders[q])} holders also use {product_ids[product]}")
+                n = int(group_held[group[i], product])
+                if n:
+                    found.append(f"adopted by {n} {industry[c]} customer{'s' if n > 1 else ''} in segment {segments[c]}, "
+                                 "whom the model sees as similar to this one")
+                if not found:
+                    found.append(f"held by {peer_share[peer_of.ravel()[c], product]:.0%} of the "
+                                 f"{int(peer_size[peer_of.ravel()[c]])} customers of this type and industry")
+                per_customer.append(found)
+            out.append(per_customer)
     return out

@@ -12,6 +12,7 @@ heterogeneous graph from the interactions it is given: only those the model may 
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import neo4j
@@ -55,10 +56,16 @@ def fetch(
     until: str | None = None,
     customer_type: str | None = None,
     location: str | None = None,
-    page_size: int = 5_000,
+    page_size: int = 20_000,
+    edge_page_size: int = 2_500,
+    workers: int = 4,
     progress=None,
 ) -> GraphTables:
-    """Export customers, products and interactions; ``since``/``until`` bound transaction dates."""
+    """Export customers, products and interactions; ``since``/``until`` bound transaction dates.
+
+    Customers come ``page_size`` at a time; then their interactions, ``edge_page_size``
+    customers per query, ``workers`` queries at a time.
+    """
     def run(name: str, **params) -> dict:
         record = driver.execute_query(cypher.load(name), params, database_=settings.database, routing_=READ).records[0]
         return dict(record)
@@ -68,17 +75,25 @@ def fetch(
         page = run("export_customers", after=after, pageSize=page_size, customerType=customer_type, location=location)
         if not page["customerId"]:
             break
-        windowed = since is not None or until is not None
-        edges = run(
-            "export_interactions_window" if windowed else "export_interactions",
-            customerIds=page["customerId"], since=since, until=until,
-        )
-        pages.append((pd.DataFrame(page), pd.DataFrame(edges)))
+        pages.append(pd.DataFrame(page))
         after = page["customerId"][-1]
-        if progress:
-            progress(sum(len(p[1]) for p in pages), None)
-    customers = pd.concat([p[0] for p in pages], ignore_index=True) if pages else pd.DataFrame(columns=["customerId", *CUSTOMER_CATEGORIES, *CUSTOMER_NUMBERS])
-    interactions = pd.concat([p[1] for p in pages], ignore_index=True) if pages else pd.DataFrame(columns=["customerId", "productId", "transactionCount", "firstDate", "lastDate", "totalValue", "totalAmount", "meanUsage", "meanEngagement"])
+    ids = [i for p in pages for i in p["customerId"]]
+    windowed = since is not None or until is not None
+
+    def interactions_of(chunk: list[str]) -> pd.DataFrame:
+        return pd.DataFrame(run("export_interactions_window" if windowed else "export_interactions",
+                                customerIds=chunk, since=since, until=until))
+
+    chunks = [ids[i:i + edge_page_size] for i in range(0, len(ids), edge_page_size)]
+    edges, done = [], 0
+    with ThreadPoolExecutor(max(1, workers)) as pool:  # the server reads pages in parallel
+        for frame in pool.map(interactions_of, chunks):
+            edges.append(frame)
+            done += len(frame)
+            if progress:
+                progress(done, None)
+    customers = pd.concat(pages, ignore_index=True) if pages else pd.DataFrame(columns=["customerId", *CUSTOMER_CATEGORIES, *CUSTOMER_NUMBERS])
+    interactions = pd.concat(edges, ignore_index=True) if edges else pd.DataFrame(columns=["customerId", "productId", "transactionCount", "firstDate", "lastDate", "totalValue", "totalAmount", "meanUsage", "meanEngagement"])
     products = pd.DataFrame(run("export_products"))
     # a canonical row order: the same graph content gives the same tensors, whatever the store's order
     interactions = interactions.sort_values(["customerId", "productId"], ignore_index=True)

@@ -2,8 +2,9 @@
 
 Customers the model represents alike are customers it expects to want alike, so
 segments are clusters of the embeddings the recommendations come from. ``k="auto"``
-picks the K in ``AUTO_RANGE`` with the best silhouette (on a sample of at most
-``SAMPLE`` customers, so the choice stays fast at 50,000 customers).
+picks the K in ``AUTO_RANGE`` with the best silhouette of a KMeans on a sample of at most
+``SAMPLE`` customers, then clusters every customer with that K (so the choice stays fast at
+50,000 customers); silhouettes are reported on the sample.
 """
 
 from __future__ import annotations
@@ -38,13 +39,20 @@ def segment(embeddings: np.ndarray, k: int | str = "auto", seed: int = 0) -> Seg
     candidates = [k] if k != "auto" else [c for c in AUTO_RANGE if c < n]
     if not candidates or candidates[0] > n or n < 3:
         return Segmentation(np.ones(n, dtype=int), 1, 0.0, {1: 0.0})
-    best = None
-    for c in candidates:
-        labels = KMeans(n_clusters=c, n_init=4, random_state=seed).fit_predict(x)
-        per = silhouette_samples(x[sample], labels[sample]) if len(set(labels[sample])) > 1 else np.zeros(len(sample))
-        if best is None or per.mean() > best[1].mean():
-            best = (labels, per, c)
-    labels, per, c = best
+    fitted = {}
+
+    def fit(c: int, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """KMeans with ``c`` clusters on ``x[rows]``: labels of ``rows``, silhouettes of the sample."""
+        if (c, len(rows)) not in fitted:
+            labels = KMeans(n_clusters=c, n_init=4, random_state=seed).fit_predict(x[rows])
+            on_sample = labels[np.searchsorted(rows, sample)]  # rows and sample are sorted, sample within rows
+            per = silhouette_samples(x[sample], on_sample) if len(set(on_sample)) > 1 else np.zeros(len(sample))
+            fitted[c, len(rows)] = labels, per
+        return fitted[c, len(rows)]
+
+    # choose K on the sample, then cluster every customer with it
+    c = max(candidates, key=lambda c: fit(c, sample)[1].mean()) if len(candidates) > 1 else candidates[0]
+    labels, per = fit(c, np.arange(n))
     score = float(per.mean())
     by_segment = {int(s) + 1: float(per[labels[sample] == s].mean()) if (labels[sample] == s).any() else 0.0 for s in range(c)}
     return Segmentation(labels.astype(int) + 1, c, score, by_segment)

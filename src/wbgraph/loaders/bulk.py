@@ -18,14 +18,18 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pa_csv
 
 from .. import cypher
 from ..config import Settings
 from ..db import apply_schema, connect
 from ..errors import BulkRefused, ConnectionFailed, ServerError
 from ..localserver import LocalServer, start, stop
-from .ingest import DATE_FORMAT, TRANSACTION_PROPS, IngestSummary, check, latest_rows, product_regulations
+from .ingest import TRANSACTION_PROPS, IngestSummary, check, latest_rows, product_regulations
 from .schema import owned_by
 from .validate import Validated
 
@@ -127,18 +131,23 @@ def _relationships(files: ImportFiles, kind: str, frame: pd.DataFrame, start: st
 
 def _write(files: ImportFiles, frame: pd.DataFrame, headers: list[str], path: Path) -> None:
     """One importer CSV: dates in the online path's format, whole numbers without a decimal point."""
-    out = pd.DataFrame(index=frame.index)
+    columns = {}
     for column, header in zip(frame.columns, headers):
         values = frame[column]
         if header.endswith(":datetime"):
-            values = values.dt.strftime(DATE_FORMAT)
+            text = np.datetime_as_string(values.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy("datetime64[us]"), unit="us")
+            columns[header] = pa.array(np.char.add(text, "Z"), mask=values.isna().to_numpy())
         elif header.endswith(":long"):
-            values = values.astype("Int64")
-        elif values.dtype == object and not files.multiline:
-            files.multiline = any(("\n" in v or "\r" in v) for v in values.dropna().unique() if isinstance(v, str))
-        out[header] = values
-    files.propertyCount += int(out[[h for h in headers if not h.startswith(":")]].notna().to_numpy().sum())
-    out.to_csv(path, index=False)
+            columns[header] = pa.array(values.astype("Int64"))
+        elif header.endswith(":double"):
+            columns[header] = pa.array(values.astype("float64"))
+        else:
+            strings = pa.array(values.astype(object).where(values.notna(), None), type=pa.string())
+            files.multiline = files.multiline or bool(pc.any(pc.match_substring_regex(strings, "[\r\n]")).as_py())
+            columns[header] = strings
+    table = pa.table(columns)
+    files.propertyCount += sum(len(table) - table[h].null_count for h in headers if not h.startswith(":"))
+    pa_csv.write_csv(table, path)
 
 
 def bulk_ingest(
