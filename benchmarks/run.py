@@ -92,10 +92,11 @@ def one_size(rows: int, folder: Path, epochs: int, load_seconds: float) -> dict:
         out["ingestPhases"] = summary.phaseSeconds
         if "rawImportRowsPerS" in out:
             out["onlineOfRawImport"] = out["ingestRowsPerS"] / out["rawImportRowsPerS"]
-        tables, seconds = timed(fetch, driver, settings)
+        tables, seconds = timed(fetch, driver, settings)  # first read after the ingest: cold caches
         edges = len(tables.interactions)
         out["interactions"] = edges
         out["exportEdgesPerS"] = edges / seconds
+        out["exportWarmEdgesPerS"] = edges / min(timed(fetch, driver, settings)[1] for _ in range(2))
         local = folder / "interactions.parquet"
         tables.interactions.to_parquet(local, index=False)
         _, seconds = timed(pd.read_parquet, local)
@@ -128,7 +129,8 @@ ROWS = [
     ("online / raw importer (target >= 40%)", "onlineOfRawImport", "{:.1%}"),
     ("--bulk / raw importer (target >= 90%)", "bulkOfRawImport", "{:.1%}"),
     ("interactions exported", "interactions", "{:,}"),
-    ("export edges/s", "exportEdgesPerS", "{:,.0f}"),
+    ("export edges/s (first, cold)", "exportEdgesPerS", "{:,.0f}"),
+    ("export edges/s (warm, best of 2)", "exportWarmEdgesPerS", "{:,.0f}"),
     ("pandas read of the same edges from Parquet/s (limit)", "parquetEdgesPerS", "{:,.0f}"),
     ("training s/epoch (CPU)", "trainSecondsPerEpoch", "{:.3f}"),
     ("peak RSS GB (process so far)", "peakRssGb", "{:.2f}"),

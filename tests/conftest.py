@@ -139,3 +139,16 @@ def small_graph(backend, tmp_path_factory):
     result = runner.invoke(cli, ["ingest", str(folder / "g.csv"), "--silent"])
     assert result.exit_code == 0, result.output
     return folder
+
+
+@pytest.fixture(scope="module")
+def demo_graph(backend, tmp_path_factory):
+    """A small pipeline run end to end (``wbgraph demo``): data, run folder, recommendations."""
+    from click.testing import CliRunner
+
+    from wbgraph.cli import cli
+
+    folder = tmp_path_factory.mktemp("demo")
+    result = CliRunner().invoke(cli, ["demo", "--rows", "3000", "--epochs", "40", "--folder", str(folder), "--reset", "--json"])
+    assert result.exit_code == 0, result.output
+    return folder

@@ -124,3 +124,19 @@ def test_bulk_refuses_a_database_that_is_not_empty_and_changes_nothing(cli, loca
 def test_bulk_refuses_a_server_it_does_not_manage(cli, mixed_file):
     result = cli("ingest", str(mixed_file), "--bulk", env={"NEO4J_URI": "bolt://db.example.com:7687", "NEO4J_PASSWORD": "x"})
     assert result.exit_code == 9 and "only into the managed local server" in result.output
+
+
+def test_bulk_with_every_row_rejected_loads_nothing_and_keeps_the_server_up(cli, local_server, mixed_file, tmp_path):
+    env = local_env(local_server)
+    assert cli("db", "reset", "--yes", env=env).exit_code == 0
+    lines = mixed_file.read_text().splitlines(keepends=True)
+    bad = tmp_path / "bad.csv"
+    bad.write_text(lines[0] + lines[-1] * 3)  # the rejected row of the mixed file, three times
+    pid = local_server.pid()
+    result = cli("ingest", str(bad), "--bulk", "--json", env=env)
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.output)
+    assert summary["read"] == summary["rejected"] == 3 and summary["loaded"] == 0
+    assert local_server.pid() == pid  # not restarted for nothing
+    with connect(settings_of(local_server)) as driver:
+        assert driver.execute_query("MATCH (n) RETURN count(n) AS n").records[0]["n"] == 0

@@ -37,3 +37,23 @@ def test_readme_starts_with_the_two_commands():
     first_block = README.split("```")[1].splitlines()[1:]  # drop the language tag
     commands = [line.split("#")[0].strip() for line in first_block if line.split("#")[0].strip()]
     assert commands == ["make demo", "make test"]
+
+
+def test_the_cli_reference_in_docs_matches_the_code():
+    from pathlib import Path
+
+    from wbgraph.cli.reference import markdown
+
+    reference = Path(__file__).parent.parent / "docs" / "cli.md"
+    assert reference.read_text() == markdown(), "docs/cli.md is stale: python -m wbgraph.cli.reference > docs/cli.md"
+
+
+def test_train_help_states_the_real_defaults(cli):
+    import re
+
+    from wbgraph.gnn.train import TrainConfig
+
+    text = " ".join(cli("train", "--help").output.split())
+    for option in ("epochs", "hidden", "heads", "layers", "lr", "seed", "device"):
+        stated = re.search(rf"--{option} [A-Z]+ [^(]*\(.*?default ([^)]+)\)", text).group(1)
+        assert stated == str(getattr(TrainConfig(), option)), option

@@ -64,6 +64,12 @@ def read_env_file(path: Path) -> dict[str, str]:
     return values
 
 
+def uses_local_server(uri: str | None = None, env_file: Path | None = None) -> bool:
+    """True when no server is configured (option, NEO4J_URI or ``.env``): the local server is the target."""
+    env = read_env_file(env_file if env_file is not None else Path.cwd() / ".env")
+    return not (uri or os.environ.get("NEO4J_URI") or env.get("NEO4J_URI"))
+
+
 def resolve_settings(
     uri: str | None = None,
     user: str | None = None,

@@ -6,7 +6,6 @@ import neo4j
 
 from . import cypher
 from .config import Settings
-from .db import READ
 from .errors import WbgraphError
 
 
@@ -16,12 +15,13 @@ class CustomerNotFound(WbgraphError):
     exit_code = 8
 
 
-def recommend(driver: neo4j.Driver, settings: Settings, customer_id: str, top_k: int = 5) -> dict:
-    """The customer's facts and its current recommendations, best first."""
-    records = driver.execute_query(
-        cypher.load("customer_recommendations"), customerId=customer_id, topK=top_k,
-        database_=settings.database, routing_=READ,
-    ).records
+def recommend(driver: neo4j.Driver, settings: Settings, customer_id: str, top_k: int = 5, explain: bool = False) -> dict:
+    """The customer's facts and its current recommendations, best first (``explain``: with reasons).
+
+    One auto-commit read: a single round trip, the serving path's whole cost.
+    """
+    with driver.session(database=settings.database, default_access_mode=neo4j.READ_ACCESS) as session:
+        records = list(session.run(cypher.load("customer_recommendations"), customerId=customer_id, topK=top_k, explain=explain))
     if not records:
         raise CustomerNotFound(f"No customer {customer_id!r} in the graph.")
     return dict(records[0])

@@ -7,10 +7,13 @@ import click
 from .. import __version__
 from .common import Group, Obj
 from .data import generate, ingest
+from .demo import demo
 from .learn import evaluate, train, writeback
 from .serve import recommend
 from .db import db
 from .query import query
+from .report import report
+from .visualize import visualize
 
 
 @click.group(cls=Group)
@@ -33,6 +36,7 @@ def cli(ctx, uri, user, database):
     ctx.obj = Obj(uri=uri, user=user, database=database)
 
 
+cli.add_command(demo)
 cli.add_command(db)
 cli.add_command(generate)
 cli.add_command(ingest)
@@ -41,6 +45,8 @@ cli.add_command(evaluate)
 cli.add_command(writeback)
 cli.add_command(recommend)
 cli.add_command(query)
+cli.add_command(report)
+cli.add_command(visualize)
 
 
 def main():

@@ -10,11 +10,11 @@ runs_option = click.option("--runs-dir", default="runs", show_default=True, type
 
 @click.command()
 @click.option("--config", "config_file", type=click.Path(exists=True, dir_okay=False), help="TOML or JSON file of settings (see README).")
-@click.option("--epochs", type=click.IntRange(min=1), help="Most epochs (early stopping may end sooner; default 200).")
+@click.option("--epochs", type=click.IntRange(min=1), help="Most epochs (early stopping may end sooner; default 400).")
 @click.option("--hidden", type=click.IntRange(min=2), help="Representation width (default 64).")
 @click.option("--heads", type=click.IntRange(min=1), help="Attention heads (default 2).")
-@click.option("--layers", type=click.IntRange(min=1), help="Message-passing layers (default 2).")
-@click.option("--lr", type=float, help="Learning rate (default 0.005).")
+@click.option("--layers", type=click.IntRange(min=1), help="Message-passing layers (default 1).")
+@click.option("--lr", type=float, help="Learning rate (default 0.01).")
 @click.option("--seed", type=int, help="Random seed (default 0).")
 @click.option("--device", help="cpu, cuda or auto (default auto).")
 @click.option("--since", help="Only transactions on or after this date (ISO 8601).")
@@ -78,9 +78,14 @@ def evaluate(obj, run, truth, runs_dir, as_json):
     if as_json:
         echo_json({"run": result.run_id, "metrics": result.metrics, "verdict": result.verdict})
         return
+    echo_evaluation(result, bool(truth))
+
+
+def echo_evaluation(result, with_truth: bool) -> None:
+    """The evaluation table: one row per method, one column per metric."""
     columns = ["recall@5", "recall@10", "ndcg@10", "precision@10", "map@10", "hit@10", "recall@20", "coverage@10"]
     headings = dict(zip(columns, columns))
-    if truth:
+    if with_truth:
         headings |= {"shareOfOracleRecall@10": "of oracle", "shareOfHistoryOracleRecall@10": "of history"}
         columns += ["shareOfOracleRecall@10", "shareOfHistoryOracleRecall@10"]
     width = max(len(n) for n in result.metrics)

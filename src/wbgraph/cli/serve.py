@@ -22,10 +22,15 @@ def recommend(obj, customer_id, top_k, explain, as_json):
         wbgraph recommend CUS-0001 --top-k 5 --explain
     """
     with obj.driver() as (driver, settings):
-        result = library.recommend(driver, settings, customer_id, top_k)
+        result = library.recommend(driver, settings, customer_id, top_k, explain=explain or as_json)
     if as_json:
         echo_json(result)
         return
+    echo_recommendations(result, explain)
+
+
+def echo_recommendations(result: dict, explain: bool) -> None:
+    """A customer's facts, then its recommendations, best first (with reasons when ``explain``)."""
     segment = f", segment {result['segment']}" if result.get("segment") is not None else ""
     click.echo(f"{result['customerId']} ({result['customerType']}, {result['industry']}, {result['location']}{segment})")
     if not result["recommendations"]:

@@ -36,7 +36,10 @@ class Evaluation:
 
 
 def evaluate(driver: neo4j.Driver, settings: Settings, runs_dir="runs", run: str | None = None, truth: str | Path | None = None) -> Evaluation:
-    """Score the run's model and the baselines on the same held-out adoptions."""
+    """Score the run's model and the baselines on the same held-out adoptions.
+
+    The figures are also saved as ``evaluation.json`` in the run's folder.
+    """
     from .train import restore
 
     restored = restore(driver, settings, runs_dir, run)
@@ -60,7 +63,11 @@ def evaluate(driver: neo4j.Driver, settings: Settings, runs_dir="runs", run: str
         if metrics.get(oracle, {}).get("recall@10"):
             for m in metrics.values():
                 m[key] = m["recall@10"] / metrics[oracle]["recall@10"]
-    return Evaluation(restored.run_id, metrics, verdict(metrics))
+    result = Evaluation(restored.run_id, metrics, verdict(metrics))
+    if restored.run_dir:  # kept with the run, for `wbgraph report`
+        (restored.run_dir / "evaluation.json").write_text(json.dumps(
+            {"run": result.run_id, "truth": str(truth) if truth else None, "metrics": metrics, "verdict": result.verdict}, indent=2))
+    return result
 
 
 def oracle_scores(truth: str | Path, customer_ids: list[str], product_ids: list[str], key: str = "ranking") -> torch.Tensor:

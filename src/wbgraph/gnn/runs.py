@@ -71,7 +71,7 @@ def plot_curve(history: list[dict], path: Path) -> None:
 
     epochs = [h["epoch"] for h in history]
     fig, loss_axis = plt.subplots(figsize=(7, 4), dpi=100)
-    loss_axis.plot(epochs, [h["loss"] for h in history], color="tab:blue", label="training loss (BPR)")
+    loss_axis.plot(epochs, [h["loss"] for h in history], color="tab:blue", label="training loss")
     loss_axis.set_xlabel("epoch")
     loss_axis.set_ylabel("loss", color="tab:blue")
     ndcg_axis = loss_axis.twinx()

@@ -114,6 +114,7 @@ class Restored:
     metrics: dict
     data: Prepared
     model: HeteroGATRecommender
+    run_dir: Path | None = None
 
 
 def restore(driver: neo4j.Driver, settings: Settings, runs_dir="runs", run: str | None = None) -> Restored:
@@ -126,7 +127,7 @@ def restore(driver: neo4j.Driver, settings: Settings, runs_dir="runs", run: str 
     data = prepare(driver, settings, config.filters(), encoders=encoders)
     model = build_model(config, data)
     model.load_state_dict(state)
-    return Restored(run_dir.name, config, metrics, data, model)
+    return Restored(run_dir.name, config, metrics, data, model, run_dir)
 
 
 def train(driver: neo4j.Driver, settings: Settings, config: TrainConfig, runs_dir: str | Path = "runs", progress=None) -> TrainResult:

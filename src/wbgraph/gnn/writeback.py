@@ -19,13 +19,17 @@ same graph. The set a customer had under a different run is kept as
 
 from __future__ import annotations
 
+import json
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
 import neo4j
 import numpy as np
+import pandas as pd
 import torch
+from sklearn.decomposition import PCA
 
 from .. import __version__, cypher
 from ..config import Settings
@@ -50,6 +54,9 @@ class Plan:
     segments: list[dict]  # Segment node properties
     excluded: dict = field(default_factory=dict)  # rule -> candidates it excluded (not already held)
     candidates: int = 0  # (customer, product) pairs not held, before the rules
+    run_dir: Path | None = None
+    projection: np.ndarray | None = None  # [customers, 2]: the embeddings' first two principal components
+    labels: np.ndarray | None = None  # segment of each customer
 
 
 @dataclass
@@ -123,7 +130,15 @@ def plan(driver: neo4j.Driver, settings: Settings, runs_dir="runs", run: str | N
         for i, customer in enumerate(encoders.customer_ids)
     ]
     return Plan(restored.run_id, restored.metrics.get("trainedAt"), encoders.customer_ids, rows, segment_props,
-                {name: int((m & ~held).sum()) for name, m in excluded_by.items()}, int((~held).sum()))
+                {name: int((m & ~held).sum()) for name, m in excluded_by.items()}, int((~held).sum()),
+                restored.run_dir, _projection(h["customer"].cpu().numpy()), seg.labels)
+
+
+def _projection(embeddings: np.ndarray) -> np.ndarray:
+    """The first two principal components of the customer embeddings (for pictures only)."""
+    if min(embeddings.shape) < 2:
+        return np.zeros((len(embeddings), 2))
+    return PCA(2, random_state=0).fit_transform(embeddings)
 
 
 def writeback(driver: neo4j.Driver, settings: Settings, runs_dir="runs", run: str | None = None, top_k: int = 10,
@@ -162,6 +177,11 @@ def writeback(driver: neo4j.Driver, settings: Settings, runs_dir="runs", run: st
         session.execute_write(lambda tx: tx.run(cypher.load("delete_other_segments"), segmentKeys=[g["segmentKey"] for g in planned.segments]).consume())
     edges = sum(len(r["recommendations"]) for r in planned.rows)
     silhouette = planned.segments[0]["runSilhouette"] if planned.segments else 0.0
-    return WritebackSummary(run_id, len(planned.rows), sum(1 for r in planned.rows if r["recommendations"]), edges, top_k,
+    summary = WritebackSummary(run_id, len(planned.rows), sum(1 for r in planned.rows if r["recommendations"]), edges, top_k,
                             len(planned.segments), silhouette, planned.excluded, time.perf_counter() - began,
                             {"plan": round(planned_at - began, 3), "write": round(time.perf_counter() - planned_at, 3)})
+    if planned.run_dir:  # kept with the run, for `wbgraph report`
+        (planned.run_dir / "writeback.json").write_text(json.dumps(asdict(summary) | {"segmentProfiles": planned.segments}, indent=2, default=str))
+        pd.DataFrame({"customerId": planned.customer_ids, "segment": planned.labels, "x": planned.projection[:, 0],
+                      "y": planned.projection[:, 1]}).to_csv(planned.run_dir / "embedding-2d.csv", index=False)
+    return summary

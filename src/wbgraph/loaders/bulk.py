@@ -79,6 +79,7 @@ class ImportFiles:
 def write_import_files(checked: Validated, folder: Path) -> ImportFiles:
     """Write the online path's graph of ``checked.rows`` as the importer's CSV files in ``folder``."""
     files = ImportFiles(Path(folder))
+    files.folder.mkdir(parents=True, exist_ok=True)
     rows = checked.rows
     transactions = rows.drop_duplicates("transactionKey")
 
@@ -173,6 +174,13 @@ def bulk_ingest(
     say("Validating")
     checked, summary = check(path, rejects=rejects, max_rejects=max_rejects, strict=strict, encoding=encoding)
     phases = {"validate": time.perf_counter() - began}
+
+    if checked.rows.empty:  # every row rejected: nothing for the importer, the schema all the same
+        with connect(settings) as driver, driver.session(database=settings.database) as session:
+            apply_schema(session)
+        summary.seconds = time.perf_counter() - began
+        summary.phaseSeconds = {k: round(v, 3) for k, v in phases.items()}
+        return summary
 
     with tempfile.TemporaryDirectory(prefix="bulk-", dir=server.home) as tmp:
         mark = time.perf_counter()
