@@ -6,6 +6,7 @@ import shutil
 import subprocess
 
 import numpy as np
+import pandas as pd
 import pytest
 from matplotlib.image import imread
 
@@ -32,19 +33,23 @@ def pixels_of(image, colour: str, tolerance: float = 0.06) -> int:
     return int((np.abs(image - rgb).max(-1) < tolerance).sum())
 
 
+def first_customer(folder) -> str:
+    return sorted(pd.read_csv(folder / "transactions.csv")["Customer ID"].unique())[0]
+
+
 def test_customer_view_draws_its_products_recommendations_and_segment(cli, backend, demo_graph, tmp_path):
-    page = tmp_path / "cus.html"
-    result = cli("visualize", "CUS-0001", "--output", str(page), "--json")
+    page, customer = tmp_path / "cus.html", first_customer(demo_graph)
+    result = cli("visualize", customer, "--output", str(page), "--json")
     assert result.exit_code == 0, result.output
     drawn = json.loads(result.output)
     with connect(backend.settings) as driver:
         counts = driver.execute_query(
-            "MATCH (c:Customer {customerId: 'CUS-0001'}) "
-            "RETURN COUNT { (c)-[:USES]->() } AS held, COUNT { (c)-[:RECOMMENDED]->() } AS recommended").records[0]
+            "MATCH (c:Customer {customerId: $id}) "
+            "RETURN COUNT { (c)-[:USES]->() } AS held, COUNT { (c)-[:RECOMMENDED]->() } AS recommended", id=customer).records[0]
     assert drawn["highlighted"] == counts["recommended"] > 0
     assert drawn["nodes"] >= 1 + counts["held"] + counts["recommended"] + 1  # + the segment (+ similar customers)
     text = page.read_text()
-    assert "wbgraph · Customer CUS-0001" in text and "RECOMMENDED #1" in text
+    assert f"wbgraph · Customer {customer}" in text and "RECOMMENDED #1" in text
     assert "https://" not in text.split("neo4j-viz-data")[0][:2000] and "<script src=" not in text  # self-contained
 
     image = screenshot(page, tmp_path / "cus.png")

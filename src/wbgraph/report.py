@@ -61,7 +61,7 @@ def report(driver: neo4j.Driver, settings: Settings, output: str | Path, runs_di
         sections.append(_section("Against the baselines and the oracle", _metrics_plot(evaluation, out / "metrics.png", result),
                                  html.escape(evaluation["verdict"]), _metrics_table(evaluation)))
     else:
-        result.missing.append("evaluation")
+        result.missing.append("evaluate")
         sections.append(_section("Against the baselines and the oracle", None, "Not evaluated yet: run <code>wbgraph evaluate</code>."))
     if written:
         profiles = pd.DataFrame(written.get("segmentProfiles", []))

@@ -43,9 +43,9 @@ class Picture:
     nodes: dict = field(default_factory=dict)  # id -> {caption, colour, size, properties}
     relationships: list = field(default_factory=list)  # {source, target, caption, colour, width}
 
-    def node(self, key: str, caption: str, colour: str, size: float = 20, **properties) -> str:
+    def node(self, key: str, caption: str, colour: str, size: float = 20, properties: dict | None = None) -> str:
         if key not in self.nodes:
-            self.nodes[key] = {"caption": caption, "colour": colour, "size": size, "properties": properties}
+            self.nodes[key] = {"caption": caption, "colour": colour, "size": size, "properties": properties or {}}
         return key
 
     def link(self, source: str, target: str, caption: str, colour: str = "#b0b0b0", width: float = 1) -> None:
@@ -58,18 +58,18 @@ def customer_picture(driver: neo4j.Driver, settings: Settings, customer_id: str,
                customerId=customer_id, similar=similar)
     c = row["customer"]
     pic = Picture(f"Customer {c['customerId']}")
-    me = pic.node(f"c:{c['customerId']}", c["customerId"], COLOURS["focus"], 35, **c)
+    me = pic.node(f"c:{c['customerId']}", c["customerId"], COLOURS["focus"], 35, c)
     for p in row["held"]:
-        pic.link(me, pic.node(f"p:{p['productId']}", p["productId"], COLOURS["held"], 22, **p), f"USES ×{p['transactionCount']}")
+        pic.link(me, pic.node(f"p:{p['productId']}", p["productId"], COLOURS["held"], 22, p), f"USES ×{p['transactionCount']}")
     for r in sorted(row["recommended"], key=lambda r: r["rank"]):
-        node = pic.node(f"p:{r['productId']}", f"{r['productId']} (#{r['rank']})", COLOURS["recommended"], _size(r["rank"]), **r)
+        node = pic.node(f"p:{r['productId']}", f"{r['productId']} (#{r['rank']})", COLOURS["recommended"], _size(r["rank"]), r)
         pic.link(me, node, f"RECOMMENDED #{r['rank']} {r['score']:.2f}", COLOURS["recommended"], 3)
     if row["segment"]:
         g = row["segment"]
-        seg = pic.node(f"s:{g['segmentId']}", g.get("name") or f"Segment {g['segmentId']}", COLOURS["segment"], 30, **g)
+        seg = pic.node(f"s:{g['segmentId']}", g.get("name") or f"Segment {g['segmentId']}", COLOURS["segment"], 30, g)
         pic.link(me, seg, "IN_SEGMENT", COLOURS["segment"])
         for peer in row["similar"]:
-            other = pic.node(f"c:{peer['customerId']}", peer["customerId"], COLOURS["customer"], 16, **peer)
+            other = pic.node(f"c:{peer['customerId']}", peer["customerId"], COLOURS["customer"], 16, peer)
             pic.link(other, seg, "IN_SEGMENT", COLOURS["segment"])
             for product in peer["shared"]:
                 pic.link(other, f"p:{product}", "USES")
@@ -81,13 +81,13 @@ def product_picture(driver: neo4j.Driver, settings: Settings, product_id: str, l
     row = _one(driver, settings, "visualize_product", f"No product {product_id!r} in the graph.", productId=product_id, limit=limit)
     p = row["product"]
     pic = Picture(f"Product {p['productId']}")
-    me = pic.node(f"p:{p['productId']}", p["productId"], COLOURS["focus"], 35, **p)
+    me = pic.node(f"p:{p['productId']}", p["productId"], COLOURS["focus"], 35, p)
     for name in row["regulations"]:
         pic.link(me, pic.node(f"r:{name}", name, COLOURS["regulation"], 14), "SUBJECT_TO")
     for u in row["users"]:
-        pic.link(pic.node(f"c:{u['customerId']}", u["customerId"], COLOURS["customer"], 16, **u), me, f"USES ×{u['transactionCount']}")
+        pic.link(pic.node(f"c:{u['customerId']}", u["customerId"], COLOURS["customer"], 16, u), me, f"USES ×{u['transactionCount']}")
     for r in row["prospects"]:
-        node = pic.node(f"c:{r['customerId']}", r["customerId"], COLOURS["recommended"], 18, **r)
+        node = pic.node(f"c:{r['customerId']}", r["customerId"], COLOURS["recommended"], 18, r)
         pic.link(node, me, f"RECOMMENDED #{r['rank']} {r['score']:.2f}", COLOURS["recommended"], 3)
     return pic
 
@@ -98,11 +98,12 @@ def segment_picture(driver: neo4j.Driver, settings: Settings, segment_id: int, l
                segmentId=segment_id, limit=limit)
     g = row["segment"]
     pic = Picture(g.get("name") or f"Segment {segment_id}")
-    me = pic.node(f"s:{g['segmentId']}", pic.title, COLOURS["focus"], 40, **g)
+    me = pic.node(f"s:{g['segmentId']}", pic.title, COLOURS["focus"], 40, g)
     for c in row["members"]:
-        pic.link(pic.node(f"c:{c['customerId']}", c["customerId"], COLOURS["customer"], 16, **c), me, "IN_SEGMENT", COLOURS["segment"])
+        pic.link(pic.node(f"c:{c['customerId']}", c["customerId"], COLOURS["customer"], 16, c), me, "IN_SEGMENT", COLOURS["segment"])
     for r in row["recommendations"]:
-        product = pic.node(f"p:{r['productId']}", r["productId"], COLOURS["recommended"], 22, productId=r["productId"], productType=r["productType"])
+        product = pic.node(f"p:{r['productId']}", r["productId"], COLOURS["recommended"], 22,
+                           {"productId": r["productId"], "productType": r["productType"]})
         pic.link(f"c:{r['customerId']}", product, f"#{r['rank']} {r['score']:.2f}", COLOURS["recommended"], 2)
     return pic
 

@@ -33,4 +33,4 @@ def report(obj, run, output, runs_dir, as_json):
         return
     click.echo(f"Wrote {result.index} with {len(result.images)} plots")
     for step in result.missing:
-        click.echo(f"Note: no {step} results for this run yet: run `wbgraph {step}` for that section.")
+        click.echo(f"Note: this run has no `wbgraph {step}` results yet: run `wbgraph {step}` to fill its section.")
