@@ -49,3 +49,14 @@ def test_running_the_demo_again_changes_nothing(cli, backend, tmp_path):
     assert second["evaluation"] == first["evaluation"]  # same data, same seed: the same model
     picks = lambda run: [[r["productId"] for r in c["recommendations"]] for c in run["customers"]]  # noqa: E731
     assert picks(second) == picks(first) and all(picks(first))
+
+
+def test_the_demo_refuses_a_database_holding_other_customers(cli, backend, tmp_path):
+    other = tmp_path / "other.csv"
+    assert cli("generate", "--rows", "1000", "--seed", "5", "--customers", "900", "--output", str(other)).exit_code == 0
+    assert cli("db", "reset", "--yes").exit_code == 0 and cli("ingest", str(other), "--silent").exit_code == 0
+    with connect(backend.settings) as driver:
+        before = driver.execute_query(COUNTS).records[0].data()
+        result = cli("demo", "--rows", "2000", "--folder", str(tmp_path / "demo"))
+        assert result.exit_code == 9 and "--reset" in result.output, result.output
+        assert driver.execute_query(COUNTS).records[0].data() == before

@@ -5,7 +5,8 @@ structure (and the generator's truth, for the oracle rows), ingests it, trains, 
 against the baselines and the oracle, writes the recommendations back and reads three
 customers' recommendations with their reasons. Every step is one the CLI also offers on its
 own; running the demo again is safe: the same seed gives the same rows, which the ingest
-recognises, and the new run's recommendations replace the old ones.
+recognises, and the new run's recommendations replace the old ones. A database holding
+other customers is refused (the model would train on them too) unless ``reset`` empties it.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from . import cypher
 from . import generate as generator
 from .config import Settings, resolve_settings
 from .db import connect, reset as reset_database
+from .errors import BulkRefused
 from .localserver import start
 from .recommend import recommend
 
@@ -92,6 +94,8 @@ def demo(
             say(f"Emptying database {settings.database} (--reset)")
             reset_database(driver, settings)
             seconds["reset"] = time.perf_counter() - mark
+        else:
+            _require_only_demo_data(driver, settings, list(generated.rows["Customer ID"].unique()))
         mark = time.perf_counter()
         with bars("Ingesting", "rows") as update:
             result.ingest = ingest(driver, settings, data_file, progress=update)
@@ -121,3 +125,14 @@ def demo(
     result.seconds = {k: round(v, 1) for k, v in seconds.items()}
     result.total = time.perf_counter() - began
     return result
+
+
+def _require_only_demo_data(driver, settings: Settings, customer_ids: list[str]) -> None:
+    """Refuse a database holding customers this demo did not generate: it would train on them too."""
+    others = driver.execute_query(cypher.load("count_other_customers"), customerIds=customer_ids,
+                                  database_=settings.database).records[0]["others"]
+    if others:
+        raise BulkRefused(
+            f"Database {settings.database} on {settings.uri} holds {others:,} customers that are not this demo's: "
+            "run `wbgraph demo --reset` to empty it first (all of it), or point NEO4J_URI / --database elsewhere."
+        )

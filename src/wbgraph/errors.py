@@ -62,6 +62,7 @@ class TooManyRejects(WbgraphError):
 
 
 class BulkRefused(WbgraphError):
-    """``ingest --bulk`` refused its target: not the managed local server, or a database that is not empty."""
+    """The target database is not one this command may fill: ``ingest --bulk`` on a server it does
+    not manage or on a database that is not empty; ``demo`` on a database holding other data."""
 
     exit_code = 9

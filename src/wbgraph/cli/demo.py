@@ -25,7 +25,8 @@ def demo(obj, rows, seed, folder, epochs, reset, as_json):
     --rows transactions with planted structure, ingests them, trains the GAT, evaluates it
     against the baselines and the oracle, writes the recommendations back and shows three
     customers' recommendations with their reasons, the Neo4j Browser address and a query
-    to paste there. Safe to run again: the same rows are recognised, nothing doubles.
+    to paste there. Safe to run again: the same rows are recognised, nothing doubles. A
+    database holding other customers is refused (exit 9) unless --reset empties it.
 
     \b
     Example:
