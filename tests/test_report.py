@@ -21,6 +21,8 @@ def test_report_has_every_plot_and_figures_from_the_run_and_graph(cli, backend, 
     assert sorted(re.findall(r'<img src="([^"]+)"', page)) == names  # every plot shown, by a relative path
     assert "http://" not in page and "https://" not in page  # no server, no network
 
+    metrics = json.loads((demo_graph / "runs" / open(demo_graph / "runs" / "latest").read().strip() / "metrics.json").read_text())
+    assert f"test NDCG@10 {metrics['test']['gat']['ndcg@10']:.3f}" in page
     evaluation = json.loads((demo_graph / "runs" / open(demo_graph / "runs" / "latest").read().strip() / "evaluation.json").read_text())
     assert evaluation["verdict"] in page
     for method in ("gat", "popularity", "matrix factorisation", "oracle, from history"):

@@ -73,8 +73,7 @@ def demo(
     folder = Path(folder)
     browser_url = None
     if settings is None:
-        say("Starting the local Neo4j server (assembled from Maven Central on first use)")
-        started = start(progress=say)
+        started = start(progress=say)  # says "Starting Neo4j..." only when it is not running yet
         settings, browser_url = resolve_settings(), started.browser_url
     seconds["server"] = time.perf_counter() - began
 
