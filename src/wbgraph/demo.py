@@ -20,7 +20,7 @@ from . import cypher
 from . import generate as generator
 from .config import Settings, resolve_settings
 from .db import connect, reset as reset_database
-from .errors import BulkRefused
+from .errors import TargetRefused
 from .localserver import start
 from .recommend import recommend
 
@@ -131,7 +131,7 @@ def _require_only_demo_data(driver, settings: Settings, customer_ids: list[str])
     others = driver.execute_query(cypher.load("count_other_customers"), customerIds=customer_ids,
                                   database_=settings.database).records[0]["others"]
     if others:
-        raise BulkRefused(
+        raise TargetRefused(
             f"Database {settings.database} on {settings.uri} holds {others:,} customers that are not this demo's: "
             "run `wbgraph demo --reset` to empty it first (all of it), or point NEO4J_URI / --database elsewhere."
         )

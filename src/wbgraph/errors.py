@@ -61,7 +61,7 @@ class TooManyRejects(WbgraphError):
     exit_code = 4
 
 
-class BulkRefused(WbgraphError):
+class TargetRefused(WbgraphError):
     """The target database is not one this command may fill: ``ingest --bulk`` on a server it does
     not manage or on a database that is not empty; ``demo`` on a database holding other data."""
 

@@ -8,6 +8,7 @@ the best drawn biggest, their relationships captioned with rank and score.
 
 from __future__ import annotations
 
+import html
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -117,8 +118,8 @@ def render(picture: Picture, height: str = "800px") -> str:
     relationships = [Relationship(id=f"r{i}", source=r["source"], target=r["target"], caption=r["caption"],
                                   color=r["colour"], width=r["width"])
                      for i, r in enumerate(picture.relationships) if r["target"] in picture.nodes and r["source"] in picture.nodes]
-    html = VisualizationGraph(nodes=nodes, relationships=relationships).render(height=height, theme="light")
-    return getattr(html, "data", str(html)).replace("<title>neo4j-viz</title>", f"<title>wbgraph · {_escape(picture.title)}</title>", 1)
+    page = VisualizationGraph(nodes=nodes, relationships=relationships).render(height=height, theme="light")
+    return getattr(page, "data", str(page)).replace("<title>neo4j-viz</title>", f"<title>wbgraph · {html.escape(picture.title)}</title>", 1)
 
 
 def visualize(driver: neo4j.Driver, settings: Settings, output: str | Path, *, customer_id: str | None = None,
@@ -148,7 +149,3 @@ def _size(rank: int) -> float:
 
 def _plain(properties: dict) -> dict:
     return {k: (v if isinstance(v, (str, int, float, bool)) or v is None else str(v)) for k, v in properties.items()}
-
-
-def _escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

@@ -27,7 +27,7 @@ import pyarrow.csv as pa_csv
 from .. import cypher
 from ..config import Settings
 from ..db import apply_schema, connect
-from ..errors import BulkRefused, ConnectionFailed, ServerError
+from ..errors import ConnectionFailed, ServerError, TargetRefused
 from ..localserver import LocalServer, start, stop
 from .ingest import TRANSACTION_PROPS, IngestSummary, check, latest_rows, product_regulations
 from .schema import owned_by
@@ -226,14 +226,14 @@ def run_import(server: LocalServer, files: ImportFiles, database: str):
 
 def _require_empty(settings: Settings) -> None:
     if not settings.local:
-        raise BulkRefused(
+        raise TargetRefused(
             f"--bulk loads only into the managed local server, not {settings.uri}: "
             "ingest without --bulk, or unset NEO4J_URI."
         )
     with connect(settings) as driver:
         nodes = driver.execute_query(cypher.load("graph_counts"), database_=settings.database).records[0]["nodes"]
     if nodes:
-        raise BulkRefused(
+        raise TargetRefused(
             f"Database {settings.database} holds {nodes:,} nodes; --bulk replaces the whole store, so it loads "
             "only into an empty database: run `wbgraph db reset` first, or ingest without --bulk."
         )
