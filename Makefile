@@ -1,5 +1,5 @@
 # The two commands of the README. Each sets everything up first (scripts/setup-env).
-.PHONY: demo test setup
+.PHONY: demo test unit lint setup
 
 WBGRAPH = .venv/bin/wbgraph
 DEMO = demo-data
@@ -12,6 +12,15 @@ setup:
 demo: setup
 	$(WBGRAPH) demo --folder $(DEMO)
 
-test: setup
+# Both test tiers (unit, then the real-server tier), after the linter.
+test: setup lint
 	@bash scripts/setup-browser
 	.venv/bin/python -m pytest
+
+# The fast tier alone: no server, no Java, under a minute.
+unit: setup
+	.venv/bin/python -m pytest -m unit
+
+lint: setup
+	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .

@@ -19,18 +19,18 @@ import os
 import platform
 import random
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from wbgraph.config import resolve_settings
-from wbgraph.db import connect
-from wbgraph.recommend import recommend
+from wbgraph.db import open_driver
+from wbgraph.serve.recommend import recommend
 
 
 def client(customer_ids: list[str], seconds: float, seed: int, start_at: float, queue) -> None:
     settings = resolve_settings()
     rng = random.Random(seed)
     latencies, errors = [], 0
-    with connect(settings) as driver:
+    with open_driver(settings) as driver:
         recommend(driver, settings, customer_ids[0])  # warm the connection pool
         while time.time() < start_at:
             time.sleep(0.001)
@@ -62,8 +62,15 @@ def run(clients: int, seconds: float, customer_ids: list[str]) -> dict:
     def pct(q):
         return latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000 if latencies else None
 
-    return {"clients": clients, "seconds": seconds, "queries": len(latencies), "errors": errors,
-            "queriesPerSecond": round(len(latencies) / seconds, 1), "p50ms": round(pct(0.50), 2), "p99ms": round(pct(0.99), 2)}
+    return {
+        "clients": clients,
+        "seconds": seconds,
+        "queries": len(latencies),
+        "errors": errors,
+        "queriesPerSecond": round(len(latencies) / seconds, 1),
+        "p50ms": round(pct(0.50), 2),
+        "p99ms": round(pct(0.99), 2),
+    }
 
 
 def main() -> None:
@@ -73,19 +80,23 @@ def main() -> None:
     parser.add_argument("--output", default="benchmarks/load_recommend.json")
     args = parser.parse_args()
     settings = resolve_settings()
-    with connect(settings) as driver:
-        ids = driver.execute_query("MATCH (c:Customer)-[:RECOMMENDED]->() RETURN collect(DISTINCT c.customerId) AS ids",
-                                   database_=settings.database).records[0]["ids"]
+    with open_driver(settings) as driver:
+        ids = driver.execute_query(
+            "MATCH (c:Customer)-[:RECOMMENDED]->() RETURN collect(DISTINCT c.customerId) AS ids",
+            database_=settings.database,
+        ).records[0]["ids"]
     if not ids:
         raise SystemExit("No customer has recommendations: run `make demo` (or wbgraph writeback) first.")
     rows = [run(n, args.seconds, ids) for n in args.clients]
-    print(f"Serving load, {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, {platform.node()}, {os.cpu_count()} cores, "
-          f"server {settings.uri}, {len(ids):,} customers with recommendations\n")
+    print(
+        f"Serving load, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {platform.node()}, {os.cpu_count()} cores, "
+        f"server {settings.uri}, {len(ids):,} customers with recommendations\n"
+    )
     print("| clients | queries/s | p50 ms | p99 ms | errors |\n|---|---|---|---|---|")
     for r in rows:
         print(f"| {r['clients']} | {r['queriesPerSecond']:,} | {r['p50ms']} | {r['p99ms']} | {r['errors']} |")
     with open(args.output, "w") as f:
-        json.dump({"date": datetime.now(timezone.utc).isoformat(), "cores": os.cpu_count(), "results": rows}, f, indent=1)
+        json.dump({"date": datetime.now(UTC).isoformat(), "cores": os.cpu_count(), "results": rows}, f, indent=1)
 
 
 if __name__ == "__main__":

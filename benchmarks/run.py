@@ -25,24 +25,27 @@ import resource
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).parent))
-import load_recommend  # noqa: E402
+import load_recommend
 
-from wbgraph import generate as generator  # noqa: E402
-from wbgraph.config import resolve_settings  # noqa: E402
-from wbgraph.db import connect, reset  # noqa: E402
-from wbgraph.gnn.data import prepare_tables  # noqa: E402
-from wbgraph.gnn.export import fetch  # noqa: E402
-from wbgraph.gnn.train import TrainConfig, fit, train  # noqa: E402
-from wbgraph.gnn.writeback import writeback  # noqa: E402
-from wbgraph.loaders.bulk import bulk_ingest, run_import, write_import_files  # noqa: E402
-from wbgraph.loaders.ingest import check, ingest  # noqa: E402
-from wbgraph.localserver import LocalServer, start, stop  # noqa: E402
+from wbgraph.config import (
+    TrainConfig,
+    resolve_settings,
+)
+from wbgraph.db import open_driver, reset
+from wbgraph.gnn.data import prepare_tables
+from wbgraph.gnn.export import fetch
+from wbgraph.gnn.train import fit, train
+from wbgraph.loaders import generate as generator
+from wbgraph.loaders.bulk import bulk_ingest, run_import, write_import_files
+from wbgraph.loaders.ingest import check, ingest
+from wbgraph.localserver import LocalServer, start, stop
+from wbgraph.writeback import writeback
 
 
 def timed(fn, *args, **kwargs):
@@ -52,16 +55,16 @@ def timed(fn, *args, **kwargs):
 
 
 def peak_rss_gb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 ** 2
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
 
 
 def bulk_figures(settings, csv: Path, folder: Path) -> dict:
     """``ingest --bulk`` end to end, and Neo4j's importer alone on the same files (the limit)."""
     server = LocalServer()
-    with connect(settings) as driver:
+    with open_driver(settings) as driver:
         reset(driver, settings)
     summary, seconds = timed(bulk_ingest, server, settings, csv, rejects=folder / "rejects.csv")
-    out = {"bulkRowsPerS": summary.loaded / seconds, "bulkPhases": summary.phaseSeconds}
+    out = {"bulkRowsPerS": summary.loaded / seconds, "bulkPhases": summary.phase_seconds}
     checked, _ = check(csv, rejects=folder / "rejects.csv")
     files = write_import_files(checked, folder / "import")
     stop(server)
@@ -84,12 +87,12 @@ def one_size(rows: int, folder: Path, epochs: int, load_seconds: float) -> dict:
     out["generateRowsPerS"] = rows / seconds
     if settings.local:
         out |= bulk_figures(settings, csv, folder)
-    with connect(settings) as driver:
+    with open_driver(settings) as driver:
         reset(driver, settings)
         summary, seconds = timed(ingest, driver, settings, csv, rejects=folder / "rejects.csv")
         out["ingestRowsPerS"] = summary.loaded / seconds
-        out["ingestEntitiesPerS"] = (summary.nodesCreated + summary.relationshipsCreated) / seconds
-        out["ingestPhases"] = summary.phaseSeconds
+        out["ingestEntitiesPerS"] = (summary.nodes_created + summary.relationships_created) / seconds
+        out["ingestPhases"] = summary.phase_seconds
         if "rawImportRowsPerS" in out:
             out["onlineOfRawImport"] = out["ingestRowsPerS"] / out["rawImportRowsPerS"]
         tables, seconds = timed(fetch, driver, settings)  # first read after the ingest: cold caches
@@ -110,9 +113,11 @@ def one_size(rows: int, folder: Path, epochs: int, load_seconds: float) -> dict:
         summary = writeback(driver, settings, runs_dir=runs)
         out["writebackEdgesPerS"] = summary.edges_per_second
         out["writebackWriteEdgesPerS"] = summary.write_edges_per_second
-        out["writebackPhases"] = summary.phaseSeconds
-        ids = driver.execute_query("MATCH (c:Customer)-[:RECOMMENDED]->() RETURN collect(DISTINCT c.customerId) AS ids",
-                                   database_=settings.database).records[0]["ids"]
+        out["writebackPhases"] = summary.phase_seconds
+        ids = driver.execute_query(
+            "MATCH (c:Customer)-[:RECOMMENDED]->() RETURN collect(DISTINCT c.customerId) AS ids",
+            database_=settings.database,
+        ).records[0]["ids"]
     for clients in (1, 4, 16):
         r = load_recommend.run(clients, load_seconds, ids)
         out[f"recommend{clients}"] = {k: r[k] for k in ("queriesPerSecond", "p50ms", "p99ms", "errors")}
@@ -140,16 +145,27 @@ ROWS = [
 
 
 def table(results: list[dict]) -> str:
-    lines = ["| measure | " + " | ".join(f"{r['rows']:,} rows" for r in results) + " |",
-             "|---|" + "---|" * len(results)]
+    lines = [
+        "| measure | " + " | ".join(f"{r['rows']:,} rows" for r in results) + " |",
+        "|---|" + "---|" * len(results),
+    ]
     for label, key, fmt in ROWS:
         lines.append(f"| {label} | " + " | ".join(fmt.format(r[key]) if key in r else "n/a" for r in results) + " |")
     for clients in (1, 4, 16):
-        lines.append(f"| recommend {clients} client{'s' if clients > 1 else ''}: q/s, p50/p99 ms | " + " | ".join(
-            f"{r[f'recommend{clients}']['queriesPerSecond']:,.0f}, {r[f'recommend{clients}']['p50ms']}/{r[f'recommend{clients}']['p99ms']}"
-            for r in results) + " |")
+        lines.append(
+            f"| recommend {clients} client{'s' if clients > 1 else ''}: q/s, p50/p99 ms | "
+            + " | ".join(
+                f"{r[f'recommend{clients}']['queriesPerSecond']:,.0f}, {r[f'recommend{clients}']['p50ms']}/{r[f'recommend{clients}']['p99ms']}"
+                for r in results
+            )
+            + " |"
+        )
     lines += ["", "Where the time goes (seconds):", ""]
-    for label, key in (("online ingest", "ingestPhases"), ("ingest --bulk", "bulkPhases"), ("writeback", "writebackPhases")):
+    for label, key in (
+        ("online ingest", "ingestPhases"),
+        ("ingest --bulk", "bulkPhases"),
+        ("writeback", "writebackPhases"),
+    ):
         for r in results:
             if key in r:
                 lines.append(f"- {label}, {r['rows']:,} rows: " + ", ".join(f"{k} {v:.1f}" for k, v in r[key].items()))
@@ -172,17 +188,21 @@ def main() -> None:
         for rows in sorted(args.sizes):
             results.append(one_size(rows, Path(folder), args.epochs, args.load_seconds))
             print(f"{rows:,} rows done", file=sys.stderr)
-    header = (f"Measured {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC on {platform.node()}: {os.cpu_count()} cores, "
-              f"{platform.processor() or platform.machine()}, Python {platform.python_version()}, server "
-              f"{resolve_settings().uri} on the same machine; training {args.epochs} epochs at the default settings, "
-              f"load {args.load_seconds:.0f} s per client count.")
+    header = (
+        f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {platform.node()}: {os.cpu_count()} cores, "
+        f"{platform.processor() or platform.machine()}, Python {platform.python_version()}, server "
+        f"{resolve_settings().uri} on the same machine; training {args.epochs} epochs at the default settings, "
+        f"load {args.load_seconds:.0f} s per client count."
+    )
     report = header + "\n\n" + table(results) + "\n"
     print(report)
     Path(args.output).write_text(json.dumps({"header": header, "results": results}, indent=1))
     if args.markdown:
         Path(args.markdown).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.markdown).write_text("# Benchmarks\n\n`benchmarks/run.py`; how each figure grows from the smallest to the "
-                                       "largest size is read across a row.\n\n" + report)
+        Path(args.markdown).write_text(
+            "# Benchmarks\n\n`benchmarks/run.py`; how each figure grows from the smallest to the "
+            "largest size is read across a row.\n\n" + report
+        )
 
 
 if __name__ == "__main__":

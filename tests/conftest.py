@@ -1,25 +1,42 @@
-"""One real Neo4j server for the whole test session.
+"""One real Neo4j server for the whole test session, and never one the tests did not make.
 
 Chosen in this order, and never skipped:
-1. ``NEO4J_URI`` (with ``NEO4J_PASSWORD``) in the environment: the user's own server;
+1. ``WBGRAPH_TEST_URI`` (with ``WBGRAPH_TEST_PASSWORD``, optionally ``WBGRAPH_TEST_USER``):
+   an explicit opt-in to a server of your own, accepted only while its database is empty
+   (the suite deletes everything in it; it is emptied again at the end);
 2. a Docker engine that answers: ``neo4j:5.26-community`` through testcontainers;
 3. otherwise the local server that wbgraph itself manages, in a temporary home on free ports.
-Tests drive the CLI, which finds the same server through the same environment.
+``NEO4J_URI``/``NEO4J_PASSWORD`` and ``.env`` are ignored: a developer's production settings
+never reach a test that deletes data. Tests drive the CLI in-process, which finds the same
+server through the environment this fixture sets.
+
+Module-scoped fixtures (``small_graph``, ``demo_graph``, ``runs``) share one database
+among a module's tests: those tests read it and must leave it as they found it.
 """
 
 from __future__ import annotations
 
 import os
-import socket
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
 from wbgraph.config import Settings, resolve_settings
-from wbgraph.db import connect
+from wbgraph.db import open_driver
 from wbgraph.localserver import LocalServer, start, stop
 
+from helpers import CONNECTION, external_settings, free_port, require_empty
+
 NEO4J_IMAGE = "neo4j:5.26-community"
+UNIT = Path(__file__).parent / "unit"
+
+
+def pytest_collection_modifyitems(config, items):
+    """Everything under tests/unit/ is the unit tier (``pytest -m unit``)."""
+    for item in items:
+        if UNIT in Path(item.path).parents:
+            item.add_marker(pytest.mark.unit)
 
 
 @dataclass
@@ -27,12 +44,6 @@ class Backend:
     kind: str  # "external", "docker" or "local"
     settings: Settings
     server: LocalServer | None = None
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def docker_answers() -> bool:
@@ -54,8 +65,19 @@ def start_local_server(home) -> LocalServer:
 @pytest.fixture(scope="session")
 def backend(tmp_path_factory):
     with pytest.MonkeyPatch.context() as mp:
-        if os.environ.get("NEO4J_URI"):
-            yield Backend("external", resolve_settings())
+        external = external_settings(os.environ)
+        mp.setenv("WBGRAPH_DOTENV", "")  # no .env reaches the in-process CLI
+        for name in CONNECTION:
+            mp.delenv(name, raising=False)
+        if external:
+            require_empty(external)
+            for name, value in zip(CONNECTION, (external.uri, external.user, external.password, external.database)):
+                mp.setenv(name, value)
+            try:
+                yield Backend("external", resolve_settings())
+            finally:
+                with open_driver(external) as driver, driver.session(database=external.database) as session:
+                    session.run("MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS").consume()
         elif docker_answers():
             from testcontainers.neo4j import Neo4jContainer
 
@@ -66,8 +88,6 @@ def backend(tmp_path_factory):
         else:
             home = tmp_path_factory.mktemp("wbgraph-home")
             mp.setenv("WBGRAPH_HOME", str(home))
-            for name in ("NEO4J_USERNAME", "NEO4J_PASSWORD", "NEO4J_DATABASE"):
-                mp.delenv(name, raising=False)
             server = start_local_server(home)
             try:
                 yield Backend("local", resolve_settings(), server)
@@ -90,7 +110,7 @@ def local_server(backend, tmp_path_factory):
 
 @pytest.fixture
 def driver(backend):
-    with connect(backend.settings) as driver:
+    with open_driver(backend.settings) as driver:
         yield driver
 
 
@@ -128,14 +148,33 @@ def small_graph(backend, tmp_path_factory):
     from click.testing import CliRunner
 
     from wbgraph.cli import cli
-    from wbgraph.db import connect
+    from wbgraph.db import open_driver
 
     folder = tmp_path_factory.mktemp("learning")
     runner = CliRunner()
-    with connect(backend.settings) as driver:
+    with open_driver(backend.settings) as driver:
         driver.execute_query("MATCH (n) DETACH DELETE n")
-    assert runner.invoke(cli, ["generate", "--rows", "3000", "--seed", "2", "--customers", "150", "--products", "20",
-                               "--output", str(folder / "g.csv"), "--truth", str(folder / "t.json")]).exit_code == 0
+    assert (
+        runner.invoke(
+            cli,
+            [
+                "generate",
+                "--rows",
+                "3000",
+                "--seed",
+                "2",
+                "--customers",
+                "150",
+                "--products",
+                "20",
+                "--output",
+                str(folder / "g.csv"),
+                "--truth",
+                str(folder / "t.json"),
+            ],
+        ).exit_code
+        == 0
+    )
     result = runner.invoke(cli, ["ingest", str(folder / "g.csv"), "--silent"])
     assert result.exit_code == 0, result.output
     return folder
@@ -149,6 +188,8 @@ def demo_graph(backend, tmp_path_factory):
     from wbgraph.cli import cli
 
     folder = tmp_path_factory.mktemp("demo")
-    result = CliRunner().invoke(cli, ["demo", "--rows", "3000", "--epochs", "40", "--folder", str(folder), "--reset", "--json"])
+    result = CliRunner().invoke(
+        cli, ["demo", "--rows", "3000", "--epochs", "40", "--folder", str(folder), "--reset", "--json"]
+    )
     assert result.exit_code == 0, result.output
     return folder

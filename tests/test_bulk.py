@@ -10,7 +10,7 @@ import math
 import pytest
 
 from wbgraph.config import Settings
-from wbgraph.db import connect
+from wbgraph.db import open_driver
 
 NODES = "MATCH (n) RETURN labels(n) AS labels, properties(n) AS props"
 RELATIONSHIPS = """
@@ -24,7 +24,13 @@ INDEXES = "SHOW INDEXES YIELD name, type, state, labelsOrTypes, properties WHERE
 
 def local_env(server) -> dict:
     """The CLI's environment for the managed server living in ``server.home``."""
-    return {"WBGRAPH_HOME": str(server.home), "NEO4J_URI": None, "NEO4J_PASSWORD": None, "NEO4J_USERNAME": None, "NEO4J_DATABASE": None}
+    return {
+        "WBGRAPH_HOME": str(server.home),
+        "NEO4J_URI": None,
+        "NEO4J_PASSWORD": None,
+        "NEO4J_USERNAME": None,
+        "NEO4J_DATABASE": None,
+    }
 
 
 def settings_of(server) -> Settings:
@@ -33,10 +39,15 @@ def settings_of(server) -> Settings:
 
 def dump(settings) -> dict:
     """Every node and relationship with all its properties, keyed by identity."""
-    with connect(settings) as driver:
+    with open_driver(settings) as driver:
         nodes = {
-            (tuple(sorted(r["labels"])), r["props"].get("customerId") or r["props"].get("productId")
-             or r["props"].get("transactionKey") or r["props"].get("name")): r["props"]
+            (
+                tuple(sorted(r["labels"])),
+                r["props"].get("customerId")
+                or r["props"].get("productId")
+                or r["props"].get("transactionKey")
+                or r["props"].get("name"),
+            ): r["props"]
             for r in driver.execute_query(NODES).records
         }
         relationships = {}
@@ -68,7 +79,9 @@ def mixed_file(tmp_path, cli, seed_csv):
     awkward = []
     for i, customer in enumerate(['CUS "quoted", with comma', "CUS\nnew line", "客户-Ω", "  spaced  ", "back\\slash"]):
         row = dict(zip(header, first))
-        row.update({"Customer ID": customer, "Transaction ID": f"T-awkward-{i}", "Industry": "", "Product Features": ""})
+        row.update(
+            {"Customer ID": customer, "Transaction ID": f"T-awkward-{i}", "Industry": "", "Product Features": ""}
+        )
         awkward.append(",".join('"' + v.replace('"', '""') + '"' for v in row.values()) + "\n")
     row = dict(zip(header, first)) | {"Transaction ID": "T-bad", "Transaction Amount": "twelve"}  # rejected
     awkward.append(",".join(row.values()) + "\n")
@@ -92,7 +105,9 @@ def test_bulk_ingest_builds_the_graph_of_the_online_ingest(cli, local_server, mi
     for field in ("read", "loaded", "rejected", "created", "duplicates", "conflicts", "warnings"):
         assert bulk[field] == online[field], field
     assert bulk["read"] == bulk["loaded"] + bulk["rejected"] and bulk["rejected"] > 0
-    assert bulk["nodesCreated"] == len(expected["nodes"]) and bulk["relationshipsCreated"] == len(expected["relationships"])
+    assert bulk["nodesCreated"] == len(expected["nodes"]) and bulk["relationshipsCreated"] == len(
+        expected["relationships"]
+    )
 
     assert got["schema"] == expected["schema"] and got["indexes"] == expected["indexes"]
     assert all(state == "ONLINE" for _, state, *_ in got["indexes"])
@@ -112,7 +127,7 @@ def test_bulk_refuses_a_database_that_is_not_empty_and_changes_nothing(cli, loca
     small = tmp_path / "small.csv"
     assert cli("generate", "--rows", "200", "--seed", "3", "--output", str(small)).exit_code == 0
     assert cli("ingest", str(small), "--silent", env=env).exit_code == 0
-    with connect(settings_of(local_server)) as driver:
+    with open_driver(settings_of(local_server)) as driver:
         before = driver.execute_query("MATCH (n) RETURN count(n) AS n").records[0]["n"]
         result = cli("ingest", str(mixed_file), "--bulk", env=env)
         assert result.exit_code == 9
@@ -122,7 +137,9 @@ def test_bulk_refuses_a_database_that_is_not_empty_and_changes_nothing(cli, loca
 
 
 def test_bulk_refuses_a_server_it_does_not_manage(cli, mixed_file):
-    result = cli("ingest", str(mixed_file), "--bulk", env={"NEO4J_URI": "bolt://db.example.com:7687", "NEO4J_PASSWORD": "x"})
+    result = cli(
+        "ingest", str(mixed_file), "--bulk", env={"NEO4J_URI": "bolt://db.example.com:7687", "NEO4J_PASSWORD": "x"}
+    )
     assert result.exit_code == 9 and "only into the managed local server" in result.output
 
 
@@ -138,5 +155,5 @@ def test_bulk_with_every_row_rejected_loads_nothing_and_keeps_the_server_up(cli,
     summary = json.loads(result.output)
     assert summary["read"] == summary["rejected"] == 3 and summary["loaded"] == 0
     assert local_server.pid() == pid  # not restarted for nothing
-    with connect(settings_of(local_server)) as driver:
+    with open_driver(settings_of(local_server)) as driver:
         assert driver.execute_query("MATCH (n) RETURN count(n) AS n").records[0]["n"] == 0

@@ -4,6 +4,8 @@ import csv
 import io
 import json
 
+import pytest
+
 CREATE_TWO = "CREATE (:Customer {customerId: 'CUS-001'})-[:USES]->(:Product {productId: 'PROD-001'})"
 
 
@@ -28,15 +30,29 @@ def test_status_names_server_version_edition_and_counts(cli, empty_db):
 
 
 def test_query_prints_rows_as_json_keyed_by_column(cli, empty_db):
-    result = cli("query", "--format", "json", "CALL dbms.components() YIELD versions, edition RETURN versions[0] AS v, edition")
+    result = cli(
+        "query", "--format", "json", "CALL dbms.components() YIELD versions, edition RETURN versions[0] AS v, edition"
+    )
     assert result.exit_code == 0, result.output
     rows = json.loads(result.output)
     assert rows[0]["v"].startswith("5.26.") and rows[0]["edition"] == "community"
 
 
 def test_query_parameters_are_json_or_text(cli, empty_db):
-    result = cli("query", "--format", "json", "RETURN $n + 1 AS n, $name AS name, size($ids) AS k, $flag AS flag",
-                 "-p", "n=41", "-p", "name=CUS-001", "-p", 'ids=["a","b"]', "--param", "flag=true")
+    result = cli(
+        "query",
+        "--format",
+        "json",
+        "RETURN $n + 1 AS n, $name AS name, size($ids) AS k, $flag AS flag",
+        "-p",
+        "n=41",
+        "-p",
+        "name=CUS-001",
+        "-p",
+        'ids=["a","b"]',
+        "--param",
+        "flag=true",
+    )
     assert json.loads(result.output) == [{"n": 42, "name": "CUS-001", "k": 2, "flag": True}]
 
 
@@ -58,9 +74,23 @@ def test_query_csv_and_table_formats(cli, empty_db):
 
 
 def test_query_graph_and_temporal_values_become_plain_json(cli, empty_db):
-    out = cli("query", "--format", "json", "RETURN date('2026-11-25') AS d, datetime('2026-11-25T10:00:00Z') AS t, "
-              "duration('P1D') AS dur, {a: [1, 2]} AS m, null AS nothing, point({x: 1, y: 2}) AS p").output
-    assert json.loads(out) == [{"d": "2026-11-25", "t": "2026-11-25T10:00:00.000000000+00:00", "dur": "P1D", "m": {"a": [1, 2]}, "nothing": None, "p": {"srid": 7203, "coordinates": [1.0, 2.0]}}]
+    out = cli(
+        "query",
+        "--format",
+        "json",
+        "RETURN date('2026-11-25') AS d, datetime('2026-11-25T10:00:00Z') AS t, "
+        "duration('P1D') AS dur, {a: [1, 2]} AS m, null AS nothing, point({x: 1, y: 2}) AS p",
+    ).output
+    assert json.loads(out) == [
+        {
+            "d": "2026-11-25",
+            "t": "2026-11-25T10:00:00.000000000+00:00",
+            "dur": "P1D",
+            "m": {"a": [1, 2]},
+            "nothing": None,
+            "p": {"srid": 7203, "coordinates": [1.0, 2.0]},
+        }
+    ]
 
 
 def test_writes_need_the_write_flag(cli, empty_db):
@@ -104,7 +134,7 @@ def test_wrong_password_is_one_line_and_exit_6(cli, backend):
 
 
 def test_unreachable_server_is_one_line_and_exit_5(cli):
-    from conftest import free_port
+    from helpers import free_port
 
     uri = f"bolt://127.0.0.1:{free_port()}"
     result = cli("db", "status", env={"NEO4J_URI": uri, "NEO4J_PASSWORD": "x"})
@@ -116,3 +146,13 @@ def test_missing_database_is_one_line_and_exit_7(cli, backend):
     result = cli("--database", "nosuchdb", "db", "status")
     assert result.exit_code == 7
     assert one_error_line(result) == f"Error: Database 'nosuchdb' does not exist on {backend.settings.uri}."
+
+
+def test_the_fixtures_refuse_an_opted_in_database_that_holds_data(backend, empty_db):
+    """The guard ``WBGRAPH_TEST_URI`` passes through: an empty database is accepted, one node is refused."""
+    from helpers import NotATestDatabase, require_empty
+
+    require_empty(backend.settings)
+    empty_db.execute_query("CREATE (:Customer {customerId: 'REAL-CLIENT'})", database_=backend.settings.database)
+    with pytest.raises(NotATestDatabase, match="holds 1 nodes"):
+        require_empty(backend.settings)

@@ -10,11 +10,11 @@ import sys
 import time
 from pathlib import Path
 
-from conftest import free_port
-
 from wbgraph.config import Settings
-from wbgraph.db import connect
+from wbgraph.db import open_driver
 from wbgraph.localserver import LocalServer, start, stop
+
+from helpers import free_port
 
 FINGERPRINT = """
 CALL () { MATCH (n) RETURN count(n) AS nodes }
@@ -40,7 +40,7 @@ def test_server_killed_mid_ingest_is_a_one_line_error_and_a_rerun_equals_one_cle
     try:
         process = subprocess.Popen(ingest, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         loaded, deadline = 0, time.monotonic() + 120
-        with connect(settings) as driver:
+        with open_driver(settings) as driver:
             while loaded == 0 and process.poll() is None and time.monotonic() < deadline:
                 loaded = driver.execute_query("MATCH (t:Transaction) RETURN count(t) AS n").records[0]["n"]
                 time.sleep(0.05)
@@ -53,12 +53,12 @@ def test_server_killed_mid_ingest_is_a_one_line_error_and_a_rerun_equals_one_cle
         start(server)  # Neo4j recovers from its transaction log
         rerun = subprocess.run(ingest, env=env, capture_output=True, text=True)
         assert rerun.returncode == 0, rerun.stdout + rerun.stderr
-        with connect(settings) as driver:
+        with open_driver(settings) as driver:
             recovered = driver.execute_query(FINGERPRINT).records[0].data()
         assert subprocess.run([wbgraph, "db", "reset", "--yes"], env=env, capture_output=True).returncode == 0
         clean = subprocess.run(ingest, env=env, capture_output=True, text=True)
         assert clean.returncode == 0, clean.stdout + clean.stderr
-        with connect(settings) as driver:
+        with open_driver(settings) as driver:
             assert driver.execute_query(FINGERPRINT).records[0].data() == recovered
         assert recovered["uses"] == 20_000
     finally:

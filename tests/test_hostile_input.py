@@ -9,6 +9,7 @@ import json
 from pathlib import Path
 
 import pytest
+
 from helpers import row, write_csv
 
 HOSTILE = Path(__file__).parent / "data" / "hostile"
@@ -30,7 +31,14 @@ def test_the_corpus_has_at_least_thirty_cases():
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_hostile_file_has_its_documented_outcome(name, cli, empty_db, tmp_path):
     expected = EXPECTED[name]
-    result = cli("ingest", str(HOSTILE / f"{name}.csv"), *expected["options"], "--rejects", str(tmp_path / "rejects.csv"), "--json")
+    result = cli(
+        "ingest",
+        str(HOSTILE / f"{name}.csv"),
+        *expected["options"],
+        "--rejects",
+        str(tmp_path / "rejects.csv"),
+        "--json",
+    )
     assert result.exit_code == expected["exit"], result.output
     counts = graph_counts(empty_db)
     if expected["error"]:
@@ -39,12 +47,18 @@ def test_hostile_file_has_its_documented_outcome(name, cli, empty_db, tmp_path):
         assert counts["transactions"] == 0  # nothing loaded
         return
     summary = json.loads(result.output)
-    assert (summary["read"], summary["loaded"], summary["rejected"]) == (expected["read"], expected["loaded"], expected["rejected"])
+    assert (summary["read"], summary["loaded"], summary["rejected"]) == (
+        expected["read"],
+        expected["loaded"],
+        expected["rejected"],
+    )
     assert summary["read"] == summary["loaded"] + summary["rejected"]
     assert counts["transactions"] == expected["transactions"]
     if expected["rejected"]:
         rejects = (tmp_path / "rejects.csv").read_text(encoding="utf-8")
-        assert len([line for line in rejects.splitlines() if line]) >= expected["rejected"] + 1  # header + one per reject (at least)
+        assert (
+            len([line for line in rejects.splitlines() if line]) >= expected["rejected"] + 1
+        )  # header + one per reject (at least)
     for kind, values in (expected["literal"] or {}).items():
         assert set(values) <= set(counts[kind]), (kind, values)  # stored exactly as written
 
@@ -55,7 +69,9 @@ def test_cypher_looking_ids_harm_nothing_already_in_the_graph(cli, empty_db, tmp
     assert cli("ingest", str(HOSTILE / "cypher_looking_ids.csv"), "--silent").exit_code == 0
     after = graph_counts(empty_db)
     assert set(before["customers"]) < set(after["customers"])  # nothing deleted, the odd IDs added
-    assert empty_db.execute_query("CALL dbms.components() YIELD name RETURN count(*) AS up").records[0]["up"] == 1  # still running
+    assert (
+        empty_db.execute_query("CALL dbms.components() YIELD name RETURN count(*) AS up").records[0]["up"] == 1
+    )  # still running
 
 
 def test_a_million_identical_rows_are_one_transaction(cli, empty_db, tmp_path):

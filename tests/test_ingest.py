@@ -3,9 +3,10 @@
 import json
 
 import pandas as pd
-from helpers import row, write_csv
 
-from wbgraph.loaders.schema import HEADERS
+from wbgraph.loaders.columns import HEADERS
+
+from helpers import row, write_csv
 
 
 def graph_totals(driver):
@@ -38,7 +39,12 @@ def test_seed_notebook_csv_lands_whole_and_reingest_changes_nothing(cli, empty_d
     assert totals["usesCount"] == 1000 and abs(totals["usesAmount"] - totals["amount"]) < 1e-3
 
     again = ingest_json(cli, str(seed_csv))
-    assert (again["created"], again["alreadyInGraph"], again["nodesCreated"], again["relationshipsCreated"]) == (0, 1000, 0, 0)
+    assert (again["created"], again["alreadyInGraph"], again["nodesCreated"], again["relationshipsCreated"]) == (
+        0,
+        1000,
+        0,
+        0,
+    )
     assert graph_totals(empty_db) == totals
 
 
@@ -53,12 +59,16 @@ def test_transaction_properties_are_typed(cli, empty_db, tmp_path):
 
 
 def test_bad_rows_are_quarantined_and_good_rows_load(cli, empty_db, tmp_path):
-    path = write_csv(tmp_path / "in.csv", [row(), row(Transaction_ID="T2", Transaction_Amount="abc"), row(Transaction_ID="T3")])
+    path = write_csv(
+        tmp_path / "in.csv", [row(), row(Transaction_ID="T2", Transaction_Amount="abc"), row(Transaction_ID="T3")]
+    )
     summary = ingest_json(cli, str(path))
     assert (summary["read"], summary["loaded"], summary["rejected"]) == (3, 2, 1)
     rejects = pd.read_csv(tmp_path / "in.rejects.csv", dtype=str)
     assert rejects.columns.tolist() == ["lineNumber", "reason", *HEADERS]
-    assert rejects[["lineNumber", "reason", "Transaction Amount"]].values.tolist() == [["3", "Transaction Amount 'abc' is not a finite number", "abc"]]
+    assert rejects[["lineNumber", "reason", "Transaction Amount"]].values.tolist() == [
+        ["3", "Transaction Amount 'abc' is not a finite number", "abc"]
+    ]
     assert graph_totals(empty_db)["transactions"] == 2
 
 
@@ -66,7 +76,10 @@ def test_too_many_rejects_loads_nothing_exit_4(cli, empty_db, tmp_path):
     path = write_csv(tmp_path / "in.csv", [row(), row(Transaction_ID="T2", Customer_ID="")])
     result = cli("ingest", str(path), "--max-rejects", "0", "--rejects", str(tmp_path / "bad.csv"))
     assert result.exit_code == 4
-    assert result.output.strip() == f"Error: 1 of 2 rows rejected, more than --max-rejects 0; nothing loaded (reasons in {tmp_path / 'bad.csv'})."
+    assert (
+        result.output.strip()
+        == f"Error: 1 of 2 rows rejected, more than --max-rejects 0; nothing loaded (reasons in {tmp_path / 'bad.csv'})."
+    )
     assert graph_totals(empty_db)["transactions"] == 0
 
 
@@ -81,7 +94,18 @@ def test_file_level_error_loads_nothing_exit_3(cli, empty_db, tmp_path):
 
 def test_second_file_adds_to_usage_and_latest_attributes_win(cli, empty_db, tmp_path):
     first = write_csv(tmp_path / "a.csv", [row(Transaction_Date="2025-01-01", Product_Usage="2")])
-    second = write_csv(tmp_path / "b.csv", [row(Transaction_ID="T2", Transaction_Date="2025-06-01", Industry="Energy", Product_Usage="4", Transaction_Amount="10")])
+    second = write_csv(
+        tmp_path / "b.csv",
+        [
+            row(
+                Transaction_ID="T2",
+                Transaction_Date="2025-06-01",
+                Industry="Energy",
+                Product_Usage="4",
+                Transaction_Amount="10",
+            )
+        ],
+    )
     ingest_json(cli, str(second))
     ingest_json(cli, str(first))  # older file after newer: its attributes must not win
     record = empty_db.execute_query(
@@ -89,7 +113,15 @@ def test_second_file_adds_to_usage_and_latest_attributes_win(cli, empty_db, tmp_
         "RETURN c.industry AS industry, collect(i.name) AS industries, u.transactionCount AS n, u.meanUsage AS usage, "
         "u.totalAmount AS amount, toString(date(u.firstDate)) AS first, toString(date(u.lastDate)) AS last"
     ).records[0]
-    assert dict(record) == {"industry": "Energy", "industries": ["Energy"], "n": 2, "usage": 3.0, "amount": 1010.5, "first": "2025-01-01", "last": "2025-06-01"}
+    assert dict(record) == {
+        "industry": "Energy",
+        "industries": ["Energy"],
+        "n": 2,
+        "usage": 3.0,
+        "amount": 1010.5,
+        "first": "2025-01-01",
+        "last": "2025-06-01",
+    }
 
 
 def test_exact_duplicate_rows_map_to_one_transaction(cli, empty_db, tmp_path):

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from wbgraph.localserver import NEO4J_VERSION, start, stop
+from wbgraph.localserver import NEO4J_VERSION
 
 # 127.0.0.1 as /proc/net/tcp writes it, and as ::ffff:127.0.0.1 in /proc/net/tcp6
 LOOPBACK = {"0100007F", "0000000000000000FFFF00000100007F"}
@@ -34,10 +34,10 @@ def test_start_of_a_running_server_says_so(cli, local_server):
 
 def test_server_is_neo4j_526_community_with_apoc(local_server):
     from wbgraph.config import Settings
-    from wbgraph.db import connect
+    from wbgraph.db import open_driver
 
     settings = Settings(local_server.bolt_uri, "neo4j", local_server.read_password(), local=True)
-    with connect(settings) as driver:
+    with open_driver(settings) as driver:
         record = driver.execute_query(
             "CALL dbms.components() YIELD versions, edition RETURN versions[0] AS v, edition, apoc.version() AS apoc"
         ).records[0]
@@ -98,7 +98,7 @@ def test_stop_status_start_round_trip(cli, local_server):
 
     started = cli("db", "start", "--json", env=env)
     assert started.exit_code == 0, started.output
-    assert json.loads(started.output)["already_running"] is False
+    assert json.loads(started.output)["alreadyRunning"] is False
     assert cli("db", "status", env=env).exit_code == 0
 
 
@@ -130,4 +130,7 @@ def test_ports_in_use_are_refused_clearly(cli, local_server, tmp_path):
     busy = local_server.config().bolt_port
     result = cli("db", "start", "--bolt-port", str(busy), env={"WBGRAPH_HOME": str(tmp_path / "other")})
     assert result.exit_code == 1
-    assert result.output.strip() == f"Error: Port {busy} on 127.0.0.1 is already in use by another program: choose another with --bolt-port/--http-port."
+    assert (
+        result.output.strip()
+        == f"Error: Port {busy} on 127.0.0.1 is already in use by another program: choose another with --bolt-port/--http-port."
+    )

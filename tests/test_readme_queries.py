@@ -27,15 +27,26 @@ def test_analyst_query_library_runs_and_returns_rows(cli, backend, small_graph, 
 
     runs = tmp_path / "runs"
     for seed in ("0", "1"):  # two runs written one after the other: something changed
-        assert cli("train", "--epochs", "2", "--hidden", "8", "--seed", seed, "--runs-dir", str(runs), "--silent").exit_code == 0
+        assert (
+            cli(
+                "train", "--epochs", "2", "--hidden", "8", "--seed", seed, "--runs-dir", str(runs), "--silent"
+            ).exit_code
+            == 0
+        )
         assert cli("writeback", "--runs-dir", str(runs), "--top-k", "5", "--silent").exit_code == 0
     customer, product = driver.execute_query(
         "MATCH (c:Customer)-[:RECOMMENDED {rank: 1}]->(p:Product) RETURN c.customerId AS c, p.productId AS p ORDER BY c LIMIT 1"
     ).records[0]
     params = {"customerId": customer, "productId": product, "limit": 25}
     queries = cypher.analyst_queries()
-    assert set(queries) == {"recommendations_for_customer", "best_prospects_for_product", "similar_customers_using_product",
-                            "segment_overview", "why_this_recommendation", "recommendations_changed"}
+    assert set(queries) == {
+        "recommendations_for_customer",
+        "best_prospects_for_product",
+        "similar_customers_using_product",
+        "segment_overview",
+        "why_this_recommendation",
+        "recommendations_changed",
+    }
     for name, text in queries.items():
         assert text.startswith("// "), name  # says what it answers
         assert "Parameters:" in text, name  # and which parameters it takes
@@ -48,10 +59,19 @@ def test_bloom_perspective_covers_the_graph_and_its_search_phrases_run(cli, back
     perspective = json.loads((Path(__file__).parent.parent / "bloom" / "wbgraph-perspective.json").read_text())
     runs = tmp_path / "runs"
     for seed in ("0", "1"):
-        assert cli("train", "--epochs", "2", "--hidden", "8", "--seed", seed, "--runs-dir", str(runs), "--silent").exit_code == 0
+        assert (
+            cli(
+                "train", "--epochs", "2", "--hidden", "8", "--seed", seed, "--runs-dir", str(runs), "--silent"
+            ).exit_code
+            == 0
+        )
         assert cli("writeback", "--runs-dir", str(runs), "--top-k", "5", "--silent").exit_code == 0
     labels = set(driver.execute_query("CALL db.labels() YIELD label RETURN collect(label) AS l").records[0]["l"])
-    types = set(driver.execute_query("CALL db.relationshipTypes() YIELD relationshipType RETURN collect(relationshipType) AS t").records[0]["t"])
+    types = set(
+        driver.execute_query(
+            "CALL db.relationshipTypes() YIELD relationshipType RETURN collect(relationshipType) AS t"
+        ).records[0]["t"]
+    )
     assert labels <= {label for c in perspective["categories"] for label in c["labels"]}  # every label has a colour
     assert types <= {r["name"] for r in perspective["relationshipTypes"]}
     customer, product, segment = driver.execute_query("""

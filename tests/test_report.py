@@ -3,7 +3,7 @@
 import json
 import re
 
-from wbgraph.db import connect
+from wbgraph.db import open_driver
 
 
 def test_report_has_every_plot_and_figures_from_the_run_and_graph(cli, backend, demo_graph, tmp_path):
@@ -13,7 +13,14 @@ def test_report_has_every_plot_and_figures_from_the_run_and_graph(cli, backend, 
     written = json.loads(result.output)
     assert written["missing"] == []
     names = sorted(p.rsplit("/", 1)[-1] for p in written["images"])
-    assert names == ["coverage.png", "embeddings.png", "exclusions.png", "metrics.png", "segments.png", "training-curve.png"]
+    assert names == [
+        "coverage.png",
+        "embeddings.png",
+        "exclusions.png",
+        "metrics.png",
+        "segments.png",
+        "training-curve.png",
+    ]
     for name in names:
         data = (out / name).read_bytes()
         assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 5_000, name
@@ -21,17 +28,24 @@ def test_report_has_every_plot_and_figures_from_the_run_and_graph(cli, backend, 
     assert sorted(re.findall(r'<img src="([^"]+)"', page)) == names  # every plot shown, by a relative path
     assert "http://" not in page and "https://" not in page  # no server, no network
 
-    metrics = json.loads((demo_graph / "runs" / open(demo_graph / "runs" / "latest").read().strip() / "metrics.json").read_text())
+    metrics = json.loads(
+        (demo_graph / "runs" / open(demo_graph / "runs" / "latest").read().strip() / "metrics.json").read_text()
+    )
     assert f"test NDCG@10 {metrics['test']['gat']['ndcg@10']:.3f}" in page
-    evaluation = json.loads((demo_graph / "runs" / open(demo_graph / "runs" / "latest").read().strip() / "evaluation.json").read_text())
+    evaluation = json.loads(
+        (demo_graph / "runs" / open(demo_graph / "runs" / "latest").read().strip() / "evaluation.json").read_text()
+    )
     assert evaluation["verdict"] in page
     for method in ("gat", "popularity", "matrix factorisation", "oracle, from history"):
         assert f"<th>{method}</th>" in page
-    with connect(backend.settings) as driver:
+    with open_driver(backend.settings) as driver:
         rows = driver.execute_query(
-            "MATCH (:Customer)-[:RECOMMENDED]->(p:Product) RETURN p.category AS category, count(*) AS edges").records
+            "MATCH (:Customer)-[:RECOMMENDED]->(p:Product) RETURN p.category AS category, count(*) AS edges"
+        ).records
     for row in rows:  # the coverage table holds the graph's own counts
-        assert re.search(rf"<td>{re.escape(row['category'])}</td>\s*<td>\d+</td>\s*<td>\d+</td>\s*<td>{row['edges']}</td>", page)
+        assert re.search(
+            rf"<td>{re.escape(row['category'])}</td>\s*<td>\d+</td>\s*<td>\d+</td>\s*<td>{row['edges']}</td>", page
+        )
 
 
 def test_report_names_the_steps_that_have_not_run(cli, small_graph, tmp_path):

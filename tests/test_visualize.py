@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 from matplotlib.image import imread
 
-from wbgraph.db import connect
-from wbgraph.visualize import COLOURS
+from wbgraph.db import open_driver
+from wbgraph.serve.visualize import COLOURS
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
@@ -20,16 +20,27 @@ def screenshot(page, png):
     """Render ``page`` in headless Chromium and save what it shows."""
     assert CHROMIUM, "Chromium is needed for this test: `bash scripts/setup-browser` installs Debian's package"
     done = subprocess.run(
-        [CHROMIUM, "--headless=new", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--window-size=1200,900",
-         "--virtual-time-budget=10000", f"--screenshot={png}", page.resolve().as_uri()],
-        capture_output=True, text=True, timeout=120,
+        [
+            CHROMIUM,
+            "--headless=new",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--hide-scrollbars",
+            "--window-size=1200,900",
+            "--virtual-time-budget=10000",
+            f"--screenshot={png}",
+            page.resolve().as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert done.returncode == 0 and png.exists(), done.stderr[-2000:]
     return imread(png)[..., :3]
 
 
 def pixels_of(image, colour: str, tolerance: float = 0.06) -> int:
-    rgb = np.array([int(colour[i:i + 2], 16) / 255 for i in (1, 3, 5)])
+    rgb = np.array([int(colour[i : i + 2], 16) / 255 for i in (1, 3, 5)])
     return int((np.abs(image - rgb).max(-1) < tolerance).sum())
 
 
@@ -42,10 +53,12 @@ def test_customer_view_draws_its_products_recommendations_and_segment(cli, backe
     result = cli("visualize", customer, "--output", str(page), "--json")
     assert result.exit_code == 0, result.output
     drawn = json.loads(result.output)
-    with connect(backend.settings) as driver:
+    with open_driver(backend.settings) as driver:
         counts = driver.execute_query(
             "MATCH (c:Customer {customerId: $id}) "
-            "RETURN COUNT { (c)-[:USES]->() } AS held, COUNT { (c)-[:RECOMMENDED]->() } AS recommended", id=customer).records[0]
+            "RETURN COUNT { (c)-[:USES]->() } AS held, COUNT { (c)-[:RECOMMENDED]->() } AS recommended",
+            id=customer,
+        ).records[0]
     assert drawn["highlighted"] == counts["recommended"] > 0
     assert drawn["nodes"] >= 1 + counts["held"] + counts["recommended"] + 1  # + the segment (+ similar customers)
     text = page.read_text()
@@ -71,7 +84,9 @@ def test_product_and_segment_views(cli, demo_graph, tmp_path):
 @pytest.mark.parametrize("args", [("NO-SUCH-CUSTOMER",), ("--product", "NO-SUCH"), ("--segment", "999")])
 def test_unknown_ids_are_a_one_line_error(cli, demo_graph, tmp_path, args):
     result = cli("visualize", *args, "--output", str(tmp_path / "x.html"))
-    assert result.exit_code == 8 and result.output.startswith("Error: ") and len(result.output.strip().splitlines()) == 1
+    assert (
+        result.exit_code == 8 and result.output.startswith("Error: ") and len(result.output.strip().splitlines()) == 1
+    )
     assert not (tmp_path / "x.html").exists()
 
 

@@ -25,10 +25,11 @@ def runs(small_graph, tmp_path_factory):
     folder = tmp_path_factory.mktemp("runs")
     ids = []
     for seed in ("0", "1"):
-        result = CliRunner().invoke(cli, ["train", "--epochs", "30", "--hidden", "16", "--seed", seed,
-                                          "--runs-dir", str(folder), "--json"])
+        result = CliRunner().invoke(
+            cli, ["train", "--epochs", "30", "--hidden", "16", "--seed", seed, "--runs-dir", str(folder), "--json"]
+        )
         assert result.exit_code == 0, result.output
-        ids.append(json.loads(result.output)["run_id"])
+        ids.append(json.loads(result.output)["runId"])
     return folder, ids
 
 
@@ -54,8 +55,13 @@ def test_writeback_gives_each_customer_k_ranked_new_products_and_is_repeatable(c
     assert record["runIds"] == [[first]]
 
     before = [tuple(r.values()) for r in driver.execute_query(EDGES).records]
-    assert cli("writeback", "--runs-dir", str(folder), "--run", first, "--top-k", "4", "--no-rules", "--silent").exit_code == 0
-    assert [tuple(r.values()) for r in driver.execute_query(EDGES).records] == before  # same run, same edges, same segments
+    assert (
+        cli("writeback", "--runs-dir", str(folder), "--run", first, "--top-k", "4", "--no-rules", "--silent").exit_code
+        == 0
+    )
+    assert [
+        tuple(r.values()) for r in driver.execute_query(EDGES).records
+    ] == before  # same run, same edges, same segments
 
 
 def test_eligibility_rules_exclude_exactly_the_candidates_they_describe(cli, runs, driver, tmp_path):
@@ -77,7 +83,9 @@ name = "no-kyc-above-pd"
 customer = { defaultProbability = { above = 0.01 } }
 product = { regulations = ["KYC"] }
 """)
-    result = cli("writeback", "--runs-dir", str(folder), "--run", first, "--top-k", "5", "--rules", str(rules), "--json")
+    result = cli(
+        "writeback", "--runs-dir", str(folder), "--run", first, "--top-k", "5", "--rules", str(rules), "--json"
+    )
     assert result.exit_code == 0, result.output
     excluded = json.loads(result.output)["excluded"]
 
@@ -88,8 +96,11 @@ product = { regulations = ["KYC"] }
                sum(CASE WHEN c.location <> 'London' AND p.productId = 'PROD-001' THEN 1 ELSE 0 END) AS first,
                sum(CASE WHEN c.defaultProbability > 0.01 AND exists((p)-[:SUBJECT_TO]->(:Regulation {name: 'KYC'}))
                         THEN 1 ELSE 0 END) AS kyc""").records[0]
-    assert excluded == {"no-lending-high-risk": expected["lending"], "first-product-london-only": expected["first"],
-                        "no-kyc-above-pd": expected["kyc"]}
+    assert excluded == {
+        "no-lending-high-risk": expected["lending"],
+        "first-product-london-only": expected["first"],
+        "no-kyc-above-pd": expected["kyc"],
+    }
     assert min(excluded.values()) > 0  # the crafted rules do bite on this data
 
     violations = driver.execute_query("""
@@ -121,7 +132,9 @@ def test_bad_rules_files_are_one_line_errors(cli, runs, tmp_path):
         path = tmp_path / "bad.toml"
         path.write_text(text)
         result = cli("writeback", "--runs-dir", str(folder), "--run", first, "--rules", str(path))
-        assert result.exit_code == 1 and message in result.output and len(result.output.strip().splitlines()) == 1, result.output
+        assert result.exit_code == 1 and message in result.output and len(result.output.strip().splitlines()) == 1, (
+            result.output
+        )
     both = cli("writeback", "--runs-dir", str(folder), "--rules", str(path), "--no-rules")
     assert both.exit_code == 2
 
@@ -164,19 +177,30 @@ def test_reasons_are_backed_by_the_graph(cli, runs, driver):
     checked = {"together": 0, "segment": 0}
     for r in records:
         for reason in r["reasons"]:
-            if m := re.match(r"often taken together with (\S+) .*: (\d+)% of its (\d+) holders also use (\S+)$", reason):
+            if m := re.match(
+                r"often taken together with (\S+) .*: (\d+)% of its (\d+) holders also use (\S+)$", reason
+            ):
                 other, share, holders, product = m.group(1), int(m.group(2)), int(m.group(3)), m.group(4)
-                facts = driver.execute_query("""
+                facts = driver.execute_query(
+                    """
                     MATCH (q:Product {productId: $q})<-[:USES]-(h:Customer)
                     RETURN count(h) AS holders, sum(CASE WHEN exists((h)-[:USES]->(:Product {productId: $p})) THEN 1 ELSE 0 END) AS both,
-                           exists((:Customer {customerId: $c})-[:USES]->(q)) AS uses""", q=other, p=product, c=r["c"]).records[0]
+                           exists((:Customer {customerId: $c})-[:USES]->(q)) AS uses""",
+                    q=other,
+                    p=product,
+                    c=r["c"],
+                ).records[0]
                 assert product == r["p"] and facts["uses"] and facts["holders"] == holders
                 assert share == round(100 * facts["both"] / holders)
                 checked["together"] += 1
             elif m := re.match(r"adopted by (\d+) (\w+) customers? in segment (\d+),", reason):
-                n = driver.execute_query("""
+                n = driver.execute_query(
+                    """
                     MATCH (o:Customer {segment: $s, industry: $i})-[:USES]->(:Product {productId: $p}) RETURN count(o) AS n""",
-                    s=int(m.group(3)), i=m.group(2), p=r["p"]).records[0]["n"]
+                    s=int(m.group(3)),
+                    i=m.group(2),
+                    p=r["p"],
+                ).records[0]["n"]
                 assert (int(m.group(1)), m.group(2), int(m.group(3))) == (n, r["industry"], r["segment"])
                 checked["segment"] += 1
     assert checked["together"] > 0 and checked["segment"] > 0
@@ -189,16 +213,35 @@ def test_reasons_are_backed_by_the_graph(cli, runs, driver):
 
 def test_a_killed_writeback_leaves_complete_sets_and_a_rerun_converges(cli, runs, driver, backend):
     folder, (first, second) = runs
-    assert cli("writeback", "--runs-dir", str(folder), "--run", first, "--top-k", "3", "--no-rules", "--silent").exit_code == 0
+    assert (
+        cli("writeback", "--runs-dir", str(folder), "--run", first, "--top-k", "3", "--no-rules", "--silent").exit_code
+        == 0
+    )
     customers = driver.execute_query("MATCH (c:Customer) RETURN count(c) AS n").records[0]["n"]
     wbgraph = str(Path(sys.executable).parent / "wbgraph")
-    process = subprocess.Popen([wbgraph, "writeback", "--runs-dir", str(folder), "--run", second, "--top-k", "3",
-                                "--no-rules", "--batch-size", "1", "--silent"], env=os.environ.copy())
+    process = subprocess.Popen(
+        [
+            wbgraph,
+            "writeback",
+            "--runs-dir",
+            str(folder),
+            "--run",
+            second,
+            "--top-k",
+            "3",
+            "--no-rules",
+            "--batch-size",
+            "1",
+            "--silent",
+        ],
+        env=os.environ.copy(),
+    )
     new = 0
     deadline = time.monotonic() + 120
     while new == 0 and process.poll() is None and time.monotonic() < deadline:
-        new = driver.execute_query("MATCH (c:Customer)-[r:RECOMMENDED {runId: $run}]->() RETURN count(DISTINCT c) AS n",
-                                   run=second).records[0]["n"]
+        new = driver.execute_query(
+            "MATCH (c:Customer)-[r:RECOMMENDED {runId: $run}]->() RETURN count(DISTINCT c) AS n", run=second
+        ).records[0]["n"]
         time.sleep(0.01)
     process.send_signal(signal.SIGKILL)
     process.wait()
@@ -212,14 +255,21 @@ def test_a_killed_writeback_leaves_complete_sets_and_a_rerun_converges(cli, runs
     moved = sum(1 for r in state if r["runs"][0] == second)
     assert 0 < moved < customers  # it really was killed in the middle
 
-    assert cli("writeback", "--runs-dir", str(folder), "--run", second, "--top-k", "3", "--no-rules", "--silent").exit_code == 0
+    assert (
+        cli("writeback", "--runs-dir", str(folder), "--run", second, "--top-k", "3", "--no-rules", "--silent").exit_code
+        == 0
+    )
     final = driver.execute_query(sets).records
     assert all(r["runs"] == [second] * 3 and r["ranks"] == [1, 2, 3] for r in final)
-    previous = driver.execute_query("""MATCH (c:Customer) RETURN count(c) AS n,
+    previous = driver.execute_query(
+        """MATCH (c:Customer) RETURN count(c) AS n,
         sum(CASE WHEN c.previousRunId = $first AND size(c.previousRecommendations) = 3 THEN 1 ELSE 0 END) AS kept""",
-        first=first).records[0]
+        first=first,
+    ).records[0]
     assert previous["kept"] == previous["n"]  # the old set is kept for "what changed" queries
-    assert driver.execute_query("MATCH (g:Segment) RETURN collect(DISTINCT g.runId) AS runs").records[0]["runs"] == [second]
+    assert driver.execute_query("MATCH (g:Segment) RETURN collect(DISTINCT g.runId) AS runs").records[0]["runs"] == [
+        second
+    ]
 
 
 def test_recommend_reads_the_graph(cli, runs, driver):

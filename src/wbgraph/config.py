@@ -1,10 +1,13 @@
-"""Connection settings, resolved the way Neo4j's own tools do.
+"""Settings: where to connect (:class:`Settings`) and how to train (:class:`TrainConfig`).
+
+Connection settings are resolved the way Neo4j's own tools do.
 
 Order of precedence, first found wins:
 
 1. options on the ``wbgraph`` command (``--uri``, ``--user``, ``--database``);
 2. the environment: ``NEO4J_URI``, ``NEO4J_USERNAME``, ``NEO4J_PASSWORD``, ``NEO4J_DATABASE``;
-3. a ``.env`` file in the working directory (git-ignored; same names);
+3. a ``.env`` file in the working directory (git-ignored; same names); ``WBGRAPH_DOTENV``
+   names another file, or, set empty, turns ``.env`` off (the test suite does);
 4. the local managed server (``wbgraph db start``) as user ``neo4j`` with its generated
    password file; ``NEO4J_USERNAME`` and ``NEO4J_PASSWORD`` apply only with a URI, so the
    credentials of some other server in the environment never leak into the local one.
@@ -15,9 +18,13 @@ of the machine through ``ps``.
 
 from __future__ import annotations
 
+import json
 import os
-from dataclasses import dataclass, field
+import tomllib
+import typing
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
+from typing import Literal
 
 from .errors import ConfigError
 
@@ -41,15 +48,22 @@ class Settings:
         scheme = self.uri.split("://", 1)[0] if "://" in self.uri else ""
         if scheme not in SUPPORTED_SCHEMES:
             raise ConfigError(
-                f"Unsupported Neo4j URI {self.uri!r}: use one of "
-                + ", ".join(s + "://" for s in SUPPORTED_SCHEMES)
+                f"Unsupported Neo4j URI {self.uri!r}: use one of " + ", ".join(s + "://" for s in SUPPORTED_SCHEMES)
             )
 
 
-def read_env_file(path: Path) -> dict[str, str]:
+def dotenv_path() -> Path | None:
+    """The dotenv file in force: ``WBGRAPH_DOTENV`` if set (empty: none), else ``./.env``."""
+    chosen = os.environ.get("WBGRAPH_DOTENV")
+    if chosen is None:
+        return Path.cwd() / ".env"
+    return Path(chosen) if chosen else None
+
+
+def read_env_file(path: Path | None) -> dict[str, str]:
     """The ``NAME=value`` pairs of a dotenv file (comments, ``export`` and quotes allowed)."""
     values: dict[str, str] = {}
-    if not path.is_file():
+    if path is None or not path.is_file():
         return values
     for line in path.read_text(encoding="utf-8").splitlines():
         line = line.strip()
@@ -66,7 +80,7 @@ def read_env_file(path: Path) -> dict[str, str]:
 
 def uses_local_server(uri: str | None = None, env_file: Path | None = None) -> bool:
     """True when no server is configured (option, NEO4J_URI or ``.env``): the local server is the target."""
-    env = read_env_file(env_file if env_file is not None else Path.cwd() / ".env")
+    env = read_env_file(env_file if env_file is not None else dotenv_path())
     return not (uri or os.environ.get("NEO4J_URI") or env.get("NEO4J_URI"))
 
 
@@ -78,7 +92,7 @@ def resolve_settings(
     env_file: Path | None = None,
 ) -> Settings:
     """The connection settings in force, from options, environment, ``.env`` or the local server."""
-    env = dict(read_env_file(env_file if env_file is not None else Path.cwd() / ".env"))
+    env = dict(read_env_file(env_file if env_file is not None else dotenv_path()))
     env.update({k: v for k, v in (os.environ if environ is None else environ).items() if k in ENV_NAMES})
 
     uri = uri or env.get("NEO4J_URI")
@@ -93,3 +107,90 @@ def resolve_settings(
 
     server = LocalServer()
     return Settings(server.bolt_uri, user or DEFAULT_USER, server.read_password(), database, local=True)
+
+
+Loss = Literal["softmax", "bpr"]
+
+
+@dataclass
+class TrainConfig:
+    """Hyperparameters and data selection of a training run.
+
+    A TOML or JSON file (``wbgraph train --config``) and options override these defaults; a
+    value of the wrong type or outside its choices is a :class:`ConfigError`, never ignored.
+    ``loss``: ``"softmax"`` scores each hidden link against every product the customer does
+    not hold (the likelihood of the next adoption, what the test measures); ``"bpr"`` against
+    one random product.
+    """
+
+    epochs: int = 400
+    hidden: int = 64
+    heads: int = 2
+    layers: int = 1
+    dropout: float = 0.0
+    lr: float = 0.01
+    weight_decay: float = 1e-5
+    patience: int = 100
+    supervision_ratio: float = 0.3
+    loss: Loss = "softmax"
+    seed: int = 0
+    device: str = "auto"  # auto, cpu, cuda or cuda:N
+    since: str | None = None
+    until: str | None = None
+    customer_type: str | None = None
+    location: str | None = None
+
+    def __post_init__(self) -> None:
+        hints = typing.get_type_hints(type(self))
+        for f in fields(self):
+            value, hint = getattr(self, f.name), hints[f.name]
+            if typing.get_origin(hint) is Literal:
+                if value not in typing.get_args(hint):
+                    raise ConfigError(f"{f.name} must be one of {', '.join(typing.get_args(hint))}, not {value!r}.")
+            elif hint is int and (isinstance(value, bool) or not isinstance(value, int)):
+                raise ConfigError(f"{f.name} must be a whole number, not {value!r}.")
+            elif hint is float and (isinstance(value, bool) or not isinstance(value, (int, float))):
+                raise ConfigError(f"{f.name} must be a number, not {value!r}.")
+            elif hint in (str, str | None) and value is not None and not isinstance(value, str):
+                raise ConfigError(f"{f.name} must be text, not {value!r}.")
+        for name in ("epochs", "hidden", "heads", "layers", "patience"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name} must be 1 or more, not {getattr(self, name)}.")
+        if self.hidden % self.heads:
+            raise ConfigError(f"hidden ({self.hidden}) must be divisible by heads ({self.heads}).")
+        if not 0 <= self.dropout < 1 or not 0 < self.supervision_ratio <= 1:
+            raise ConfigError("dropout must be in [0, 1) and supervision_ratio in (0, 1].")
+        if not (self.device in ("auto", "cpu", "cuda") or self.device.startswith("cuda:")):
+            raise ConfigError(f"device must be auto, cpu, cuda or cuda:N, not {self.device!r}.")
+
+    @classmethod
+    def load(cls, path: str | Path | None = None, **overrides: object) -> TrainConfig:
+        """The defaults, then the file at ``path`` (TOML or JSON), then the non-None ``overrides``."""
+        values: dict = {}
+        if path:
+            try:
+                text = Path(path).read_bytes()
+                values = tomllib.loads(text.decode()) if str(path).endswith(".toml") else json.loads(text)
+            except OSError as e:
+                raise ConfigError(f"{path}: cannot read the config file ({e.strerror}).") from None
+            except (ValueError, UnicodeDecodeError) as e:
+                raise ConfigError(f"{path}: not a valid config file ({e}).") from None
+            if not isinstance(values, dict):
+                raise ConfigError(f"{path}: a config file holds a table of settings.")
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        unknown = set(values) - {f.name for f in fields(cls)}
+        if unknown:
+            raise ConfigError(f"{path or 'settings'}: unknown settings: {', '.join(sorted(unknown))}.")
+        return cls(**values)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def filters(self) -> dict:
+        """The data selection, as the exporter's keyword arguments."""
+        return {
+            "since": self.since,
+            "until": self.until,
+            "customer_type": self.customer_type,
+            "location": self.location,
+        }

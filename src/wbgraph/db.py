@@ -1,6 +1,9 @@
 """The connection to Neo4j: one driver per process, and driver errors turned into one line.
 
-Also the two database-level operations of ``wbgraph db``: :func:`status` and :func:`reset`.
+:func:`connect` is what the commands and notebooks use: it resolves the settings (options,
+environment, ``.env``, else the local server), checks the local server runs, and yields a
+verified driver with its settings. Also the database-level operations of ``wbgraph db``:
+:func:`status` and :func:`reset`, and the schema every writer applies.
 """
 
 from __future__ import annotations
@@ -8,21 +11,53 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import neo4j
 from neo4j import GraphDatabase, RoutingControl
 from neo4j.exceptions import AuthError, DriverError, Neo4jError, ServiceUnavailable, SessionExpired
 
-from . import __version__, cypher
-from .config import Settings
+from . import cypher
+from ._version import __version__
+from .config import Settings, resolve_settings
 from .errors import AuthenticationFailed, ConfigError, ConnectionFailed, DatabaseNotFound, QueryFailed
+from .progress import Summary
 
 READ = RoutingControl.READ
 WRITE = RoutingControl.WRITE
 
 
+class Connection(NamedTuple):
+    """A verified driver and the settings it was made from; unpacks as ``driver, settings``."""
+
+    driver: neo4j.Driver
+    settings: Settings
+
+
 @contextmanager
-def connect(settings: Settings) -> Iterator[neo4j.Driver]:
+def connect(
+    uri: str | None = None, user: str | None = None, database: str | None = None, settings: Settings | None = None
+) -> Iterator[Connection]:
+    """The one connection of a command or a notebook: ``with connect() as (driver, settings): ...``.
+
+    ``settings`` given: used as they are; otherwise resolved from ``uri``/``user``/``database``,
+    the environment, ``.env``, or the local server (which must be running).
+    """
+    settings = settings or resolve_settings(uri=uri, user=user, database=database)
+    if settings.local:
+        from .localserver import LocalServer
+
+        if not LocalServer().pid():
+            raise ConnectionFailed(
+                f"The local Neo4j server is not running ({settings.uri}): start it with `wbgraph db start`, "
+                "or set NEO4J_URI to use another server."
+            )
+    with open_driver(settings) as driver:
+        yield Connection(driver, settings)
+
+
+@contextmanager
+def open_driver(settings: Settings) -> Iterator[neo4j.Driver]:
     """A verified driver for ``settings``; every driver error inside becomes a :class:`WbgraphError`."""
     with translate_errors(settings):
         try:
@@ -47,7 +82,11 @@ def translate_errors(settings: Settings) -> Iterator[None]:
     except AuthError:
         raise AuthenticationFailed(
             f"Neo4j at {settings.uri} refused user {settings.user!r}: wrong user name or password"
-            + (f" (the local server's password is in {_password_file()})." if settings.local else " (check NEO4J_USERNAME and NEO4J_PASSWORD).")
+            + (
+                f" (the local server's password is in {_password_file()})."
+                if settings.local
+                else " (check NEO4J_USERNAME and NEO4J_PASSWORD)."
+            )
         ) from None
     except (ServiceUnavailable, SessionExpired) as e:
         hint = "start it with `wbgraph db start`" if settings.local else "check NEO4J_URI and that the server is up"
@@ -72,7 +111,9 @@ def _one_line(text: str) -> str:
 
 
 @dataclass(frozen=True)
-class Status:
+class Status(Summary):
+    """Which server answers, and how much is in the target database."""
+
     uri: str
     database: str
     server: str
@@ -84,8 +125,8 @@ class Status:
 
 def status(driver: neo4j.Driver, settings: Settings) -> Status:
     """Which server answers, and how much is in the target database."""
-    components = driver.execute_query(cypher.load("server_components"), database_=settings.database, routing_=READ)
-    counts = driver.execute_query(cypher.load("graph_counts"), database_=settings.database, routing_=READ)
+    components = driver.execute_query(cypher.load("db/server_components"), database_=settings.database, routing_=READ)
+    counts = driver.execute_query(cypher.load("db/graph_counts"), database_=settings.database, routing_=READ)
     kernel = components.records[0]
     return Status(
         uri=settings.uri,
@@ -106,12 +147,12 @@ def reset(driver: neo4j.Driver, settings: Settings, batch_size: int = 10_000) ->
     """
     before = status(driver, settings).nodes
     with driver.session(database=settings.database) as session:
-        for statement in cypher.statements("delete_all"):
+        for statement in cypher.statements("db/delete_all"):
             session.run(statement, batchSize=batch_size).consume()
     return before
 
 
 def apply_schema(session: neo4j.Session) -> None:
     """Create the constraints and indexes of the graph model (idempotent)."""
-    for statement in cypher.statements("schema"):
+    for statement in cypher.statements("db/schema"):
         session.run(statement).consume()

@@ -1,11 +1,10 @@
-"""The errors wbgraph reports to its users.
+"""Every error wbgraph reports to its users, each with the exit status the CLI ends with.
 
 Each is one short line for a person to read; the CLI prints it as ``Error: ...`` and exits
-non-zero. The library raises these instead of letting driver or OS exceptions escape, so no
-user ever sees a traceback for a problem they can fix.
-
-Each error class carries the exit status the CLI ends with, so scripts can tell them apart
-(the README lists them): 1 for anything not listed, 2 for a usage error (click's own).
+with the class's ``exit_code``, so scripts can tell them apart (the README lists them): 1 for
+anything not listed, 2 for a usage error (click's own). The library raises these instead of
+letting driver or OS exceptions escape, so no user ever sees a traceback for a problem they
+can fix. No error class lives anywhere else.
 """
 
 
@@ -16,7 +15,7 @@ class WbgraphError(Exception):
 
 
 class ConfigError(WbgraphError):
-    """A setting is missing or malformed."""
+    """A setting, a config file or a rules file is missing or malformed."""
 
 
 class ConnectionFailed(WbgraphError):
@@ -61,8 +60,22 @@ class TooManyRejects(WbgraphError):
     exit_code = 4
 
 
+class NotInGraph(WbgraphError):
+    """The customer, product or segment asked for is not in the graph."""
+
+    exit_code = 8
+
+
 class TargetRefused(WbgraphError):
     """The target database is not one this command may fill: ``ingest --bulk`` on a server it does
     not manage or on a database that is not empty; ``demo`` on a database holding other data."""
 
     exit_code = 9
+
+
+class RunNotFound(WbgraphError):
+    """The run folder is missing, incomplete, damaged or written in another format."""
+
+
+class NotEnoughData(WbgraphError):
+    """The graph holds too few interactions to train or evaluate on."""

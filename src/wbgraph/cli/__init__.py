@@ -4,25 +4,30 @@ import logging
 
 import click
 
-from .. import __version__
+from .._version import __version__
 from .common import Group, Obj
-from .data import generate, ingest
-from .demo import demo
-from .learn import evaluate, train, writeback
-from .serve import recommend
 from .db import db
+from .demo import demo
+from .evaluate import evaluate
+from .generate import generate
+from .ingest import ingest
 from .query import query
+from .recommend import recommend
 from .report import report
+from .train import train
 from .visualize import visualize
+from .writeback import writeback
 
 
 @click.group(cls=Group)
 @click.version_option(__version__, prog_name="wbgraph")
-@click.option("--uri", help="Neo4j URI (bolt://, neo4j://, neo4j+s://). Default: NEO4J_URI, .env, else the local server.")
+@click.option(
+    "--uri", help="Neo4j URI (bolt://, neo4j://, neo4j+s://). Default: NEO4J_URI, .env, else the local server."
+)
 @click.option("--user", help="Neo4j user. Default: NEO4J_USERNAME, .env, else neo4j.")
 @click.option("--database", help="Database name. Default: NEO4J_DATABASE, .env, else neo4j.")
 @click.pass_context
-def cli(ctx, uri, user, database):
+def cli(ctx: click.Context, uri: str | None, user: str | None, database: str | None) -> None:
     """wbgraph: a Neo4j-backed product recommender for wholesale banking.
 
     The password comes from NEO4J_PASSWORD (environment or .env), or, for the local
@@ -49,7 +54,7 @@ cli.add_command(report)
 cli.add_command(visualize)
 
 
-def main():
+def main() -> None:
     """Console-script entry point."""
     # The driver logs every failed connection attempt; with no handler, Python would print
     # those records on stderr. Users get wbgraph's own one-line error instead.

@@ -1,23 +1,25 @@
-"""What the commands share: error reporting, connection options, output helpers."""
+"""What the commands share: error reporting, connection options, output, the progress bars."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import click
 
 from ..config import Settings, resolve_settings
-from ..db import connect
-from ..errors import ConnectionFailed, WbgraphError
-from ..localserver import LocalServer
+from ..db import Connection, connect
+from ..errors import WbgraphError
+from ..progress import SILENT, Progress, Summary
 
 
 class Group(click.Group):
-    """A click group that reports any :class:`WbgraphError` as ``Error: <one line>``, exit 1."""
+    """A click group that reports any :class:`WbgraphError` as ``Error: <one line>`` with its exit status."""
 
-    def invoke(self, ctx):
+    def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except WbgraphError as e:
@@ -37,26 +39,28 @@ class Obj:
     def settings(self) -> Settings:
         return resolve_settings(uri=self.uri, user=self.user, database=self.database)
 
-    @contextmanager
-    def driver(self):
-        """The one driver of this process, connected to the configured server."""
-        settings = self.settings()
-        if settings.local and not LocalServer().pid():
-            raise ConnectionFailed(
-                f"The local Neo4j server is not running ({settings.uri}): start it with `wbgraph db start`, "
-                "or set NEO4J_URI to use another server."
-            )
-        with connect(settings) as driver:
-            yield driver, settings
+    def connect(self) -> Any:
+        """The one connection of this process: ``with obj.connect() as (driver, settings)``."""
+        return connect(self.uri, self.user, self.database)
 
 
 pass_obj = click.make_pass_decorator(Obj, ensure=True)
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
+silent_option = click.option("--silent", is_flag=True, help="No progress bar.")
+runs_option = click.option(
+    "--runs-dir",
+    default="runs",
+    show_default=True,
+    type=click.Path(file_okay=False),
+    help="Folder holding the run folders.",
+)
+run_option = click.option("--run", help="Run ID or folder (default: the latest run).")
 
 
-def echo_json(value) -> None:
-    click.echo(json.dumps(value, indent=2, default=str))
+def echo_json(value: Any) -> None:
+    """Print a summary (its :meth:`~wbgraph.progress.Summary.to_json`) or plain data as JSON."""
+    click.echo(json.dumps(value.to_json() if isinstance(value, Summary) else value, indent=2, default=str))
 
 
 def echo_fields(fields: dict) -> None:
@@ -66,43 +70,64 @@ def echo_fields(fields: dict) -> None:
         click.echo(f"{key:<{width}}  {value}")
 
 
-def progress(message: str) -> None:
-    """Progress messages go to stderr, so stdout stays clean for --json."""
-    click.echo(message, err=True)
+class Bars:
+    """The CLI's :class:`~wbgraph.progress.Progress`: messages and rich progress bars on stderr.
 
-
-silent_option = click.option("--silent", is_flag=True, help="No progress bar.")
-
-
-@contextmanager
-def progress_bar(description: str, unit: str = "rows", silent: bool = False):
-    """A progress bar on stderr with a rate; yields ``update(done, total)`` for the library.
-
-    The bar appears at the first update, so an error found before any work shows alone.
+    stdout stays clean for ``--json``. A bar appears at its first update, so an error found
+    before any work shows alone.
     """
-    if silent:
-        yield None
-        return
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    bar = Progress(
-        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-        TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), console=Console(stderr=True),
-    )
-    task = None
+    def say(self, message: str) -> None:
+        click.echo(message, err=True)
 
-    def update(done: int, total: int) -> None:
-        nonlocal task
-        if task is None:
-            bar.start()
-            task = bar.add_task(description, total=total, rate="")
-        elapsed = bar.tasks[0].elapsed or 0
-        rate = f"{done / elapsed:,.0f} {unit}/s" if elapsed else ""
-        bar.update(task, completed=done, total=total, rate=rate)
+    @contextmanager
+    def task(self, description: str, unit: str = "rows") -> Iterator[Any]:
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
+        from rich.progress import Progress as RichProgress
 
-    try:
-        yield update
-    finally:
-        if task is not None:
-            bar.stop()
+        bar = RichProgress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[rate]}"),
+            TimeElapsedColumn(),
+            console=Console(stderr=True),
+        )
+        task = None
+
+        def update(done: int, total: int | None = None) -> None:
+            nonlocal task
+            if task is None:
+                bar.start()
+                task = bar.add_task(description, total=total, rate="")
+            elapsed = bar.tasks[0].elapsed or 0
+            rate = f"{done / elapsed:,.0f} {unit}/s" if elapsed else ""
+            bar.update(task, completed=done, total=total, rate=rate)
+
+        try:
+            yield update
+        finally:
+            if task is not None:
+                bar.stop()
+
+
+def bars(silent: bool) -> Progress:
+    """Rich bars, or nothing with ``--silent``/``--json``."""
+    return SILENT if silent else Bars()
+
+
+__all__ = [
+    "Bars",
+    "Connection",
+    "Group",
+    "Obj",
+    "bars",
+    "echo_fields",
+    "echo_json",
+    "json_option",
+    "pass_obj",
+    "run_option",
+    "runs_option",
+    "silent_option",
+]

@@ -1,16 +1,17 @@
 """``wbgraph db``: the local Neo4j server and the target database."""
 
-from dataclasses import asdict
-
 import click
 
 from .. import db as database
 from .. import localserver
-from .common import echo_fields, echo_json, json_option, pass_obj, progress
+from ..localserver import ServerConfig
+from .common import bars, echo_fields, echo_json, json_option, pass_obj
+
+DEFAULTS = ServerConfig()
 
 
 @click.group()
-def db():
+def db() -> None:
     """Manage the local Neo4j server and the target database.
 
     \b
@@ -21,13 +22,15 @@ def db():
 
 
 @db.command()
-@click.option("--bolt-port", type=int, help="Bolt port (default 7687; remembered).")
-@click.option("--http-port", type=int, help="HTTP port for Neo4j Browser (default 7474; remembered).")
-@click.option("--heap", help="JVM heap, e.g. 512m or 2g (default 512m; remembered).")
-@click.option("--pagecache", help="Page cache, e.g. 512m or 4g (default 512m; remembered).")
+@click.option("--bolt-port", type=int, help=f"Bolt port (default {DEFAULTS.bolt_port}; remembered).")
+@click.option("--http-port", type=int, help=f"HTTP port for Neo4j Browser (default {DEFAULTS.http_port}; remembered).")
+@click.option("--heap", help=f"JVM heap, e.g. 512m or 2g (default {DEFAULTS.heap}; remembered).")
+@click.option("--pagecache", help=f"Page cache, e.g. 512m or 4g (default {DEFAULTS.pagecache}; remembered).")
 @click.option("--timeout", type=float, default=180.0, show_default=True, help="Seconds to wait for Bolt to answer.")
 @json_option
-def start(bolt_port, http_port, heap, pagecache, timeout, as_json):
+def start(
+    bolt_port: int | None, http_port: int | None, heap: str | None, pagecache: str | None, timeout: float, as_json: bool
+) -> None:
     """Start the local Neo4j server (assembled from Maven Central on first use).
 
     Listens on 127.0.0.1 only, with a generated password kept in a file only you can
@@ -38,12 +41,16 @@ def start(bolt_port, http_port, heap, pagecache, timeout, as_json):
         wbgraph db start --heap 1g --pagecache 1g
     """
     result = localserver.start(
-        bolt_port=bolt_port, http_port=http_port, heap=heap, pagecache=pagecache, timeout=timeout,
-        progress=None if as_json else progress,
+        bolt_port=bolt_port,
+        http_port=http_port,
+        heap=heap,
+        pagecache=pagecache,
+        timeout=timeout,
+        progress=bars(as_json),
     )
     server = localserver.LocalServer()
     if as_json:
-        echo_json(asdict(result) | {"home": str(server.home), "passwordFile": str(server.password_file)})
+        echo_json(result.to_json() | {"home": str(server.home), "passwordFile": str(server.password_file)})
         return
     if result.already_running:
         click.echo(f"Neo4j is already running (pid {result.pid}) at {result.bolt_uri}")
@@ -54,7 +61,7 @@ def start(bolt_port, http_port, heap, pagecache, timeout, as_json):
 
 @db.command()
 @json_option
-def stop(as_json):
+def stop(as_json: bool) -> None:
     """Stop the local Neo4j server cleanly.
 
     \b
@@ -63,7 +70,7 @@ def stop(as_json):
     """
     result = localserver.stop()
     if as_json:
-        echo_json(asdict(result))
+        echo_json(result)
     elif result.was_running:
         click.echo(f"Neo4j stopped in {result.seconds:.1f}s")
     else:
@@ -73,7 +80,7 @@ def stop(as_json):
 @db.command()
 @json_option
 @pass_obj
-def status(obj, as_json):
+def status(obj, as_json: bool) -> None:
     """Show which Neo4j server answers and how much data it holds.
 
     When the server cannot be reached or refuses the credentials, says why on one
@@ -83,32 +90,34 @@ def status(obj, as_json):
     Example:
         wbgraph db status --json
     """
-    with obj.driver() as (driver, settings):
+    with obj.connect() as (driver, settings):
         result = database.status(driver, settings)
     if as_json:
-        echo_json(asdict(result))
+        echo_json(result)
         return
-    echo_fields({
-        "URI": result.uri,
-        "Database": result.database,
-        "Server": f"{result.server} {result.version} {result.edition}",
-        "Nodes": f"{result.nodes:,}",
-        "Relationships": f"{result.relationships:,}",
-    })
+    echo_fields(
+        {
+            "URI": result.uri,
+            "Database": result.database,
+            "Server": f"{result.server} {result.version} {result.edition}",
+            "Nodes": f"{result.nodes:,}",
+            "Relationships": f"{result.relationships:,}",
+        }
+    )
 
 
 @db.command()
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 @click.option("--batch-size", type=int, default=10_000, show_default=True, help="Nodes deleted per transaction.")
 @pass_obj
-def reset(obj, yes, batch_size):
+def reset(obj, yes: bool, batch_size: int) -> None:
     """Delete every node and relationship in the target database (the schema is kept).
 
     \b
     Example:
         wbgraph db reset --yes
     """
-    with obj.driver() as (driver, settings):
+    with obj.connect() as (driver, settings):
         if not yes:
             click.confirm(f"Delete all data in database {settings.database!r} at {settings.uri}?", abort=True)
         deleted = database.reset(driver, settings, batch_size=batch_size)
@@ -117,7 +126,7 @@ def reset(obj, yes, batch_size):
 
 @db.command(context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
 @click.argument("args", nargs=-1, type=click.UNPROCESSED)
-def admin(args):
+def admin(args: tuple[str, ...]) -> None:
     """Run Neo4j's admin tool (neo4j-admin) on the local server's files.
 
     \b

@@ -4,21 +4,28 @@ import click
 
 from ..config import uses_local_server
 from ..localserver import LocalServer
-from .common import echo_json, json_option, pass_obj, progress, progress_bar
-from .learn import echo_evaluation
-from .serve import echo_recommendations
+from .common import bars, echo_json, json_option, pass_obj
+from .evaluate import echo_evaluation
+from .recommend import echo_recommendations
 
 
 @click.command()
-@click.option("--rows", type=click.IntRange(min=1_000), default=50_000, show_default=True, help="Transactions to generate.")
+@click.option(
+    "--rows", type=click.IntRange(min=1_000), default=50_000, show_default=True, help="Transactions to generate."
+)
 @click.option("--seed", type=int, default=1, show_default=True, help="Random seed of the generated data.")
-@click.option("--folder", type=click.Path(file_okay=False), default="demo-data", show_default=True,
-              help="Where the data, the truth file and the runs go.")
+@click.option(
+    "--folder",
+    type=click.Path(file_okay=False),
+    default="demo-data",
+    show_default=True,
+    help="Where the data, the truth file and the runs go.",
+)
 @click.option("--epochs", type=click.IntRange(min=1), help="Most training epochs (default: the training default).")
 @click.option("--reset", is_flag=True, help="Empty the database first (its whole content, not only the demo's).")
 @json_option
 @pass_obj
-def demo(obj, rows, seed, folder, epochs, reset, as_json):
+def demo(obj, rows: int, seed: int, folder: str, epochs: int | None, reset: bool, as_json: bool) -> None:
     """Run the whole pipeline on generated data and show what it found.
 
     Starts the local Neo4j server unless NEO4J_URI (or --uri) names another, generates
@@ -32,27 +39,18 @@ def demo(obj, rows, seed, folder, epochs, reset, as_json):
     Example:
         wbgraph demo --rows 50000 --seed 1
     """
-    from .. import demo as library
+    from ..pipeline import demo as library
 
     settings = None if uses_local_server(obj.uri) else obj.settings()
-    quiet = as_json
-    result = library.demo(
-        settings, rows=rows, seed=seed, folder=folder, epochs=epochs, reset=reset,
-        bars=lambda description, unit: progress_bar(description, unit=unit, silent=quiet),
-        say=None if quiet else progress,
-    )
+    result = library(settings, rows=rows, seed=seed, folder=folder, epochs=epochs, reset=reset, progress=bars(as_json))
     if as_json:
-        echo_json({
-            "uri": result.uri, "browserUrl": result.browser_url, "folder": result.folder, "rows": result.rows,
-            "ingest": result.ingest.as_dict(), "run": result.training.run_id,
-            "evaluation": result.evaluation.metrics, "verdict": result.evaluation.verdict,
-            "writeback": result.writeback.__dict__, "customers": result.customers,
-            "seconds": result.seconds, "total": round(result.total, 1),
-        })
+        echo_json(result)
         return
     i, w = result.ingest, result.writeback
     click.echo(f"\nIngested {i.loaded:,} of {i.read:,} rows ({i.rejected:,} rejected) into {result.uri}")
-    click.echo(f"Trained run {result.training.run_id}: {result.training.epochs} epochs, best {result.training.best_epoch}\n")
+    click.echo(
+        f"Trained run {result.training.run_id}: {result.training.epochs} epochs, best {result.training.best_epoch}\n"
+    )
     echo_evaluation(result.evaluation, with_truth=True)
     click.echo(f"\nWrote {w.edges:,} RECOMMENDED edges for {w.covered:,} customers in {w.segments} segments\n")
     for customer in result.customers:

@@ -6,18 +6,24 @@ import sys
 
 import click
 
-from .. import query as library
+from ..serve import query as library
 from .common import echo_json, pass_obj
 
 
 @click.command()
 @click.argument("statement")
-@click.option("--param", "-p", "params", multiple=True, metavar="NAME=VALUE",
-              help="A query parameter; VALUE is parsed as JSON when it can be (5, true, [1,2], \"text\").")
+@click.option(
+    "--param",
+    "-p",
+    "params",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help='A query parameter; VALUE is parsed as JSON when it can be (5, true, [1,2], "text").',
+)
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True)
 @click.option("--write", is_flag=True, help="Route to a writer (needed for statements that write).")
 @pass_obj
-def query(obj, statement, params, fmt, write):
+def query(obj, statement: str, params: tuple[str, ...], fmt: str, write: bool) -> None:
     """Run one Cypher statement with parameters and print the rows.
 
     Statements are routed as reads unless --write is given. JSON output is a list
@@ -28,7 +34,7 @@ def query(obj, statement, params, fmt, write):
         wbgraph query "MATCH (c:Customer {customerId: \\$id}) RETURN c" -p id=CUS-001 --format json
     """
     parsed = library.parse_params(params)
-    with obj.driver() as (driver, settings):
+    with obj.connect() as (driver, settings):
         result = library.query(driver, settings, statement, parsed, write=write)
     if fmt == "json":
         echo_json(result.rows)

@@ -11,8 +11,12 @@ def markdown() -> str:
     """Every command's ``--help``, as one markdown page."""
     from . import cli
 
-    parts = ["# wbgraph command reference", "",
-             "Generated from `--help` by `python -m wbgraph.cli.reference`; `tests/test_cli_help.py` checks it matches.", ""]
+    parts = [
+        "# wbgraph command reference",
+        "",
+        "Generated from `--help` by `python -m wbgraph.cli.reference`; `tests/test_cli_help.py` checks it matches.",
+        "",
+    ]
     for path, command, ctx in _walk(cli, ("wbgraph",), None):
         parts += [f"## {' '.join(path)}", "", "```text", command.get_help(ctx).rstrip(), "```", ""]
     return "\n".join(parts)

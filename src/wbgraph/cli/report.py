@@ -2,17 +2,22 @@
 
 import click
 
-from .common import echo_json, json_option, pass_obj
-from .learn import runs_option
+from .common import echo_json, json_option, pass_obj, run_option, runs_option
 
 
 @click.command()
-@click.option("--run", help="Run ID or folder (default: the latest run).")
-@click.option("--output", "-o", type=click.Path(file_okay=False), required=True, help="Folder to write index.html and the PNGs into.")
+@run_option
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(file_okay=False),
+    required=True,
+    help="Folder to write index.html and the PNGs into.",
+)
 @runs_option
 @json_option
 @pass_obj
-def report(obj, run, output, runs_dir, as_json):
+def report(obj, run: str | None, output: str, runs_dir: str, as_json: bool) -> None:
     """Write a static HTML report of a run (index.html, no server) with its plots as PNGs.
 
     Training curve, metrics against the baselines and the oracle (from `wbgraph
@@ -24,12 +29,12 @@ def report(obj, run, output, runs_dir, as_json):
     Example:
         wbgraph report --output report/ && open report/index.html
     """
-    from .. import report as library
+    from ..serve.report import report as library
 
-    with obj.driver() as (driver, settings):
-        result = library.report(driver, settings, output, runs_dir=runs_dir, run=run)
+    with obj.connect() as (driver, settings):
+        result = library(driver, settings, output, run=run, runs_dir=runs_dir)
     if as_json:
-        echo_json({"index": str(result.index), "images": [str(p) for p in result.images], "missing": result.missing})
+        echo_json(result)
         return
     click.echo(f"Wrote {result.index} with {len(result.images)} plots")
     for step in result.missing:

@@ -2,18 +2,26 @@
 
 import click
 
-from .. import visualize as library
+from ..serve import visualize as library
 from .common import echo_json, json_option, pass_obj
 
 
 @click.command()
 @click.argument("customer_id", required=False)
-@click.option("--product", "product_id", help="Draw this product instead: its users and the customers it is recommended to.")
-@click.option("--segment", "segment_id", type=int, help="Draw this segment instead: members and their top recommendations.")
-@click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), required=True, help="HTML file to write.")
+@click.option(
+    "--product", "product_id", help="Draw this product instead: its users and the customers it is recommended to."
+)
+@click.option(
+    "--segment", "segment_id", type=int, help="Draw this segment instead: members and their top recommendations."
+)
+@click.option(
+    "--output", "-o", type=click.Path(dir_okay=False, writable=True), required=True, help="HTML file to write."
+)
 @json_option
 @pass_obj
-def visualize(obj, customer_id, product_id, segment_id, output, as_json):
+def visualize(
+    obj, customer_id: str | None, product_id: str | None, segment_id: int | None, output: str, as_json: bool
+) -> None:
     """Draw a customer's neighbourhood (or a product's, or a segment) as an interactive HTML page.
 
     The customer view shows the products it uses, its recommendations in orange with rank
@@ -29,12 +37,23 @@ def visualize(obj, customer_id, product_id, segment_id, output, as_json):
     """
     if sum(x is not None for x in (customer_id, product_id, segment_id)) != 1:
         raise click.UsageError("Give exactly one of CUSTOMER_ID, --product or --segment.")
-    with obj.driver() as (driver, settings):
-        picture = library.visualize(driver, settings, output, customer_id=customer_id, product_id=product_id, segment_id=segment_id)
+    with obj.connect() as (driver, settings):
+        picture = library.visualize(
+            driver, settings, output, customer_id=customer_id, product_id=product_id, segment_id=segment_id
+        )
     recommended = sum(1 for n in picture.nodes.values() if n["colour"] == library.COLOURS["recommended"])
     if as_json:
-        echo_json({"output": output, "title": picture.title, "nodes": len(picture.nodes),
-                   "relationships": len(picture.relationships), "highlighted": recommended})
+        echo_json(
+            {
+                "output": output,
+                "title": picture.title,
+                "nodes": len(picture.nodes),
+                "relationships": len(picture.relationships),
+                "highlighted": recommended,
+            }
+        )
         return
-    click.echo(f"{picture.title}: {len(picture.nodes)} nodes, {len(picture.relationships)} relationships "
-               f"({recommended} highlighted) -> {output}")
+    click.echo(
+        f"{picture.title}: {len(picture.nodes)} nodes, {len(picture.relationships)} relationships "
+        f"({recommended} highlighted) -> {output}"
+    )

@@ -1,4 +1,4 @@
-"""Graph learning: Neo4j -> PyG export, heterogeneous GAT recommender, evaluation against baselines."""
+"""Graph learning: Neo4j -> tables -> HeteroData, the heterogeneous GAT, training, evaluation, baselines."""
 
 import warnings
 

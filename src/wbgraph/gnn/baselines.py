@@ -8,6 +8,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from .model import bpr_loss
+
 
 def interaction_matrix(customers: np.ndarray, products: np.ndarray, n_customers: int, n_products: int) -> torch.Tensor:
     m = torch.zeros(n_customers, n_products)
@@ -36,8 +38,9 @@ def item_knn(train: torch.Tensor) -> torch.Tensor:
     return train @ similarity + 1e-3 * popularity(train)
 
 
-def matrix_factorisation(train: torch.Tensor, dim: int = 32, epochs: int = 300, lr: float = 0.02,
-                         weight_decay: float = 1e-4, seed: int = 0) -> torch.Tensor:
+def matrix_factorisation(
+    train: torch.Tensor, dim: int = 32, epochs: int = 300, lr: float = 0.02, weight_decay: float = 1e-4, seed: int = 0
+) -> torch.Tensor:
     """BPR matrix factorisation with item biases, full batch."""
     generator = torch.Generator().manual_seed(seed)
     n_c, n_p = train.shape
@@ -50,7 +53,7 @@ def matrix_factorisation(train: torch.Tensor, dim: int = 32, epochs: int = 300, 
         negative = torch.randint(0, n_p, (len(c),), generator=generator)
         pos = (users[c] * items[p]).sum(1) + bias[p]
         neg = (users[c] * items[negative]).sum(1) + bias[negative]
-        loss = -torch.nn.functional.logsigmoid(pos - neg).mean()
+        loss = bpr_loss(pos, neg)
         optimiser.zero_grad()
         loss.backward()
         optimiser.step()

@@ -1,30 +1,177 @@
-"""Everything training and evaluation share: the export, the split, the graphs and the masks."""
+"""Tables -> PyTorch Geometric: features, the temporal split and the ``HeteroData`` the model sees.
+
+:class:`Encoders` turns properties into feature tensors (numbers standardised, sizes and
+amounts on a log scale, categories one-hot) and remembers everything it learned
+(vocabularies, means, deviations, ID <-> index maps), so a later export of the same model
+maps identically. :func:`build_graph` assembles the heterogeneous graph (the context node
+types and edge types from :data:`wbgraph.graphmodel.CONTEXTS`) from the interactions it is
+given: only those the model may see. :func:`prepare` is export + split + graphs, which
+training, evaluation and writeback share; :func:`prepare_tables` is the same without a
+database, for notebooks and the unit tests.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 
 import neo4j
 import numpy as np
+import pandas as pd
 import torch
 from torch_geometric.data import HeteroData
 
 from ..config import Settings
-from ..errors import WbgraphError
+from ..errors import NotEnoughData
+from ..graphmodel import CONTEXTS, REV_USES_EDGE, USES_EDGE
+from ..progress import SILENT, Progress
 from .baselines import interaction_matrix
-from .export import Encoders, GraphTables, build_graph, fetch
+from .export import GraphTables, fetch
 from .split import Split, temporal_split
 
-USES = ("customer", "uses", "product")
-REV_USES = ("product", "rev_uses", "customer")
+USES = USES_EDGE
+REV_USES = REV_USES_EDGE
+CUSTOMER_CATEGORIES = ("customerType", "industry", "location", "relationshipManager", "riskRating")
+CUSTOMER_NUMBERS = {
+    "companySize": True,
+    "creditScore": False,
+    "defaultProbability": False,
+    "exposure": True,
+}  # True: log scale
+PRODUCT_CATEGORIES = ("productType", "category", "subcategory", "features")
+EDGE_NUMBERS = {
+    "transactionCount": True,
+    "recencyDays": False,
+    "totalValue": True,
+    "meanUsage": False,
+    "meanEngagement": False,
+}
 
 
-class NotEnoughData(WbgraphError):
-    """The graph holds too few interactions to train or evaluate on."""
+@dataclass
+class Encoders:
+    """Everything needed to turn exported tables into tensors the same way twice."""
+
+    customer_ids: list[str]
+    product_ids: list[str]
+    vocabularies: dict[str, list[str]] = field(default_factory=dict)
+    scales: dict[str, tuple[float, float]] = field(default_factory=dict)
+    cutoff: float = 0.0  # epoch seconds of the latest interaction seen: recency is measured from here
+
+    @classmethod
+    def fit(cls, tables: GraphTables, interactions: pd.DataFrame | None = None) -> Encoders:
+        """Learn the encodings; edge statistics come from ``interactions`` (default: all of them)."""
+        interactions = tables.interactions if interactions is None else interactions
+        enc = cls(sorted(tables.customers["customerId"]), sorted(tables.products["productId"]))
+        for column in CUSTOMER_CATEGORIES:
+            enc.vocabularies[column] = _vocabulary(tables.customers[column])
+        for column in PRODUCT_CATEGORIES:
+            enc.vocabularies[column] = _vocabulary(tables.products[column])
+        for context in CONTEXTS:
+            if context.many:
+                enc.vocabularies[context.prop] = _vocabulary(tables.products[context.prop].explode())
+        for column, log in CUSTOMER_NUMBERS.items():
+            enc.scales[column] = _scale(_numbers(tables.customers[column], log))
+        enc.cutoff = float(interactions["lastDate"].max()) if len(interactions) else 0.0
+        edges = edge_table(interactions, enc.cutoff)
+        for column, log in EDGE_NUMBERS.items():
+            enc.scales["edge." + column] = _scale(_numbers(edges[column], log))
+        return enc
+
+    def to_json(self) -> str:
+        return json.dumps(self.__dict__, indent=1)
+
+    @classmethod
+    def from_json(cls, text: str) -> Encoders:
+        data = json.loads(text)
+        data["scales"] = {k: tuple(v) for k, v in data["scales"].items()}
+        return cls(**data)
+
+    def customer_index(self, ids: Iterable) -> np.ndarray:
+        """Positions of customer IDs in the model (-1 for IDs the model never saw)."""
+        return _index(self.customer_ids, ids)
+
+    def product_index(self, ids: Iterable) -> np.ndarray:
+        return _index(self.product_ids, ids)
+
+    def customer_features(self, customers: pd.DataFrame) -> torch.Tensor:
+        rows = customers.set_index("customerId").reindex(self.customer_ids)
+        parts = [_one_hot(rows[c], self.vocabularies[c]) for c in CUSTOMER_CATEGORIES]
+        parts += [self._standard(rows[c], c, log) for c, log in CUSTOMER_NUMBERS.items()]
+        return torch.tensor(np.hstack(parts), dtype=torch.float32)
+
+    def product_features(self, products: pd.DataFrame) -> torch.Tensor:
+        rows = products.set_index("productId").reindex(self.product_ids)
+        parts = [_one_hot(rows[c], self.vocabularies[c]) for c in PRODUCT_CATEGORIES]
+        regulations = rows["regulations"].apply(lambda v: v if isinstance(v, list) else [])
+        parts.append(
+            np.vstack(
+                [_one_hot(pd.Series(r, dtype=object), self.vocabularies["regulations"]).sum(0) for r in regulations]
+            )
+            if len(regulations)
+            else np.zeros((0, len(self.vocabularies["regulations"])))
+        )
+        return torch.tensor(np.hstack(parts), dtype=torch.float32)
+
+    def edge_features(self, interactions: pd.DataFrame) -> torch.Tensor:
+        edges = edge_table(interactions, self.cutoff)
+        parts = [self._standard(edges[c], "edge." + c, log) for c, log in EDGE_NUMBERS.items()]
+        return torch.tensor(np.hstack(parts), dtype=torch.float32)
+
+    def _standard(self, values: pd.Series, name: str, log: bool) -> np.ndarray:
+        mean, std = self.scales[name]
+        out = (_numbers(values, log) - mean) / std
+        return np.nan_to_num(out, nan=0.0).reshape(-1, 1)
+
+
+def edge_table(interactions: pd.DataFrame, cutoff: float) -> pd.DataFrame:
+    """The interaction columns the edge features are made of (recency in days before the cutoff)."""
+    out = interactions[["transactionCount", "totalValue", "meanUsage", "meanEngagement"]].copy()
+    out["recencyDays"] = (cutoff - pd.to_numeric(interactions["lastDate"], errors="coerce")) / 86_400.0
+    return out
+
+
+def build_graph(tables: GraphTables, enc: Encoders, interactions: pd.DataFrame) -> HeteroData:
+    """The heterogeneous graph with ``interactions`` as its customer -> product edges, plus reverses."""
+    data = HeteroData()
+    data["customer"].x = enc.customer_features(tables.customers)
+    data["customer"].num_nodes = len(enc.customer_ids)
+    data["product"].x = enc.product_features(tables.products)
+    data["product"].num_nodes = len(enc.product_ids)
+    src = enc.customer_index(interactions["customerId"])
+    dst = enc.product_index(interactions["productId"])
+    keep = (src >= 0) & (dst >= 0)
+    data[USES].edge_index = torch.tensor(np.vstack([src[keep], dst[keep]]), dtype=torch.long)
+    data[USES].edge_attr = enc.edge_features(interactions[keep])
+    owners = {
+        "Customer": (tables.customers.set_index("customerId").reindex(enc.customer_ids), enc.customer_ids),
+        "Product": (tables.products.set_index("productId").reindex(enc.product_ids), enc.product_ids),
+    }
+    for context in CONTEXTS:
+        vocab = enc.vocabularies[context.prop]
+        data[context.node_type].num_nodes = len(vocab)
+        table, ids = owners[context.owner]
+        values = table[context.prop].explode() if context.many else table[context.prop]
+        position = {v: i for i, v in enumerate(ids)}
+        src_ids = values.index.map(position).to_numpy()
+        dst_idx = _index(vocab, values.to_numpy())
+        ok = dst_idx >= 0
+        data[context.edge_type].edge_index = torch.tensor(np.vstack([src_ids[ok], dst_idx[ok]]), dtype=torch.long)
+    for edge_type in list(data.edge_types):  # reverse edges for message passing both ways
+        src_type, relation, dst_type = edge_type
+        store = data[edge_type]
+        reverse = data[dst_type, "rev_" + relation, src_type]
+        reverse.edge_index = store.edge_index.flip(0)
+        if "edge_attr" in store:
+            reverse.edge_attr = store.edge_attr
+    return data
 
 
 @dataclass
 class Prepared:
+    """The exported tables, their encoders, the split and the two graphs the model sees."""
+
     tables: GraphTables
     encoders: Encoders
     split: Split
@@ -45,14 +192,28 @@ class Prepared:
         """The interactions selected by ``mask`` as a boolean [customers, products] matrix."""
         return interaction_matrix(self.customer[mask], self.product[mask], self.n_customers, self.n_products).bool()
 
-    def segments(self) -> np.ndarray:
-        """Each customer's (type, industry) segment as a small integer."""
-        rows = self.tables.customers.set_index("customerId").reindex(self.encoders.customer_ids)
-        key = rows["customerType"].astype(str) + "|" + rows["industry"].astype(str)
+    def customers(self) -> pd.DataFrame:
+        """The customer table in model order (one row per model index)."""
+        return self.tables.customers.set_index("customerId").reindex(self.encoders.customer_ids).reset_index()
+
+    def products(self) -> pd.DataFrame:
+        """The product table in model order (one row per model index)."""
+        return self.tables.products.set_index("productId").reindex(self.encoders.product_ids).reset_index()
+
+    def peer_groups(self) -> np.ndarray:
+        """Each customer's peer group, its (type, industry), as a small integer."""
+        customers = self.customers()
+        key = customers["customerType"].astype(str) + "|" + customers["industry"].astype(str)
         return key.astype("category").cat.codes.to_numpy()
 
 
-def prepare(driver: neo4j.Driver, settings: Settings, filters: dict, encoders: Encoders | None = None, progress=None) -> Prepared:
+def prepare(
+    driver: neo4j.Driver,
+    settings: Settings,
+    filters: dict,
+    encoders: Encoders | None = None,
+    progress: Progress = SILENT,
+) -> Prepared:
     """Export the graph, split it in time and build the graphs the model sees.
 
     With ``encoders`` (from a saved run) the export maps exactly as it did for that run.
@@ -63,10 +224,14 @@ def prepare(driver: neo4j.Driver, settings: Settings, filters: dict, encoders: E
 def prepare_tables(tables: GraphTables, encoders: Encoders | None = None) -> Prepared:
     """Split exported tables in time and build the graphs the model sees (no database needed)."""
     if len(tables.interactions) == 0:
-        raise NotEnoughData("No customer -> product interactions in the graph (or in the chosen window): ingest data first.")
+        raise NotEnoughData(
+            "No customer -> product interactions in the graph (or in the chosen window): ingest data first."
+        )
     split = temporal_split(tables.interactions)
     if split.val.sum() == 0:
-        raise NotEnoughData("No customer has 3 or more adopted products: nothing to hold out for validation and testing.")
+        raise NotEnoughData(
+            "No customer has 3 or more adopted products: nothing to hold out for validation and testing."
+        )
     train_rows = tables.interactions[split.train]
     if encoders is None:
         encoders = Encoders.fit(tables, train_rows)
@@ -75,7 +240,41 @@ def prepare_tables(tables: GraphTables, encoders: Encoders | None = None) -> Pre
     known = (customer >= 0) & (product >= 0)
     split = Split(split.train & known, split.val & known, split.test & known)
     return Prepared(
-        tables, encoders, split, customer, product,
+        tables,
+        encoders,
+        split,
+        customer,
+        product,
         build_graph(tables, encoders, tables.interactions[split.train]),
         build_graph(tables, encoders, tables.interactions[split.train | split.val]),
     )
+
+
+def _vocabulary(values: pd.Series) -> list[str]:
+    return sorted({str(v) for v in values.dropna()})
+
+
+def _numbers(values: pd.Series, log: bool) -> np.ndarray:
+    arr = pd.to_numeric(values, errors="coerce").to_numpy(dtype="float64")
+    return np.log1p(np.clip(arr, 0, None)) if log else arr
+
+
+def _scale(arr: np.ndarray) -> tuple[float, float]:
+    finite = arr[np.isfinite(arr)]
+    if not len(finite):
+        return (0.0, 1.0)
+    std = float(finite.std())
+    return (float(finite.mean()), std if std > 1e-12 else 1.0)
+
+
+def _one_hot(values: pd.Series, vocabulary: list[str]) -> np.ndarray:
+    out = np.zeros((len(values), len(vocabulary)), dtype="float32")
+    idx = _index(vocabulary, values.astype(object).where(values.notna(), None).to_numpy())
+    rows = np.flatnonzero(idx >= 0)
+    out[rows, idx[rows]] = 1.0
+    return out
+
+
+def _index(vocabulary: list[str], values) -> np.ndarray:
+    position = {v: i for i, v in enumerate(vocabulary)}
+    return np.array([position.get(v if v is None else str(v), -1) for v in values], dtype=np.int64)

@@ -16,61 +16,67 @@ import neo4j
 import torch
 
 from ..config import Settings
+from ..progress import Summary
+from ..runs import DEFAULT_RUNS_DIR, Run
 from . import baselines
 from .metrics import ranking_metrics
 
 
-@torch.no_grad()
-def score_all(model, graph) -> torch.Tensor:
-    """Scores of every customer for every product, ``[customers, products]``."""
-    model.eval()
-    h = model.encode(graph.x_dict, graph.edge_index_dict, graph.edge_attr_dict)
-    return model.score(h["customer"], h["product"])
-
-
 @dataclass
-class Evaluation:
+class Evaluation(Summary):
+    """Every method's figures on the same held-out adoptions, and the verdict."""
+
     run_id: str
     metrics: dict  # method -> metric -> value
     verdict: str
+    truth: str | None = None
 
 
-def evaluate(driver: neo4j.Driver, settings: Settings, runs_dir="runs", run: str | None = None, truth: str | Path | None = None) -> Evaluation:
+def evaluate(
+    driver: neo4j.Driver,
+    settings: Settings,
+    run: str | Path | None = None,
+    truth: str | Path | None = None,
+    runs_dir: str | Path = DEFAULT_RUNS_DIR,
+) -> Evaluation:
     """Score the run's model and the baselines on the same held-out adoptions.
 
-    The figures are also saved as ``evaluation.json`` in the run's folder.
+    The figures are also kept in the run's folder, for ``wbgraph report``.
     """
-    from .train import restore
-
-    restored = restore(driver, settings, runs_dir, run)
-    data, config, encoders = restored.data, restored.config, restored.data.encoders
+    restored = Run.open(run, runs_dir).restore(driver, settings)
+    data, encoders = restored.data, restored.data.encoders
     known = data.split.train | data.split.val
     held, relevant = data.matrix(known), data.matrix(data.split.test)
     seen = held.float()
     methods = {
-        "gat": score_all(restored.model, data.test_graph),
+        "gat": restored.model.score_all(data.test_graph)[0],
         "popularity": baselines.popularity(seen),
-        "segment popularity": baselines.segment_popularity(seen, data.segments()),
+        "segment popularity": baselines.segment_popularity(seen, data.peer_groups()),
         "item kNN": baselines.item_knn(seen),
-        "matrix factorisation": baselines.matrix_factorisation(seen, seed=config.seed),
+        "matrix factorisation": baselines.matrix_factorisation(seen, seed=restored.config.seed),
     }
     if truth:
-        methods["oracle"] = oracle_scores(truth, encoders.customer_ids, encoders.product_ids)
-        methods["oracle, attributes only"] = oracle_scores(truth, encoders.customer_ids, encoders.product_ids, "attributeRanking")
-        methods["oracle, from history"] = oracle_scores(truth, encoders.customer_ids, encoders.product_ids, "historyRanking")
+        for name, key in ORACLES.items():
+            methods[name] = oracle_scores(truth, encoders.customer_ids, encoders.product_ids, key)
     metrics = {name: ranking_metrics(scores, relevant, held) for name, scores in methods.items()}
-    for oracle, key in (("oracle", "shareOfOracleRecall@10"), ("oracle, from history", "shareOfHistoryOracleRecall@10")):
+    for oracle, key in (
+        ("oracle", "shareOfOracleRecall@10"),
+        ("oracle, from history", "shareOfHistoryOracleRecall@10"),
+    ):
         if metrics.get(oracle, {}).get("recall@10"):
             for m in metrics.values():
                 m[key] = m["recall@10"] / metrics[oracle]["recall@10"]
-    result = Evaluation(restored.run_id, metrics, verdict(metrics))
-    if restored.run_dir:  # kept with the run, for `wbgraph report`
-        (restored.run_dir / "evaluation.json").write_text(json.dumps(
-            {"run": result.run_id, "truth": str(truth) if truth else None, "metrics": metrics, "verdict": result.verdict}, indent=2))
+    result = Evaluation(restored.run_id, metrics, verdict(metrics), str(truth) if truth else None)
+    restored.run.save_evaluation(result.to_json())
     return result
 
 
-def oracle_scores(truth: str | Path, customer_ids: list[str], product_ids: list[str], key: str = "ranking") -> torch.Tensor:
+ORACLES = {"oracle": "ranking", "oracle, attributes only": "attributeRanking", "oracle, from history": "historyRanking"}
+
+
+def oracle_scores(
+    truth: str | Path, customer_ids: list[str], product_ids: list[str], key: str = "ranking"
+) -> torch.Tensor:
     """A ranking from the generator's truth file as scores (higher = truer).
 
     ``ranking`` is the true affinity (it knows the hidden per-customer taste);
@@ -98,7 +104,11 @@ def verdict(metrics: dict) -> str:
     if gat > base * 1.02:
         return f"The GAT beats every baseline: NDCG@10 {gat:.3f} against {base:.3f} for {best}."
     if best in ("popularity", "segment popularity"):
-        return (f"The GAT does not beat {best} on this data (NDCG@10 {gat:.3f} against {base:.3f}): "
-                "the graph may hold no signal beyond popularity.")
-    return (f"The GAT does not beat {best} on this data (NDCG@10 {gat:.3f} against {base:.3f}): "
-            f"use {best}, or more data, until it does.")
+        return (
+            f"The GAT does not beat {best} on this data (NDCG@10 {gat:.3f} against {base:.3f}): "
+            "the graph may hold no signal beyond popularity."
+        )
+    return (
+        f"The GAT does not beat {best} on this data (NDCG@10 {gat:.3f} against {base:.3f}): "
+        f"use {best}, or more data, until it does."
+    )

@@ -12,7 +12,9 @@ import torch
 KS = (5, 10, 20)
 
 
-def ranking_metrics(scores: torch.Tensor, relevant: torch.Tensor, exclude: torch.Tensor, ks=KS) -> dict:
+def ranking_metrics(
+    scores: torch.Tensor, relevant: torch.Tensor, exclude: torch.Tensor, ks: tuple[int, ...] = KS
+) -> dict:
     """Metrics of ranking each row's products by ``scores``.
 
     ``relevant`` (bool, same shape) marks the held-out products; ``exclude`` (bool) marks

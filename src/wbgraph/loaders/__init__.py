@@ -1,1 +1,1 @@
-"""CSV rows in: validation, quarantine of bad rows, batched MERGE into Neo4j (issue: data in)."""
+"""Data in: the input format, generated data, reading and validating files, online and bulk ingest."""

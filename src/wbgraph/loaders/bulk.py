@@ -13,8 +13,8 @@ Only for an empty database on the managed local server: the importer replaces th
 
 from __future__ import annotations
 
+import subprocess
 import tempfile
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,28 +26,28 @@ import pyarrow.csv as pa_csv
 
 from .. import cypher
 from ..config import Settings
-from ..db import apply_schema, connect
+from ..db import apply_schema, open_driver
 from ..errors import ConnectionFailed, ServerError, TargetRefused
+from ..graphmodel import CONTEXTS, KEYS, OF_PRODUCT, PERFORMED, USES
 from ..localserver import LocalServer, start, stop
-from .ingest import TRANSACTION_PROPS, IngestSummary, check, latest_rows, product_regulations
-from .schema import owned_by
+from ..progress import SILENT, Phases, Progress
+from .columns import owned_by
+from .ingest import TRANSACTION_PROPS, IngestSummary, check, latest_rows, product_regulations, usage_table
+from .read import DEFAULT_ENCODING
 from .validate import Validated
 
 IMPORTER_TYPE = {"int": "long", "float": "double", "date": "datetime", "category": "string", "id": "string"}
 KIND = {c.prop: c.kind for owner in ("Customer", "Product", "Transaction") for c in owned_by(owner)}
 
-# Context nodes named by an attribute of a customer's or product's latest row (upsert_*.cypher).
-CONTEXT = (
-    ("Customer", "industry", "Industry", "IN_INDUSTRY"),
-    ("Customer", "location", "Location", "LOCATED_IN"),
-    ("Customer", "relationshipManager", "RelationshipManager", "MANAGED_BY"),
-    ("Product", "category", "ProductCategory", "IN_CATEGORY"),
-)
-
 # USES, aggregated from each pair's transactions as refresh_usage.cypher does.
 USES_COLUMNS = (
-    "transactionCount:long", "firstDate:datetime", "lastDate:datetime", "totalAmount:double",
-    "totalValue:double", "meanUsage:double", "meanEngagement:double",
+    "transactionCount:long",
+    "firstDate:datetime",
+    "lastDate:datetime",
+    "totalAmount:double",
+    "totalValue:double",
+    "meanUsage:double",
+    "meanEngagement:double",
 )
 
 
@@ -58,16 +58,23 @@ class ImportFiles:
     folder: Path
     nodes: list[tuple[str, Path]] = field(default_factory=list)
     relationships: list[tuple[str, Path]] = field(default_factory=list)
-    nodeCount: int = 0
-    relationshipCount: int = 0
-    propertyCount: int = 0
+    node_count: int = 0
+    relationship_count: int = 0
+    property_count: int = 0
     multiline: bool = False
 
     def arguments(self, database: str) -> list[str]:
         """The ``neo4j-admin`` arguments that import these files into ``database``."""
         args = [
-            "database", "import", "full", database, "--overwrite-destination=true", "--id-type=string",
-            "--ignore-empty-strings=true", "--bad-tolerance=0", f"--report-file={self.folder / 'import.report'}",
+            "database",
+            "import",
+            "full",
+            database,
+            "--overwrite-destination=true",
+            "--id-type=string",
+            "--ignore-empty-strings=true",
+            "--bad-tolerance=0",
+            f"--report-file={self.folder / 'import.report'}",
         ]
         if self.multiline:
             args.append("--multiline-fields=true")
@@ -81,36 +88,33 @@ def write_import_files(checked: Validated, folder: Path) -> ImportFiles:
     files = ImportFiles(Path(folder))
     files.folder.mkdir(parents=True, exist_ok=True)
     rows = checked.rows
-    transactions = rows.drop_duplicates("transactionKey")
-
-    for owner, key in (("Customer", "customerId"), ("Product", "productId")):
-        latest = latest_rows(rows, key)
+    latest = {owner: latest_rows(rows, KEYS[owner]) for owner in ("Customer", "Product")}
+    for owner, frame in latest.items():
+        key = KEYS[owner]
         attrs = [c.prop for c in owned_by(owner) if c.kind != "id"]
-        frame = latest[[key, *attrs]].copy()
-        frame["attributesAsOf"] = latest["date"]
-        _nodes(files, owner, frame, f"{key}:ID({owner})", {"attributesAsOf": "datetime"})
-        for entity, prop, label, kind in CONTEXT:
-            if entity != owner:
-                continue
-            links = latest[[key, prop]].dropna()
-            _nodes(files, label, pd.DataFrame({"name": links[prop].drop_duplicates()}), f"name:ID({label})")
-            _relationships(files, kind, links, owner, label)
+        nodes = frame[[key, *attrs]].copy()
+        nodes["attributesAsOf"] = frame["date"]
+        _nodes(files, owner, nodes, f"{key}:ID({owner})", {"attributesAsOf": "datetime"})
+    for context in CONTEXTS:  # a single value from the owner's latest row; a list accumulates over all rows
+        if context.many:
+            values = product_regulations(rows).explode().dropna()
+            links = pd.DataFrame({"owner": values.index, "name": values.to_numpy()})
+        else:
+            links = latest[context.owner][[KEYS[context.owner], context.prop]].dropna()
+        names = pd.DataFrame({"name": links.iloc[:, 1].drop_duplicates()})
+        _nodes(files, context.label, names, f"name:ID({context.label})")
+        _relationships(files, context.relationship, links, context.owner, context.label)
 
-    regulations = product_regulations(rows).explode().dropna()
-    _nodes(files, "Regulation", pd.DataFrame({"name": regulations.drop_duplicates()}), "name:ID(Regulation)")
-    _relationships(files, "SUBJECT_TO", pd.DataFrame({"p": regulations.index, "r": regulations.to_numpy()}), "Product", "Regulation")
-
-    frame = transactions[["transactionKey", *TRANSACTION_PROPS, "date"]]
-    _nodes(files, "Transaction", frame, "transactionKey:ID(Transaction)")
-    _relationships(files, "PERFORMED", transactions[["customerId", "transactionKey"]], "Customer", "Transaction")
-    _relationships(files, "OF_PRODUCT", transactions[["transactionKey", "productId"]], "Transaction", "Product")
-
-    usage = transactions.groupby(["customerId", "productId"], sort=False).agg(
-        transactionCount=("transactionKey", "size"), firstDate=("date", "min"), lastDate=("date", "max"),
-        totalAmount=("amount", "sum"), totalValue=("value", "sum"),
-        meanUsage=("productUsage", "mean"), meanEngagement=("customerEngagement", "mean"),
-    ).reset_index()
-    _relationships(files, "USES", usage, "Customer", "Product", USES_COLUMNS)
+    transactions = rows.drop_duplicates("transactionKey")
+    _nodes(
+        files,
+        "Transaction",
+        transactions[["transactionKey", *TRANSACTION_PROPS, "date"]],
+        "transactionKey:ID(Transaction)",
+    )
+    _relationships(files, PERFORMED[1], transactions[["customerId", "transactionKey"]], PERFORMED[0], PERFORMED[2])
+    _relationships(files, OF_PRODUCT[1], transactions[["transactionKey", "productId"]], OF_PRODUCT[0], OF_PRODUCT[2])
+    _relationships(files, USES[1], usage_table(transactions), USES[0], USES[2], USES_COLUMNS)
     return files
 
 
@@ -119,7 +123,7 @@ def _nodes(files: ImportFiles, label: str, frame: pd.DataFrame, id_header: str, 
     path = files.folder / f"nodes-{label}.csv"
     _write(files, frame, headers, path)
     files.nodes.append((label, path))
-    files.nodeCount += len(frame)
+    files.node_count += len(frame)
 
 
 def _relationships(files: ImportFiles, kind: str, frame: pd.DataFrame, start: str, end: str, props=()) -> None:
@@ -127,7 +131,7 @@ def _relationships(files: ImportFiles, kind: str, frame: pd.DataFrame, start: st
     path = files.folder / f"relationships-{kind}.csv"
     _write(files, frame, headers, path)
     files.relationships.append((kind, path))
-    files.relationshipCount += len(frame)
+    files.relationship_count += len(frame)
 
 
 def _write(files: ImportFiles, frame: pd.DataFrame, headers: list[str], path: Path) -> None:
@@ -136,7 +140,9 @@ def _write(files: ImportFiles, frame: pd.DataFrame, headers: list[str], path: Pa
     for column, header in zip(frame.columns, headers):
         values = frame[column]
         if header.endswith(":datetime"):
-            text = np.datetime_as_string(values.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy("datetime64[us]"), unit="us")
+            text = np.datetime_as_string(
+                values.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy("datetime64[us]"), unit="us"
+            )
             columns[header] = pa.array(np.char.add(text, "Z"), mask=values.isna().to_numpy())
         elif header.endswith(":long"):
             columns[header] = pa.array(values.astype("Int64"))
@@ -147,7 +153,7 @@ def _write(files: ImportFiles, frame: pd.DataFrame, headers: list[str], path: Pa
             files.multiline = files.multiline or bool(pc.any(pc.match_substring_regex(strings, "[\r\n]")).as_py())
             columns[header] = strings
     table = pa.table(columns)
-    files.propertyCount += sum(len(table) - table[h].null_count for h in headers if not h.startswith(":"))
+    files.property_count += sum(len(table) - table[h].null_count for h in headers if not h.startswith(":"))
     pa_csv.write_csv(table, path)
 
 
@@ -159,67 +165,64 @@ def bulk_ingest(
     rejects: str | Path | None = None,
     max_rejects: int | None = None,
     strict: bool = False,
-    encoding: str | None = None,
-    progress=None,
+    encoding: str = DEFAULT_ENCODING,
+    progress: Progress = SILENT,
 ) -> IngestSummary:
     """Load one CSV file into the empty database of the local server with the bulk importer.
 
-    ``progress(message)`` is told each step (the server is down between "stopping" and "starting").
+    ``progress.say`` is told each step (the server is down between "Stopping" and "Starting").
     """
-    say = progress or (lambda message: None)
-    began = time.perf_counter()
+    phases = Phases()
     if not server.pid():
-        raise ConnectionFailed(f"The local Neo4j server is not running ({settings.uri}): start it with `wbgraph db start`.")
+        raise ConnectionFailed(
+            f"The local Neo4j server is not running ({settings.uri}): start it with `wbgraph db start`."
+        )
     _require_empty(settings)
-    say("Validating")
-    checked, summary = check(path, rejects=rejects, max_rejects=max_rejects, strict=strict, encoding=encoding)
-    phases = {"validate": time.perf_counter() - began}
-
+    progress.say("Validating")
+    with phases("validate"):
+        checked, summary = check(path, rejects=rejects, max_rejects=max_rejects, strict=strict, encoding=encoding)
     if checked.rows.empty:  # every row rejected: nothing for the importer, the schema all the same
-        with connect(settings) as driver, driver.session(database=settings.database) as session:
+        with open_driver(settings) as driver, driver.session(database=settings.database) as session:
             apply_schema(session)
-        summary.seconds = time.perf_counter() - began
-        summary.phaseSeconds = {k: round(v, 3) for k, v in phases.items()}
-        return summary
-
-    with tempfile.TemporaryDirectory(prefix="bulk-", dir=server.home) as tmp:
-        mark = time.perf_counter()
-        say("Writing the importer's files")
-        files = write_import_files(checked, Path(tmp))
-        phases["convert"] = time.perf_counter() - mark
-        mark = time.perf_counter()
-        say("Stopping Neo4j")
-        stop(server)
-        phases["stop"] = time.perf_counter() - mark
-        mark = time.perf_counter()
-        say(f"Importing {files.nodeCount:,} nodes and {files.relationshipCount:,} relationships")
-        done = run_import(server, files, settings.database)
-        phases["import"] = time.perf_counter() - mark
-        mark = time.perf_counter()
-        say("Starting Neo4j")
-        start(server)
-        phases["start"] = time.perf_counter() - mark
-        if done.returncode != 0:
-            raise ServerError(f"The bulk importer failed, nothing loaded: {_reason(done, files)}")
-
-    mark = time.perf_counter()
-    say("Creating constraints and indexes")
-    with connect(settings) as driver, driver.session(database=settings.database) as session:
-        apply_schema(session)
-        session.run(cypher.load("await_indexes")).consume()
-    phases["schema"] = time.perf_counter() - mark
-
-    summary.loaded = len(checked.rows)
-    summary.created = int(checked.rows["transactionKey"].nunique())
-    summary.nodesCreated = files.nodeCount
-    summary.relationshipsCreated = files.relationshipCount
-    summary.propertiesSet = files.propertyCount
-    summary.seconds = time.perf_counter() - began
-    summary.phaseSeconds = {k: round(v, 3) for k, v in phases.items()}
+    else:
+        files = _import(server, settings, checked, phases, progress)
+        progress.say("Creating constraints and indexes")
+        with phases("schema"), open_driver(settings) as driver, driver.session(database=settings.database) as session:
+            apply_schema(session)
+            session.run(cypher.load("db/await_indexes")).consume()
+        summary.loaded = len(checked.rows)
+        summary.created = int(checked.rows["transactionKey"].nunique())
+        summary.nodes_created = files.node_count
+        summary.relationships_created = files.relationship_count
+        summary.properties_set = files.property_count
+    summary.seconds = phases.total
+    summary.phase_seconds = phases.seconds()
     return summary
 
 
-def run_import(server: LocalServer, files: ImportFiles, database: str):
+def _import(
+    server: LocalServer, settings: Settings, checked: Validated, phases: Phases, progress: Progress
+) -> ImportFiles:
+    """Importer files written, server stopped, store imported, server started again (also on failure)."""
+    with tempfile.TemporaryDirectory(prefix="bulk-", dir=server.home) as tmp:
+        progress.say("Writing the importer's files")
+        with phases("convert"):
+            files = write_import_files(checked, Path(tmp))
+        progress.say("Stopping Neo4j")
+        with phases("stop"):
+            stop(server)
+        progress.say(f"Importing {files.node_count:,} nodes and {files.relationship_count:,} relationships")
+        with phases("import"):
+            done = run_import(server, files, settings.database)
+        progress.say("Starting Neo4j")
+        with phases("start"):
+            start(server)
+        if done.returncode != 0:
+            raise ServerError(f"The bulk importer failed, nothing loaded: {_reason(done, files)}")
+    return files
+
+
+def run_import(server: LocalServer, files: ImportFiles, database: str) -> subprocess.CompletedProcess:
     """Run ``neo4j-admin database import full`` on ``files`` (the server must be stopped)."""
     return server.admin(*files.arguments(database), capture_output=True, text=True)
 
@@ -230,8 +233,8 @@ def _require_empty(settings: Settings) -> None:
             f"--bulk loads only into the managed local server, not {settings.uri}: "
             "ingest without --bulk, or unset NEO4J_URI."
         )
-    with connect(settings) as driver:
-        nodes = driver.execute_query(cypher.load("graph_counts"), database_=settings.database).records[0]["nodes"]
+    with open_driver(settings) as driver:
+        nodes = driver.execute_query(cypher.load("db/graph_counts"), database_=settings.database).records[0]["nodes"]
     if nodes:
         raise TargetRefused(
             f"Database {settings.database} holds {nodes:,} nodes; --bulk replaces the whole store, so it loads "

@@ -12,9 +12,8 @@ files, re-runs or interrupted runs came before.
 
 from __future__ import annotations
 
-import time
 from collections import Counter
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import neo4j
@@ -24,16 +23,20 @@ from .. import cypher
 from ..config import Settings
 from ..db import apply_schema
 from ..errors import TooManyRejects
-from .schema import owned_by
+from ..progress import SILENT, Phases, Progress, Summary
+from .columns import owned_by
+from .read import DEFAULT_ENCODING
 from .validate import Validated, validate
 
 DATE_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
-TRANSACTION_PROPS = [c.prop for c in owned_by("Transaction") if c.prop not in ("date", "transactionId")] + ["transactionId"]
+TRANSACTION_PROPS = [c.prop for c in owned_by("Transaction") if c.prop not in ("date", "transactionId")] + [
+    "transactionId"
+]
 WHOLE_NUMBERS = {"companySize", "frequency"}
 
 
 @dataclass
-class IngestSummary:
+class IngestSummary(Summary):
     """What an ingest did. ``read == loaded + rejected`` always holds."""
 
     file: str
@@ -42,22 +45,20 @@ class IngestSummary:
     rejected: int = 0
     created: int = 0
     duplicates: int = 0
-    alreadyInGraph: int = 0
+    already_in_graph: int = 0
     conflicts: dict = field(default_factory=dict)
     warnings: dict = field(default_factory=dict)
-    rejectsFile: str | None = None
-    nodesCreated: int = 0
-    relationshipsCreated: int = 0
-    propertiesSet: int = 0
+    rejects_file: str | None = None
+    nodes_created: int = 0
+    relationships_created: int = 0
+    properties_set: int = 0
     seconds: float = 0.0
-    phaseSeconds: dict = field(default_factory=dict)
+    phase_seconds: dict = field(default_factory=dict)
+    derived = ("rows_per_second",)
 
     @property
     def rows_per_second(self) -> float:
         return self.read / self.seconds if self.seconds else 0.0
-
-    def as_dict(self) -> dict:
-        return asdict(self) | {"rowsPerSecond": round(self.rows_per_second, 1)}
 
 
 def default_rejects_path(path: Path) -> Path:
@@ -74,53 +75,54 @@ def ingest(
     rejects: str | Path | None = None,
     max_rejects: int | None = None,
     strict: bool = False,
-    encoding: str | None = None,
-    progress=None,
+    encoding: str = DEFAULT_ENCODING,
+    progress: Progress = SILENT,
 ) -> IngestSummary:
     """Load one CSV file into the graph; return the summary.
 
-    ``progress(done, total)`` is called after each batch with the distinct rows written so far.
+    The progress task counts the distinct rows written so far, after each batch.
     """
-    began = time.perf_counter()
-    checked, summary = check(path, rejects=rejects, max_rejects=max_rejects, strict=strict, encoding=encoding)
-    phases = {"validate": time.perf_counter() - began}
-
+    phases = Phases()
+    with phases("validate"):
+        checked, summary = check(path, rejects=rejects, max_rejects=max_rejects, strict=strict, encoding=encoding)
+    rows = checked.rows.drop_duplicates("transactionKey")
     counters: Counter = Counter()
     with driver.session(database=settings.database) as session:
-        mark = time.perf_counter()
-        apply_schema(session)
-        if len(checked.rows):
-            counters += session.execute_write(_write_entities, _entities(checked, "Customer"), _entities(checked, "Product"))
-        phases["customersAndProducts"] = time.perf_counter() - mark
-        mark = time.perf_counter()
-        rows = checked.rows.drop_duplicates("transactionKey")
-        for start in range(0, len(rows), batch_size):
-            batch = rows.iloc[start:start + batch_size]
-            created, batch_counters = session.execute_write(_write_transactions, batch)
-            summary.created += created
-            counters += batch_counters
-            if progress:
-                progress(start + len(batch), len(rows))
-        phases["transactions"] = time.perf_counter() - mark
-        mark = time.perf_counter()
-        pairs = rows[["customerId", "productId"]].drop_duplicates().to_dict("records")
-        for start in range(0, len(pairs), batch_size):
-            counters += session.execute_write(_refresh_usage, pairs[start:start + batch_size])
-        phases["usage"] = time.perf_counter() - mark
+        with phases("customersAndProducts"):
+            apply_schema(session)
+            if len(checked.rows):
+                counters += session.execute_write(
+                    _write_entities, _entities(checked, "Customer"), _entities(checked, "Product")
+                )
+        with phases("transactions"), progress.task("Ingesting", "rows") as update:
+            for start in range(0, len(rows), batch_size):
+                batch = rows.iloc[start : start + batch_size]
+                created, batch_counters = session.execute_write(_write_transactions, batch)
+                summary.created += created
+                counters += batch_counters
+                update(start + len(batch), len(rows))
+        with phases("usage"):
+            pairs = rows[["customerId", "productId"]].drop_duplicates().to_dict("records")
+            for start in range(0, len(pairs), batch_size):
+                counters += session.execute_write(_refresh_usage, pairs[start : start + batch_size])
 
     summary.loaded = len(checked.rows)
-    summary.alreadyInGraph = len(rows) - summary.created
-    summary.nodesCreated = counters["nodes_created"]
-    summary.relationshipsCreated = counters["relationships_created"]
-    summary.propertiesSet = counters["properties_set"]
-    summary.seconds = time.perf_counter() - began
-    summary.phaseSeconds = {k: round(v, 3) for k, v in phases.items()}
+    summary.already_in_graph = len(rows) - summary.created
+    summary.nodes_created = counters["nodes_created"]
+    summary.relationships_created = counters["relationships_created"]
+    summary.properties_set = counters["properties_set"]
+    summary.seconds = phases.total
+    summary.phase_seconds = phases.seconds()
     return summary
 
 
 def check(
-    path: str | Path, *, rejects: str | Path | None = None, max_rejects: int | None = None,
-    strict: bool = False, encoding: str | None = None,
+    path: str | Path,
+    *,
+    rejects: str | Path | None = None,
+    max_rejects: int | None = None,
+    strict: bool = False,
+    encoding: str = DEFAULT_ENCODING,
 ) -> tuple[Validated, IngestSummary]:
     """Validate a file and write its rejects: the part of an ingest shared by the online and bulk paths.
 
@@ -129,13 +131,17 @@ def check(
     path = Path(path)
     checked = validate(path, encoding=encoding, strict=strict)
     summary = IngestSummary(
-        file=str(path), read=checked.read, rejected=len(checked.rejects),
-        conflicts=checked.conflicts, warnings=dict(checked.warnings), duplicates=checked.duplicates,
+        file=str(path),
+        read=checked.read,
+        rejected=len(checked.rejects),
+        conflicts=checked.conflicts,
+        warnings=dict(checked.warnings),
+        duplicates=checked.duplicates,
     )
     rejects_path = Path(rejects) if rejects else default_rejects_path(path)
     if len(checked.rejects):
         checked.rejects.to_csv(rejects_path, index=False)
-        summary.rejectsFile = str(rejects_path)
+        summary.rejects_file = str(rejects_path)
     if max_rejects is not None and summary.rejected > max_rejects:
         raise TooManyRejects(
             f"{summary.rejected} of {summary.read} rows rejected, more than --max-rejects {max_rejects}; "
@@ -171,6 +177,23 @@ def product_regulations(rows: pd.DataFrame) -> pd.Series:
     return rows.dropna(subset=["regulation"]).groupby("productId")["regulation"].agg(lambda s: sorted(set(s)))
 
 
+def usage_table(transactions: pd.DataFrame) -> pd.DataFrame:
+    """``USES`` of each customer-product pair from its (distinct) transactions, as ``refresh_usage.cypher`` does."""
+    return (
+        transactions.groupby(["customerId", "productId"], sort=False)
+        .agg(
+            transactionCount=("transactionKey", "size"),
+            firstDate=("date", "min"),
+            lastDate=("date", "max"),
+            totalAmount=("amount", "sum"),
+            totalValue=("value", "sum"),
+            meanUsage=("productUsage", "mean"),
+            meanEngagement=("customerEngagement", "mean"),
+        )
+        .reset_index()
+    )
+
+
 def _plain(frame: pd.DataFrame) -> pd.DataFrame:
     """Values the driver can send: None for missing, int for whole-number columns."""
     out = frame.astype(object).where(frame.notna(), None)
@@ -181,14 +204,16 @@ def _plain(frame: pd.DataFrame) -> pd.DataFrame:
 
 def _write_entities(tx: neo4j.ManagedTransaction, customers: list[dict], products: list[dict]) -> Counter:
     counters = Counter()
-    counters += _counters(tx.run(cypher.load("upsert_customers"), customers=customers).consume())
-    counters += _counters(tx.run(cypher.load("upsert_products"), products=products).consume())
+    counters += _counters(tx.run(cypher.load("loaders/upsert_customers"), customers=customers).consume())
+    counters += _counters(tx.run(cypher.load("loaders/upsert_products"), products=products).consume())
     return counters
 
 
 def _write_transactions(tx: neo4j.ManagedTransaction, batch: pd.DataFrame) -> tuple[int, Counter]:
     """Create the rows of ``batch`` the graph lacks; return how many, and the write counters."""
-    existing = tx.run(cypher.load("existing_transactions"), keys=batch["transactionKey"].tolist()).single()["existing"]
+    existing = tx.run(cypher.load("loaders/existing_transactions"), keys=batch["transactionKey"].tolist()).single()[
+        "existing"
+    ]
     new = batch[~batch["transactionKey"].isin(existing)]
     if new.empty:
         return 0, Counter()
@@ -196,16 +221,22 @@ def _write_transactions(tx: neo4j.ManagedTransaction, batch: pd.DataFrame) -> tu
     rows = [
         {"transactionKey": k, "customerId": c, "productId": p, "date": d, "props": props}
         for k, c, p, d, props in zip(
-            new["transactionKey"], new["customerId"], new["productId"], dates, _plain(new[TRANSACTION_PROPS]).to_dict("records")
+            new["transactionKey"],
+            new["customerId"],
+            new["productId"],
+            dates,
+            _plain(new[TRANSACTION_PROPS]).to_dict("records"),
         )
     ]
-    return len(new), _counters(tx.run(cypher.load("create_transactions"), rows=rows).consume())
+    return len(new), _counters(tx.run(cypher.load("loaders/create_transactions"), rows=rows).consume())
 
 
 def _refresh_usage(tx: neo4j.ManagedTransaction, pairs: list[dict]) -> Counter:
-    return _counters(tx.run(cypher.load("refresh_usage"), pairs=pairs).consume())
+    return _counters(tx.run(cypher.load("loaders/refresh_usage"), pairs=pairs).consume())
 
 
 def _counters(summary: neo4j.ResultSummary) -> Counter:
     c = summary.counters
-    return Counter(nodes_created=c.nodes_created, relationships_created=c.relationships_created, properties_set=c.properties_set)
+    return Counter(
+        nodes_created=c.nodes_created, relationships_created=c.relationships_created, properties_set=c.properties_set
+    )

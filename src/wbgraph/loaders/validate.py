@@ -16,7 +16,6 @@ Every row read is either valid or rejected: ``read == len(valid) + len(rejects)`
 
 from __future__ import annotations
 
-import csv
 import gc
 import hashlib
 from collections import Counter, defaultdict
@@ -27,11 +26,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..errors import InputFileError
-from .schema import COLUMNS, HEADERS, MAX_ID_LENGTH, owned_by
+from .columns import COLUMNS, HEADERS, MAX_ID_LENGTH, owned_by
+from .read import DEFAULT_ENCODING, check_header, read_records
 
-DEFAULT_ENCODING = "utf-8-sig"  # UTF-8, with or without a byte-order mark
-OTHER_DELIMITERS = {";": "semicolon", "\t": "tab", "|": "pipe"}
 STRING = np.dtypes.StringDType()
 
 
@@ -58,59 +55,6 @@ class Validated:
         return int(self.rows["transactionKey"].duplicated().sum())
 
 
-def read_records(path: Path, encoding: str | None = None) -> tuple[list[str], list[list[str]], list[int]]:
-    """The header, the records and the line each record starts on; file-level problems raise."""
-    encoding = encoding or DEFAULT_ENCODING
-    records, lines = [], []
-    try:
-        with open(path, encoding=encoding, newline="") as f:
-            reader = csv.reader(f, strict=True)
-            header = next(reader, None)
-            previous = reader.line_num
-            for record in reader:
-                if record:  # a blank line is not a row
-                    records.append(record)
-                    lines.append(previous + 1)
-                previous = reader.line_num
-    except FileNotFoundError:
-        raise InputFileError(f"{path}: no such file.") from None
-    except IsADirectoryError:
-        raise InputFileError(f"{path}: is a folder, not a CSV file.") from None
-    except LookupError:
-        raise InputFileError(f"Unknown encoding {encoding!r}.") from None
-    except UnicodeDecodeError as e:
-        raise InputFileError(
-            f"{path}: byte 0x{e.object[e.start]:02x} at offset {e.start} is not valid {encoding}; "
-            "name the file's encoding with --encoding (e.g. --encoding latin-1 or utf-16)."
-        ) from None
-    except csv.Error as e:
-        raise InputFileError(f"{path}: line {reader.line_num}: malformed CSV ({e}).") from None
-    if header is None or not any(h.strip() for h in header):
-        raise InputFileError(f"{path}: the file is empty (expected a header row with the 28 input columns).")
-    return [h.strip() for h in header], records, lines
-
-
-def check_header(path: Path, header: list[str]) -> None:
-    """Raise a one-line :class:`InputFileError` unless the header has exactly the 28 columns."""
-    if len(header) == 1:
-        for delimiter, name in OTHER_DELIMITERS.items():
-            if delimiter in header[0]:
-                raise InputFileError(f"{path}: the header is separated by {name}s; wbgraph reads comma-separated files.")
-    counts = Counter(header)
-    problems = []
-    missing = [h for h in HEADERS if h not in counts]
-    unknown = [h for h in header if h not in HEADERS]
-    duplicated = [h for h, n in counts.items() if n > 1]
-    if missing:
-        problems.append("missing columns: " + ", ".join(missing))
-    if unknown:
-        problems.append("unknown columns: " + ", ".join(repr(h) for h in unknown))
-    if duplicated:
-        problems.append("duplicated columns: " + ", ".join(duplicated))
-    if problems:
-        raise InputFileError(f"{path}: " + "; ".join(problems) + ".")
-
-
 @contextmanager
 def _gc_paused():
     """Millions of short-lived strings make the cyclic collector run for nothing; pause it."""
@@ -123,7 +67,7 @@ def _gc_paused():
             gc.enable()
 
 
-def validate(path: str | Path, encoding: str | None = None, strict: bool = False) -> Validated:
+def validate(path: str | Path, encoding: str = DEFAULT_ENCODING, strict: bool = False) -> Validated:
     """Read ``path`` and split its rows into valid (typed) rows and rejects with reasons."""
     with _gc_paused():
         return _validate(Path(path), encoding, strict)
@@ -135,7 +79,9 @@ def _validate(path: Path, encoding: str | None, strict: bool) -> Validated:
 
     width = len(header)
     ragged = [i for i, r in enumerate(records) if len(r) != width]
-    raw = pd.DataFrame([r if len(r) == width else (r + [""] * width)[:width] for r in records], columns=header, dtype=object)
+    raw = pd.DataFrame(
+        [r if len(r) == width else (r + [""] * width)[:width] for r in records], columns=header, dtype=object
+    )
     if raw.empty:
         raw = pd.DataFrame({h: pd.Series([], dtype=object) for h in header})
     raw = raw[list(HEADERS)]
@@ -160,11 +106,15 @@ def _validate(path: Path, encoding: str | None, strict: bool) -> Validated:
     bad = hard | _mask(soft, len(raw)) if strict else hard
 
     rejects = raw[bad].copy()
-    rejects.insert(0, "reason", ["; ".join(reasons.get(i, []) + (soft.get(i, []) if strict else [])) for i in np.flatnonzero(bad)])
+    rejects.insert(
+        0, "reason", ["; ".join(reasons.get(i, []) + (soft.get(i, []) if strict else [])) for i in np.flatnonzero(bad)]
+    )
     rejects.insert(0, "lineNumber", line[bad].to_numpy())
     if strict:
         warnings = Counter()
-    return Validated(path, rows[~bad].reset_index(drop=True), rejects.reset_index(drop=True), len(raw), warnings, conflicts)
+    return Validated(
+        path, rows[~bad].reset_index(drop=True), rejects.reset_index(drop=True), len(raw), warnings, conflicts
+    )
 
 
 def _mask(problems: dict, n: int) -> np.ndarray:

@@ -17,6 +17,7 @@ from importlib import resources
 from pathlib import Path
 
 from ..errors import MissingTool, ServerError
+from ..progress import SILENT, Progress
 
 NEO4J_VERSION = "5.26.30"
 DEPENDENCY_PLUGIN = "org.apache.maven.plugins:maven-dependency-plugin:3.8.1"
@@ -59,11 +60,13 @@ def java_executable() -> str:
     if major == 1 and match and match.group(2):  # "1.8.0" style
         major = int(match.group(2))
     if major < 17:
-        raise MissingTool(f"Neo4j {NEO4J_VERSION} needs Java 17 or later; {java} is Java {major or 'unknown'}. " + ALTERNATIVES)
+        raise MissingTool(
+            f"Neo4j {NEO4J_VERSION} needs Java 17 or later; {java} is Java {major or 'unknown'}. " + ALTERNATIVES
+        )
     return java
 
 
-def ensure_distribution(cache: Path | None = None, progress=None) -> Distribution:
+def ensure_distribution(cache: Path | None = None, progress: Progress = SILENT) -> Distribution:
     """The cached Neo4j distribution, assembled with Maven first if it is not there yet."""
     root = (cache or default_cache()) / f"neo4j-{NEO4J_VERSION}"
     dist = Distribution(NEO4J_VERSION, root / "lib", root / "plugins")
@@ -71,9 +74,10 @@ def ensure_distribution(cache: Path | None = None, progress=None) -> Distributio
         return dist
     mvn = shutil.which("mvn")
     if not mvn:
-        raise MissingTool("Maven (mvn) is needed once to assemble the local Neo4j server and was not found. " + ALTERNATIVES)
-    if progress:
-        progress(f"Assembling Neo4j {NEO4J_VERSION} from Maven Central into {root} (first time only)...")
+        raise MissingTool(
+            "Maven (mvn) is needed once to assemble the local Neo4j server and was not found. " + ALTERNATIVES
+        )
+    progress.say(f"Assembling Neo4j {NEO4J_VERSION} from Maven Central into {root} (first time only)...")
     root.mkdir(parents=True, exist_ok=True)
     for pom, target in (("server.pom.xml", dist.lib), ("plugins.pom.xml", dist.plugins)):
         _copy_dependencies(mvn, root, pom, target)
@@ -108,9 +112,18 @@ def _copy_dependencies(mvn: str, root: Path, pom_name: str, target: Path) -> Non
     log = root / "maven.log"
     with log.open("a") as out:
         done = subprocess.run(
-            [mvn, "-B", "-f", str(pom), f"{DEPENDENCY_PLUGIN}:copy-dependencies",
-             f"-DoutputDirectory={partial}", "-DincludeScope=runtime"],
-            stdout=out, stderr=subprocess.STDOUT, cwd=root,
+            [
+                mvn,
+                "-B",
+                "-f",
+                str(pom),
+                f"{DEPENDENCY_PLUGIN}:copy-dependencies",
+                f"-DoutputDirectory={partial}",
+                "-DincludeScope=runtime",
+            ],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            cwd=root,
         )
     if done.returncode != 0:
         errors = [line for line in log.read_text().splitlines() if line.startswith("[ERROR]")]

@@ -22,6 +22,7 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from ..errors import ConfigError, ServerError
+from ..progress import SILENT, Progress, Summary
 from .distribution import Distribution, default_cache, ensure_distribution, java_executable
 
 HOST = "127.0.0.1"
@@ -62,7 +63,7 @@ class ServerConfig:
 
 
 @dataclass(frozen=True)
-class StartResult:
+class StartResult(Summary):
     already_running: bool
     pid: int
     bolt_uri: str
@@ -71,7 +72,7 @@ class StartResult:
 
 
 @dataclass(frozen=True)
-class StopResult:
+class StopResult(Summary):
     was_running: bool
     seconds: float
 
@@ -170,13 +171,18 @@ class LocalServer:
         dist = dist or ensure_distribution(self.cache)
         return subprocess.run(
             [java_executable(), "-cp", dist.classpath, ADMIN_CLASS, *args],
-            env=self._neo4j_env(), cwd=self.home, **kwargs,
+            env=self._neo4j_env(),
+            cwd=self.home,
+            **kwargs,
         )
 
     def _boot(self, command: str, dist: Distribution) -> subprocess.CompletedProcess:
         return subprocess.run(
             [java_executable(), "-cp", dist.classpath, BOOT_CLASS, command],
-            env=self._neo4j_env(), cwd=self.home, capture_output=True, text=True,
+            env=self._neo4j_env(),
+            cwd=self.home,
+            capture_output=True,
+            text=True,
         )
 
     def _neo4j_env(self) -> dict[str, str]:
@@ -255,7 +261,7 @@ def start(
     heap: str | None = None,
     pagecache: str | None = None,
     timeout: float = 180.0,
-    progress=None,
+    progress: Progress = SILENT,
 ) -> StartResult:
     """Start the local Neo4j server (assembling it first if needed) and wait until Bolt answers.
 
@@ -269,16 +275,20 @@ def start(
 
     java_executable()  # fail early, with the alternatives, when Java is missing
     dist = ensure_distribution(server.cache, progress=progress)
-    changes = {k: v for k, v in dict(bolt_port=bolt_port, http_port=http_port, heap=heap, pagecache=pagecache).items() if v}
+    changes = {
+        k: v for k, v in dict(bolt_port=bolt_port, http_port=http_port, heap=heap, pagecache=pagecache).items() if v
+    }
     config = replace(server.config(), **changes)
     for port in (config.bolt_port, config.http_port):
         if _port_in_use(port):
-            raise ServerError(f"Port {port} on {HOST} is already in use by another program: choose another with --bolt-port/--http-port.")
+            raise ServerError(
+                f"Port {port} on {HOST} is already in use by another program: "
+                "choose another with --bolt-port/--http-port."
+            )
     server._prepare(config, dist)
     server._set_initial_password(dist)
 
-    if progress:
-        progress(f"Starting Neo4j {dist.version} in {server.home}...")
+    progress.say(f"Starting Neo4j {dist.version} in {server.home}...")
     done = server._boot("start", dist)
     if done.returncode != 0:
         raise ServerError(f"Neo4j did not start: {_last_line(done.stderr or done.stdout)} (logs: {server.logs_dir})")
@@ -314,7 +324,9 @@ def _wait_for_bolt(server: LocalServer, deadline: float) -> int:
             return pid
         except (ServiceUnavailable, SessionExpired, OSError):
             if time.monotonic() > deadline:
-                raise ServerError(f"Neo4j did not answer on {server.bolt_uri} in time; see {server.logs_dir / 'neo4j.log'}") from None
+                raise ServerError(
+                    f"Neo4j did not answer on {server.bolt_uri} in time; see {server.logs_dir / 'neo4j.log'}"
+                ) from None
             time.sleep(0.5)
 
 

@@ -1,0 +1,47 @@
+"""``wbgraph recommend``: a customer's recommendations, as stored in Neo4j."""
+
+import click
+
+from ..serve.recommend import recommend as library
+from .common import echo_json, json_option, pass_obj
+
+
+@click.command()
+@click.argument("customer_id")
+@click.option("--top-k", type=click.IntRange(min=1), default=5, show_default=True, help="How many recommendations.")
+@click.option("--explain", is_flag=True, help="Show the reasons stored with each recommendation.")
+@json_option
+@pass_obj
+def recommend(obj, customer_id: str, top_k: int, explain: bool, as_json: bool) -> None:
+    """Show a customer's recommendations from the RECOMMENDED relationships in Neo4j.
+
+    An unknown customer is an error (exit 8).
+
+    \b
+    Example:
+        wbgraph recommend CUS-0001 --top-k 5 --explain
+    """
+    with obj.connect() as (driver, settings):
+        result = library(driver, settings, customer_id, top_k, explain=explain or as_json)
+    if as_json:
+        echo_json(result)
+        return
+    echo_recommendations(result, explain)
+
+
+def echo_recommendations(result: dict, explain: bool) -> None:
+    """A customer's facts, then its recommendations, best first (with reasons when ``explain``)."""
+    segment = f", segment {result['segment']}" if result.get("segment") is not None else ""
+    click.echo(
+        f"{result['customerId']} ({result['customerType']}, {result['industry']}, {result['location']}{segment})"
+    )
+    if not result["recommendations"]:
+        click.echo("  no recommendations yet: run `wbgraph writeback`")
+    for r in result["recommendations"]:
+        click.echo(
+            f"  {r['rank']:>2}. {r['productId']:<10} {r['productType'] or '':<16} {r['category'] or '':<16} "
+            f"score {r['score']:.3f}"
+        )
+        if explain:
+            for reason in r["reasons"] or ["(no reasons stored: written by an older wbgraph)"]:
+                click.echo(f"      - {reason}")

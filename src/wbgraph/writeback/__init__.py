@@ -1,0 +1,77 @@
+"""Results into the graph: plan (scores, rules, top K), eligibility, segments, reasons, write.
+
+:func:`writeback` is the stage, and ``wbgraph writeback`` calls it: :func:`.plan.plan`
+computes everything first, then :func:`.write.write` writes it. The heavy modules load only
+when it runs, so ``import wbgraph`` stays quick.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ..progress import SILENT, Phases, Progress
+from ..runs import DEFAULT_RUNS_DIR
+from .eligibility import DEFAULT_RULES
+
+if TYPE_CHECKING:
+    import neo4j
+
+    from ..config import Settings
+    from .write import WritebackSummary
+
+
+def writeback(
+    driver: neo4j.Driver,
+    settings: Settings,
+    run: str | Path | None = None,
+    top_k: int = 10,
+    batch_size: int = 500,
+    segments: int | str = "auto",
+    rules: str | Path | None = DEFAULT_RULES,
+    workers: int = 4,
+    runs_dir: str | Path = DEFAULT_RUNS_DIR,
+    progress: Progress = SILENT,
+) -> WritebackSummary:
+    """Write the top ``top_k`` eligible recommendations of every customer the run knows, with segments.
+
+    ``rules``: a rules file, ``"default"`` for the shipped rules, None for none. Batches of
+    ``batch_size`` customers are written by ``workers`` concurrent transactions (each
+    customer's set is still replaced in one transaction; deadlocks between them are retried
+    by the driver).
+    """
+    import pandas as pd
+
+    from .plan import plan
+    from .write import WritebackSummary, write
+
+    phases = Phases()
+    with phases("plan"):
+        planned = plan(driver, settings, run, top_k, segments, rules, runs_dir)
+    with phases("write"):
+        write(driver, settings, planned, batch_size, workers, progress)
+    edges = sum(len(r["recommendations"]) for r in planned.rows)
+    summary = WritebackSummary(
+        planned.run_id,
+        len(planned.rows),
+        sum(1 for r in planned.rows if r["recommendations"]),
+        edges,
+        top_k,
+        len(planned.segments),
+        planned.segments[0]["runSilhouette"] if planned.segments else 0.0,
+        planned.excluded,
+        phases.total,
+        phases.seconds(),
+    )
+    planned.run.save_writeback(
+        summary.to_json() | {"segmentProfiles": planned.segments},
+        pd.DataFrame(
+            {
+                "customerId": planned.customer_ids,
+                "segment": planned.labels,
+                "x": planned.projection[:, 0],
+                "y": planned.projection[:, 1],
+            }
+        ),
+    )
+    return summary

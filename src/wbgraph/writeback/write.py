@@ -1,0 +1,100 @@
+"""Writing a plan into the graph, safely: what ``wbgraph writeback`` does after planning.
+
+Written: ``(:Customer)-[:RECOMMENDED {score, rank, runId, modelVersion, createdAt,
+reasons}]->(:Product)``, ranks 1..K; ``Customer.segment`` and
+``(:Customer)-[:IN_SEGMENT]->(:Segment)`` with a profile per segment.
+
+Safety: the run's Segment nodes are written first; then customers are replaced a batch at
+a time, each batch in one write transaction (old edges, segment membership and new edges
+together): a reader never finds a customer without recommendations, an interrupted
+writeback leaves every customer with its complete old or new set, and running it again
+finishes the job; only then are the Segment nodes it did not write removed. ``createdAt`` is
+the time the run was trained and everything is seeded, so writing the same run twice gives
+the same graph. The set a customer had under a different run is kept as
+``Customer.previousRecommendations`` / ``previousRunId``, for "what changed" queries.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+
+import neo4j
+
+from .. import cypher
+from .._version import __version__
+from ..config import Settings
+from ..db import apply_schema
+from ..progress import SILENT, Progress, Summary
+from .plan import Plan
+
+MODEL_VERSION = f"wbgraph-{__version__}/hetero-gatv2"
+
+
+@dataclass
+class WritebackSummary(Summary):
+    """What a writeback wrote; the run folder keeps it, for ``wbgraph report``."""
+
+    run_id: str
+    customers: int
+    covered: int  # customers with at least one recommendation
+    edges: int
+    top_k: int
+    segments: int
+    silhouette: float
+    excluded: dict
+    seconds: float
+    phase_seconds: dict = field(default_factory=dict)  # plan (score, rules, segments, reasons) and write
+    derived = ("edges_per_second", "write_edges_per_second")
+
+    @property
+    def edges_per_second(self) -> float:
+        """End to end: restoring the run, scoring, rules, segments, reasons and writing."""
+        return self.edges / self.seconds if self.seconds else 0.0
+
+    @property
+    def write_edges_per_second(self) -> float:
+        """The writing alone."""
+        write = self.phase_seconds.get("write", 0.0)
+        return self.edges / write if write else 0.0
+
+
+def write(
+    driver: neo4j.Driver,
+    settings: Settings,
+    planned: Plan,
+    batch_size: int = 500,
+    workers: int = 4,
+    progress: Progress = SILENT,
+) -> None:
+    """Segment nodes, then every customer's recommendations a batch at a time, then stale segments away."""
+    with driver.session(database=settings.database) as session:
+        apply_schema(session)
+        session.execute_write(
+            lambda tx: tx.run(cypher.load("writeback/write_segments"), segments=planned.segments).consume()
+        )
+    query = cypher.load("writeback/write_recommendations")
+
+    def write_batch(batch: list[dict]) -> int:
+        with driver.session(database=settings.database) as own:
+            own.execute_write(
+                lambda tx: tx.run(
+                    query, rows=batch, runId=planned.run_id, modelVersion=MODEL_VERSION, createdAt=planned.created_at
+                ).consume()
+            )
+        return len(batch)
+
+    batches = [planned.rows[start : start + batch_size] for start in range(0, len(planned.rows), batch_size)]
+    pool, done = ThreadPoolExecutor(max(1, workers)), 0
+    try:
+        with progress.task("Writing back", "customers") as update:
+            for future in as_completed([pool.submit(write_batch, batch) for batch in batches]):
+                done += future.result()
+                update(done, len(planned.rows))
+    finally:
+        pool.shutdown(cancel_futures=True)  # on an error, the batches not yet started are not tried
+    keys = [g["segmentKey"] for g in planned.segments]
+    with driver.session(database=settings.database) as session:
+        session.execute_write(
+            lambda tx: tx.run(cypher.load("writeback/delete_other_segments"), segmentKeys=keys).consume()
+        )

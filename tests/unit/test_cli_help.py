@@ -1,0 +1,108 @@
+"""Every command explains itself: --help with an example, and a section in the README."""
+
+from pathlib import Path
+
+import click
+import pytest
+
+from wbgraph.cli import cli as group
+
+README = (Path(__file__).parents[2] / "README.md").read_text()
+
+
+def commands(command=group, path=()):
+    yield path, command
+    if isinstance(command, click.Group):
+        for name, sub in command.commands.items():
+            yield from commands(sub, path + (name,))
+
+
+ALL = list(commands())
+
+
+@pytest.mark.parametrize("path,command", ALL, ids=[" ".join(p) or "wbgraph" for p, _ in ALL])
+def test_help_has_an_example(cli, path, command):
+    result = cli(*path, "--help")
+    assert result.exit_code == 0
+    assert "Example:" in result.output
+    assert "wbgraph " + " ".join(path) in result.output.split("Example:")[1]
+
+
+@pytest.mark.parametrize("path", [p for p, c in ALL if p and not isinstance(c, click.Group)], ids=" ".join)
+def test_readme_documents_the_command(path):
+    assert f"wbgraph {' '.join(path)}" in README
+
+
+def test_readme_starts_with_the_two_commands():
+    first_block = README.split("```")[1].splitlines()[1:]  # drop the language tag
+    commands = [line.split("#")[0].strip() for line in first_block if line.split("#")[0].strip()]
+    assert commands == ["make demo", "make test"]
+
+
+def test_the_cli_reference_in_docs_matches_the_code():
+    from pathlib import Path
+
+    from wbgraph.cli.reference import markdown
+
+    reference = Path(__file__).parents[2] / "docs" / "cli.md"
+    assert reference.read_text() == markdown(), "docs/cli.md is stale: python -m wbgraph.cli.reference > docs/cli.md"
+
+
+def library_defaults() -> dict:
+    """Each command's library function (or settings class): where its options' real defaults live."""
+    import dataclasses
+    import inspect
+
+    import wbgraph
+    from wbgraph import db, localserver
+    from wbgraph.localserver import ServerConfig
+
+    def of(function):
+        return {
+            k: v.default
+            for k, v in inspect.signature(function).parameters.items()
+            if v.default is not inspect.Parameter.empty
+        }
+
+    def fields(cls):
+        return {f.name: f.default for f in dataclasses.fields(cls)}
+
+    return {
+        ("generate",): of(wbgraph.generate),
+        ("ingest",): of(wbgraph.ingest),
+        ("train",): fields(wbgraph.TrainConfig),
+        ("evaluate",): of(wbgraph.evaluate),
+        ("writeback",): of(wbgraph.writeback),
+        ("recommend",): of(wbgraph.recommend),
+        ("report",): of(wbgraph.report),
+        ("demo",): of(wbgraph.demo),
+        ("db", "start"): of(localserver.start) | fields(ServerConfig),
+        ("db", "reset"): of(db.reset),
+    }
+
+
+@pytest.mark.parametrize("path", sorted(library_defaults()), ids=" ".join)
+def test_help_states_the_real_defaults(path):
+    """An option's default, shown by click or written in its help, is the library's own default."""
+    import re
+
+    defaults = library_defaults()[path]
+    command, checked = group, 0
+    for name in path:
+        command = command.commands[name]
+    for option in command.params:
+        if not isinstance(option, click.Option) or option.name not in defaults or option.is_flag:
+            continue
+        real = defaults[option.name]
+        if isinstance(option.default, (int, float, str)):  # click's "no default" is a sentinel
+            assert option.default == real, (
+                f"--{option.name}: the command defaults to {option.default!r}, the library to {real!r}"
+            )
+            checked += 1
+        stated = re.search(r"\(default ([^;:)]+)[;)]", option.help or "")
+        if stated:
+            assert stated.group(1) == str(real), (
+                f"--{option.name}: help says default {stated.group(1)}, the library uses {real}"
+            )
+            checked += 1
+    assert checked, "no option of this command states a default"

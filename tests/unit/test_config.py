@@ -1,0 +1,97 @@
+"""Connection settings follow Neo4j's conventions: options, then environment, then .env, then the local server."""
+
+import pytest
+
+from wbgraph.config import read_env_file, resolve_settings
+from wbgraph.errors import ConfigError
+
+
+def test_environment_names_the_server(tmp_path):
+    env = {
+        "NEO4J_URI": "neo4j+s://abc.databases.neo4j.io",
+        "NEO4J_USERNAME": "ana",
+        "NEO4J_PASSWORD": "pw",
+        "NEO4J_DATABASE": "bank",
+    }
+    s = resolve_settings(environ=env, env_file=tmp_path / "none")
+    assert (s.uri, s.user, s.password, s.database, s.local) == (
+        "neo4j+s://abc.databases.neo4j.io",
+        "ana",
+        "pw",
+        "bank",
+        False,
+    )
+
+
+def test_options_override_environment(tmp_path):
+    env = {"NEO4J_URI": "bolt://a:7687", "NEO4J_PASSWORD": "pw", "NEO4J_DATABASE": "bank"}
+    s = resolve_settings(uri="neo4j://b:7687", user="bob", database="other", environ=env, env_file=tmp_path / "none")
+    assert (s.uri, s.user, s.database) == ("neo4j://b:7687", "bob", "other")
+
+
+def test_dotenv_file_is_read_and_environment_wins(tmp_path):
+    dotenv = tmp_path / ".env"
+    dotenv.write_text(
+        "# comment\nexport NEO4J_URI=\"bolt://dotenv:7687\"\nNEO4J_PASSWORD='from file'\nNEO4J_DATABASE=filedb\n"
+    )
+    assert read_env_file(dotenv)["NEO4J_PASSWORD"] == "from file"
+    s = resolve_settings(environ={"NEO4J_DATABASE": "envdb"}, env_file=dotenv)
+    assert (s.uri, s.password, s.database) == ("bolt://dotenv:7687", "from file", "envdb")
+
+
+def test_uri_without_password_is_a_clear_error(tmp_path):
+    with pytest.raises(ConfigError, match="NEO4J_PASSWORD is not set"):
+        resolve_settings(environ={"NEO4J_URI": "bolt://x:7687"}, env_file=tmp_path / "none")
+
+
+def test_unsupported_scheme_is_rejected(tmp_path):
+    with pytest.raises(ConfigError, match="Unsupported Neo4j URI 'http://x:7474'"):
+        resolve_settings(environ={"NEO4J_URI": "http://x:7474", "NEO4J_PASSWORD": "pw"}, env_file=tmp_path / "none")
+
+
+def test_without_settings_the_local_server_is_used(tmp_path, monkeypatch):
+    monkeypatch.setenv("WBGRAPH_HOME", str(tmp_path))
+    (tmp_path / "password").write_text("generated-secret\n")
+    (tmp_path / "server.json").write_text(
+        '{"bolt_port": 17687, "http_port": 17474, "heap": "512m", "pagecache": "512m"}'
+    )
+    s = resolve_settings(environ={}, env_file=tmp_path / "none")
+    assert (s.uri, s.user, s.password, s.local) == ("bolt://127.0.0.1:17687", "neo4j", "generated-secret", True)
+    assert "generated-secret" not in repr(s)
+
+
+def test_local_server_not_set_up_yet_is_a_clear_error(tmp_path, monkeypatch):
+    monkeypatch.setenv("WBGRAPH_HOME", str(tmp_path / "nothing"))
+    with pytest.raises(ConfigError, match="run `wbgraph db start`"):
+        resolve_settings(environ={}, env_file=tmp_path / "none")
+
+
+def test_credentials_for_another_server_do_not_apply_to_the_local_one(tmp_path, monkeypatch):
+    monkeypatch.setenv("WBGRAPH_HOME", str(tmp_path))
+    (tmp_path / "password").write_text("generated-secret\n")
+    s = resolve_settings(environ={"NEO4J_USERNAME": "ana", "NEO4J_PASSWORD": "aura-secret"}, env_file=tmp_path / "none")
+    assert (s.user, s.password, s.local) == ("neo4j", "generated-secret", True)
+
+
+def test_wbgraph_dotenv_names_another_file_or_turns_dotenv_off(tmp_path, monkeypatch):
+    monkeypatch.delenv("WBGRAPH_DOTENV", raising=False)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("WBGRAPH_HOME", str(tmp_path))
+    (tmp_path / "password").write_text("generated-secret\n")
+    (tmp_path / ".env").write_text("NEO4J_URI=bolt://production:7687\nNEO4J_PASSWORD=prod\n")
+    assert resolve_settings(environ={}).uri == "bolt://production:7687"
+    monkeypatch.setenv("WBGRAPH_DOTENV", "")
+    assert resolve_settings(environ={}).local
+    other = tmp_path / "staging.env"
+    other.write_text("NEO4J_URI=bolt://staging:7687\nNEO4J_PASSWORD=s\n")
+    monkeypatch.setenv("WBGRAPH_DOTENV", str(other))
+    assert resolve_settings(environ={}).uri == "bolt://staging:7687"
+
+
+def test_the_test_fixtures_take_a_server_only_from_the_explicit_opt_in():
+    from helpers import external_settings
+
+    production = {"NEO4J_URI": "bolt://production:7687", "NEO4J_PASSWORD": "prod"}
+    assert external_settings(production) is None  # NEO4J_* never names the tests' server
+    chosen = external_settings(production | {"WBGRAPH_TEST_URI": "bolt://scratch:7687", "WBGRAPH_TEST_PASSWORD": "t"})
+    assert (chosen.uri, chosen.user, chosen.password) == ("bolt://scratch:7687", "neo4j", "t")

@@ -1,0 +1,182 @@
+"""Graph learning without a server: metrics, split, encoders, model, training, baselines, config."""
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from wbgraph.config import TrainConfig
+from wbgraph.errors import ConfigError, NotEnoughData
+from wbgraph.gnn import baselines
+from wbgraph.gnn.data import Encoders, build_graph, prepare_tables
+from wbgraph.gnn.evaluate import verdict
+from wbgraph.gnn.export import GraphTables
+from wbgraph.gnn.metrics import ranking_metrics
+from wbgraph.gnn.model import HeteroGATRecommender, bpr_loss
+from wbgraph.gnn.split import temporal_split
+from wbgraph.gnn.train import fit
+from wbgraph.graphmodel import CONTEXTS
+
+
+def test_metrics_match_hand_computed_examples():
+    scores = torch.tensor([[0.9, 0.8, 0.7, 0.1], [0.1, 0.2, 0.3, 0.4], [1.0, 0.0, 0.0, 0.0]])
+    relevant = torch.tensor([[False, True, False, False], [True, False, True, False], [False, False, False, False]])
+    exclude = torch.tensor([[True, False, False, False], [False, False, False, False], [False, False, False, False]])
+    m = ranking_metrics(scores, relevant, exclude, ks=(1, 2))
+    # customer 0: item 0 excluded, so item 1 ranks first. customer 1: ranking 3,2,1,0; relevant 0 and 2.
+    # customer 2 has nothing held out and is not counted.
+    assert m["customers"] == 2
+    assert m["recall@1"] == pytest.approx((1 + 0) / 2)
+    assert m["recall@2"] == pytest.approx((1 + 0.5) / 2)
+    assert m["precision@2"] == pytest.approx((0.5 + 0.5) / 2)
+    assert m["hit@2"] == pytest.approx(1.0)
+    ndcg_1 = (1 / np.log2(3)) / (1 + 1 / np.log2(3))  # hit at rank 2 of an ideal 2
+    assert m["ndcg@2"] == pytest.approx((1 + ndcg_1) / 2, rel=1e-5)
+    assert m["map@2"] == pytest.approx((1 + 0.5 / 2) / 2)
+    assert m["coverage@1"] == pytest.approx(2 / 4)
+
+
+def test_split_holds_out_each_customers_latest_adoptions():
+    frame = pd.DataFrame(
+        {
+            "customerId": ["a"] * 4 + ["b"] * 2,
+            "productId": ["p1", "p2", "p3", "p4", "p1", "p2"],
+            "firstDate": [4, 1, 3, 2, 1, 2],
+        }
+    )
+    split = temporal_split(frame)
+    assert frame.productId[split.test].tolist() == ["p1"]  # a's latest
+    assert frame.productId[split.val].tolist() == ["p3"]  # a's second latest
+    assert split.train.tolist() == [False, True, False, True, True, True]  # b is too short to hold out
+
+
+def test_verdict_says_plainly_when_the_model_does_not_win():
+    assert verdict({"gat": {"ndcg@10": 0.20}, "popularity": {"ndcg@10": 0.21}}).startswith(
+        "The GAT does not beat popularity"
+    )
+    assert verdict({"gat": {"ndcg@10": 0.30}, "popularity": {"ndcg@10": 0.21}}).startswith(
+        "The GAT beats every baseline"
+    )
+
+
+def test_encoders_map_the_same_way_after_a_round_trip_through_json(generated):
+    tables = generated["tables"]
+    encoders = Encoders.fit(tables)
+    assert encoders.customer_ids == sorted(generated["rows"]["customerId"].unique())
+    graph = build_graph(tables, encoders, tables.interactions)
+    assert graph["customer"].x.shape == (len(tables.customers), 3 + 5 + 6 + 5 + 3 + 4)
+    assert graph["customer", "uses", "product"].edge_index.shape[1] == len(tables.interactions)
+    assert torch.equal(
+        graph["product", "rev_uses", "customer"].edge_index, graph["customer", "uses", "product"].edge_index.flip(0)
+    )
+    assert graph["customer", "in_industry", "industry"].edge_index.shape[1] == len(tables.customers)
+    assert abs(float(graph["customer", "uses", "product"].edge_attr.mean())) < 0.5  # standardised
+    again = Encoders.from_json(encoders.to_json())
+    rebuilt = build_graph(tables, again, tables.interactions)
+    for node_type in ("customer", "product"):
+        assert torch.equal(rebuilt[node_type].x, graph[node_type].x)
+    assert torch.equal(rebuilt["customer", "uses", "product"].edge_attr, graph["customer", "uses", "product"].edge_attr)
+
+
+def test_the_graph_has_a_node_and_edge_type_per_context_of_the_graph_model(generated):
+    tables = generated["tables"]
+    graph = build_graph(tables, Encoders.fit(tables), tables.interactions)
+    for context in CONTEXTS:
+        assert context.node_type in graph.node_types
+        assert context.edge_type in graph.edge_types
+        src, rel, dst = context.edge_type
+        assert (dst, "rev_" + rel, src) in graph.edge_types
+
+
+def test_model_overfits_a_tiny_graph(generated):
+    torch.manual_seed(0)
+    tables = generated["tables"]
+    graph = build_graph(tables, Encoders.fit(tables), tables.interactions)
+    model = HeteroGATRecommender.for_graph(graph, TrainConfig(hidden=32))
+    optimiser = torch.optim.Adam(model.parameters(), lr=0.01)
+    c, p = graph["customer", "uses", "product"].edge_index
+    for _ in range(150):
+        h = model.encode_graph(graph)
+        negative = torch.randint(0, graph["product"].num_nodes, (len(c),))
+        loss = bpr_loss(
+            model.pair_score(h["customer"][c], h["product"][p], p),
+            model.pair_score(h["customer"][c], h["product"][negative], negative),
+        )
+        optimiser.zero_grad()
+        loss.backward()
+        optimiser.step()
+    scores, _ = model.score_all(graph)
+    held = torch.zeros_like(scores, dtype=torch.bool)
+    held[c, p] = True
+    m = ranking_metrics(scores, held, torch.zeros_like(held), ks=(20,))
+    assert m["recall@20"] > 0.95  # it can memorise what it was shown
+
+
+@pytest.mark.parametrize("loss", ["softmax", "bpr"])
+def test_training_beats_popularity_on_validation_and_is_deterministic(generated, loss):
+    data = prepare_tables(generated["tables"])
+    config = TrainConfig(epochs=60, hidden=16, loss=loss, patience=60)
+    first, second = fit(data, config), fit(data, config)
+    assert first.history == second.history  # same seed, same tables: the same run
+    seen = data.matrix(data.split.train)
+    popular = ranking_metrics(baselines.popularity(seen.float()), data.matrix(data.split.val), seen)
+    assert first.val["ndcg@10"] > popular["ndcg@10"]
+    assert 1 <= first.best_epoch <= 60 and len(first.history) <= 60
+
+
+def test_baselines_rank_what_customers_hold_together():
+    # customers 0-2 hold products 0 and 1; customer 3 holds only 0: kNN and MF should propose 1 to it.
+    train = torch.tensor([[1, 1, 0, 0], [1, 1, 0, 0], [1, 1, 0, 1], [1, 0, 0, 0]], dtype=torch.float32)
+    held = train.bool()
+    for scores in (baselines.item_knn(train), baselines.matrix_factorisation(train, epochs=300, seed=1)):
+        masked = scores.masked_fill(held, float("-inf"))
+        assert int(masked[3].argmax()) == 1
+    popular = baselines.popularity(train)
+    assert popular[0].tolist() == [4, 3, 0, 1]
+    by_segment = baselines.segment_popularity(train, np.array([0, 0, 1, 1]))
+    assert int(by_segment[3].masked_fill(held[3], float("-inf")).argmax()) == 1
+
+
+def test_too_little_history_is_a_one_line_error():
+    interactions = pd.DataFrame(
+        {
+            "customerId": ["a", "a"],
+            "productId": ["p", "q"],
+            "firstDate": [1, 2],
+            "lastDate": [1, 2],
+            "transactionCount": [1, 1],
+            "totalValue": [1.0, 1.0],
+            "totalAmount": [1.0, 1.0],
+            "meanUsage": [1.0, 1.0],
+            "meanEngagement": [1.0, 1.0],
+        }
+    )
+    with pytest.raises(NotEnoughData, match="3 or more"):
+        prepare_tables(GraphTables(pd.DataFrame(), pd.DataFrame(), interactions))
+
+
+@pytest.mark.parametrize(
+    "settings,message",
+    [
+        ({"loss": "hinge"}, "loss must be one of softmax, bpr"),
+        ({"epochs": "ten"}, "epochs must be a whole number"),
+        ({"hidden": 30, "heads": 4}, "divisible by heads"),
+        ({"device": "tpu"}, "device must be"),
+        ({"customer_embeddings": True}, "unknown settings: customer_embeddings"),
+    ],
+)
+def test_a_wrong_training_setting_is_an_error_not_ignored(settings, message):
+    with pytest.raises(ConfigError, match=message):
+        TrainConfig.load(None, **settings)
+
+
+def test_the_model_defaults_are_the_training_defaults():
+    import inspect
+
+    defaults = {
+        k: v.default
+        for k, v in inspect.signature(HeteroGATRecommender).parameters.items()
+        if v.default is not inspect.Parameter.empty
+    }
+    config = TrainConfig()
+    assert defaults == {name: getattr(config, name) for name in defaults}

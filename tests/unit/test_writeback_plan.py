@@ -1,0 +1,154 @@
+"""What a writeback would write, planned on in-memory tables: top K, rules, segments, reasons."""
+
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from wbgraph.config import TrainConfig
+from wbgraph.errors import ConfigError
+from wbgraph.gnn.data import prepare_tables
+from wbgraph.gnn.train import fit
+from wbgraph.runs import Restored, Run
+from wbgraph.writeback.eligibility import Rule, exclusions, load_rules
+from wbgraph.writeback.explain import reasons
+from wbgraph.writeback.plan import plan_restored
+from wbgraph.writeback.segments import profiles, segment
+
+RULES = """
+[[rule]]
+name = "no-loans-for-high-risk"
+customer = { riskRating = ["High"] }
+product = { productType = ["Loan"] }
+"""
+
+
+@pytest.fixture(scope="module")
+def restored(generated, tmp_path_factory):
+    data = prepare_tables(generated["tables"])
+    config = TrainConfig(epochs=20, hidden=16)
+    fitted = fit(data, config)
+    run = Run.create(
+        tmp_path_factory.mktemp("runs"),
+        "20261125-000000-s0",
+        fitted.model,
+        data.encoders,
+        config,
+        {"history": fitted.history, "trainedAt": "2026-11-25T00:00:00+00:00"},
+    )
+    return Restored(run, config, data, fitted.model)
+
+
+def test_each_customer_gets_k_ranked_products_it_does_not_hold_none_a_rule_excludes(restored, tmp_path):
+    rules_file = tmp_path / "rules.toml"
+    rules_file.write_text(RULES)
+    planned = plan_restored(restored, top_k=5, segments=3, rules=load_rules(rules_file))
+    data = restored.data
+    held = data.matrix(data.split.train | data.split.val | data.split.test).numpy()
+    customers, products = data.customers(), data.products()
+    loans = set(products.loc[products["productType"] == "Loan", "productId"])
+    high_risk = set(customers.loc[customers["riskRating"] == "High", "customerId"])
+    position = {p: i for i, p in enumerate(data.encoders.product_ids)}
+    assert len(planned.rows) == data.n_customers
+    for i, row in enumerate(planned.rows):
+        picks = [r["productId"] for r in row["recommendations"]]
+        assert [r["rank"] for r in row["recommendations"]] == list(range(1, len(picks) + 1))
+        assert not any(held[i, position[p]] for p in picks)
+        assert row["customerId"] not in high_risk or not loans & set(picks)
+        eligible = (~held[i]).sum() - (
+            len(loans - {p for p in loans if held[i, position[p]]}) if row["customerId"] in high_risk else 0
+        )
+        assert len(picks) == min(5, eligible)
+        scores = [r["score"] for r in row["recommendations"]]
+        assert scores == sorted(scores, reverse=True)
+        assert all(r["reasons"] for r in row["recommendations"])
+    assert planned.excluded["no-loans-for-high-risk"] == int(
+        sum(
+            (~held[i, [position[p] for p in loans]]).sum()
+            for i, c in enumerate(data.encoders.customer_ids)
+            if c in high_risk
+        )
+    )
+    assert {row["segment"] for row in planned.rows} == {1, 2, 3} and len(planned.segments) == 3
+
+
+def test_rules_match_values_lists_thresholds_and_negations():
+    customers = pd.DataFrame(
+        {
+            "riskRating": ["High", "Low", None],
+            "defaultProbability": [0.2, 0.01, np.nan],
+            "location": ["London", "USA", "Tokyo"],
+        }
+    )
+    products = pd.DataFrame({"productType": ["Loan", "Deposit"], "regulations": [["Dodd-Frank", "KYC"], ["KYC"]]})
+    assert load_rules(None) == []  # --no-rules
+    excluded = exclusions(
+        [
+            Rule("pd", customer={"defaultProbability": {"above": 0.05}}, product={"productType": ["Loan"]}),
+            Rule("us-only", customer={"location": {"not": ["USA"]}}, product={"regulations": ["Dodd-Frank"]}),
+        ],
+        customers,
+        products,
+    )
+    assert excluded["pd"].tolist() == [[True, False], [False, False], [False, False]]
+    assert excluded["us-only"].tolist() == [[True, False], [False, False], [True, False]]
+
+
+@pytest.mark.parametrize(
+    "text,message",
+    [
+        ("[[rule]]\ncustomer = {}\n", "rule 1 needs a name"),
+        ('[[rule]]\nname = "x"\ncustomer = { colour = ["red"] }\n', "no customer field 'colour'"),
+        ('[[rule]]\nname = "x"\ncustomer = { creditScore = { above = "high" } }\n', "must be a list of values"),
+        ("[[rule]\n", "cannot read the rules"),
+    ],
+)
+def test_bad_rules_are_one_line_errors(tmp_path, text, message):
+    path = tmp_path / "rules.toml"
+    path.write_text(text)
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        load_rules(path)
+
+
+def test_segments_cluster_separated_groups_and_profiles_count_them():
+    rng = np.random.default_rng(0)
+    embeddings = np.vstack([rng.normal(0, 0.1, (30, 4)) + offset for offset in (0, 5, 10)])
+    seg = segment(embeddings, "auto", seed=0)
+    assert seg.k == 3 and seg.silhouette > 0.8
+    assert sorted(np.bincount(seg.labels)[1:]) == [30, 30, 30]
+    customers = pd.DataFrame(
+        {
+            "customerType": ["Corporate"] * 90,
+            "industry": ["Energy"] * 60 + ["Finance"] * 30,
+            "location": ["London"] * 90,
+            "creditScore": [700.0] * 90,
+            "defaultProbability": [0.01] * 90,
+            "riskRating": ["Low"] * 90,
+        }
+    )
+    held = np.zeros((90, 2), dtype=bool)
+    held[:, 0] = True
+    found = profiles(seg, customers, held, ~held, ["P1", "P2"], "run")
+    assert sum(p["size"] for p in found) == 90
+    assert all(p["mostAdopted"] == ["P1"] and p["mostRecommended"] == ["P2"] for p in found)
+    assert all(p["avgCreditScore"] == 700.0 for p in found)
+
+
+def test_reasons_state_figures_that_can_be_recounted():
+    # 4 customers, 3 products; everyone but customer 3 holds P0 and P1; customer 3 holds P0 only.
+    held = np.array([[1, 1, 0], [1, 1, 0], [1, 1, 0], [1, 0, 0]], dtype=bool)
+    attended = held.astype(float)
+    picks = np.array([[2], [2], [2], [1]])
+    why = reasons(
+        picks,
+        held,
+        attended,
+        segments=np.array([1, 1, 1, 1]),
+        industry=np.array(["Energy"] * 4),
+        peer_group=np.array([0, 0, 0, 0]),
+        product_ids=["P0", "P1", "P2"],
+        product_types=["Loan", "Deposit", "FX"],
+    )
+    assert why[3][0] == ["adopted by 3 Energy customers in segment 1, whom the model sees as similar to this one"]
+    assert why[0][0] == ["held by 0% of the 4 customers of this type and industry"]
