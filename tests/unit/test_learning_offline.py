@@ -180,3 +180,23 @@ def test_the_model_defaults_are_the_training_defaults():
     }
     config = TrainConfig()
     assert defaults == {name: getattr(config, name) for name in defaults}
+
+
+def test_a_feature_without_any_value_is_left_out_with_a_note_and_training_still_works(generated):
+    from wbgraph.loaders.columns import COLUMNS
+
+    rows = generated["rows"].copy()
+    optional = [c.prop for c in COLUMNS if not c.required and c.kind != "id"]
+    rows[optional] = None
+    from wbgraph.gnn.export import tables_from_rows
+
+    tables = tables_from_rows(rows)
+    data = prepare_tables(tables)
+    notes = data.encoders.notes()
+    assert "industry: no value in the data, left out of the model" in notes
+    assert "meanUsage: no value in the data, left out of the model" in notes
+    graph = data.train_graph
+    assert not {c.node_type for c in CONTEXTS} & set(graph.node_types)  # no empty context node types
+    assert graph["customer"].x.shape[1] == 1 and "x" not in graph["product"]  # a constant; IDs alone
+    fitted = fit(data, TrainConfig(epochs=3, hidden=8))
+    assert np.isfinite(fitted.val["ndcg@10"])

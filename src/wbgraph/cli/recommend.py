@@ -32,9 +32,8 @@ def recommend(obj, customer_id: str, top_k: int, explain: bool, as_json: bool) -
 def echo_recommendations(result: dict, explain: bool) -> None:
     """A customer's facts, then its recommendations, best first (with reasons when ``explain``)."""
     segment = f", segment {result['segment']}" if result.get("segment") is not None else ""
-    click.echo(
-        f"{result['customerId']} ({result['customerType']}, {result['industry']}, {result['location']}{segment})"
-    )
+    facts = ", ".join(str(result[k]) for k in ("customerType", "industry", "location") if result.get(k) is not None)
+    click.echo(f"{result['customerId']} ({facts or 'no attributes'}{segment})")
     if not result["recommendations"]:
         click.echo("  no recommendations yet: run `wbgraph writeback`")
     for r in result["recommendations"]:

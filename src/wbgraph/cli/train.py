@@ -68,3 +68,5 @@ def train(obj, config_file: str | None, runs_dir: str, silent: bool, as_json: bo
         f"Export {result.seconds['export']:.1f}s, training {result.seconds['train']:.1f}s "
         f"({result.seconds['perEpoch']:.2f}s/epoch)"
     )
+    for note in result.notes:
+        click.echo(f"Note: {note}")

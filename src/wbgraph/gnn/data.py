@@ -58,6 +58,7 @@ class Encoders:
     vocabularies: dict[str, list[str]] = field(default_factory=dict)
     scales: dict[str, tuple[float, float]] = field(default_factory=dict)
     cutoff: float = 0.0  # epoch seconds of the latest interaction seen: recency is measured from here
+    dropped: list[str] = field(default_factory=list)  # features with no value at all: not in the model
 
     @classmethod
     def fit(cls, tables: GraphTables, interactions: pd.DataFrame | None = None) -> Encoders:
@@ -77,7 +78,14 @@ class Encoders:
         edges = edge_table(interactions, enc.cutoff)
         for column, log in EDGE_NUMBERS.items():
             enc.scales["edge." + column] = _scale(_numbers(edges[column], log))
+        numbers = {c: tables.customers[c] for c in CUSTOMER_NUMBERS} | {"edge." + c: edges[c] for c in EDGE_NUMBERS}
+        enc.dropped = [name for name, values in enc.vocabularies.items() if not values]
+        enc.dropped += [name for name, values in numbers.items() if not np.isfinite(_numbers(values, False)).any()]
         return enc
+
+    def notes(self) -> list[str]:
+        """One line per feature the data has no value for, which the model therefore does without."""
+        return [f"{name.removeprefix('edge.')}: no value in the data, left out of the model" for name in self.dropped]
 
     def to_json(self) -> str:
         return json.dumps(self.__dict__, indent=1)
@@ -96,14 +104,17 @@ class Encoders:
         return _index(self.product_ids, ids)
 
     def customer_features(self, customers: pd.DataFrame) -> torch.Tensor:
+        """One row per customer; a constant column when the data has no customer attribute at all."""
         rows = customers.set_index("customerId").reindex(self.customer_ids)
-        parts = [_one_hot(rows[c], self.vocabularies[c]) for c in CUSTOMER_CATEGORIES]
-        parts += [self._standard(rows[c], c, log) for c, log in CUSTOMER_NUMBERS.items()]
+        parts = [_one_hot(rows[c], self.vocabularies[c]) for c in CUSTOMER_CATEGORIES if c not in self.dropped]
+        parts += [self._standard(rows[c], c, log) for c, log in CUSTOMER_NUMBERS.items() if c not in self.dropped]
+        if not sum(p.shape[1] for p in parts):
+            parts = [np.ones((len(rows), 1), dtype="float32")]  # customers are then known by their products alone
         return torch.tensor(np.hstack(parts), dtype=torch.float32)
 
     def product_features(self, products: pd.DataFrame) -> torch.Tensor:
         rows = products.set_index("productId").reindex(self.product_ids)
-        parts = [_one_hot(rows[c], self.vocabularies[c]) for c in PRODUCT_CATEGORIES]
+        parts = [_one_hot(rows[c], self.vocabularies[c]) for c in PRODUCT_CATEGORIES if c not in self.dropped]
         regulations = rows["regulations"].apply(lambda v: v if isinstance(v, list) else [])
         parts.append(
             np.vstack(
@@ -116,7 +127,11 @@ class Encoders:
 
     def edge_features(self, interactions: pd.DataFrame) -> torch.Tensor:
         edges = edge_table(interactions, self.cutoff)
-        parts = [self._standard(edges[c], "edge." + c, log) for c, log in EDGE_NUMBERS.items()]
+        parts = [
+            self._standard(edges[c], "edge." + c, log)
+            for c, log in EDGE_NUMBERS.items()
+            if "edge." + c not in self.dropped
+        ]
         return torch.tensor(np.hstack(parts), dtype=torch.float32)
 
     def _standard(self, values: pd.Series, name: str, log: bool) -> np.ndarray:
@@ -137,7 +152,9 @@ def build_graph(tables: GraphTables, enc: Encoders, interactions: pd.DataFrame) 
     data = HeteroData()
     data["customer"].x = enc.customer_features(tables.customers)
     data["customer"].num_nodes = len(enc.customer_ids)
-    data["product"].x = enc.product_features(tables.products)
+    product_x = enc.product_features(tables.products)
+    if product_x.shape[1]:  # without any product attribute, products are their ID embeddings alone
+        data["product"].x = product_x
     data["product"].num_nodes = len(enc.product_ids)
     src = enc.customer_index(interactions["customerId"])
     dst = enc.product_index(interactions["productId"])
@@ -149,6 +166,8 @@ def build_graph(tables: GraphTables, enc: Encoders, interactions: pd.DataFrame) 
         "Product": (tables.products.set_index("productId").reindex(enc.product_ids), enc.product_ids),
     }
     for context in CONTEXTS:
+        if context.prop in enc.dropped:  # no value anywhere: no such context node
+            continue
         vocab = enc.vocabularies[context.prop]
         data[context.node_type].num_nodes = len(vocab)
         table, ids = owners[context.owner]
@@ -201,9 +220,9 @@ class Prepared:
         return self.tables.products.set_index("productId").reindex(self.encoders.product_ids).reset_index()
 
     def peer_groups(self) -> np.ndarray:
-        """Each customer's peer group, its (type, industry), as a small integer."""
+        """Each customer's peer group, its (type, industry), as a small integer (a missing fact is a value too)."""
         customers = self.customers()
-        key = customers["customerType"].astype(str) + "|" + customers["industry"].astype(str)
+        key = customers["customerType"].fillna("").astype(str) + "|" + customers["industry"].fillna("").astype(str)
         return key.astype("category").cat.codes.to_numpy()
 
 

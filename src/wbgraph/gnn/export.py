@@ -73,25 +73,31 @@ def fetch(
     customers per query, ``workers`` queries at a time.
     """
 
-    def run(name: str, **params: object) -> dict:
-        record = driver.execute_query(cypher.load(name), params, database_=settings.database, routing_=READ).records[0]
-        return dict(record)
+    def rows(name: str, columns: tuple[str, ...], **params: object) -> pd.DataFrame:
+        """A query's one record, a list of rows (nulls in place), as a frame with ``columns``."""
+        records = driver.execute_query(cypher.load(name), params, database_=settings.database, routing_=READ).records
+        return pd.DataFrame(records[0]["rows"], columns=list(columns))
 
     pages, after = [], ""
     while True:
-        page = run(
-            "gnn/export_customers", after=after, pageSize=page_size, customerType=customer_type, location=location
+        page = rows(
+            "gnn/export_customers",
+            CUSTOMER_COLUMNS,
+            after=after,
+            pageSize=page_size,
+            customerType=customer_type,
+            location=location,
         )
-        if not page["customerId"]:
+        if page.empty:
             break
-        pages.append(pd.DataFrame(page))
-        after = page["customerId"][-1]
+        pages.append(page)
+        after = page["customerId"].iat[-1]
     ids = [i for p in pages for i in p["customerId"]]
     windowed = since is not None or until is not None
 
     def interactions_of(chunk: list[str]) -> pd.DataFrame:
         name = "gnn/export_interactions_window" if windowed else "gnn/export_interactions"
-        return pd.DataFrame(run(name, customerIds=chunk, since=since, until=until))
+        return rows(name, INTERACTION_COLUMNS, customerIds=chunk, since=since, until=until)
 
     chunks = [ids[i : i + edge_page_size] for i in range(0, len(ids), edge_page_size)]
     edges, done = [], 0
@@ -102,7 +108,7 @@ def fetch(
             update(done, None)
     customers = pd.concat(pages, ignore_index=True) if pages else pd.DataFrame(columns=list(CUSTOMER_COLUMNS))
     interactions = pd.concat(edges, ignore_index=True) if edges else pd.DataFrame(columns=list(INTERACTION_COLUMNS))
-    products = pd.DataFrame(run("gnn/export_products"))
+    products = rows("gnn/export_products", PRODUCT_COLUMNS)
     # a canonical row order: the same graph content gives the same tensors, whatever the store's order
     interactions = interactions.sort_values(["customerId", "productId"], ignore_index=True)
     return GraphTables(customers, products, interactions)

@@ -41,6 +41,7 @@ class TrainResult(Summary):
     test: dict
     seconds: dict = field(default_factory=dict)  # export, train, perEpoch
     device: str = "cpu"
+    notes: list = field(default_factory=list)  # features the data has no value for, left out of the model
 
 
 @dataclass
@@ -90,7 +91,15 @@ def train(
     }
     run = Run.create(runs_dir, Run.new_id(now, config.seed), fitted.model, data.encoders, config, metrics)
     return TrainResult(
-        run.id, str(run.folder), len(fitted.history), fitted.best_epoch, fitted.val, fitted.test, seconds, fitted.device
+        run.id,
+        str(run.folder),
+        len(fitted.history),
+        fitted.best_epoch,
+        fitted.val,
+        fitted.test,
+        seconds,
+        fitted.device,
+        data.encoders.notes(),
     )
 
 

@@ -97,13 +97,16 @@ def reasons(
                 if found_q[i, k]:
                     q = best_q[i, k]
                     found.append(
-                        f"often taken together with {product_ids[q]} ({product_types[q]}), which this customer uses: "
+                        f"often taken together with {product_ids[q]}"
+                        + (f" ({product_types[q]})" if product_types[q] else "")
+                        + ", which this customer uses: "
                         f"{share[q, product]:.0%} of its {int(holders[q])} holders also use {product_ids[product]}"
                     )
                 n = int(group_held[group[i], product])
                 if n:
                     found.append(
-                        f"adopted by {n} {industry[c]} customer{'s' if n > 1 else ''} in segment {segments[c]}, "
+                        f"adopted by {n} {industry[c] + ' ' if industry[c] else ''}customer{'s' if n > 1 else ''} "
+                        f"in segment {segments[c]}, "
                         "whom the model sees as similar to this one"
                     )
                 if not found:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import neo4j
 import numpy as np
+import pandas as pd
 import torch
 from sklearn.decomposition import PCA
 
@@ -80,10 +81,10 @@ def plan_restored(restored: Restored, top_k: int = 10, segments: int | str = "au
         held,
         explain.attention(restored.model, graph).numpy(),
         seg.labels,
-        customers["industry"].astype(str).to_numpy(),
+        _text(customers["industry"]),
         data.peer_groups(),
         data.encoders.product_ids,
-        products["productType"].astype(str).tolist(),
+        _text(products["productType"]).tolist(),
     )
     rows = [
         {
@@ -152,3 +153,8 @@ def _projection(embeddings: np.ndarray) -> np.ndarray:
     if min(embeddings.shape) < 2:
         return np.zeros((len(embeddings), 2))
     return PCA(2, random_state=0).fit_transform(embeddings)
+
+
+def _text(values: pd.Series) -> np.ndarray:
+    """Values as text for the reasons, ``""`` where missing (the reason then leaves the fact out)."""
+    return np.array([str(v) if v is not None and v == v else "" for v in values], dtype=object)

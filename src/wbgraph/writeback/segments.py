@@ -95,7 +95,8 @@ def profiles(
                 "highRiskShare": round(float((rows["riskRating"] == "High").mean()), 4) if len(rows) else 0.0,
                 "mostAdopted": _most(held[members], product_ids, top),
                 "mostRecommended": _most(recommended[members], product_ids, top),
-                "name": f"Segment {s}: {kind} · {industry} · {location}",
+                "name": f"Segment {s}: "
+                + (" · ".join(str(v) for v in (kind, industry, location) if v is not None) or "mixed"),
             }
         )
     return out

@@ -1,12 +1,12 @@
 // One page of customers for the graph-learning export, in customerId order after $after.
-// Optional filters: $customerType, $location (null = any). Columnar: one row of lists.
+// Optional filters: $customerType, $location (null = any). One row holding a list of rows,
+// each [customerId, customerType, industry, location, relationshipManager, riskRating,
+// companySize, creditScore, defaultProbability, exposure]: a missing property is a null in
+// its place (a column per collect() would skip it and misalign the columns).
 MATCH (c:Customer)
 WHERE c.customerId > $after
   AND ($customerType IS NULL OR c.customerType = $customerType)
   AND ($location IS NULL OR c.location = $location)
 WITH c ORDER BY c.customerId LIMIT $pageSize
-RETURN collect(c.customerId) AS customerId, collect(c.customerType) AS customerType,
-       collect(c.industry) AS industry, collect(c.location) AS location,
-       collect(c.relationshipManager) AS relationshipManager, collect(c.riskRating) AS riskRating,
-       collect(c.companySize) AS companySize, collect(c.creditScore) AS creditScore,
-       collect(c.defaultProbability) AS defaultProbability, collect(c.exposure) AS exposure
+RETURN collect([c.customerId, c.customerType, c.industry, c.location, c.relationshipManager, c.riskRating,
+                c.companySize, c.creditScore, c.defaultProbability, c.exposure]) AS rows

@@ -1,9 +1,8 @@
 // Customer -> product interactions of the customers in $customerIds, from the aggregated
-// USES relationships. Columnar: one row of lists.
+// USES relationships. One row holding a list of rows, each [customerId, productId,
+// transactionCount, firstDate, lastDate (epoch seconds), totalValue, totalAmount, meanUsage,
+// meanEngagement]; a missing property is a null in its place.
 UNWIND $customerIds AS id
 MATCH (c:Customer {customerId: id})-[u:USES]->(p:Product)
-RETURN collect(id) AS customerId, collect(p.productId) AS productId,
-       collect(u.transactionCount) AS transactionCount, collect(u.firstDate.epochSeconds) AS firstDate,
-       collect(u.lastDate.epochSeconds) AS lastDate, collect(u.totalValue) AS totalValue,
-       collect(u.totalAmount) AS totalAmount, collect(u.meanUsage) AS meanUsage,
-       collect(u.meanEngagement) AS meanEngagement
+RETURN collect([id, p.productId, u.transactionCount, u.firstDate.epochSeconds, u.lastDate.epochSeconds,
+                u.totalValue, u.totalAmount, u.meanUsage, u.meanEngagement]) AS rows

@@ -1,12 +1,9 @@
 // Customer -> product interactions of the customers in $customerIds as known in a date
 // window: aggregated from the transactions dated in [$since, $until) (null = open end).
-// Columnar: one row of lists.
+// Rows as in export_interactions.cypher; a missing value is a null in its place.
 UNWIND $customerIds AS id
 MATCH (c:Customer {customerId: id})-[:PERFORMED]->(t:Transaction)-[:OF_PRODUCT]->(p:Product)
 WHERE ($since IS NULL OR t.date >= datetime($since)) AND ($until IS NULL OR t.date < datetime($until))
 WITH id, p, count(t) AS n, min(t.date) AS first, max(t.date) AS last, sum(t.value) AS value,
      sum(t.amount) AS amount, avg(t.productUsage) AS usage, avg(t.customerEngagement) AS engagement
-RETURN collect(id) AS customerId, collect(p.productId) AS productId,
-       collect(n) AS transactionCount, collect(first.epochSeconds) AS firstDate,
-       collect(last.epochSeconds) AS lastDate, collect(value) AS totalValue,
-       collect(amount) AS totalAmount, collect(usage) AS meanUsage, collect(engagement) AS meanEngagement
+RETURN collect([id, p.productId, n, first.epochSeconds, last.epochSeconds, value, amount, usage, engagement]) AS rows

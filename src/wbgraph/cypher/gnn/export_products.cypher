@@ -1,8 +1,7 @@
 // Every product for the graph-learning export, with the regulations it is traded under.
-// Columnar: one row of lists.
+// One row holding a list of rows, each [productId, productType, category, subcategory,
+// features, regulations]; a missing property is a null in its place.
 MATCH (p:Product)
 OPTIONAL MATCH (p)-[:SUBJECT_TO]->(g:Regulation)
 WITH p, collect(g.name) AS regulations ORDER BY p.productId
-RETURN collect(p.productId) AS productId, collect(p.productType) AS productType,
-       collect(p.category) AS category, collect(p.subcategory) AS subcategory,
-       collect(p.features) AS features, collect(regulations) AS regulations
+RETURN collect([p.productId, p.productType, p.category, p.subcategory, p.features, regulations]) AS rows
