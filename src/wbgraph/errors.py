@@ -54,6 +54,10 @@ class InputFileError(WbgraphError):
     exit_code = 3
 
 
+class MappingError(InputFileError):
+    """The mapping file is unusable, or names what the data file lacks; nothing was read or written."""
+
+
 class TooManyRejects(WbgraphError):
     """More rows failed validation than ``--max-rejects`` allows; nothing was loaded."""
 

@@ -82,8 +82,16 @@ class Run:
         """Save a trained model as a new run folder and mark it latest."""
         import torch
 
-        run = cls(Path(runs_dir) / run_id)
-        run.folder.mkdir(parents=True, exist_ok=False)
+        Path(runs_dir).mkdir(parents=True, exist_ok=True)
+        run, n = cls(Path(runs_dir) / run_id), 1
+        while True:  # two runs in the same second get -2, -3 ...
+            try:
+                run.folder.mkdir()
+                break
+            except FileExistsError:
+                n += 1
+                run = cls(Path(runs_dir) / f"{run_id}-{n}")
+        run_id = run.id
         run._write_json(MANIFEST, {"format": FORMAT, "runId": run_id})
         torch.save(model.state_dict(), run.folder / WEIGHTS)
         (run.folder / ENCODERS).write_text(encoders.to_json())

@@ -63,3 +63,9 @@ def test_missing_incomplete_and_tampered_runs_are_one_line_errors(saved, tmp_pat
     (broken / "config.json").write_text(json.dumps({"epochs": "many"}))
     with pytest.raises(RunNotFound, match="damaged config.json"):
         Run.open(str(broken)).config()
+
+
+def test_two_runs_saved_in_the_same_second_get_their_own_folders(saved):
+    runs, run, fitted, data = saved
+    again = Run.create(runs, run.id, fitted.model, data.encoders, TrainConfig(epochs=3, hidden=8), run.metrics())
+    assert again.id == f"{run.id}-2" and Run.latest(runs).id == again.id and run.folder.is_dir()

@@ -11,6 +11,7 @@ from .demo import demo
 from .evaluate import evaluate
 from .generate import generate
 from .ingest import ingest
+from .mapping import mapping
 from .query import query
 from .recommend import recommend
 from .report import report
@@ -45,6 +46,7 @@ cli.add_command(demo)
 cli.add_command(db)
 cli.add_command(generate)
 cli.add_command(ingest)
+cli.add_command(mapping)
 cli.add_command(train)
 cli.add_command(evaluate)
 cli.add_command(writeback)

@@ -36,6 +36,11 @@ from .common import bars, echo_fields, echo_json, json_option, pass_obj, silent_
     help="The file's text encoding (utf-8-sig: UTF-8, with or without BOM).",
 )
 @click.option(
+    "--mapping",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="How the file's columns become graph properties (TOML; default: the seed notebook's 28 columns).",
+)
+@click.option(
     "--bulk",
     is_flag=True,
     help="Load an empty database of the local server with Neo4j's bulk importer (restarts the server).",
@@ -50,7 +55,8 @@ def ingest(
     rejects: Path | None,
     max_rejects: int | None,
     strict: bool,
-    encoding: str | None,
+    encoding: str,
+    mapping: Path | None,
     bulk: bool,
     silent: bool,
     as_json: bool,
@@ -69,10 +75,16 @@ def ingest(
     \b
     Example:
         wbgraph ingest data.csv --batch-size 10000 --rejects bad-rows.csv
+        wbgraph ingest ratings.csv --mapping movielens.toml
         wbgraph db reset --yes && wbgraph ingest big.csv --bulk
     """
     options = dict(
-        rejects=rejects, max_rejects=max_rejects, strict=strict, encoding=encoding, progress=bars(silent or as_json)
+        rejects=rejects,
+        max_rejects=max_rejects,
+        strict=strict,
+        encoding=encoding,
+        mapping=mapping,
+        progress=bars(silent or as_json),
     )
     if bulk:
         summary = bulk_ingest(LocalServer(), obj.settings(), file, **options)

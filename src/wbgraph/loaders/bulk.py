@@ -33,6 +33,7 @@ from ..localserver import LocalServer, start, stop
 from ..progress import SILENT, Phases, Progress
 from .columns import owned_by
 from .ingest import TRANSACTION_PROPS, IngestSummary, check, latest_rows, product_regulations, usage_table
+from .mapping import Mapping
 from .read import DEFAULT_ENCODING
 from .validate import Validated
 
@@ -166,6 +167,7 @@ def bulk_ingest(
     max_rejects: int | None = None,
     strict: bool = False,
     encoding: str = DEFAULT_ENCODING,
+    mapping: str | Path | Mapping | None = None,
     progress: Progress = SILENT,
 ) -> IngestSummary:
     """Load one CSV file into the empty database of the local server with the bulk importer.
@@ -180,7 +182,9 @@ def bulk_ingest(
     _require_empty(settings)
     progress.say("Validating")
     with phases("validate"):
-        checked, summary = check(path, rejects=rejects, max_rejects=max_rejects, strict=strict, encoding=encoding)
+        checked, summary = check(
+            path, rejects=rejects, max_rejects=max_rejects, strict=strict, encoding=encoding, mapping=mapping
+        )
     if checked.rows.empty:  # every row rejected: nothing for the importer, the schema all the same
         with open_driver(settings) as driver, driver.session(database=settings.database) as session:
             apply_schema(session)

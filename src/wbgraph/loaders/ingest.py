@@ -25,6 +25,7 @@ from ..db import apply_schema
 from ..errors import TooManyRejects
 from ..progress import SILENT, Phases, Progress, Summary
 from .columns import owned_by
+from .mapping import Mapping, load_mapping
 from .read import DEFAULT_ENCODING
 from .validate import Validated, validate
 
@@ -76,6 +77,7 @@ def ingest(
     max_rejects: int | None = None,
     strict: bool = False,
     encoding: str = DEFAULT_ENCODING,
+    mapping: str | Path | Mapping | None = None,
     progress: Progress = SILENT,
 ) -> IngestSummary:
     """Load one CSV file into the graph; return the summary.
@@ -84,7 +86,9 @@ def ingest(
     """
     phases = Phases()
     with phases("validate"):
-        checked, summary = check(path, rejects=rejects, max_rejects=max_rejects, strict=strict, encoding=encoding)
+        checked, summary = check(
+            path, rejects=rejects, max_rejects=max_rejects, strict=strict, encoding=encoding, mapping=mapping
+        )
     rows = checked.rows.drop_duplicates("transactionKey")
     counters: Counter = Counter()
     with driver.session(database=settings.database) as session:
@@ -123,13 +127,16 @@ def check(
     max_rejects: int | None = None,
     strict: bool = False,
     encoding: str = DEFAULT_ENCODING,
+    mapping: str | Path | Mapping | None = None,
 ) -> tuple[Validated, IngestSummary]:
     """Validate a file and write its rejects: the part of an ingest shared by the online and bulk paths.
 
     Raises :class:`TooManyRejects` (nothing to load) when rejects exceed ``max_rejects``.
     """
     path = Path(path)
-    checked = validate(path, encoding=encoding, strict=strict)
+    if mapping is not None and not isinstance(mapping, Mapping):
+        mapping = load_mapping(mapping)
+    checked = validate(path, encoding=encoding, strict=strict, mapping=mapping)
     summary = IngestSummary(
         file=str(path),
         read=checked.read,

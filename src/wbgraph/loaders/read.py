@@ -18,13 +18,15 @@ DEFAULT_ENCODING = "utf-8-sig"  # UTF-8, with or without a byte-order mark
 OTHER_DELIMITERS = {";": "semicolon", "\t": "tab", "|": "pipe"}
 
 
-def read_records(path: Path, encoding: str = DEFAULT_ENCODING) -> tuple[list[str], list[list[str]], list[int]]:
+def read_records(
+    path: Path, encoding: str = DEFAULT_ENCODING, delimiter: str = ","
+) -> tuple[list[str], list[list[str]], list[int]]:
     """The header, the records and the line each record starts on; file-level problems raise."""
     encoding = encoding or DEFAULT_ENCODING
     records, lines = [], []
     try:
         with open(path, encoding=encoding, newline="") as f:
-            reader = csv.reader(f, strict=True)
+            reader = csv.reader(f, strict=True, delimiter=delimiter)
             header = next(reader, None)
             previous = reader.line_num
             for record in reader:
@@ -46,7 +48,7 @@ def read_records(path: Path, encoding: str = DEFAULT_ENCODING) -> tuple[list[str
     except csv.Error as e:
         raise InputFileError(f"{path}: line {reader.line_num}: malformed CSV ({e}).") from None
     if header is None or not any(h.strip() for h in header):
-        raise InputFileError(f"{path}: the file is empty (expected a header row with the 28 input columns).")
+        raise InputFileError(f"{path}: the file is empty (expected a header row).")
     return [h.strip() for h in header], records, lines
 
 

@@ -26,8 +26,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .columns import COLUMNS, HEADERS, MAX_ID_LENGTH, owned_by
-from .read import DEFAULT_ENCODING, check_header, read_records
+from .columns import COLUMNS, HEADERS, MAX_ID_LENGTH, Column, owned_by
+from .mapping import Mapping, apply, default_mapping
+from .read import DEFAULT_ENCODING, check_header
 
 STRING = np.dtypes.StringDType()
 
@@ -67,14 +68,17 @@ def _gc_paused():
             gc.enable()
 
 
-def validate(path: str | Path, encoding: str = DEFAULT_ENCODING, strict: bool = False) -> Validated:
-    """Read ``path`` and split its rows into valid (typed) rows and rejects with reasons."""
+def validate(
+    path: str | Path, encoding: str = DEFAULT_ENCODING, strict: bool = False, mapping: Mapping | None = None
+) -> Validated:
+    """Read ``path`` (through ``mapping``; default: the 28 columns) and split its rows into valid
+    (typed) rows and rejects with reasons."""
     with _gc_paused():
-        return _validate(Path(path), encoding, strict)
+        return _validate(Path(path), encoding, strict, mapping or default_mapping())
 
 
-def _validate(path: Path, encoding: str | None, strict: bool) -> Validated:
-    header, records, lines = read_records(path, encoding)
+def _validate(path: Path, encoding: str, strict: bool, mapping: Mapping) -> Validated:
+    header, records, lines = apply(mapping, path, encoding)
     check_header(path, header)
 
     width = len(header)
@@ -95,7 +99,8 @@ def _validate(path: Path, encoding: str | None, strict: bool) -> Validated:
 
     typed = {}
     for column in COLUMNS:
-        typed[column.prop] = _convert(column, raw[column.header], reasons, soft, warnings)
+        checks = (column.prop in mapping.required, mapping.check_vocabularies)
+        typed[column.prop] = _convert(column, raw[column.header], reasons, soft, warnings, *checks)
 
     rows = pd.DataFrame(typed)
     rows["line"] = line
@@ -128,7 +133,9 @@ def _row_key(values: tuple) -> str:
     return hashlib.blake2b("\x1f".join(values).encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
 
 
-def _convert(column, values: pd.Series, reasons: dict, soft: dict, warnings: Counter) -> pd.Series:
+def _convert(
+    column: Column, values: pd.Series, reasons: dict, soft: dict, warnings: Counter, required: bool, vocabulary: bool
+) -> pd.Series:
     """Typed values of one column; adds a reason per bad row (hard) or per soft problem.
 
     String work is done with numpy's vectorised string functions: several times faster than
@@ -138,7 +145,7 @@ def _convert(column, values: pd.Series, reasons: dict, soft: dict, warnings: Cou
     text = values.to_numpy(dtype=object).astype(STRING)
     stripped = np.strings.strip(text)
     empty = stripped == ""
-    if column.required:
+    if required:
         for i in np.flatnonzero(empty):
             reasons[i].append(f"missing {name}")
 
@@ -150,7 +157,7 @@ def _convert(column, values: pd.Series, reasons: dict, soft: dict, warnings: Cou
     plain = stripped.astype(object)
     plain[empty] = None
     if column.kind == "category":
-        if column.vocabulary:
+        if vocabulary and column.vocabulary:
             outside = ~empty & ~np.isin(stripped, np.array(column.vocabulary, dtype=STRING))
             for i in np.flatnonzero(outside):
                 soft[i].append(f"{name} {_show(plain[i])} is not a documented value")

@@ -1,0 +1,61 @@
+"""``wbgraph mapping``: the mapping that tells ``ingest`` how your extract's columns become the graph."""
+
+from pathlib import Path
+
+import click
+
+from ..loaders.mapping import init_mapping, load_mapping
+
+
+@click.group()
+def mapping() -> None:
+    """Write and check mappings: how an extract's columns become graph properties.
+
+    \b
+    Example:
+        wbgraph mapping init transactions.csv --output mapping.toml
+        wbgraph mapping check mapping.toml
+    """
+
+
+@mapping.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--output", "-o", type=click.Path(dir_okay=False, path_type=Path), help="Where to write it (default: print)."
+)
+@click.option("--delimiter", default=",", show_default=True, help="The file's field delimiter.")
+def init(file: Path, output: Path | None, delimiter: str) -> None:
+    """Write a starting mapping for FILE from its header and a sample of its rows, to edit.
+
+    Columns named like a property (customer/client/user id, product/item id, date,
+    amount, currency...) are mapped to it, whole-number dates are taken for epoch seconds or
+    milliseconds; every other column is listed as a comment.
+
+    \b
+    Example:
+        wbgraph mapping init ratings.csv --output movielens.toml
+    """
+    text = init_mapping(file, delimiter=delimiter)
+    if output:
+        output.write_text(text, encoding="utf-8")
+        click.echo(f"Wrote {output}: edit it, then `wbgraph ingest {file} --mapping {output}`")
+    else:
+        click.echo(text, nl=False)
+
+
+@mapping.command()
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+def check(file: Path) -> None:
+    """Check a mapping file and say what it maps (exit 3 with one line when it is unusable).
+
+    \b
+    Example:
+        wbgraph mapping check movielens.toml
+    """
+    loaded = load_mapping(file)
+    for prop, source in loaded.columns.items():
+        origin = f"column {source.column!r}" if source.column else f"constant {source.constant!r}"
+        click.echo(f"{prop:<22} <- {origin}" + (f" ({source.format})" if source.format else ""))
+    for side, joined in loaded.sides.items():
+        click.echo(f"[{side}] from {joined.file} joined on {joined.key!r}: {', '.join(joined.columns)}")
+    click.echo(f"Required in every row: {', '.join(sorted(loaded.required))}")

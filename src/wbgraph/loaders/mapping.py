@@ -1,0 +1,342 @@
+"""Your extract as it is: a mapping file says how its columns become the graph's properties.
+
+A mapping (TOML) names, for each graph property of :mod:`.columns`, the source column it
+comes from (or a constant), and for dates their format; a small fixed set of transforms
+(trim, upper/lower case, split on a delimiter and take the first item or all of them) and
+no expression language. Customer and product attributes may come from separate files
+(a customer master, a product catalogue) joined on their ids. Example, MovieLens' ratings::
+
+    delimiter = ","
+    [columns]
+    customerId = "userId"                                   # a source column
+    productId = "movieId"
+    date = { column = "timestamp", format = "epoch-seconds" }
+    amount = { column = "rating", required = true }
+
+    [products]                                              # attributes from a second file
+    file = "movies.csv"                                     # relative to the mapping file
+    key = "movieId"
+    [products.columns]
+    productType = { column = "genres", split = "|", take = "first" }
+
+Applying a mapping turns the file into the default input format (the seed notebook's 28
+columns, :data:`.columns.HEADERS`), row for row with each row's line number kept, so the one
+validator, the rejects file and the summary serve every extract alike. The default format
+is itself a mapping (:func:`default_mapping`): each header onto its property, Transaction ID
+and amount required, the documented vocabularies checked. A user's mapping requires only the
+customer id, the product id and the date, plus what it marks ``required``; without a
+transaction id a transaction is identified by its mapped values. Any problem with the
+mapping itself is one line, before anything is read or written.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..errors import MappingError
+from .columns import BY_HEADER, COLUMNS, HEADERS
+from .read import DEFAULT_ENCODING, read_records
+
+BY_PROP = {c.prop: c for c in COLUMNS}
+ALWAYS_REQUIRED = ("customerId", "productId", "date")
+DATE_FORMATS = ("iso8601", "epoch-seconds", "epoch-milliseconds")  # or a strftime pattern such as "%d/%m/%Y"
+SOURCE_KEYS = {"column", "constant", "format", "trim", "case", "split", "take", "required"}
+OWNERS = {"customers": "Customer", "products": "Product"}
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where one graph property comes from, and how its text is shaped."""
+
+    column: str | None = None
+    constant: str | None = None
+    format: str | None = None  # dates only
+    trim: bool = True
+    case: str | None = None  # "upper" or "lower"
+    split: str | None = None
+    take: str = "first"  # with split: "first" item, or "all" items (joined for list properties)
+    required: bool = False
+
+
+@dataclass(frozen=True)
+class Side:
+    """A second file of customer or product attributes, joined on its key column."""
+
+    file: Path
+    key: str
+    columns: dict[str, Source]
+    delimiter: str = ","
+
+
+@dataclass(frozen=True)
+class Mapping:
+    """How one extract's columns become the graph's properties."""
+
+    columns: dict[str, Source]  # graph property -> source
+    delimiter: str = ","
+    check_vocabularies: bool = False
+    sides: dict[str, Side] = field(default_factory=dict)  # "customers" / "products" -> their file
+    name: str = "the default mapping"
+
+    @property
+    def required(self) -> set[str]:
+        """The properties every row must have: the ids and the date, and what the mapping marks required."""
+        return set(ALWAYS_REQUIRED) | {prop for prop, s in self.columns.items() if s.required}
+
+    @property
+    def is_default(self) -> bool:
+        return self.name == "the default mapping"
+
+
+def default_mapping() -> Mapping:
+    """The seed notebook's 28 columns, each onto its property: today's input format."""
+    return Mapping(
+        {c.prop: Source(column=c.header, trim=False, required=c.required) for c in COLUMNS},
+        check_vocabularies=True,
+    )
+
+
+def load_mapping(path: str | Path) -> Mapping:
+    """Read and check a mapping file; every problem is one line naming it (exit 3, nothing written)."""
+    path = Path(path)
+    where = str(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise MappingError(f"{where}: no such mapping file.") from None
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
+        raise MappingError(f"{where}: cannot read the mapping ({e}).") from None
+    unknown = set(data) - {"delimiter", "check_vocabularies", "columns", *OWNERS}
+    if unknown:
+        raise MappingError(
+            f"{where}: unknown keys {sorted(unknown)}; a mapping has delimiter, "
+            "check_vocabularies, [columns], [customers] and [products]."
+        )
+    columns = _columns(where, data.get("columns"), "[columns]", set(BY_PROP))
+    missing = [p for p in ALWAYS_REQUIRED if p not in columns]
+    if missing:
+        raise MappingError(f"{where}: [columns] must map {', '.join(missing)} (every transaction needs them).")
+    sides = {}
+    for side, owner in OWNERS.items():
+        if side in data:
+            sides[side] = _side(where, path.parent, side, owner, data[side])
+    delimiter = data.get("delimiter", ",")
+    if not isinstance(delimiter, str) or len(delimiter) != 1:
+        raise MappingError(f"{where}: delimiter must be one character, not {delimiter!r}.")
+    return Mapping(columns, delimiter, bool(data.get("check_vocabularies", False)), sides, name=where)
+
+
+def _columns(where: str, raw: object, section: str, allowed: set[str]) -> dict[str, Source]:
+    if not isinstance(raw, dict) or not raw:
+        raise MappingError(f"{where}: {section} must be a table of property = source column.")
+    out = {}
+    for prop, spec in raw.items():
+        if prop not in allowed:
+            raise MappingError(
+                f"{where}: {section} names {prop!r}, which is not a property here "
+                f"(properties: {', '.join(sorted(allowed))})."
+            )
+        out[prop] = _source(where, prop, spec)
+    return out
+
+
+def _source(where: str, prop: str, spec: object) -> Source:
+    if isinstance(spec, str):
+        spec = {"column": spec}
+    if not isinstance(spec, dict):
+        raise MappingError(f'{where}: {prop} must be a column name or a table such as {{ column = "..." }}.')
+    unknown = set(spec) - SOURCE_KEYS
+    if unknown:
+        raise MappingError(
+            f"{where}: {prop} has unknown keys {sorted(unknown)} (allowed: {', '.join(sorted(SOURCE_KEYS))})."
+        )
+    if ("column" in spec) == ("constant" in spec):
+        raise MappingError(f"{where}: {prop} needs exactly one of column or constant.")
+    kind = BY_PROP[prop].kind
+    fmt = spec.get("format")
+    if fmt is not None:
+        if kind != "date":
+            raise MappingError(f"{where}: {prop} is not a date: format applies to dates only.")
+        if fmt not in DATE_FORMATS and "%" not in str(fmt):
+            raise MappingError(
+                f"{where}: {prop}: date format {fmt!r} is not iso8601, epoch-seconds, "
+                'epoch-milliseconds or a strftime pattern such as "%d/%m/%Y".'
+            )
+    if spec.get("case") not in (None, "upper", "lower"):
+        raise MappingError(f'{where}: {prop}: case must be "upper" or "lower".')
+    if spec.get("take", "first") not in ("first", "all"):
+        raise MappingError(f'{where}: {prop}: take must be "first" or "all".')
+    if spec.get("take") == "all" and prop != "regulation" and "split" in spec:
+        raise MappingError(f'{where}: {prop} holds one value: take = "all" is for regulation only.')
+    return Source(
+        column=str(spec["column"]) if "column" in spec else None,
+        constant=str(spec["constant"]) if "constant" in spec else None,
+        format=fmt,
+        trim=bool(spec.get("trim", True)),
+        case=spec.get("case"),
+        split=spec.get("split"),
+        take=spec.get("take", "first"),
+        required=bool(spec.get("required", False)),
+    )
+
+
+def _side(where: str, folder: Path, side: str, owner: str, raw: object) -> Side:
+    if not isinstance(raw, dict) or not isinstance(raw.get("file"), str) or not isinstance(raw.get("key"), str):
+        raise MappingError(f'{where}: [{side}] needs file = "..." and key = "<its id column>".')
+    unknown = set(raw) - {"file", "key", "columns", "delimiter"}
+    if unknown:
+        raise MappingError(f"{where}: [{side}] has unknown keys {sorted(unknown)}.")
+    allowed = {c.prop for c in COLUMNS if c.owner == owner and c.kind != "id"}
+    file = Path(raw["file"]) if Path(raw["file"]).is_absolute() else folder / raw["file"]
+    return Side(
+        file,
+        raw["key"],
+        _columns(where, raw.get("columns"), f"[{side}.columns]", allowed),
+        str(raw.get("delimiter", ",")),
+    )
+
+
+def apply(
+    mapping: Mapping, path: Path, encoding: str = DEFAULT_ENCODING
+) -> tuple[list[str], list[list[str]], list[int]]:
+    """The file's rows in the default input format: ``(HEADERS, records, line numbers)``.
+
+    The default mapping reads the file as it is; any other builds every row's 28 fields from
+    its sources, joins the customers and products files, and keeps each row's line number.
+    """
+    if mapping.is_default:
+        return read_records(path, encoding)
+    frame, lines = _read(path, mapping.delimiter, encoding)
+    out = pd.DataFrame({header: _values(mapping, BY_HEADER[header].prop, frame, path) for header in HEADERS})
+    ids = {"customers": "Customer ID", "products": "Product ID"}
+    for side_name, side in mapping.sides.items():
+        attributes, _ = _read(side.file, side.delimiter, encoding)
+        if side.key not in attributes:
+            raise MappingError(f"{mapping.name}: {side.file} has no column {side.key!r} to join on.")
+        attributes = attributes.drop_duplicates(side.key, keep="last").set_index(side.key)
+        keys = out[ids[side_name]]
+        for prop, source in side.columns.items():
+            values = pd.Series(_shape(source, attributes, side.file, mapping.name), index=attributes.index)
+            joined = keys.map(values)
+            header = BY_PROP[prop].header
+            out[header] = joined.where(joined.notna(), out[header]).astype(object)
+    return list(HEADERS), out.to_numpy(dtype=object).tolist(), lines
+
+
+def _read(path: Path, delimiter: str, encoding: str) -> tuple[pd.DataFrame, list[int]]:
+    """A delimited file as text columns, with each record's line number."""
+    header, records, lines = read_records(path, encoding, delimiter)
+    width = len(header)
+    rows = [r if len(r) == width else (r + [""] * width)[:width] for r in records]
+    return pd.DataFrame(rows, columns=header, dtype=object), lines
+
+
+def _values(mapping: Mapping, prop: str, frame: pd.DataFrame, path: Path) -> np.ndarray:
+    source = mapping.columns.get(prop)
+    if source is None:
+        return np.full(len(frame), "", dtype=object)
+    return _shape(source, frame, path, mapping.name)
+
+
+def _shape(source: Source, frame: pd.DataFrame, path: Path, name: str) -> np.ndarray:
+    """One source's text for every row: the column (or constant), transformed, dates as ISO 8601."""
+    if source.constant is not None:
+        return np.full(len(frame), source.constant, dtype=object)
+    if source.column not in frame:
+        raise MappingError(
+            f"{name}: {path} has no column {source.column!r} (its columns: {', '.join(map(str, frame.columns))})."
+        )
+    text = frame[source.column].astype(object).fillna("").astype(str)
+    if source.trim:
+        text = text.str.strip()
+    if source.case:
+        text = text.str.upper() if source.case == "upper" else text.str.lower()
+    if source.split:
+        parts = text.str.split(source.split, regex=False)
+        text = parts.str[0] if source.take == "first" else parts.str.join(";")
+        text = text.fillna("").str.strip()
+    if source.format and source.format != "iso8601":
+        text = _dates(text, source.format)
+    return text.to_numpy(dtype=object)
+
+
+def _dates(text: pd.Series, fmt: str) -> pd.Series:
+    """Dates in ``fmt`` as ISO 8601 text; what does not parse stays as it was, for the validator to reject."""
+    present = text != ""
+    if fmt.startswith("epoch-"):
+        numbers = pd.to_numeric(text.where(present), errors="coerce")
+        parsed = pd.to_datetime(numbers, unit="s" if fmt == "epoch-seconds" else "ms", utc=True, errors="coerce")
+    else:
+        parsed = pd.to_datetime(text.where(present), format=fmt, utc=True, errors="coerce")
+    iso = parsed.dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return iso.where(parsed.notna(), text).astype(object)
+
+
+def init_mapping(path: str | Path, sample: int = 1_000, encoding: str = DEFAULT_ENCODING, delimiter: str = ",") -> str:
+    """A starting mapping for a file, from its header and a sample of its rows, for the user to edit.
+
+    Columns whose names look like a property's are mapped to it (ids, date, amount...); a
+    date column holding whole numbers is guessed to be epoch seconds or milliseconds. Every
+    other column is listed as a comment, so nothing is mapped by accident.
+    """
+    frame, _ = _read(Path(path), delimiter, encoding)
+    frame = frame.head(sample)
+    guesses = {}
+    for column in frame.columns:
+        prop = _guess(column)
+        if prop and prop not in guesses:
+            guesses[prop] = column
+    lines = [
+        f"# wbgraph mapping for {Path(path).name}: graph property = source column. Edit, then",
+        f"#   wbgraph ingest {Path(path).name} --mapping <this file>",
+        f'delimiter = "{delimiter}"',
+        "",
+        "[columns]",
+    ]
+    for prop in [c.prop for c in COLUMNS]:
+        if prop in guesses:
+            column = guesses[prop]
+            extra = _date_format(frame[column]) if BY_PROP[prop].kind == "date" else ""
+            lines.append(f'{prop} = {{ column = "{column}"{extra} }}')
+        elif prop in ALWAYS_REQUIRED:
+            lines.append(f'# {prop} = "..."   # required: name the column that holds it')
+    unused = [c for c in frame.columns if c not in guesses.values()]
+    if unused:
+        lines += ["", "# Columns not mapped (map them to a property above, or leave them out):"]
+        lines += [f"#   {c}" for c in unused]
+    return "\n".join(lines) + "\n"
+
+
+NAMES = {  # lower-case words that suggest a property
+    "customerId": ("customerid", "customer", "client", "clientid", "userid", "user", "cif", "counterparty"),
+    "productId": ("productid", "product", "item", "itemid", "movieid", "sku", "productcode"),
+    "transactionId": ("transactionid", "txnid", "tradeid", "paymentid"),
+    "date": ("date", "transactiondate", "timestamp", "time", "valuedate", "bookingdate", "tradedate"),
+    "amount": ("amount", "transactionamount", "value", "notional", "rating", "quantity"),
+    "currency": ("currency", "ccy", "transactioncurrency"),
+    "customerType": ("customertype", "segment", "clienttype"),
+    "industry": ("industry", "sector"),
+    "location": ("location", "country", "region"),
+    "productType": ("producttype", "genres", "genre"),
+    "category": ("productcategory", "category"),
+}
+
+
+def _guess(column: str) -> str | None:
+    key = "".join(ch for ch in column.lower() if ch.isalnum())
+    for prop, words in NAMES.items():
+        if key in words:
+            return prop
+    return None
+
+
+def _date_format(values: pd.Series) -> str:
+    numbers = pd.to_numeric(values, errors="coerce")
+    if len(values) and numbers.notna().all():
+        return ', format = "epoch-milliseconds"' if numbers.median() > 1e11 else ', format = "epoch-seconds"'
+    return ""
