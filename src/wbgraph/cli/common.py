@@ -11,7 +11,7 @@ from typing import Any
 import click
 
 from ..config import Settings, resolve_settings
-from ..db import Connection, connect
+from ..db import connect
 from ..errors import WbgraphError
 from ..progress import SILENT, Progress, Summary
 
@@ -115,19 +115,3 @@ class Bars:
 def bars(silent: bool) -> Progress:
     """Rich bars, or nothing with ``--silent``/``--json``."""
     return SILENT if silent else Bars()
-
-
-__all__ = [
-    "Bars",
-    "Connection",
-    "Group",
-    "Obj",
-    "bars",
-    "echo_fields",
-    "echo_json",
-    "json_option",
-    "pass_obj",
-    "run_option",
-    "runs_option",
-    "silent_option",
-]
