@@ -141,3 +141,21 @@ def test_human_summary_reports_warnings(cli, empty_db, seed_csv):
     assert result.exit_code == 0
     assert "Rows read              1,000" in result.output
     assert "Warning: 999 x Regulatory Requirements outside the documented vocabulary" in result.output
+
+
+ENTITIES = """
+MATCH (n) WHERE n:Customer OR n:Product
+OPTIONAL MATCH (n)-[r]->(m) WHERE NOT m:Transaction AND NOT m:Product
+WITH n, r, m ORDER BY type(r), m.name
+WITH n, collect([type(r), m.name]) AS links
+WITH n, links ORDER BY coalesce(n.customerId, n.productId)
+RETURN collect([labels(n), properties(n), links]) AS entities
+"""
+
+
+def test_customers_and_products_are_written_in_batches_with_the_graph_of_one_transaction(cli, empty_db, seed_csv):
+    ingest_json(cli, str(seed_csv))  # customers and products in one batch of 10,000
+    whole = empty_db.execute_query(ENTITIES).records[0]["entities"]
+    empty_db.execute_query("MATCH (n) DETACH DELETE n")
+    ingest_json(cli, str(seed_csv), "--batch-size", "7")  # ... and in batches of 7
+    assert empty_db.execute_query(ENTITIES).records[0]["entities"] == whole

@@ -144,3 +144,21 @@ def test_file_level_errors_name_the_problem(tmp_path, content, message):
 def test_missing_file(tmp_path):
     with pytest.raises(InputFileError, match="no such file"):
         validate(tmp_path / "nope.csv")
+
+
+def test_a_gzipped_file_and_another_delimiter_read_like_the_plain_file(tmp_path, seed_csv):
+    import dataclasses
+    import gzip
+
+    from wbgraph.loaders.mapping import default_mapping
+
+    plain = validate(seed_csv)
+    zipped = tmp_path / "seed.csv.gz"
+    zipped.write_bytes(gzip.compress(seed_csv.read_bytes()))
+    assert validate(zipped).rows.equals(plain.rows)
+    semicolons = tmp_path / "seed-semicolons.csv"
+    write_csv(semicolons, [row()], delimiter=";")
+    with pytest.raises(InputFileError, match="--delimiter ';'"):
+        validate(semicolons)
+    mapping = dataclasses.replace(default_mapping(), delimiter=";")
+    assert len(validate(semicolons, mapping=mapping).rows) == 1

@@ -35,6 +35,7 @@ from .common import bars, echo_fields, echo_json, json_option, pass_obj, silent_
     show_default=True,
     help="The file's text encoding (utf-8-sig: UTF-8, with or without BOM).",
 )
+@click.option("--delimiter", help="The field delimiter, e.g. ';' (default: the mapping's, else a comma).")
 @click.option(
     "--mapping",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -56,12 +57,13 @@ def ingest(
     max_rejects: int | None,
     strict: bool,
     encoding: str,
+    delimiter: str | None,
     mapping: Path | None,
     bulk: bool,
     silent: bool,
     as_json: bool,
 ) -> None:
-    """Validate a CSV file and load it into Neo4j; safe to run again.
+    """Validate a CSV file (or .csv.gz) and load it into Neo4j; safe to run again.
 
     Every row is either loaded or written to the rejects file with its line number and
     reason. Exit status: 0 loaded (bad rows quarantined), 3 file unusable (nothing
@@ -84,6 +86,7 @@ def ingest(
         strict=strict,
         encoding=encoding,
         mapping=mapping,
+        delimiter=delimiter,
         progress=bars(silent or as_json),
     )
     if bulk:

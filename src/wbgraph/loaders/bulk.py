@@ -168,6 +168,7 @@ def bulk_ingest(
     strict: bool = False,
     encoding: str = DEFAULT_ENCODING,
     mapping: str | Path | Mapping | None = None,
+    delimiter: str | None = None,
     progress: Progress = SILENT,
 ) -> IngestSummary:
     """Load one CSV file into the empty database of the local server with the bulk importer.
@@ -183,7 +184,13 @@ def bulk_ingest(
     progress.say("Validating")
     with phases("validate"):
         checked, summary = check(
-            path, rejects=rejects, max_rejects=max_rejects, strict=strict, encoding=encoding, mapping=mapping
+            path,
+            rejects=rejects,
+            max_rejects=max_rejects,
+            strict=strict,
+            encoding=encoding,
+            mapping=mapping,
+            delimiter=delimiter,
         )
     if checked.rows.empty:  # every row rejected: nothing for the importer, the schema all the same
         with open_driver(settings) as driver, driver.session(database=settings.database) as session:

@@ -12,6 +12,7 @@ files, re-runs or interrupted runs came before.
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,7 +26,7 @@ from ..db import apply_schema
 from ..errors import TooManyRejects
 from ..progress import SILENT, Phases, Progress, Summary
 from .columns import owned_by
-from .mapping import Mapping, load_mapping
+from .mapping import Mapping, default_mapping, load_mapping
 from .read import DEFAULT_ENCODING
 from .validate import Validated, validate
 
@@ -78,6 +79,7 @@ def ingest(
     strict: bool = False,
     encoding: str = DEFAULT_ENCODING,
     mapping: str | Path | Mapping | None = None,
+    delimiter: str | None = None,
     progress: Progress = SILENT,
 ) -> IngestSummary:
     """Load one CSV file into the graph; return the summary.
@@ -87,17 +89,23 @@ def ingest(
     phases = Phases()
     with phases("validate"):
         checked, summary = check(
-            path, rejects=rejects, max_rejects=max_rejects, strict=strict, encoding=encoding, mapping=mapping
+            path,
+            rejects=rejects,
+            max_rejects=max_rejects,
+            strict=strict,
+            encoding=encoding,
+            mapping=mapping,
+            delimiter=delimiter,
         )
     rows = checked.rows.drop_duplicates("transactionKey")
     counters: Counter = Counter()
     with driver.session(database=settings.database) as session:
         with phases("customersAndProducts"):
             apply_schema(session)
-            if len(checked.rows):
-                counters += session.execute_write(
-                    _write_entities, _entities(checked, "Customer"), _entities(checked, "Product")
-                )
+            for owner in ("Customer", "Product"):  # in batches: a million customers are not one transaction
+                entities = _entities(checked, owner)
+                for start in range(0, len(entities), batch_size):
+                    counters += session.execute_write(_write_entities, owner, entities[start : start + batch_size])
         with phases("transactions"), progress.task("Ingesting", "rows") as update:
             for start in range(0, len(rows), batch_size):
                 batch = rows.iloc[start : start + batch_size]
@@ -128,6 +136,7 @@ def check(
     strict: bool = False,
     encoding: str = DEFAULT_ENCODING,
     mapping: str | Path | Mapping | None = None,
+    delimiter: str | None = None,
 ) -> tuple[Validated, IngestSummary]:
     """Validate a file and write its rejects: the part of an ingest shared by the online and bulk paths.
 
@@ -136,6 +145,8 @@ def check(
     path = Path(path)
     if mapping is not None and not isinstance(mapping, Mapping):
         mapping = load_mapping(mapping)
+    if delimiter is not None:  # --delimiter overrides the mapping's
+        mapping = dataclasses.replace(mapping or default_mapping(), delimiter=delimiter)
     checked = validate(path, encoding=encoding, strict=strict, mapping=mapping)
     summary = IngestSummary(
         file=str(path),
@@ -209,11 +220,10 @@ def _plain(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _write_entities(tx: neo4j.ManagedTransaction, customers: list[dict], products: list[dict]) -> Counter:
-    counters = Counter()
-    counters += _counters(tx.run(cypher.load("loaders/upsert_customers"), customers=customers).consume())
-    counters += _counters(tx.run(cypher.load("loaders/upsert_products"), products=products).consume())
-    return counters
+def _write_entities(tx: neo4j.ManagedTransaction, owner: str, batch: list[dict]) -> Counter:
+    if owner == "Customer":
+        return _counters(tx.run(cypher.load("loaders/upsert_customers"), customers=batch).consume())
+    return _counters(tx.run(cypher.load("loaders/upsert_products"), products=batch).consume())
 
 
 def _write_transactions(tx: neo4j.ManagedTransaction, batch: pd.DataFrame) -> tuple[int, Counter]:

@@ -93,10 +93,11 @@ class Mapping:
         return self.name == "the default mapping"
 
 
-def default_mapping() -> Mapping:
+def default_mapping(delimiter: str = ",") -> Mapping:
     """The seed notebook's 28 columns, each onto its property: today's input format."""
     return Mapping(
         {c.prop: Source(column=c.header, trim=False, required=c.required) for c in COLUMNS},
+        delimiter=delimiter,
         check_vocabularies=True,
     )
 
@@ -210,7 +211,7 @@ def apply(
     its sources, joins the customers and products files, and keeps each row's line number.
     """
     if mapping.is_default:
-        return read_records(path, encoding)
+        return read_records(path, encoding, mapping.delimiter)
     frame, lines = _read(path, mapping.delimiter, encoding)
     out = pd.DataFrame({header: _values(mapping, BY_HEADER[header].prop, frame, path) for header in HEADERS})
     ids = {"customers": "Customer ID", "products": "Product ID"}

@@ -8,8 +8,10 @@ with one line naming it: nothing is loaded. Rows are checked by :mod:`.validate`
 from __future__ import annotations
 
 import csv
+import gzip
 from collections import Counter
 from pathlib import Path
+from typing import TextIO
 
 from ..errors import InputFileError
 from .columns import HEADERS
@@ -25,7 +27,7 @@ def read_records(
     encoding = encoding or DEFAULT_ENCODING
     records, lines = [], []
     try:
-        with open(path, encoding=encoding, newline="") as f:
+        with _open(path, encoding) as f:
             reader = csv.reader(f, strict=True, delimiter=delimiter)
             header = next(reader, None)
             previous = reader.line_num
@@ -52,13 +54,21 @@ def read_records(
     return [h.strip() for h in header], records, lines
 
 
+def _open(path: Path, encoding: str) -> TextIO:
+    """A text file, or a gzip'd one (by its ``.gz`` name), read as it is."""
+    if Path(path).name.endswith(".gz"):
+        return gzip.open(path, "rt", encoding=encoding, newline="")
+    return open(path, encoding=encoding, newline="")
+
+
 def check_header(path: Path, header: list[str]) -> None:
     """Raise a one-line :class:`InputFileError` unless the header has exactly the 28 columns."""
     if len(header) == 1:
         for delimiter, name in OTHER_DELIMITERS.items():
             if delimiter in header[0]:
                 raise InputFileError(
-                    f"{path}: the header is separated by {name}s; wbgraph reads comma-separated files."
+                    f"{path}: the header is separated by {name}s; wbgraph reads comma-separated files "
+                    f"unless told otherwise: --delimiter {delimiter!r}."
                 )
     counts = Counter(header)
     problems = []
