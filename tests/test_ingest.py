@@ -159,3 +159,12 @@ def test_customers_and_products_are_written_in_batches_with_the_graph_of_one_tra
     empty_db.execute_query("MATCH (n) DETACH DELETE n")
     ingest_json(cli, str(seed_csv), "--batch-size", "7")  # ... and in batches of 7
     assert empty_db.execute_query(ENTITIES).records[0]["entities"] == whole
+
+
+def test_a_parquet_file_loads_the_graph_its_csv_loads(cli, empty_db, seed_csv, tmp_path):
+    pd.read_csv(seed_csv, dtype=str, keep_default_na=False).to_parquet(tmp_path / "seed.parquet")
+    summary = ingest_json(cli, str(tmp_path / "seed.parquet"), "--silent")
+    assert (summary["read"], summary["loaded"], summary["rejected"]) == (1000, 1000, 0)
+    from_parquet = graph_totals(empty_db)
+    again = ingest_json(cli, str(seed_csv), "--silent")  # the same rows as CSV: nothing new
+    assert again["created"] == 0 and graph_totals(empty_db) == from_parquet

@@ -162,3 +162,23 @@ def test_a_gzipped_file_and_another_delimiter_read_like_the_plain_file(tmp_path,
         validate(semicolons)
     mapping = dataclasses.replace(default_mapping(), delimiter=";")
     assert len(validate(semicolons, mapping=mapping).rows) == 1
+
+
+def test_a_parquet_file_reads_like_its_csv_with_rows_numbered(tmp_path, seed_csv):
+    import pandas as pd
+
+    plain = validate(seed_csv)
+    frame = pd.read_csv(seed_csv, dtype=str, keep_default_na=False)
+    frame.loc[3, "Transaction Amount"] = "lots"  # one bad row
+    frame.to_parquet(tmp_path / "seed.parquet")
+    v = validate(tmp_path / "seed.parquet")
+    assert v.read == 1000 and len(v.rows) == 999
+    assert v.rejects["lineNumber"].tolist() == [4] and "'lots' is not a finite number" in v.rejects["reason"].iat[0]
+    kept = plain.rows.drop(index=3).reset_index(drop=True)
+    assert v.rows.drop(columns="line").equals(kept.drop(columns="line"))  # same values, same keys
+    typed = pd.read_csv(seed_csv)  # numbers as numbers, not text: the values still arrive
+    typed.to_parquet(tmp_path / "typed.parquet")
+    assert validate(tmp_path / "typed.parquet").rows["amount"].tolist() == plain.rows["amount"].tolist()
+    (tmp_path / "broken.parquet").write_bytes(b"PAR1 not really")
+    with pytest.raises(InputFileError, match="not a readable Parquet file"):
+        validate(tmp_path / "broken.parquet")

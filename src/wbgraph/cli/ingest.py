@@ -63,7 +63,7 @@ def ingest(
     silent: bool,
     as_json: bool,
 ) -> None:
-    """Validate a CSV file (or .csv.gz) and load it into Neo4j; safe to run again.
+    """Validate a CSV file (.csv, .csv.gz) or a Parquet file and load it into Neo4j; safe to run again.
 
     Every row is either loaded or written to the rejects file with its line number and
     reason. Exit status: 0 loaded (bad rows quarantined), 3 file unusable (nothing

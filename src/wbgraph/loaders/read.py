@@ -23,7 +23,13 @@ OTHER_DELIMITERS = {";": "semicolon", "\t": "tab", "|": "pipe"}
 def read_records(
     path: Path, encoding: str = DEFAULT_ENCODING, delimiter: str = ","
 ) -> tuple[list[str], list[list[str]], list[int]]:
-    """The header, the records and the line each record starts on; file-level problems raise."""
+    """The header, the records and the line each record starts on; file-level problems raise.
+
+    A ``.parquet`` file is read with pyarrow, every value as text (empty where null), each
+    record numbered by its row (1 for the first).
+    """
+    if Path(path).name.endswith(".parquet"):
+        return _read_parquet(Path(path))
     encoding = encoding or DEFAULT_ENCODING
     records, lines = [], []
     try:
@@ -52,6 +58,31 @@ def read_records(
     if header is None or not any(h.strip() for h in header):
         raise InputFileError(f"{path}: the file is empty (expected a header row).")
     return [h.strip() for h in header], records, lines
+
+
+def _read_parquet(path: Path) -> tuple[list[str], list[list[str]], list[int]]:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    try:
+        table = pq.read_table(path)
+    except FileNotFoundError:
+        raise InputFileError(f"{path}: no such file.") from None
+    except (OSError, pa.ArrowException) as e:
+        raise InputFileError(f"{path}: not a readable Parquet file ({str(e).splitlines()[0][:200]}).") from None
+    columns = []
+    for name in table.column_names:
+        try:
+            text = pc.cast(table[name], pa.string())
+        except pa.ArrowException:
+            raise InputFileError(f"{path}: column {name!r} cannot be read as text (a nested type?).") from None
+        columns.append(pc.fill_null(text, "").to_pylist())
+    return (
+        [str(n).strip() for n in table.column_names],
+        [list(r) for r in zip(*columns)],
+        list(range(1, table.num_rows + 1)),
+    )
 
 
 def _open(path: Path, encoding: str) -> TextIO:
