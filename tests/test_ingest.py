@@ -168,3 +168,25 @@ def test_a_parquet_file_loads_the_graph_its_csv_loads(cli, empty_db, seed_csv, t
     from_parquet = graph_totals(empty_db)
     again = ingest_json(cli, str(seed_csv), "--silent")  # the same rows as CSV: nothing new
     assert again["created"] == 0 and graph_totals(empty_db) == from_parquet
+
+
+def test_several_files_or_a_folder_load_as_one_with_one_summary(cli, empty_db, seed_csv, tmp_path):
+    frame = pd.read_csv(seed_csv, dtype=str, keep_default_na=False)
+    folder = tmp_path / "extracts"
+    folder.mkdir()
+    frame.iloc[:400].to_csv(folder / "a.csv", index=False)
+    frame.iloc[400:].to_parquet(folder / "b.parquet")
+    bad = frame.iloc[:2].copy()
+    bad["Transaction Amount"] = "n/a"
+    bad.to_csv(tmp_path / "bad.csv", index=False)
+
+    refused = cli("ingest", str(folder), str(tmp_path / "bad.csv"), "--max-rejects", "1")
+    assert refused.exit_code == 4 and "2 of 1002 rows rejected" in refused.output  # counted over every file
+    assert graph_totals(empty_db)["transactions"] == 0  # ... and nothing of any file was loaded
+
+    summary = ingest_json(cli, str(folder), str(tmp_path / "bad.csv"), "--silent")
+    assert (summary["read"], summary["loaded"], summary["rejected"], summary["created"]) == (1002, 1000, 2, 1000)
+    assert [f["read"] for f in summary["files"]] == [400, 600, 2]
+    assert summary["rejectsFile"] == str(tmp_path / "bad.rejects.csv")
+    assert graph_totals(empty_db)["transactions"] == 1000
+    assert cli("ingest", str(seed_csv), str(seed_csv), "--rejects", str(tmp_path / "r.csv")).exit_code == 1

@@ -12,14 +12,14 @@ from .common import bars, echo_fields, echo_json, json_option, pass_obj, silent_
 
 
 @click.command()
-@click.argument("file", type=click.Path(path_type=Path))
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option(
     "--batch-size", type=click.IntRange(min=1), default=10_000, show_default=True, help="Rows per write transaction."
 )
 @click.option(
     "--rejects",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Where rejected rows go (FILE.rejects.csv beside FILE unless given).",
+    help="Where rejected rows go (FILE.rejects.csv beside each FILE unless given; one file only).",
 )
 @click.option(
     "--max-rejects", type=click.IntRange(min=0), help="Load nothing (exit 4) if more rows than this are rejected."
@@ -51,7 +51,7 @@ from .common import bars, echo_fields, echo_json, json_option, pass_obj, silent_
 @pass_obj
 def ingest(
     obj,
-    file: Path,
+    files: tuple[Path, ...],
     batch_size: int,
     rejects: Path | None,
     max_rejects: int | None,
@@ -63,7 +63,10 @@ def ingest(
     silent: bool,
     as_json: bool,
 ) -> None:
-    """Validate a CSV file (.csv, .csv.gz) or a Parquet file and load it into Neo4j; safe to run again.
+    """Validate CSV (.csv, .csv.gz) or Parquet files, or a folder of them, and load them into Neo4j.
+
+    Safe to run again. Several files (or a folder) give one summary; all are validated
+    before anything is written.
 
     Every row is either loaded or written to the rejects file with its line number and
     reason. Exit status: 0 loaded (bad rows quarantined), 3 file unusable (nothing
@@ -78,6 +81,7 @@ def ingest(
     Example:
         wbgraph ingest data.csv --batch-size 10000 --rejects bad-rows.csv
         wbgraph ingest ratings.csv --mapping movielens.toml
+        wbgraph ingest extracts/2025-*.csv.gz
         wbgraph db reset --yes && wbgraph ingest big.csv --bulk
     """
     options = dict(
@@ -90,10 +94,12 @@ def ingest(
         progress=bars(silent or as_json),
     )
     if bulk:
-        summary = bulk_ingest(LocalServer(), obj.settings(), file, **options)
+        if len(files) != 1:
+            raise click.UsageError("--bulk loads one file.")
+        summary = bulk_ingest(LocalServer(), obj.settings(), files[0], **options)
     else:
         with obj.connect() as (driver, settings):
-            summary = library(driver, settings, file, batch_size=batch_size, **options)
+            summary = library(driver, settings, list(files), batch_size=batch_size, **options)
     if as_json:
         echo_json(summary)
     else:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,7 +24,7 @@ import pandas as pd
 from .. import cypher
 from ..config import Settings
 from ..db import apply_schema
-from ..errors import TooManyRejects
+from ..errors import ConfigError, InputFileError, TooManyRejects
 from ..progress import SILENT, Phases, Progress, Summary
 from .columns import owned_by
 from .mapping import Mapping, default_mapping, load_mapping
@@ -56,6 +57,7 @@ class IngestSummary(Summary):
     properties_set: int = 0
     seconds: float = 0.0
     phase_seconds: dict = field(default_factory=dict)
+    files: list = field(default_factory=list)  # with several input files: each one's own summary
     derived = ("rows_per_second",)
 
     @property
@@ -71,7 +73,7 @@ def default_rejects_path(path: Path) -> Path:
 def ingest(
     driver: neo4j.Driver,
     settings: Settings,
-    path: str | Path,
+    path: str | Path | Sequence[str | Path],
     *,
     batch_size: int = 10_000,
     rejects: str | Path | None = None,
@@ -82,50 +84,114 @@ def ingest(
     delimiter: str | None = None,
     progress: Progress = SILENT,
 ) -> IngestSummary:
-    """Load one CSV file into the graph; return the summary.
+    """Load a file, several files or a folder's files into the graph; return one summary.
 
-    The progress task counts the distinct rows written so far, after each batch.
+    Every file is validated (and its rejects written beside it) before anything is written,
+    so ``max_rejects`` counts the rejects of all files and a refusal loads nothing; then the
+    files are written in turn. The progress task counts the distinct rows written so far.
     """
+    paths = input_files(path)
+    if rejects is not None and len(paths) > 1:
+        raise ConfigError("--rejects names one file: with several inputs each file's rejects go beside it.")
     phases = Phases()
     with phases("validate"):
-        checked, summary = check(
-            path,
-            rejects=rejects,
-            max_rejects=max_rejects,
-            strict=strict,
-            encoding=encoding,
-            mapping=mapping,
-            delimiter=delimiter,
+        checks = [
+            check(p, rejects=rejects, strict=strict, encoding=encoding, mapping=mapping, delimiter=delimiter)
+            for p in paths
+        ]
+    rejected = sum(summary.rejected for _, summary in checks)
+    if max_rejects is not None and rejected > max_rejects:
+        where = ", ".join(s.rejects_file for _, s in checks if s.rejects_file)
+        read = sum(summary.read for _, summary in checks)
+        raise TooManyRejects(
+            f"{rejected} of {read} rows rejected, more than --max-rejects {max_rejects}; "
+            f"nothing loaded (reasons in {where})."
         )
+    with driver.session(database=settings.database) as session:
+        for checked, summary in checks:
+            _write(session, checked, summary, batch_size, phases, progress)
+    summary = combine([summary for _, summary in checks]) if len(checks) > 1 else checks[0][1]
+    summary.seconds = phases.total
+    summary.phase_seconds = phases.seconds()
+    return summary
+
+
+INPUT_SUFFIXES = (".csv", ".csv.gz", ".parquet")
+
+
+def input_files(path: str | Path | Sequence[str | Path]) -> list[Path]:
+    """The files to load: the given ones, a folder's CSV / .csv.gz / Parquet files in name order."""
+    given = [path] if isinstance(path, (str, Path)) else list(path)
+    files: list[Path] = []
+    for item in map(Path, given):
+        if item.is_dir():
+            found = sorted(p for p in item.iterdir() if p.name.endswith(INPUT_SUFFIXES) and ".rejects." not in p.name)
+            if not found:
+                raise InputFileError(f"{item}: a folder without .csv, .csv.gz or .parquet files.")
+            files += found
+        else:
+            files.append(item)
+    if not files:
+        raise InputFileError("No input file given.")
+    return files
+
+
+def _write(
+    session: neo4j.Session,
+    checked: Validated,
+    summary: IngestSummary,
+    batch_size: int,
+    phases: Phases,
+    progress: Progress,
+) -> None:
+    """Write one validated file: customers and products, then transactions, then their usage."""
     rows = checked.rows.drop_duplicates("transactionKey")
     counters: Counter = Counter()
-    with driver.session(database=settings.database) as session:
-        with phases("customersAndProducts"):
-            apply_schema(session)
-            for owner in ("Customer", "Product"):  # in batches: a million customers are not one transaction
-                entities = _entities(checked, owner)
-                for start in range(0, len(entities), batch_size):
-                    counters += session.execute_write(_write_entities, owner, entities[start : start + batch_size])
-        with phases("transactions"), progress.task("Ingesting", "rows") as update:
-            for start in range(0, len(rows), batch_size):
-                batch = rows.iloc[start : start + batch_size]
-                created, batch_counters = session.execute_write(_write_transactions, batch)
-                summary.created += created
-                counters += batch_counters
-                update(start + len(batch), len(rows))
-        with phases("usage"):
-            pairs = rows[["customerId", "productId"]].drop_duplicates().to_dict("records")
-            for start in range(0, len(pairs), batch_size):
-                counters += session.execute_write(_refresh_usage, pairs[start : start + batch_size])
-
+    with phases("customersAndProducts"):
+        apply_schema(session)
+        for owner in ("Customer", "Product"):  # in batches: a million customers are not one transaction
+            entities = _entities(checked, owner)
+            for start in range(0, len(entities), batch_size):
+                counters += session.execute_write(_write_entities, owner, entities[start : start + batch_size])
+    with phases("transactions"), progress.task("Ingesting", "rows") as update:
+        for start in range(0, len(rows), batch_size):
+            batch = rows.iloc[start : start + batch_size]
+            created, batch_counters = session.execute_write(_write_transactions, batch)
+            summary.created += created
+            counters += batch_counters
+            update(start + len(batch), len(rows))
+    with phases("usage"):
+        pairs = rows[["customerId", "productId"]].drop_duplicates().to_dict("records")
+        for start in range(0, len(pairs), batch_size):
+            counters += session.execute_write(_refresh_usage, pairs[start : start + batch_size])
     summary.loaded = len(checked.rows)
     summary.already_in_graph = len(rows) - summary.created
     summary.nodes_created = counters["nodes_created"]
     summary.relationships_created = counters["relationships_created"]
     summary.properties_set = counters["properties_set"]
-    summary.seconds = phases.total
-    summary.phase_seconds = phases.seconds()
-    return summary
+
+
+def combine(summaries: list[IngestSummary]) -> IngestSummary:
+    """One summary of several files: counts added, warnings merged, each file's own kept in ``files``."""
+    total = IngestSummary(file=", ".join(s.file for s in summaries))
+    for name in (
+        "read",
+        "loaded",
+        "rejected",
+        "created",
+        "duplicates",
+        "already_in_graph",
+        "nodes_created",
+        "relationships_created",
+        "properties_set",
+    ):
+        setattr(total, name, sum(getattr(s, name) for s in summaries))
+    for s in summaries:
+        total.conflicts = dict(Counter(total.conflicts) + Counter(s.conflicts))
+        total.warnings = dict(Counter(total.warnings) + Counter(s.warnings))
+    total.rejects_file = ", ".join(s.rejects_file for s in summaries if s.rejects_file) or None
+    total.files = [s.to_json() for s in summaries]
+    return total
 
 
 def check(
