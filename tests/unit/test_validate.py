@@ -182,3 +182,32 @@ def test_a_parquet_file_reads_like_its_csv_with_rows_numbered(tmp_path, seed_csv
     (tmp_path / "broken.parquet").write_bytes(b"PAR1 not really")
     with pytest.raises(InputFileError, match="not a readable Parquet file"):
         validate(tmp_path / "broken.parquet")
+
+
+def test_money_is_never_added_across_currencies():
+    import pandas as pd
+
+    from wbgraph.loaders.ingest import usage_table
+
+    t = pd.DataFrame(
+        {
+            "customerId": ["A", "A", "B", "B", "C", "C"],
+            "productId": ["P"] * 6,
+            "transactionKey": list("123456"),
+            "date": pd.to_datetime(["2025-01-01"] * 6, utc=True),
+            "amount": [1.0, 2.0, 10.0, 20.0, 5.0, 6.0],
+            "value": [1.0, 1.0, 1.0, 1.0, None, None],
+            "currency": ["USD", "USD", "USD", "EUR", None, None],
+            "productUsage": [1.0] * 6,
+            "customerEngagement": [1.0] * 6,
+        }
+    )
+    usage = usage_table(t).set_index("customerId")
+    assert (usage.at["A", "totalAmount"], usage.at["A", "currency"]) == (3.0, "USD")
+    assert (
+        pd.isna(usage.at["B", "totalAmount"])
+        and pd.isna(usage.at["B", "totalValue"])
+        and pd.isna(usage.at["B", "currency"])
+    )
+    assert usage.at["C", "totalAmount"] == 11.0 and pd.isna(usage.at["C", "currency"])  # no currency named at all
+    assert usage["transactionCount"].tolist() == [2, 2, 2]

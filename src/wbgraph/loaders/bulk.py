@@ -49,6 +49,7 @@ USES_COLUMNS = (
     "totalValue:double",
     "meanUsage:double",
     "meanEngagement:double",
+    "currency:string",
 )
 
 

@@ -262,9 +262,14 @@ def product_regulations(rows: pd.DataFrame) -> pd.Series:
 
 
 def usage_table(transactions: pd.DataFrame) -> pd.DataFrame:
-    """``USES`` of each customer-product pair from its (distinct) transactions, as ``refresh_usage.cypher`` does."""
-    return (
-        transactions.groupby(["customerId", "productId"], sort=False)
+    """``USES`` of each customer-product pair from its (distinct) transactions, as ``refresh_usage.cypher`` does.
+
+    Money is never added across currencies: the totals (and the pair's ``currency``) are
+    kept only when all the pair's transactions share one currency, or all name none.
+    """
+    frame = transactions.assign(currencyKey=transactions["currency"].fillna(""))
+    usage = (
+        frame.groupby(["customerId", "productId"], sort=False)
         .agg(
             transactionCount=("transactionKey", "size"),
             firstDate=("date", "min"),
@@ -273,9 +278,16 @@ def usage_table(transactions: pd.DataFrame) -> pd.DataFrame:
             totalValue=("value", "sum"),
             meanUsage=("productUsage", "mean"),
             meanEngagement=("customerEngagement", "mean"),
+            currency=("currencyKey", "first"),
+            currencies=("currencyKey", "nunique"),
         )
         .reset_index()
     )
+    one = usage.pop("currencies") == 1
+    usage["totalAmount"] = usage["totalAmount"].where(one)
+    usage["totalValue"] = usage["totalValue"].where(one)
+    usage["currency"] = usage["currency"].where(one & (usage["currency"] != ""))
+    return usage
 
 
 def _plain(frame: pd.DataFrame) -> pd.DataFrame:
