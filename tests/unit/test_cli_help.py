@@ -55,6 +55,7 @@ def library_defaults() -> dict:
 
     import wbgraph
     from wbgraph import db, localserver
+    from wbgraph.loaders.mapping import init_mapping
     from wbgraph.localserver import ServerConfig
 
     def of(function):
@@ -77,6 +78,7 @@ def library_defaults() -> dict:
         ("report",): of(wbgraph.report),
         ("demo",): of(wbgraph.demo),
         ("db", "start"): of(localserver.start) | fields(ServerConfig),
+        ("mapping", "init"): of(init_mapping),
         ("db", "reset"): of(db.reset),
     }
 
