@@ -30,6 +30,7 @@ def test_seed_notebook_csv_lands_whole_and_reingest_changes_nothing(cli, empty_d
     frame = pd.read_csv(seed_csv)
     summary = ingest_json(cli, str(seed_csv), "--batch-size", "300")
     assert (summary["read"], summary["loaded"], summary["rejected"], summary["created"]) == (1000, 1000, 0, 1000)
+    assert summary["peakRssMb"] > 0  # the process's own peak, for the memory benchmarks
     totals = graph_totals(empty_db)
     assert totals["customers"] == frame["Customer ID"].nunique()
     assert totals["products"] == frame["Product ID"].nunique()

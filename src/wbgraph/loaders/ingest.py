@@ -13,6 +13,7 @@ files, re-runs or interrupted runs came before.
 from __future__ import annotations
 
 import dataclasses
+import resource
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -58,11 +59,16 @@ class IngestSummary(Summary):
     seconds: float = 0.0
     phase_seconds: dict = field(default_factory=dict)
     files: list = field(default_factory=list)  # with several input files: each one's own summary
-    derived = ("rows_per_second",)
+    derived = ("rows_per_second", "peak_rss_mb")
 
     @property
     def rows_per_second(self) -> float:
         return self.read / self.seconds if self.seconds else 0.0
+
+    @property
+    def peak_rss_mb(self) -> float:
+        """This process's peak resident memory so far (the neo4j-admin importer is a process of its own)."""
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def default_rejects_path(path: Path) -> Path:
