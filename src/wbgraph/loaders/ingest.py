@@ -105,14 +105,7 @@ def ingest(
             check(p, rejects=rejects, strict=strict, encoding=encoding, mapping=mapping, delimiter=delimiter)
             for p in paths
         ]
-    rejected = sum(summary.rejected for _, summary in checks)
-    if max_rejects is not None and rejected > max_rejects:
-        where = ", ".join(s.rejects_file for _, s in checks if s.rejects_file)
-        read = sum(summary.read for _, summary in checks)
-        raise TooManyRejects(
-            f"{rejected} of {read} rows rejected, more than --max-rejects {max_rejects}; "
-            f"nothing loaded (reasons in {where})."
-        )
+    refuse_too_many_rejects([summary for _, summary in checks], max_rejects)
     with driver.session(database=settings.database) as session:
         for checked, summary in checks:
             _write(session, checked, summary, batch_size, phases, progress)
@@ -232,12 +225,20 @@ def check(
     if len(checked.rejects):
         checked.rejects.to_csv(rejects_path, index=False)
         summary.rejects_file = str(rejects_path)
-    if max_rejects is not None and summary.rejected > max_rejects:
-        raise TooManyRejects(
-            f"{summary.rejected} of {summary.read} rows rejected, more than --max-rejects {max_rejects}; "
-            f"nothing loaded (reasons in {rejects_path})."
-        )
+    refuse_too_many_rejects([summary], max_rejects, where=str(rejects_path))
     return checked, summary
+
+
+def refuse_too_many_rejects(summaries: list[IngestSummary], max_rejects: int | None, where: str | None = None) -> None:
+    """Raise :class:`TooManyRejects` when the files' rejects together exceed ``max_rejects`` (None: no limit)."""
+    rejected = sum(s.rejected for s in summaries)
+    if max_rejects is None or rejected <= max_rejects:
+        return
+    where = where or ", ".join(s.rejects_file for s in summaries if s.rejects_file)
+    raise TooManyRejects(
+        f"{rejected} of {sum(s.read for s in summaries)} rows rejected, more than --max-rejects {max_rejects}; "
+        f"nothing loaded (reasons in {where})."
+    )
 
 
 def _entities(checked: Validated, owner: str) -> list[dict]:
