@@ -97,7 +97,7 @@ def test_bulk_ingest_builds_the_graph_of_the_online_ingest(cli, local_server, mi
     expected = dump(settings)
 
     assert cli("db", "reset", "--yes", env=env).exit_code == 0
-    bulk = cli("ingest", str(mixed_file), "--bulk", "--silent", "--json", env=env)
+    bulk = cli("ingest", str(mixed_file), "--bulk", "--chunk-rows", "700", "--silent", "--json", env=env)  # in chunks
     assert bulk.exit_code == 0, bulk.output
     got = dump(settings)
 

@@ -163,6 +163,11 @@ def test_customers_and_products_are_written_in_batches_with_the_graph_of_one_tra
     empty_db.execute_query("MATCH (n) DETACH DELETE n")
     ingest_json(cli, str(seed_csv), "--batch-size", "7")  # ... and in batches of 7
     assert empty_db.execute_query(ENTITIES).records[0]["entities"] == whole
+    totals = graph_totals(empty_db)
+    empty_db.execute_query("MATCH (n) DETACH DELETE n")
+    summary = ingest_json(cli, str(seed_csv), "--batch-size", "7", "--chunk-rows", "37")  # read 37 rows at a time
+    assert empty_db.execute_query(ENTITIES).records[0]["entities"] == whole and graph_totals(empty_db) == totals
+    assert (summary["read"], summary["loaded"], summary["duplicates"]) == (1000, 1000, 0)
 
 
 def test_a_parquet_file_loads_the_graph_its_csv_loads(cli, empty_db, seed_csv, tmp_path):

@@ -17,6 +17,13 @@ from .common import bars, echo_fields, echo_json, json_option, pass_obj, silent_
     "--batch-size", type=click.IntRange(min=1), default=10_000, show_default=True, help="Rows per write transaction."
 )
 @click.option(
+    "--chunk-rows",
+    type=click.IntRange(min=1),
+    default=20_000,
+    show_default=True,
+    help="Rows read and validated at a time: memory grows with this, not with the file.",
+)
+@click.option(
     "--rejects",
     type=click.Path(dir_okay=False, path_type=Path),
     help="Where rejected rows go (FILE.rejects.csv beside each FILE unless given; one file only).",
@@ -53,6 +60,7 @@ def ingest(
     obj,
     files: tuple[Path, ...],
     batch_size: int,
+    chunk_rows: int,
     rejects: Path | None,
     max_rejects: int | None,
     strict: bool,
@@ -66,7 +74,8 @@ def ingest(
     """Validate CSV (.csv, .csv.gz) or Parquet files, or a folder of them, and load them into Neo4j.
 
     Safe to run again. Several files (or a folder) give one summary; all are validated
-    before anything is written.
+    before anything is written. Files are read a chunk at a time (--chunk-rows), twice:
+    once to validate, once to write, so memory does not grow with the file.
 
     Every row is either loaded or written to the rejects file with its line number and
     reason. Exit status: 0 loaded (bad rows quarantined), 3 file unusable (nothing
@@ -91,6 +100,7 @@ def ingest(
         encoding=encoding,
         mapping=mapping,
         delimiter=delimiter,
+        chunk_rows=chunk_rows,
         progress=bars(silent or as_json),
     )
     if bulk:

@@ -28,14 +28,14 @@ from .. import cypher
 from ..config import Settings
 from ..db import apply_schema, open_driver
 from ..errors import ConnectionFailed, ServerError, TargetRefused
-from ..graphmodel import CONTEXTS, KEYS, OF_PRODUCT, PERFORMED, USES
+from ..graphmodel import CONTEXTS, KEYS, OF_PRODUCT, PERFORMED, USES, contexts_of
 from ..localserver import LocalServer, start, stop
 from ..progress import SILENT, Phases, Progress
 from .columns import owned_by
-from .ingest import TRANSACTION_PROPS, IngestSummary, check, latest_rows, product_regulations, usage_table
+from .ingest import TRANSACTION_PROPS, IngestSummary, check, finish_usage, merge_usage, usage_parts
 from .mapping import Mapping
-from .read import DEFAULT_ENCODING
-from .validate import Validated
+from .read import CHUNK_ROWS, DEFAULT_ENCODING
+from .validate import Scan
 
 IMPORTER_TYPE = {"int": "long", "float": "double", "date": "datetime", "category": "string", "id": "string"}
 KIND = {c.prop: c.kind for owner in ("Customer", "Product", "Transaction") for c in owned_by(owner)}
@@ -85,78 +85,141 @@ class ImportFiles:
         return args
 
 
-def write_import_files(checked: Validated, folder: Path) -> ImportFiles:
-    """Write the online path's graph of ``checked.rows`` as the importer's CSV files in ``folder``."""
+def write_import_files(scan: Scan, folder: Path) -> ImportFiles:
+    """Write the online path's graph of a checked file as the importer's CSV files in ``folder``.
+
+    The file is read again a chunk at a time and each chunk appended to the files: a
+    customer's or product's node (and its context links) where its latest row is, the
+    transactions at the first of their identical rows. Kept until the end, all small: the
+    context names, each product's regulations, and ``USES`` as per-pair sums.
+    """
     files = ImportFiles(Path(folder))
     files.folder.mkdir(parents=True, exist_ok=True)
-    rows = checked.rows
-    latest = {owner: latest_rows(rows, KEYS[owner]) for owner in ("Customer", "Product")}
-    for owner, frame in latest.items():
-        key = KEYS[owner]
-        attrs = [c.prop for c in owned_by(owner) if c.kind != "id"]
-        nodes = frame[[key, *attrs]].copy()
-        nodes["attributesAsOf"] = frame["date"]
-        _nodes(files, owner, nodes, f"{key}:ID({owner})", {"attributesAsOf": "datetime"})
-    for context in CONTEXTS:  # a single value from the owner's latest row; a list accumulates over all rows
-        if context.many:
-            values = product_regulations(rows).explode().dropna()
-            links = pd.DataFrame({"owner": values.index, "name": values.to_numpy()})
-        else:
-            links = latest[context.owner][[KEYS[context.owner], context.prop]].dropna()
-        names = pd.DataFrame({"name": links.iloc[:, 1].drop_duplicates()})
-        _nodes(files, context.label, names, f"name:ID({context.label})")
-        _relationships(files, context.relationship, links, context.owner, context.label)
-
-    transactions = rows.drop_duplicates("transactionKey")
-    _nodes(
-        files,
-        "Transaction",
-        transactions[["transactionKey", *TRANSACTION_PROPS, "date"]],
-        "transactionKey:ID(Transaction)",
-    )
-    _relationships(files, PERFORMED[1], transactions[["customerId", "transactionKey"]], PERFORMED[0], PERFORMED[2])
-    _relationships(files, OF_PRODUCT[1], transactions[["transactionKey", "productId"]], OF_PRODUCT[0], OF_PRODUCT[2])
-    _relationships(files, USES[1], usage_table(transactions), USES[0], USES[2], USES_COLUMNS)
+    names: dict[str, set] = {context.label: set() for context in CONTEXTS}
+    regulations: set[tuple[str, str]] = set()
+    usage: list[pd.DataFrame] = []
+    pending = 0
+    with _Appender(files) as out:
+        for rows in scan.rows():
+            for owner in ("Customer", "Product"):
+                key = KEYS[owner]
+                latest = rows[scan.latest(rows, owner)]
+                attrs = [c.prop for c in owned_by(owner) if c.kind != "id"]
+                nodes = latest[[key, *attrs]].copy()
+                nodes["attributesAsOf"] = latest["date"]
+                out.nodes(owner, nodes, f"{key}:ID({owner})", {"attributesAsOf": "datetime"})
+                for context in contexts_of(owner):
+                    if context.many:  # every regulation a product was traded under accumulates
+                        part = rows[[key, "regulation"]].dropna()
+                        regulations.update(zip(part[key], part["regulation"]))
+                        continue
+                    links = latest[[key, context.prop]].dropna()
+                    names[context.label].update(links[context.prop])
+                    out.relationships(context.relationship, links, context.owner, context.label)
+            transactions = rows[rows["first"].to_numpy()]
+            out.nodes(
+                "Transaction",
+                transactions[["transactionKey", *TRANSACTION_PROPS, "date"]],
+                "transactionKey:ID(Transaction)",
+            )
+            for (start, kind, end), columns in (
+                (PERFORMED, ["customerId", "transactionKey"]),
+                (OF_PRODUCT, ["transactionKey", "productId"]),
+            ):
+                out.relationships(kind, transactions[columns], start, end)
+            usage.append(usage_parts(_coded(scan, transactions), ["pair"]))
+            pending += len(usage[-1])
+            if pending > USAGE_PARTS_LIMIT:  # parts no larger than the pairs, however long the file
+                usage = [merge_usage(usage, ["pair"])]
+                pending = len(usage[0])
+        for context in CONTEXTS:
+            if context.many:
+                links = pd.DataFrame(sorted(regulations), columns=[KEYS[context.owner], "name"])
+                names[context.label] = set(links["name"])
+                out.relationships(context.relationship, links, context.owner, context.label)
+            out.nodes(context.label, pd.DataFrame({"name": sorted(names[context.label])}), f"name:ID({context.label})")
+        if usage:
+            uses = finish_usage(merge_usage(usage, ["pair"]), ["pair"])
+            del usage
+            customers = np.asarray(scan.entities["Customer"].ids, dtype=object)
+            products = np.asarray(scan.entities["Product"].ids, dtype=object)
+            for start in range(0, len(uses), USES_SLICE):
+                part = uses.iloc[start : start + USES_SLICE]
+                pair = part.pop("pair").to_numpy()
+                part.insert(0, "productId", products[pair & 0xFFFFFFFF])
+                part.insert(0, "customerId", customers[pair >> 32])
+                out.relationships(USES[1], part, USES[0], USES[2], USES_COLUMNS)
     return files
 
 
-def _nodes(files: ImportFiles, label: str, frame: pd.DataFrame, id_header: str, types: dict | None = None) -> None:
-    headers = [id_header] + [f"{c}:{(types or {}).get(c) or IMPORTER_TYPE[KIND[c]]}" for c in frame.columns[1:]]
-    path = files.folder / f"nodes-{label}.csv"
-    _write(files, frame, headers, path)
-    files.nodes.append((label, path))
-    files.node_count += len(frame)
+USAGE_PARTS_LIMIT = 500_000  # rows of per-chunk USES parts before they are merged
+USES_SLICE = 200_000
 
 
-def _relationships(files: ImportFiles, kind: str, frame: pd.DataFrame, start: str, end: str, props=()) -> None:
-    headers = [f":START_ID({start})", f":END_ID({end})", *props]
-    path = files.folder / f"relationships-{kind}.csv"
-    _write(files, frame, headers, path)
-    files.relationships.append((kind, path))
-    files.relationship_count += len(frame)
+def _coded(scan: Scan, transactions: pd.DataFrame) -> pd.DataFrame:
+    """The transactions with their customer-product pair as one integer (8 bytes, not two ids)."""
+    customer = scan.entities["Customer"]
+    product = scan.entities["Product"]
+    pair = (customer.lookup(transactions["customerId"]) << 32) | product.lookup(transactions["productId"])
+    return transactions.drop(columns=["customerId", "productId"]).assign(pair=pair)
 
 
-def _write(files: ImportFiles, frame: pd.DataFrame, headers: list[str], path: Path) -> None:
-    """One importer CSV: dates in the online path's format, whole numbers without a decimal point."""
-    columns = {}
-    for column, header in zip(frame.columns, headers):
-        values = frame[column]
-        if header.endswith(":datetime"):
-            text = np.datetime_as_string(
-                values.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy("datetime64[us]"), unit="us"
-            )
-            columns[header] = pa.array(np.char.add(text, "Z"), mask=values.isna().to_numpy())
-        elif header.endswith(":long"):
-            columns[header] = pa.array(values.astype("Int64"))
-        elif header.endswith(":double"):
-            columns[header] = pa.array(values.astype("float64"))
-        else:
-            strings = pa.array(values.astype(object).where(values.notna(), None), type=pa.string())
-            files.multiline = files.multiline or bool(pc.any(pc.match_substring_regex(strings, "[\r\n]")).as_py())
-            columns[header] = strings
-    table = pa.table(columns)
-    files.property_count += sum(len(table) - table[h].null_count for h in headers if not h.startswith(":"))
-    pa_csv.write_csv(table, path)
+class _Appender:
+    """The importer's CSV files, each opened at its first chunk and appended to: one per label or type."""
+
+    def __init__(self, files: ImportFiles):
+        self.files = files
+        self.writers: dict[Path, pa_csv.CSVWriter] = {}
+
+    def __enter__(self) -> _Appender:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for writer in self.writers.values():
+            writer.close()
+
+    def nodes(self, label: str, frame: pd.DataFrame, id_header: str, types: dict | None = None) -> None:
+        headers = [id_header] + [f"{c}:{(types or {}).get(c) or IMPORTER_TYPE[KIND[c]]}" for c in frame.columns[1:]]
+        path = self.files.folder / f"nodes-{label}.csv"
+        if self._write(frame, headers, path):
+            self.files.nodes.append((label, path))
+        self.files.node_count += len(frame)
+
+    def relationships(self, kind: str, frame: pd.DataFrame, start: str, end: str, props: tuple[str, ...] = ()) -> None:
+        headers = [f":START_ID({start})", f":END_ID({end})", *props]
+        path = self.files.folder / f"relationships-{kind}.csv"
+        if self._write(frame, headers, path):
+            self.files.relationships.append((kind, path))
+        self.files.relationship_count += len(frame)
+
+    def _write(self, frame: pd.DataFrame, headers: list[str], path: Path) -> bool:
+        """Append rows (dates in the online path's format, whole numbers without a decimal point);
+        return whether the file is new."""
+        columns = {}
+        for column, header in zip(frame.columns, headers):
+            values = frame[column]
+            if header.endswith(":datetime"):
+                text = np.datetime_as_string(
+                    values.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy("datetime64[us]"), unit="us"
+                )
+                columns[header] = pa.array(np.char.add(text, "Z"), mask=values.isna().to_numpy(), type=pa.string())
+            elif header.endswith(":long"):
+                columns[header] = pa.array(values.astype("Int64"), type=pa.int64())
+            elif header.endswith(":double"):
+                columns[header] = pa.array(values.astype("float64"), type=pa.float64())
+            else:
+                strings = pa.array(values.astype(object).where(values.notna(), None), type=pa.string())
+                self.files.multiline = self.files.multiline or bool(
+                    pc.any(pc.match_substring_regex(strings, "[\r\n]")).as_py()
+                )
+                columns[header] = strings
+        table = pa.table(columns)
+        self.files.property_count += sum(len(table) - table[h].null_count for h in headers if not h.startswith(":"))
+        new = path not in self.writers
+        if new:
+            self.writers[path] = pa_csv.CSVWriter(path, table.schema)
+        self.writers[path].write_table(table)
+        return new
 
 
 def bulk_ingest(
@@ -170,6 +233,7 @@ def bulk_ingest(
     encoding: str = DEFAULT_ENCODING,
     mapping: str | Path | Mapping | None = None,
     delimiter: str | None = None,
+    chunk_rows: int = CHUNK_ROWS,
     progress: Progress = SILENT,
 ) -> IngestSummary:
     """Load one CSV file into the empty database of the local server with the bulk importer.
@@ -192,8 +256,9 @@ def bulk_ingest(
             encoding=encoding,
             mapping=mapping,
             delimiter=delimiter,
+            chunk_rows=chunk_rows,
         )
-    if checked.rows.empty:  # every row rejected: nothing for the importer, the schema all the same
+    if not checked.valid:  # every row rejected: nothing for the importer, the schema all the same
         with open_driver(settings) as driver, driver.session(database=settings.database) as session:
             apply_schema(session)
     else:
@@ -202,8 +267,8 @@ def bulk_ingest(
         with phases("schema"), open_driver(settings) as driver, driver.session(database=settings.database) as session:
             apply_schema(session)
             session.run(cypher.load("db/await_indexes")).consume()
-        summary.loaded = len(checked.rows)
-        summary.created = int(checked.rows["transactionKey"].nunique())
+        summary.loaded = checked.valid
+        summary.created = checked.unique
         summary.nodes_created = files.node_count
         summary.relationships_created = files.relationship_count
         summary.properties_set = files.property_count
@@ -212,14 +277,13 @@ def bulk_ingest(
     return summary
 
 
-def _import(
-    server: LocalServer, settings: Settings, checked: Validated, phases: Phases, progress: Progress
-) -> ImportFiles:
+def _import(server: LocalServer, settings: Settings, checked: Scan, phases: Phases, progress: Progress) -> ImportFiles:
     """Importer files written, server stopped, store imported, server started again (also on failure)."""
     with tempfile.TemporaryDirectory(prefix="bulk-", dir=server.home) as tmp:
         progress.say("Writing the importer's files")
         with phases("convert"):
             files = write_import_files(checked, Path(tmp))
+            checked.close()
         progress.say("Stopping Neo4j")
         with phases("stop"):
             stop(server)

@@ -1,18 +1,21 @@
 """``wbgraph ingest``: a validated CSV into the graph, in batches, safe to run again.
 
-Order of work: validate the whole file (nothing is written when the file itself is
-unusable or rejects exceed ``max_rejects``); write the rejects file; create the schema;
-upsert customers and products (latest attributes win); then, batch by batch in managed
-write transactions, create the transactions the graph does not hold yet (a batch
-re-checks which rows exist inside its own transaction, so a retried or repeated batch
-never doubles anything); last, recompute the aggregated ``USES`` relationship of every
-customer-product pair in the file from its transactions, so it is right however many
-files, re-runs or interrupted runs came before.
+Order of work: validate the whole file, a chunk at a time (nothing is written when the
+file itself is unusable or rejects exceed ``max_rejects``), writing the rejects file as it
+goes; create the schema; then read the file again, chunk by chunk, and in managed write
+transactions upsert the chunk's customers and products (each one's attributes are written
+from its latest row in the file, wherever that row is) and create the transactions the
+graph does not hold yet (a batch re-checks which rows exist inside its own transaction, so
+a retried or repeated batch never doubles anything); last, recompute the aggregated
+``USES`` relationship of every customer-product pair in the file from its transactions, so
+it is right however many files, re-runs or interrupted runs came before. Memory is bounded
+by the chunk and the number of customers and products, not by the file (:mod:`.validate`).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import os
 import resource
 from collections import Counter
 from collections.abc import Sequence
@@ -20,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import neo4j
+import numpy as np
 import pandas as pd
 
 from .. import cypher
@@ -29,8 +33,8 @@ from ..errors import ConfigError, InputFileError, TooManyRejects
 from ..progress import SILENT, Phases, Progress, Summary
 from .columns import owned_by
 from .mapping import Mapping, default_mapping, load_mapping
-from .read import DEFAULT_ENCODING
-from .validate import Validated, validate
+from .read import CHUNK_ROWS, DEFAULT_ENCODING
+from .validate import Scan
 
 DATE_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 TRANSACTION_PROPS = [c.prop for c in owned_by("Transaction") if c.prop not in ("date", "transactionId")] + [
@@ -88,6 +92,7 @@ def ingest(
     encoding: str = DEFAULT_ENCODING,
     mapping: str | Path | Mapping | None = None,
     delimiter: str | None = None,
+    chunk_rows: int = CHUNK_ROWS,
     progress: Progress = SILENT,
 ) -> IngestSummary:
     """Load a file, several files or a folder's files into the graph; return one summary.
@@ -102,13 +107,22 @@ def ingest(
     phases = Phases()
     with phases("validate"):
         checks = [
-            check(p, rejects=rejects, strict=strict, encoding=encoding, mapping=mapping, delimiter=delimiter)
+            check(
+                p,
+                rejects=rejects,
+                strict=strict,
+                encoding=encoding,
+                mapping=mapping,
+                delimiter=delimiter,
+                chunk_rows=chunk_rows,
+            )
             for p in paths
         ]
     refuse_too_many_rejects([summary for _, summary in checks], max_rejects)
     with driver.session(database=settings.database) as session:
         for checked, summary in checks:
             _write(session, checked, summary, batch_size, phases, progress)
+            checked.close()
     summary = combine([summary for _, summary in checks]) if len(checks) > 1 else checks[0][1]
     summary.seconds = phases.total
     summary.phase_seconds = phases.seconds()
@@ -137,34 +151,52 @@ def input_files(path: str | Path | Sequence[str | Path]) -> list[Path]:
 
 def _write(
     session: neo4j.Session,
-    checked: Validated,
+    scan: Scan,
     summary: IngestSummary,
     batch_size: int,
     phases: Phases,
     progress: Progress,
 ) -> None:
-    """Write one validated file: customers and products, then transactions, then their usage."""
-    rows = checked.rows.drop_duplicates("transactionKey")
+    """Write one checked file, reading it again a chunk at a time: its customers and products,
+    its transactions, then the usage of its customer-product pairs."""
     counters: Counter = Counter()
     with phases("customersAndProducts"):
         apply_schema(session)
-        for owner in ("Customer", "Product"):  # in batches: a million customers are not one transaction
-            entities = _entities(checked, owner)
+        for owner, entities in scan.entities.items():  # every one exists before any of its transactions
+            key = entities.key
             for start in range(0, len(entities), batch_size):
-                counters += session.execute_write(_write_entities, owner, entities[start : start + batch_size])
-    with phases("transactions"), progress.task("Ingesting", "rows") as update:
-        for start in range(0, len(rows), batch_size):
-            batch = rows.iloc[start : start + batch_size]
-            created, batch_counters = session.execute_write(_write_transactions, batch)
-            summary.created += created
-            counters += batch_counters
-            update(start + len(batch), len(rows))
+                ids = entities.ids[start : start + batch_size]
+                batch = [{key: k, "asOf": None, "props": None, "regulations": []} for k in ids]
+                counters += session.execute_write(_write_entities, owner, batch)
+    chunks = scan.rows()
+    done = 0
+    with progress.task("Ingesting", "rows") as update:
+        while True:
+            with phases("validate"):
+                rows = next(chunks, None)
+            if rows is None:
+                break
+            with phases("customersAndProducts"):
+                for owner in ("Customer", "Product"):
+                    entities = _entities(scan, rows, owner)
+                    for start in range(0, len(entities), batch_size):
+                        counters += session.execute_write(_write_entities, owner, entities[start : start + batch_size])
+            with phases("transactions"):
+                new = rows[rows["first"].to_numpy()]
+                for start in range(0, len(new), batch_size):
+                    batch = new.iloc[start : start + batch_size]
+                    created, batch_counters = session.execute_write(_write_transactions, batch)
+                    summary.created += created
+                    counters += batch_counters
+                done += len(new)
+                update(done, scan.unique)
     with phases("usage"):
-        pairs = rows[["customerId", "productId"]].drop_duplicates().to_dict("records")
+        pairs = scan.pair_ids()
         for start in range(0, len(pairs), batch_size):
-            counters += session.execute_write(_refresh_usage, pairs[start : start + batch_size])
-    summary.loaded = len(checked.rows)
-    summary.already_in_graph = len(rows) - summary.created
+            batch = pairs.iloc[start : start + batch_size].to_dict("records")
+            counters += session.execute_write(_refresh_usage, batch)
+    summary.loaded = scan.valid
+    summary.already_in_graph = scan.unique - summary.created
     summary.nodes_created = counters["nodes_created"]
     summary.relationships_created = counters["relationships_created"]
     summary.properties_set = counters["properties_set"]
@@ -202,7 +234,8 @@ def check(
     encoding: str = DEFAULT_ENCODING,
     mapping: str | Path | Mapping | None = None,
     delimiter: str | None = None,
-) -> tuple[Validated, IngestSummary]:
+    chunk_rows: int = CHUNK_ROWS,
+) -> tuple[Scan, IngestSummary]:
     """Validate a file and write its rejects: the part of an ingest shared by the online and bulk paths.
 
     Raises :class:`TooManyRejects` (nothing to load) when rejects exceed ``max_rejects``.
@@ -212,21 +245,53 @@ def check(
         mapping = load_mapping(mapping)
     if delimiter is not None:  # --delimiter overrides the mapping's
         mapping = dataclasses.replace(mapping or default_mapping(), delimiter=delimiter)
-    checked = validate(path, encoding=encoding, strict=strict, mapping=mapping)
+    rejects_path = Path(rejects) if rejects else default_rejects_path(path)
+    with RejectsFile(rejects_path) as rejects_file:
+        scan = Scan.of(path, encoding, strict, mapping, chunk_rows, rejects_file.write)
     summary = IngestSummary(
         file=str(path),
-        read=checked.read,
-        rejected=len(checked.rejects),
-        conflicts=checked.conflicts,
-        warnings=dict(checked.warnings),
-        duplicates=checked.duplicates,
+        read=scan.read,
+        rejected=scan.rejected,
+        conflicts=scan.conflicts,
+        warnings=dict(scan.warnings),
+        duplicates=scan.duplicates,
     )
-    rejects_path = Path(rejects) if rejects else default_rejects_path(path)
-    if len(checked.rejects):
-        checked.rejects.to_csv(rejects_path, index=False)
+    if rejects_file.rows:
         summary.rejects_file = str(rejects_path)
     refuse_too_many_rejects([summary], max_rejects, where=str(rejects_path))
-    return checked, summary
+    return scan, summary
+
+
+class RejectsFile:
+    """The rejects CSV, written a chunk at a time: created at the first reject, complete or absent.
+
+    Rows go to a temporary file beside it, renamed when the whole input has been read, so a
+    file-level error half way leaves no partial rejects file behind.
+    """
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self.partial = self.path.with_name(self.path.name + ".partial")
+        self.rows = 0
+        self._file = None
+
+    def write(self, rejects: pd.DataFrame) -> None:
+        if self._file is None:
+            self._file = open(self.partial, "w", encoding="utf-8", newline="")
+        rejects.to_csv(self._file, index=False, header=not self.rows, lineterminator="\n")
+        self.rows += len(rejects)
+
+    def __enter__(self) -> RejectsFile:
+        return self
+
+    def __exit__(self, kind, error, tb) -> None:
+        if self._file is None:
+            return
+        self._file.close()
+        if kind is None:
+            os.replace(self.partial, self.path)
+        else:
+            self.partial.unlink(missing_ok=True)
 
 
 def refuse_too_many_rejects(summaries: list[IngestSummary], max_rejects: int | None, where: str | None = None) -> None:
@@ -241,20 +306,24 @@ def refuse_too_many_rejects(summaries: list[IngestSummary], max_rejects: int | N
     )
 
 
-def _entities(checked: Validated, owner: str) -> list[dict]:
-    """One record per customer or product: the attributes of its latest valid row."""
+def _entities(scan: Scan, rows: pd.DataFrame, owner: str) -> list[dict]:
+    """The attributes of the customers or products whose latest row is in this chunk, and the
+    regulations of the chunk's products (every one a product was traded under accumulates)."""
     key = "customerId" if owner == "Customer" else "productId"
+    latest = rows[scan.latest(rows, owner)]
     attrs = [c.prop for c in owned_by(owner) if c.kind != "id"]
-    latest = latest_rows(checked.rows, key)
-    props = _plain(latest[attrs])
     records = [
         {key: k, "asOf": d, "props": p}
-        for k, d, p in zip(latest[key], latest["date"].dt.strftime(DATE_FORMAT), props.to_dict("records"))
+        for k, d, p in zip(
+            latest[key], latest["date"].dt.strftime(DATE_FORMAT), _plain(latest[attrs]).to_dict("records")
+        )
     ]
     if owner == "Product":
-        regulations = product_regulations(checked.rows)
+        regulations = product_regulations(rows)
         for record in records:
             record["regulations"] = regulations.get(record[key], [])
+        others = regulations[~regulations.index.isin(latest[key])]
+        records += [{key: k, "asOf": None, "props": None, "regulations": r} for k, r in others.items()]
     return records
 
 
@@ -274,26 +343,80 @@ def usage_table(transactions: pd.DataFrame) -> pd.DataFrame:
     Money is never added across currencies: the totals (and the pair's ``currency``) are
     kept only when all the pair's transactions share one currency, or all name none.
     """
-    frame = transactions.assign(currencyKey=transactions["currency"].fillna(""))
-    usage = (
-        frame.groupby(["customerId", "productId"], sort=False)
+    return finish_usage(usage_parts(transactions))
+
+
+PAIR = ["customerId", "productId"]
+
+
+def usage_parts(transactions: pd.DataFrame, keys: list[str] = PAIR) -> pd.DataFrame:
+    """Sums, counts and bounds of each pair's transactions: parts that add up across chunks (:func:`merge_usage`).
+
+    ``keys``: the columns naming a pair (the bulk path uses one integer code per pair).
+    """
+    frame = transactions.assign(
+        currencyKey=transactions["currency"].fillna(""),
+        usageCount=transactions["productUsage"].notna(),
+        engagementCount=transactions["customerEngagement"].notna(),
+    )
+    return (
+        frame.groupby(keys, sort=False)
         .agg(
-            transactionCount=("transactionKey", "size"),
+            transactionCount=("date", "size"),
             firstDate=("date", "min"),
             lastDate=("date", "max"),
             totalAmount=("amount", "sum"),
             totalValue=("value", "sum"),
-            meanUsage=("productUsage", "mean"),
-            meanEngagement=("customerEngagement", "mean"),
+            usageSum=("productUsage", "sum"),
+            usageCount=("usageCount", "sum"),
+            engagementSum=("customerEngagement", "sum"),
+            engagementCount=("engagementCount", "sum"),
             currency=("currencyKey", "first"),
             currencies=("currencyKey", "nunique"),
         )
         .reset_index()
     )
-    one = usage.pop("currencies") == 1
-    usage["totalAmount"] = usage["totalAmount"].where(one)
-    usage["totalValue"] = usage["totalValue"].where(one)
-    usage["currency"] = usage["currency"].where(one & (usage["currency"] != ""))
+
+
+def merge_usage(parts: list[pd.DataFrame], keys: list[str] = PAIR) -> pd.DataFrame:
+    """Parts of the same pairs (from several chunks) as one part per pair."""
+    frame = pd.concat(parts, ignore_index=True)
+    merged = (
+        frame.groupby(keys, sort=False)
+        .agg(
+            transactionCount=("transactionCount", "sum"),
+            firstDate=("firstDate", "min"),
+            lastDate=("lastDate", "max"),
+            totalAmount=("totalAmount", "sum"),
+            totalValue=("totalValue", "sum"),
+            usageSum=("usageSum", "sum"),
+            usageCount=("usageCount", "sum"),
+            engagementSum=("engagementSum", "sum"),
+            engagementCount=("engagementCount", "sum"),
+            currency=("currency", "first"),
+            currencies=("currencies", "max"),
+            distinct=("currency", "nunique"),
+        )
+        .reset_index()
+    )
+    merged["currencies"] = np.maximum(merged["currencies"], merged.pop("distinct"))
+    return merged
+
+
+def finish_usage(parts: pd.DataFrame, keys: list[str] = PAIR) -> pd.DataFrame:
+    """The ``USES`` properties from one part per pair: means, and totals only within one currency."""
+    usage = parts[[*keys, "transactionCount", "firstDate", "lastDate"]].copy()
+    one = parts["currencies"] == 1
+    usage["totalAmount"] = parts["totalAmount"].where(one)
+    usage["totalValue"] = parts["totalValue"].where(one)
+    for mean, total, count in (
+        ("meanUsage", "usageSum", "usageCount"),
+        ("meanEngagement", "engagementSum", "engagementCount"),
+    ):
+        counted = parts[count].to_numpy(dtype="float64")
+        with np.errstate(divide="ignore", invalid="ignore"):
+            usage[mean] = np.where(counted > 0, parts[total].to_numpy(dtype="float64") / counted, np.nan)
+    usage["currency"] = parts["currency"].where(one & (parts["currency"] != ""))
     return usage
 
 

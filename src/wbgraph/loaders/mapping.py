@@ -32,6 +32,7 @@ mapping itself is one line, before anything is read or written.
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -40,7 +41,7 @@ import pandas as pd
 
 from ..errors import MappingError
 from .columns import BY_HEADER, COLUMNS, HEADERS
-from .read import DEFAULT_ENCODING, read_records
+from .read import CHUNK_ROWS, DEFAULT_ENCODING, Chunk, Reader, check_header, read_table
 
 BY_PROP = {c.prop: c for c in COLUMNS}
 ALWAYS_REQUIRED = ("customerId", "productId", "date")
@@ -202,56 +203,77 @@ def _side(where: str, folder: Path, side: str, owner: str, raw: object) -> Side:
     )
 
 
-def apply(
-    mapping: Mapping, path: Path, encoding: str = DEFAULT_ENCODING
-) -> tuple[list[str], list[list[str]], list[int]]:
-    """The file's rows in the default input format: ``(HEADERS, records, line numbers)``.
+class Mapped:
+    """A file read through a mapping, a chunk at a time, in the default input format.
 
-    The default mapping reads the file as it is; any other builds every row's 28 fields from
-    its sources, joins the customers and products files, and keeps each row's line number.
+    Each chunk holds the 28 columns of :data:`.columns.HEADERS` as text, row for row with
+    the file's line numbers, so the one validator serves every extract alike. The default
+    mapping reads the file as it is; any other builds every row's fields from its sources
+    and joins the customers and products files (read once, whole: master data is small
+    beside the transactions). A source column the file lacks is one line, before any row.
     """
-    if mapping.is_default:
-        return read_records(path, encoding, mapping.delimiter)
-    frame, lines = _read(path, mapping.delimiter, encoding)
-    out = pd.DataFrame({header: _values(mapping, BY_HEADER[header].prop, frame, path) for header in HEADERS})
-    ids = {"customers": "Customer ID", "products": "Product ID"}
-    for side_name, side in mapping.sides.items():
-        attributes, _ = _read(side.file, side.delimiter, encoding)
-        if side.key not in attributes:
-            raise MappingError(f"{mapping.name}: {side.file} has no column {side.key!r} to join on.")
-        attributes = attributes.drop_duplicates(side.key, keep="last").set_index(side.key)
-        keys = out[ids[side_name]]
-        for prop, source in side.columns.items():
-            values = pd.Series(_shape(source, attributes, side.file, mapping.name), index=attributes.index)
-            joined = keys.map(values)
-            header = BY_PROP[prop].header
-            out[header] = joined.where(joined.notna(), out[header]).astype(object)
-    return list(HEADERS), out.to_numpy(dtype=object).tolist(), lines
+
+    def __init__(self, mapping: Mapping, path: Path, encoding: str = DEFAULT_ENCODING, chunk_rows: int = CHUNK_ROWS):
+        self.mapping = mapping
+        self.path = Path(path)
+        self.reader = Reader(self.path, encoding, mapping.delimiter, chunk_rows)
+        self.joined: dict[str, tuple[str, dict[str, pd.Series]]] = {}  # side -> (id header, prop -> values by id)
+        if mapping.is_default:
+            check_header(self.path, self.reader.header)
+            return
+        for source in mapping.columns.values():
+            _require_column(mapping.name, self.path, source, self.reader.header)
+        ids = {"customers": "Customer ID", "products": "Product ID"}
+        for side_name, side in mapping.sides.items():
+            attributes, _ = read_table(side.file, encoding, side.delimiter)
+            if side.key not in attributes:
+                raise MappingError(f"{mapping.name}: {side.file} has no column {side.key!r} to join on.")
+            attributes = attributes.drop_duplicates(side.key, keep="last").set_index(side.key)
+            values = {}
+            for prop, source in side.columns.items():
+                _require_column(mapping.name, side.file, source, list(attributes.columns))
+                values[prop] = pd.Series(_shape(source, attributes), index=attributes.index)
+            self.joined[side_name] = (ids[side_name], values)
+
+    @property
+    def side_props(self) -> set[str]:
+        """The properties a side file supplies: customer or product attributes, not the transaction's."""
+        return {prop for _, values in self.joined.values() for prop in values}
+
+    def __iter__(self) -> Iterator[Chunk]:
+        for chunk in self.reader:
+            if self.mapping.is_default:
+                yield Chunk(chunk.frame[list(HEADERS)], chunk.lines, chunk.ragged)
+                continue
+            out = pd.DataFrame(
+                {header: self._values(BY_HEADER[header].prop, chunk.frame) for header in HEADERS}, dtype=object
+            )
+            for id_header, values in self.joined.values():
+                keys = out[id_header]
+                for prop, by_id in values.items():
+                    joined = keys.map(by_id)
+                    header = BY_PROP[prop].header
+                    out[header] = joined.where(joined.notna(), out[header]).astype(object)
+            yield Chunk(out, chunk.lines, chunk.ragged)
+
+    def _values(self, prop: str, frame: pd.DataFrame) -> np.ndarray:
+        source = self.mapping.columns.get(prop)
+        if source is None:
+            return np.full(len(frame), "", dtype=object)
+        return _shape(source, frame)
 
 
-def _read(path: Path, delimiter: str, encoding: str) -> tuple[pd.DataFrame, list[int]]:
-    """A delimited file as text columns, with each record's line number."""
-    header, records, lines = read_records(path, encoding, delimiter)
-    width = len(header)
-    rows = [r if len(r) == width else (r + [""] * width)[:width] for r in records]
-    return pd.DataFrame(rows, columns=header, dtype=object), lines
+def _require_column(name: str, path: Path, source: Source, columns: list[str]) -> None:
+    if source.column is not None and source.column not in columns:
+        raise MappingError(
+            f"{name}: {path} has no column {source.column!r} (its columns: {', '.join(map(str, columns))})."
+        )
 
 
-def _values(mapping: Mapping, prop: str, frame: pd.DataFrame, path: Path) -> np.ndarray:
-    source = mapping.columns.get(prop)
-    if source is None:
-        return np.full(len(frame), "", dtype=object)
-    return _shape(source, frame, path, mapping.name)
-
-
-def _shape(source: Source, frame: pd.DataFrame, path: Path, name: str) -> np.ndarray:
+def _shape(source: Source, frame: pd.DataFrame) -> np.ndarray:
     """One source's text for every row: the column (or constant), transformed, dates as ISO 8601."""
     if source.constant is not None:
         return np.full(len(frame), source.constant, dtype=object)
-    if source.column not in frame:
-        raise MappingError(
-            f"{name}: {path} has no column {source.column!r} (its columns: {', '.join(map(str, frame.columns))})."
-        )
     text = frame[source.column].astype(object).fillna("").astype(str)
     if source.trim:
         text = text.str.strip()
@@ -285,8 +307,7 @@ def init_mapping(path: str | Path, sample: int = 1_000, encoding: str = DEFAULT_
     date column holding whole numbers is guessed to be epoch seconds or milliseconds. Every
     other column is listed as a comment, so nothing is mapped by accident.
     """
-    frame, _ = _read(Path(path), delimiter, encoding)
-    frame = frame.head(sample)
+    frame, _ = read_table(Path(path), encoding, delimiter, limit=sample)
     guesses = {}
     for column in frame.columns:
         prop = _guess(column)

@@ -1,8 +1,10 @@
-"""Reading an input CSV: its header and records, and the file-level problems that stop an ingest.
+"""Reading an input file in chunks: its header, then its records a chunk at a time.
 
 A file-level problem (empty file, wrong delimiter, missing / unknown / duplicated columns,
-bytes that are not in the file's encoding, broken quoting) raises :class:`InputFileError`
-with one line naming it: nothing is loaded. Rows are checked by :mod:`.validate`.
+bytes that are not in the file's encoding, broken quoting, an unreadable Parquet file)
+raises :class:`InputFileError` with one line naming it: nothing is loaded. Rows are checked
+by :mod:`.validate`. Memory is bounded by the chunk, not the file: a 5-million-row file is
+read as 250 chunks of 20,000 rows.
 """
 
 from __future__ import annotations
@@ -10,79 +12,187 @@ from __future__ import annotations
 import csv
 import gzip
 from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
+
+import numpy as np
+import pandas as pd
 
 from ..errors import InputFileError
 from .columns import HEADERS
 
 DEFAULT_ENCODING = "utf-8-sig"  # UTF-8, with or without a byte-order mark
 OTHER_DELIMITERS = {";": "semicolon", "\t": "tab", "|": "pipe"}
+CHUNK_ROWS = 20_000
 
 
-def read_records(
-    path: Path, encoding: str = DEFAULT_ENCODING, delimiter: str = ","
-) -> tuple[list[str], list[list[str]], list[int]]:
-    """The header, the records and the line each record starts on; file-level problems raise.
+@dataclass
+class Chunk:
+    """Consecutive records of a file as text columns ('' where empty), with where each starts.
 
-    A ``.parquet`` file is read with pyarrow, every value as text (empty where null), each
-    record numbered by its row (1 for the first).
+    ``lines``: the line each record starts on (a Parquet row's number, from 1);
+    ``ragged``: position in the chunk -> the number of fields of a record whose width
+    differs from the header's (it is padded or cut to the header's width here).
     """
-    if Path(path).name.endswith(".parquet"):
-        return _read_parquet(Path(path))
-    encoding = encoding or DEFAULT_ENCODING
-    records, lines = [], []
-    try:
-        with _open(path, encoding) as f:
-            reader = csv.reader(f, strict=True, delimiter=delimiter)
-            header = next(reader, None)
+
+    frame: pd.DataFrame
+    lines: np.ndarray
+    ragged: dict[int, int] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.frame)
+
+
+class Reader:
+    """A file opened for reading in chunks: ``header`` at once, then ``for chunk in reader``.
+
+    A ``.parquet`` file is read with pyarrow's batch reader, every value as text (empty where
+    null); a ``.gz`` file is gunzipped on the fly; anything else is delimited text.
+    """
+
+    def __init__(
+        self, path: Path, encoding: str = DEFAULT_ENCODING, delimiter: str = ",", chunk_rows: int = CHUNK_ROWS
+    ):
+        self.path = Path(path)
+        self.encoding = encoding or DEFAULT_ENCODING
+        self.delimiter = delimiter
+        self.chunk_rows = max(1, int(chunk_rows))
+        self.parquet = self.path.name.endswith(".parquet")
+        self.header = self._parquet_header() if self.parquet else self._csv_header()
+
+    def __iter__(self) -> Iterator[Chunk]:
+        return self._parquet_chunks() if self.parquet else self._csv_chunks()
+
+    # -- delimited text -------------------------------------------------------------------
+    def _csv_header(self) -> list[str]:
+        with self._errors():
+            with _open(self.path, self.encoding) as f:
+                header = next(csv.reader(f, strict=True, delimiter=self.delimiter), None)
+        if header is None or not any(h.strip() for h in header):
+            raise InputFileError(f"{self.path}: the file is empty (expected a header row).")
+        return [h.strip() for h in header]
+
+    def _csv_chunks(self) -> Iterator[Chunk]:
+        width = len(self.header)
+        with self._errors(), _open(self.path, self.encoding) as f:
+            reader = csv.reader(f, strict=True, delimiter=self.delimiter)
+            self._reader = reader
+            next(reader, None)
+            records, lines, ragged = [], [], {}
             previous = reader.line_num
             for record in reader:
                 if record:  # a blank line is not a row
+                    if len(record) != width:
+                        ragged[len(records)] = len(record)
+                        record = (record + [""] * width)[:width]
                     records.append(record)
                     lines.append(previous + 1)
+                    if len(records) == self.chunk_rows:
+                        yield self._chunk(records, lines, ragged)
+                        records, lines, ragged = [], [], {}
                 previous = reader.line_num
-    except FileNotFoundError:
-        raise InputFileError(f"{path}: no such file.") from None
-    except IsADirectoryError:
-        raise InputFileError(f"{path}: is a folder, not a CSV file.") from None
-    except LookupError:
-        raise InputFileError(f"Unknown encoding {encoding!r}.") from None
-    except UnicodeDecodeError as e:
-        raise InputFileError(
-            f"{path}: byte 0x{e.object[e.start]:02x} at offset {e.start} is not valid {encoding}; "
-            "name the file's encoding with --encoding (e.g. --encoding latin-1 or utf-16)."
-        ) from None
-    except csv.Error as e:
-        raise InputFileError(f"{path}: line {reader.line_num}: malformed CSV ({e}).") from None
-    if header is None or not any(h.strip() for h in header):
-        raise InputFileError(f"{path}: the file is empty (expected a header row).")
-    return [h.strip() for h in header], records, lines
+            if records:
+                yield self._chunk(records, lines, ragged)
 
+    def _chunk(self, records: list, lines: list, ragged: dict) -> Chunk:
+        frame = pd.DataFrame(records, columns=range(len(self.header)), dtype=object)
+        frame.columns = self.header
+        return Chunk(frame, np.asarray(lines, dtype="int64"), ragged)
 
-def _read_parquet(path: Path) -> tuple[list[str], list[list[str]], list[int]]:
-    import pyarrow as pa
-    import pyarrow.compute as pc
-    import pyarrow.parquet as pq
+    # -- Parquet ---------------------------------------------------------------------------
+    def _parquet_file(self):
+        import pyarrow as pa
+        import pyarrow.parquet as pq
 
-    try:
-        table = pq.read_table(path)
-    except FileNotFoundError:
-        raise InputFileError(f"{path}: no such file.") from None
-    except (OSError, pa.ArrowException) as e:
-        raise InputFileError(f"{path}: not a readable Parquet file ({str(e).splitlines()[0][:200]}).") from None
-    columns = []
-    for name in table.column_names:
         try:
-            text = pc.cast(table[name], pa.string())
-        except pa.ArrowException:
-            raise InputFileError(f"{path}: column {name!r} cannot be read as text (a nested type?).") from None
-        columns.append(pc.fill_null(text, "").to_pylist())
-    return (
-        [str(n).strip() for n in table.column_names],
-        [list(r) for r in zip(*columns)],
-        list(range(1, table.num_rows + 1)),
-    )
+            return pq.ParquetFile(self.path)
+        except FileNotFoundError:
+            raise InputFileError(f"{self.path}: no such file.") from None
+        except (OSError, pa.ArrowException) as e:
+            raise InputFileError(f"{self.path}: not a readable Parquet file ({_first_line(e)}).") from None
+
+    def _parquet_header(self) -> list[str]:
+        return [str(n).strip() for n in self._parquet_file().schema_arrow.names]
+
+    def _parquet_chunks(self) -> Iterator[Chunk]:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        done = 0
+        batches = self._parquet_file().iter_batches(batch_size=self.chunk_rows)
+        while True:
+            try:
+                batch = next(batches, None)
+            except (OSError, pa.ArrowException) as e:
+                raise InputFileError(f"{self.path}: not a readable Parquet file ({_first_line(e)}).") from None
+            if batch is None:
+                return
+            columns = {}
+            for name, column in zip(self.header, batch.columns):
+                try:
+                    text = pc.cast(column, pa.string())
+                except pa.ArrowException:
+                    raise InputFileError(
+                        f"{self.path}: column {name!r} cannot be read as text (a nested type?)."
+                    ) from None
+                columns[name] = np.asarray(pc.fill_null(text, "").to_pylist(), dtype=object)
+            frame = pd.DataFrame(columns, columns=self.header) if columns else pd.DataFrame(index=range(batch.num_rows))
+            yield Chunk(frame, np.arange(done + 1, done + batch.num_rows + 1, dtype="int64"))
+            done += batch.num_rows
+
+    # -- errors -----------------------------------------------------------------------------
+    def _errors(self):
+        return _FileErrors(self)
+
+
+class _FileErrors:
+    """Turn the ways reading a text file fails into one-line :class:`InputFileError`."""
+
+    def __init__(self, reader: Reader):
+        self.reader = reader
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, e, tb):
+        path, encoding = self.reader.path, self.reader.encoding
+        if kind is None or kind is GeneratorExit:
+            return False
+        if issubclass(kind, FileNotFoundError):
+            raise InputFileError(f"{path}: no such file.") from None
+        if issubclass(kind, IsADirectoryError):
+            raise InputFileError(f"{path}: is a folder, not a CSV file.") from None
+        if issubclass(kind, LookupError) and not issubclass(kind, UnicodeError):
+            raise InputFileError(f"Unknown encoding {encoding!r}.") from None
+        if issubclass(kind, UnicodeDecodeError):
+            raise InputFileError(
+                f"{path}: byte 0x{e.object[e.start]:02x} at offset {e.start} is not valid {encoding}; "
+                "name the file's encoding with --encoding (e.g. --encoding latin-1 or utf-16)."
+            ) from None
+        if issubclass(kind, csv.Error):
+            line = getattr(getattr(self.reader, "_reader", None), "line_num", "?")
+            raise InputFileError(f"{path}: line {line}: malformed CSV ({e}).") from None
+        if issubclass(kind, (EOFError, gzip.BadGzipFile)):
+            raise InputFileError(f"{path}: not a readable gzip file ({e}).") from None
+        return False
+
+
+def read_table(
+    path: Path, encoding: str = DEFAULT_ENCODING, delimiter: str = ",", limit: int | None = None
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """A whole (small) file as text columns with each record's line: side files, samples."""
+    reader = Reader(path, encoding, delimiter, chunk_rows=limit or CHUNK_ROWS)
+    frames, lines = [], []
+    for chunk in reader:
+        frames.append(chunk.frame)
+        lines.append(chunk.lines)
+        if limit:
+            break
+    if not frames:
+        return pd.DataFrame({h: pd.Series([], dtype=object) for h in reader.header}), np.zeros(0, dtype="int64")
+    return pd.concat(frames, ignore_index=True), np.concatenate(lines)
 
 
 def _open(path: Path, encoding: str) -> TextIO:
@@ -90,6 +200,10 @@ def _open(path: Path, encoding: str) -> TextIO:
     if Path(path).name.endswith(".gz"):
         return gzip.open(path, "rt", encoding=encoding, newline="")
     return open(path, encoding=encoding, newline="")
+
+
+def _first_line(e: Exception) -> str:
+    return (str(e).splitlines() or [type(e).__name__])[0][:200]
 
 
 def check_header(path: Path, header: list[str]) -> None:

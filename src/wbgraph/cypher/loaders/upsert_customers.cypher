@@ -1,11 +1,12 @@
 // Create or update customers. $customers: [{customerId, asOf, props: {...}}], one per customer.
 // Attributes come from the customer's latest transaction: a row older than what the graph
-// already holds (attributesAsOf) changes nothing. Context links follow the attributes: the
+// already holds (attributesAsOf) changes nothing; a row with props null only makes sure the
+// customer exists (its attributes come from another chunk of the file). Context links follow the attributes: the
 // old ones are deleted first, so the new ones are created without a MERGE on dense nodes.
 UNWIND $customers AS row
 MERGE (c:Customer {customerId: row.customerId})
 WITH c, row, datetime(row.asOf) AS asOf
-WHERE c.attributesAsOf IS NULL OR asOf > c.attributesAsOf
+WHERE row.props IS NOT NULL AND (c.attributesAsOf IS NULL OR asOf > c.attributesAsOf)
 SET c += row.props, c.attributesAsOf = asOf
 WITH c, row
 OPTIONAL MATCH (c)-[old:IN_INDUSTRY|LOCATED_IN|MANAGED_BY]->()

@@ -1,12 +1,12 @@
 // Create or update products. $products: [{productId, asOf, props: {...}, regulations: [...]}].
-// Attributes come from the product's latest transaction, as for customers; the regulations
-// a product has been traded under accumulate.
+// Attributes come from the product's latest transaction, as for customers (props null: make
+// sure it exists); the regulations a product has been traded under accumulate.
 UNWIND $products AS row
 MERGE (p:Product {productId: row.productId})
 FOREACH (name IN row.regulations |
   MERGE (g:Regulation {name: name}) MERGE (p)-[:SUBJECT_TO]->(g))
 WITH p, row, datetime(row.asOf) AS asOf
-WHERE p.attributesAsOf IS NULL OR asOf > p.attributesAsOf
+WHERE row.props IS NOT NULL AND (p.attributesAsOf IS NULL OR asOf > p.attributesAsOf)
 SET p += row.props, p.attributesAsOf = asOf
 WITH p, row
 OPTIONAL MATCH (p)-[old:IN_CATEGORY]->()
