@@ -2,6 +2,8 @@
 
 import json
 
+import pytest
+
 import wbgraph
 
 MAPPING = """
@@ -61,3 +63,44 @@ def test_a_mapping_that_names_a_missing_column_writes_nothing(cli, empty_db, tmp
     result = cli("ingest", str(tmp_path / "t.csv"), "--mapping", str(tmp_path / "m.toml"))
     assert result.exit_code == 3 and result.output.startswith("Error: ") and "has no column 'product'" in result.output
     assert empty_db.execute_query("MATCH (n) RETURN count(n) AS n").records[0]["n"] == 0
+
+
+def test_extra_columns_land_as_typed_properties_of_their_nodes(cli, empty_db, tmp_path):
+    (tmp_path / "t.csv").write_text(
+        "client,product,booked,segment,channel,fee\nC1,P1,2025-01-02,mid,web,1.5\nC2,P1,2025-01-03,,branch,\n"
+    )
+    (tmp_path / "clients.csv").write_text("client,since\nC1,31/12/2019\n")
+    (tmp_path / "m.toml").write_text(
+        "[columns]\ncustomerId = 'client'\nproductId = 'product'\ndate = 'booked'\n"
+        "[extra.Customer]\nsegment = 'segment'\n"
+        "[extra.Transaction]\nchannel = 'channel'\nfee = { column = 'fee', type = 'float' }\n"
+        "[customers]\nfile = 'clients.csv'\nkey = 'client'\n"
+        "[customers.extra]\nonboarded = { column = 'since', type = 'date', format = '%d/%m/%Y' }\n"
+    )
+    loaded = cli("ingest", str(tmp_path / "t.csv"), "--mapping", str(tmp_path / "m.toml"), "--json", "--silent")
+    assert loaded.exit_code == 0, loaded.output
+    rows = empty_db.execute_query(
+        "MATCH (c:Customer)-[:PERFORMED]->(t:Transaction) RETURN c.customerId AS id, c.segment AS segment, "
+        "c.onboarded AS onboarded, t.channel AS channel, t.fee AS fee ORDER BY id"
+    ).records
+    first, second = (r.data() for r in rows)
+    assert (first["segment"], first["channel"], first["fee"]) == ("mid", "web", 1.5)
+    assert first["onboarded"].iso_format().startswith("2019-12-31T00:00:00")
+    assert (second["segment"], second["onboarded"], second["fee"], second["channel"]) == (None, None, None, "branch")
+
+
+def test_a_rate_table_puts_money_in_the_reporting_currency_on_transactions_and_uses(cli, empty_db, tmp_path):
+    (tmp_path / "t.csv").write_text(
+        "client,product,booked,amount,value,ccy\nC1,P1,2025-01-02,100,10,EUR\nC1,P1,2025-01-03,1000,20,JPY\n"
+    )
+    (tmp_path / "m.toml").write_text(
+        "[columns]\ncustomerId = 'client'\nproductId = 'product'\ndate = 'booked'\namount = 'amount'\n"
+        "value = 'value'\ncurrency = 'ccy'\n[currency]\nreporting = 'USD'\nrates = { EUR = 1.1, JPY = 0.0065 }\n"
+    )
+    loaded = cli("ingest", str(tmp_path / "t.csv"), "--mapping", str(tmp_path / "m.toml"), "--json", "--silent")
+    assert loaded.exit_code == 0, loaded.output
+    uses = empty_db.execute_query("MATCH ()-[u:USES]->() RETURN properties(u) AS u").records[0]["u"]
+    assert uses["totalAmountReporting"] == pytest.approx(116.5) and uses["totalValueReporting"] == pytest.approx(11.13)
+    assert "totalAmount" not in uses and "currency" not in uses  # EUR and JPY are never added as they are
+    converted = empty_db.execute_query("MATCH (t:Transaction) RETURN sum(t.amountReporting) AS s").records[0]["s"]
+    assert converted == pytest.approx(116.5)

@@ -1,5 +1,8 @@
 """A mapping turns any extract into the graph's properties: columns, constants, dates, transforms, joins."""
 
+import re
+
+import pandas as pd
 import pytest
 
 from wbgraph.errors import InputFileError, MappingError
@@ -118,3 +121,140 @@ def test_the_default_format_is_the_default_mapping(seed_csv):
 
     assert default_mapping().required == {"customerId", "productId", "transactionId", "date", "amount"}
     assert validate(seed_csv).read == validate(seed_csv, mapping=default_mapping()).read == 1000
+
+
+EXTRAS = """
+[columns]
+customerId = "client"
+productId = "product"
+date = "booked"
+[extra.Customer]
+segment = { column = "segment", case = "upper" }
+[extra.Transaction]
+channel = "channel"
+fee = { column = "fee", type = "float" }
+[customers]
+file = "clients.csv"
+key = "client"
+[customers.extra]
+onboarded = { column = "since", type = "date", format = "%d/%m/%Y" }
+"""
+
+
+def test_extra_columns_become_typed_properties_of_their_node(tmp_path):
+    (tmp_path / "t.csv").write_text(
+        "client,product,booked,segment,channel,fee\n"
+        "C1,P1,2025-01-02,mid,web,1.5\n"
+        "C2,P1,2025-01-03,,branch,\n"
+        "C1,P2,2025-01-04,mid,web,abc\n"
+    )
+    (tmp_path / "clients.csv").write_text("client,since\nC1,31/12/2019\nC2,\n")
+    (tmp_path / "m.toml").write_text(EXTRAS)
+    v = validate(tmp_path / "t.csv", mapping=load_mapping(tmp_path / "m.toml"))
+    assert v.rejects["reason"].tolist() == ["Transaction.fee 'abc' is not a finite number"]
+    assert v.rows["segment"].tolist() == ["MID", None] and v.rows["channel"].tolist() == ["web", "branch"]
+    assert v.rows["fee"].tolist()[0] == 1.5 and v.rows["fee"].isna().tolist() == [False, True]
+    assert str(v.rows["onboarded"].iat[0]) == "2019-12-31 00:00:00+00:00" and v.rows["onboarded"].isna().iat[1]
+
+
+@pytest.mark.parametrize(
+    "extra,message",
+    [
+        ("[extra.Customer]\nindustry = 'x'\n", "'industry' cannot be an extra property name"),
+        ("[extra.Customer]\ntransactionKey = 'x'\n", "'transactionKey' cannot be an extra property name"),
+        ("[extra.Customer]\n'my-prop' = 'x'\n", "'my-prop' cannot be an extra property name"),
+        ("[extra.Customer]\nsize = { column = 'x', type = 'money' }\n", "type must be one of text, float, int, date"),
+        ("[extra.Account]\nsize = 'x'\n", "[extra.Customer], [extra.Product] and [extra.Transaction] only"),
+        ("[extra.Customer]\nsize = 'x'\n[extra.Product]\nsize = 'y'\n", "extra properties named twice: size"),
+    ],
+)
+def test_an_unusable_extra_property_is_one_line(tmp_path, extra, message):
+    (tmp_path / "m.toml").write_text("[columns]\ncustomerId = 'a'\nproductId = 'b'\ndate = 'c'\n" + extra)
+    with pytest.raises(MappingError, match=re.escape(message)):
+        load_mapping(tmp_path / "m.toml")
+
+
+def test_the_bulk_files_carry_the_extra_properties_typed(tmp_path):
+    from wbgraph.loaders.bulk import write_import_files
+    from wbgraph.loaders.validate import Scan
+
+    (tmp_path / "t.csv").write_text("client,product,booked,segment,channel,fee\nC1,P1,2025-01-02,mid,web,1.5\n")
+    (tmp_path / "clients.csv").write_text("client,since\nC1,31/12/2019\n")
+    (tmp_path / "m.toml").write_text(EXTRAS)
+    files = write_import_files(Scan.of(tmp_path / "t.csv", mapping=load_mapping(tmp_path / "m.toml")), tmp_path / "out")
+    header = {label: path.read_text().splitlines()[0] for label, path in files.nodes}
+    assert '"segment:string"' in header["Customer"] and '"onboarded:datetime"' in header["Customer"]
+    assert '"channel:string"' in header["Transaction"] and '"fee:double"' in header["Transaction"]
+
+
+def test_init_offers_the_unmapped_columns_as_extra_properties(tmp_path):
+    (tmp_path / "t.csv").write_text('customer,product,date,Booking Channel,"Fee ""net"""\nC1,P1,2025-01-02,web,3\n')
+    text = init_mapping(tmp_path / "t.csv")
+    start = text.index("# [extra.Customer]")
+    uncommented = text[:start] + "\n".join(line[2:] for line in text[start:].splitlines()) + "\n"
+    (tmp_path / "m.toml").write_text(uncommented)
+    rows = validate(tmp_path / "t.csv", mapping=load_mapping(tmp_path / "m.toml")).rows
+    assert rows["bookingChannel"].tolist() == ["web"] and rows["feeNet"].tolist() == ["3"]
+
+
+RATES = """
+[columns]
+customerId = "client"
+productId = "product"
+date = "booked"
+amount = "amount"
+value = "value"
+currency = "ccy"
+[currency]
+reporting = "USD"
+rates = { EUR = 1.1, JPY = 0.0065 }
+"""
+
+
+def test_a_rate_table_gives_every_transaction_its_money_in_the_reporting_currency(tmp_path):
+    from wbgraph.loaders.ingest import usage_table
+
+    (tmp_path / "t.csv").write_text(
+        "client,product,booked,amount,value,ccy\n"
+        "C1,P1,2025-01-02,100,10,EUR\n"
+        "C1,P1,2025-01-03,1000,,JPY\n"
+        "C1,P2,2025-01-04,5,5,USD\n"
+        "C2,P1,2025-01-05,7,7,CHF\n"  # no rate: kept, not converted, counted
+    )
+    (tmp_path / "m.toml").write_text(RATES)
+    v = validate(tmp_path / "t.csv", mapping=load_mapping(tmp_path / "m.toml"))
+    assert v.rows["amountReporting"].round(6).tolist()[:3] == [110.0, 6.5, 5.0]
+    assert v.rows["amountReporting"].isna().tolist() == [False, False, False, True]
+    assert v.warnings["rows whose currency has no rate to USD (money not converted)"] == 1
+    usage = usage_table(v.rows).set_index(["customerId", "productId"])
+    assert usage.loc[("C1", "P1"), "totalAmountReporting"] == pytest.approx(116.5)  # EUR and JPY, converted
+    assert pd.isna(usage.loc[("C1", "P1"), "totalAmount"])  # ... never added as they were
+    assert usage.loc[("C1", "P1"), "totalValueReporting"] == pytest.approx(11.0)  # the one value there is
+    assert pd.isna(usage.loc[("C2", "P1"), "totalAmountReporting"]) and usage.loc[("C2", "P1"), "totalAmount"] == 7
+
+
+@pytest.mark.parametrize(
+    "currency,message",
+    [
+        ("[currency]\nreporting = 'USD'\n", "[currency] needs reporting"),
+        ("[currency]\nreporting = 'USD'\nrates = { EUR = -1 }\n", "rate of EUR must be a positive number"),
+        ("[currency]\nreporting = 'USD'\nrates = { EUR = 'x' }\n", "rate of EUR must be a positive number"),
+    ],
+)
+def test_an_unusable_rate_table_is_one_line(tmp_path, currency, message):
+    (tmp_path / "m.toml").write_text("[columns]\ncustomerId = 'a'\nproductId = 'b'\ndate = 'c'\n" + currency)
+    with pytest.raises(MappingError, match=re.escape(message)):
+        load_mapping(tmp_path / "m.toml")
+
+
+def test_the_bulk_uses_file_carries_the_reporting_totals(tmp_path):
+    from wbgraph.loaders.bulk import write_import_files
+    from wbgraph.loaders.validate import Scan
+
+    (tmp_path / "t.csv").write_text("client,product,booked,amount,value,ccy\nC1,P1,2025-01-02,100,10,EUR\n")
+    (tmp_path / "m.toml").write_text(RATES)
+    files = write_import_files(Scan.of(tmp_path / "t.csv", mapping=load_mapping(tmp_path / "m.toml")), tmp_path / "o")
+    uses = pd.read_csv(dict(files.relationships)["USES"])
+    assert uses["totalAmountReporting:double"].tolist() == [pytest.approx(110.0)]
+    assert uses["totalValueReporting:double"].tolist() == [pytest.approx(11.0)]
+    assert uses["currency:string"].tolist() == ["EUR"] and uses["totalAmount:double"].tolist() == [100.0]

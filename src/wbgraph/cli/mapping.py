@@ -56,6 +56,12 @@ def check(file: Path) -> None:
     for prop, source in loaded.columns.items():
         origin = f"column {source.column!r}" if source.column else f"constant {source.constant!r}"
         click.echo(f"{prop:<22} <- {origin}" + (f" ({source.format})" if source.format else ""))
+    for prop, (label, source) in loaded.extras.items():
+        click.echo(f"{label}.{prop:<{max(1, 21 - len(label))}} <- column {source.column!r} ({source.type}, extra)")
     for side, joined in loaded.sides.items():
-        click.echo(f"[{side}] from {joined.file} joined on {joined.key!r}: {', '.join(joined.columns)}")
+        props = [*joined.columns, *(f"{prop} (extra)" for prop in joined.extras)]
+        click.echo(f"[{side}] from {joined.file} joined on {joined.key!r}: {', '.join(props)}")
+    if loaded.reporting:
+        rates = ", ".join(f"{c} {r:g}" for c, r in loaded.rates.items() if c != loaded.reporting)
+        click.echo(f"Money also in {loaded.reporting} (amountReporting, valueReporting), per unit: {rates}")
     click.echo(f"Required in every row: {', '.join(sorted(loaded.required))}")

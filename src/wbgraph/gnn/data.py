@@ -141,8 +141,14 @@ class Encoders:
 
 
 def edge_table(interactions: pd.DataFrame, cutoff: float) -> pd.DataFrame:
-    """The interaction columns the edge features are made of (recency in days before the cutoff)."""
+    """The interaction columns the edge features are made of (recency in days before the cutoff).
+
+    The money feature is the pair's total value in the reporting currency where the mapping
+    gave rates and every value was converted, else its total in its one currency.
+    """
     out = interactions[["transactionCount", "totalValue", "meanUsage", "meanEngagement"]].copy()
+    if "totalValueReporting" in interactions:  # money in the reporting currency, where a mapping gave rates
+        out["totalValue"] = interactions["totalValueReporting"].combine_first(interactions["totalValue"])
     out["recencyDays"] = (cutoff - pd.to_numeric(interactions["lastDate"], errors="coerce")) / 86_400.0
     return out
 

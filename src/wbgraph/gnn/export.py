@@ -42,6 +42,7 @@ INTERACTION_COLUMNS = (
     "totalAmount",
     "meanUsage",
     "meanEngagement",
+    "totalValueReporting",
 )
 
 
@@ -111,6 +112,8 @@ def fetch(
     products = rows("gnn/export_products", PRODUCT_COLUMNS)
     # a canonical row order: the same graph content gives the same tensors, whatever the store's order
     interactions = interactions.sort_values(["customerId", "productId"], ignore_index=True)
+    for column in INTERACTION_COLUMNS[2:]:  # numbers, NaN where missing (a column of nulls alone stays numeric)
+        interactions[column] = pd.to_numeric(interactions[column])
     return GraphTables(customers, products, interactions)
 
 

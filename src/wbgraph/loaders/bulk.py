@@ -31,14 +31,12 @@ from ..errors import ConnectionFailed, ServerError, TargetRefused
 from ..graphmodel import CONTEXTS, KEYS, OF_PRODUCT, PERFORMED, USES, contexts_of
 from ..localserver import LocalServer, start, stop
 from ..progress import SILENT, Phases, Progress
-from .columns import owned_by
-from .ingest import TRANSACTION_PROPS, IngestSummary, check, finish_usage, merge_usage, usage_parts
+from .ingest import IngestSummary, check, finish_usage, merge_usage, usage_parts
 from .mapping import Mapping
 from .read import CHUNK_ROWS, DEFAULT_ENCODING
 from .validate import Scan
 
 IMPORTER_TYPE = {"int": "long", "float": "double", "date": "datetime", "category": "string", "id": "string"}
-KIND = {c.prop: c.kind for owner in ("Customer", "Product", "Transaction") for c in owned_by(owner)}
 
 # USES, aggregated from each pair's transactions as refresh_usage.cypher does.
 USES_COLUMNS = (
@@ -50,6 +48,8 @@ USES_COLUMNS = (
     "meanUsage:double",
     "meanEngagement:double",
     "currency:string",
+    "totalAmountReporting:double",
+    "totalValueReporting:double",
 )
 
 
@@ -99,13 +99,12 @@ def write_import_files(scan: Scan, folder: Path) -> ImportFiles:
     regulations: set[tuple[str, str]] = set()
     usage: list[pd.DataFrame] = []
     pending = 0
-    with _Appender(files) as out:
+    with _Appender(files, scan.kinds) as out:
         for rows in scan.rows():
             for owner in ("Customer", "Product"):
                 key = KEYS[owner]
                 latest = rows[scan.latest(rows, owner)]
-                attrs = [c.prop for c in owned_by(owner) if c.kind != "id"]
-                nodes = latest[[key, *attrs]].copy()
+                nodes = latest[[key, *scan.attributes(owner)]].copy()
                 nodes["attributesAsOf"] = latest["date"]
                 out.nodes(owner, nodes, f"{key}:ID({owner})", {"attributesAsOf": "datetime"})
                 for context in contexts_of(owner):
@@ -119,7 +118,7 @@ def write_import_files(scan: Scan, folder: Path) -> ImportFiles:
             transactions = rows[rows["first"].to_numpy()]
             out.nodes(
                 "Transaction",
-                transactions[["transactionKey", *TRANSACTION_PROPS, "date"]],
+                transactions[["transactionKey", *scan.transaction_props, "date"]],
                 "transactionKey:ID(Transaction)",
             )
             for (start, kind, end), columns in (
@@ -167,8 +166,9 @@ def _coded(scan: Scan, transactions: pd.DataFrame) -> pd.DataFrame:
 class _Appender:
     """The importer's CSV files, each opened at its first chunk and appended to: one per label or type."""
 
-    def __init__(self, files: ImportFiles):
+    def __init__(self, files: ImportFiles, kinds: dict[str, str]):
         self.files = files
+        self.kinds = kinds
         self.writers: dict[Path, pa_csv.CSVWriter] = {}
 
     def __enter__(self) -> _Appender:
@@ -179,7 +179,9 @@ class _Appender:
             writer.close()
 
     def nodes(self, label: str, frame: pd.DataFrame, id_header: str, types: dict | None = None) -> None:
-        headers = [id_header] + [f"{c}:{(types or {}).get(c) or IMPORTER_TYPE[KIND[c]]}" for c in frame.columns[1:]]
+        headers = [id_header] + [
+            f"{c}:{(types or {}).get(c) or IMPORTER_TYPE[self.kinds[c]]}" for c in frame.columns[1:]
+        ]
         path = self.files.folder / f"nodes-{label}.csv"
         if self._write(frame, headers, path):
             self.files.nodes.append((label, path))

@@ -31,16 +31,11 @@ from ..config import Settings
 from ..db import apply_schema
 from ..errors import ConfigError, InputFileError, TooManyRejects
 from ..progress import SILENT, Phases, Progress, Summary
-from .columns import owned_by
 from .mapping import Mapping, default_mapping, load_mapping
 from .read import CHUNK_ROWS, DEFAULT_ENCODING
 from .validate import Scan
 
 DATE_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
-TRANSACTION_PROPS = [c.prop for c in owned_by("Transaction") if c.prop not in ("date", "transactionId")] + [
-    "transactionId"
-]
-WHOLE_NUMBERS = {"companySize", "frequency"}
 
 
 @dataclass
@@ -185,7 +180,7 @@ def _write(
                 new = rows[rows["first"].to_numpy()]
                 for start in range(0, len(new), batch_size):
                     batch = new.iloc[start : start + batch_size]
-                    created, batch_counters = session.execute_write(_write_transactions, batch)
+                    created, batch_counters = session.execute_write(_write_transactions, scan, batch)
                     summary.created += created
                     counters += batch_counters
                 done += len(new)
@@ -311,12 +306,10 @@ def _entities(scan: Scan, rows: pd.DataFrame, owner: str) -> list[dict]:
     regulations of the chunk's products (every one a product was traded under accumulates)."""
     key = "customerId" if owner == "Customer" else "productId"
     latest = rows[scan.latest(rows, owner)]
-    attrs = [c.prop for c in owned_by(owner) if c.kind != "id"]
+    props = _plain(latest[scan.attributes(owner)], scan.kinds)
     records = [
         {key: k, "asOf": d, "props": p}
-        for k, d, p in zip(
-            latest[key], latest["date"].dt.strftime(DATE_FORMAT), _plain(latest[attrs]).to_dict("records")
-        )
+        for k, d, p in zip(latest[key], latest["date"].dt.strftime(DATE_FORMAT), props.to_dict("records"))
     ]
     if owner == "Product":
         regulations = product_regulations(rows)
@@ -354,11 +347,18 @@ def usage_parts(transactions: pd.DataFrame, keys: list[str] = PAIR) -> pd.DataFr
 
     ``keys``: the columns naming a pair (the bulk path uses one integer code per pair).
     """
+    missing = pd.Series(np.nan, index=transactions.index)
     frame = transactions.assign(
         currencyKey=transactions["currency"].fillna(""),
         usageCount=transactions["productUsage"].notna(),
         engagementCount=transactions["customerEngagement"].notna(),
+        amountCount=transactions["amount"].notna(),
+        valueCount=transactions["value"].notna(),
+        amountReporting=transactions.get("amountReporting", missing),
+        valueReporting=transactions.get("valueReporting", missing),
     )
+    frame["amountConverted"] = frame["amountReporting"].notna()
+    frame["valueConverted"] = frame["valueReporting"].notna()
     return (
         frame.groupby(keys, sort=False)
         .agg(
@@ -373,6 +373,7 @@ def usage_parts(transactions: pd.DataFrame, keys: list[str] = PAIR) -> pd.DataFr
             engagementCount=("engagementCount", "sum"),
             currency=("currencyKey", "first"),
             currencies=("currencyKey", "nunique"),
+            **REPORTING_PARTS,
         )
         .reset_index()
     )
@@ -396,6 +397,7 @@ def merge_usage(parts: list[pd.DataFrame], keys: list[str] = PAIR) -> pd.DataFra
             currency=("currency", "first"),
             currencies=("currencies", "max"),
             distinct=("currency", "nunique"),
+            **{name: (name, "sum") for name in REPORTING_PARTS},
         )
         .reset_index()
     )
@@ -417,14 +419,33 @@ def finish_usage(parts: pd.DataFrame, keys: list[str] = PAIR) -> pd.DataFrame:
         with np.errstate(divide="ignore", invalid="ignore"):
             usage[mean] = np.where(counted > 0, parts[total].to_numpy(dtype="float64") / counted, np.nan)
     usage["currency"] = parts["currency"].where(one & (parts["currency"] != ""))
+    for total, count in (("amount", "amountCount"), ("value", "valueCount")):  # every amount converted, or none
+        converted = parts[f"{total}Converted"]
+        every = (converted > 0) & (converted == parts[count])
+        usage[f"total{total.title()}Reporting"] = parts[f"{total}Reporting"].where(every)
     return usage
 
 
-def _plain(frame: pd.DataFrame) -> pd.DataFrame:
-    """Values the driver can send: None for missing, int for whole-number columns."""
+REPORTING_PARTS = {  # usage_parts' sums and counts for the totals in the reporting currency
+    "amountCount": ("amountCount", "sum"),
+    "valueCount": ("valueCount", "sum"),
+    "amountReporting": ("amountReporting", "sum"),
+    "amountConverted": ("amountConverted", "sum"),
+    "valueReporting": ("valueReporting", "sum"),
+    "valueConverted": ("valueConverted", "sum"),
+}
+
+
+def _plain(frame: pd.DataFrame, kinds: dict[str, str]) -> pd.DataFrame:
+    """Values the driver can send: None for missing, int for whole-number columns, text for dates."""
     out = frame.astype(object).where(frame.notna(), None)
-    for column in WHOLE_NUMBERS.intersection(out.columns):
-        out[column] = [None if v is None else int(v) for v in out[column]]
+    for column in out.columns:
+        if kinds.get(column) == "int":
+            out[column] = [None if v is None else int(v) for v in out[column]]
+        elif kinds.get(column) == "date":  # an extra date property: sent as text, stored as a datetime
+            out[column] = [
+                None if v is None else neo4j.time.DateTime.from_native(v.to_pydatetime()) for v in out[column]
+            ]
     return out
 
 
@@ -434,7 +455,7 @@ def _write_entities(tx: neo4j.ManagedTransaction, owner: str, batch: list[dict])
     return _counters(tx.run(cypher.load("loaders/upsert_products"), products=batch).consume())
 
 
-def _write_transactions(tx: neo4j.ManagedTransaction, batch: pd.DataFrame) -> tuple[int, Counter]:
+def _write_transactions(tx: neo4j.ManagedTransaction, scan: Scan, batch: pd.DataFrame) -> tuple[int, Counter]:
     """Create the rows of ``batch`` the graph lacks; return how many, and the write counters."""
     existing = tx.run(cypher.load("loaders/existing_transactions"), keys=batch["transactionKey"].tolist()).single()[
         "existing"
@@ -450,7 +471,7 @@ def _write_transactions(tx: neo4j.ManagedTransaction, batch: pd.DataFrame) -> tu
             new["customerId"],
             new["productId"],
             dates,
-            _plain(new[TRANSACTION_PROPS]).to_dict("records"),
+            _plain(new[scan.transaction_props], scan.kinds).to_dict("records"),
         )
     ]
     return len(new), _counters(tx.run(cypher.load("loaders/create_transactions"), rows=rows).consume())

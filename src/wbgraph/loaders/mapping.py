@@ -31,6 +31,8 @@ mapping itself is one line, before anything is read or written.
 
 from __future__ import annotations
 
+import math
+import re
 import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -40,14 +42,18 @@ import numpy as np
 import pandas as pd
 
 from ..errors import MappingError
-from .columns import BY_HEADER, COLUMNS, HEADERS
+from .columns import BY_HEADER, COLUMNS, HEADERS, Column
 from .read import CHUNK_ROWS, DEFAULT_ENCODING, Chunk, Reader, check_header, read_table
 
 BY_PROP = {c.prop: c for c in COLUMNS}
 ALWAYS_REQUIRED = ("customerId", "productId", "date")
 DATE_FORMATS = ("iso8601", "epoch-seconds", "epoch-milliseconds")  # or a strftime pattern such as "%d/%m/%Y"
-SOURCE_KEYS = {"column", "constant", "format", "trim", "case", "split", "take", "required"}
+SOURCE_KEYS = {"column", "constant", "format", "trim", "case", "split", "take", "required", "type"}
 OWNERS = {"customers": "Customer", "products": "Product"}
+LABELS = ("Customer", "Product", "Transaction")
+EXTRA_TYPES = {"text": "category", "float": "float", "int": "int", "date": "date"}  # -> the validator's kinds
+EXTRA_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,63}")
+RESERVED = {"attributesAsOf", "transactionKey", "name", "regulations", "line", "first", "pair", "lineNumber", "reason"}
 
 
 @dataclass(frozen=True)
@@ -62,6 +68,7 @@ class Source:
     split: str | None = None
     take: str = "first"  # with split: "first" item, or "all" items (joined for list properties)
     required: bool = False
+    type: str = "text"  # extra properties only: text, float, int or date
 
 
 @dataclass(frozen=True)
@@ -72,6 +79,7 @@ class Side:
     key: str
     columns: dict[str, Source]
     delimiter: str = ","
+    extras: dict[str, Source] = field(default_factory=dict)  # extra properties of the side's owner
 
 
 @dataclass(frozen=True)
@@ -83,11 +91,25 @@ class Mapping:
     check_vocabularies: bool = False
     sides: dict[str, Side] = field(default_factory=dict)  # "customers" / "products" -> their file
     name: str = "the default mapping"
+    extras: dict[str, tuple[str, Source]] = field(default_factory=dict)  # extra property -> (label, source)
+    reporting: str | None = None  # the reporting currency, when the mapping gives rates to it
+    rates: dict[str, float] = field(default_factory=dict)  # currency -> units of the reporting currency per unit
 
     @property
     def required(self) -> set[str]:
         """The properties every row must have: the ids and the date, and what the mapping marks required."""
-        return set(ALWAYS_REQUIRED) | {prop for prop, s in self.columns.items() if s.required}
+        extras = {prop for prop, (_, source) in self.extras.items() if source.required}
+        return set(ALWAYS_REQUIRED) | {prop for prop, s in self.columns.items() if s.required} | extras
+
+    @property
+    def extra_columns(self) -> tuple[Column, ...]:
+        """The extra properties as columns of the validator, from the main file and the side files alike."""
+        found = {prop: (owner, source) for prop, (owner, source) in self.extras.items()}
+        for side_name, side in self.sides.items():
+            found.update({prop: (OWNERS[side_name], source) for prop, source in side.extras.items()})
+        return tuple(
+            Column(f"{owner}.{prop}", prop, owner, EXTRA_TYPES[source.type]) for prop, (owner, source) in found.items()
+        )
 
     @property
     def is_default(self) -> bool:
@@ -113,11 +135,11 @@ def load_mapping(path: str | Path) -> Mapping:
         raise MappingError(f"{where}: no such mapping file.") from None
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
         raise MappingError(f"{where}: cannot read the mapping ({e}).") from None
-    unknown = set(data) - {"delimiter", "check_vocabularies", "columns", *OWNERS}
+    unknown = set(data) - {"delimiter", "check_vocabularies", "columns", "extra", "currency", *OWNERS}
     if unknown:
         raise MappingError(
             f"{where}: unknown keys {sorted(unknown)}; a mapping has delimiter, "
-            "check_vocabularies, [columns], [customers] and [products]."
+            "check_vocabularies, [columns], [extra.<Label>], [currency], [customers] and [products]."
         )
     columns = _columns(where, data.get("columns"), "[columns]", set(BY_PROP))
     missing = [p for p in ALWAYS_REQUIRED if p not in columns]
@@ -130,7 +152,57 @@ def load_mapping(path: str | Path) -> Mapping:
     delimiter = data.get("delimiter", ",")
     if not isinstance(delimiter, str) or len(delimiter) != 1:
         raise MappingError(f"{where}: delimiter must be one character, not {delimiter!r}.")
-    return Mapping(columns, delimiter, bool(data.get("check_vocabularies", False)), sides, name=where)
+    raw = data.get("extra", {})
+    if not isinstance(raw, dict) or set(raw) - set(LABELS):
+        raise MappingError(f"{where}: [extra] holds [extra.Customer], [extra.Product] and [extra.Transaction] only.")
+    extras, names = {}, []
+    for label, table in raw.items():
+        for prop, source in _extras(where, table, f"[extra.{label}]").items():
+            extras[prop] = (label, source)
+            names.append(prop)
+    names += [prop for side in sides.values() for prop in side.extras]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise MappingError(f"{where}: extra properties named twice: {', '.join(twice)}.")
+    reporting, rates = _currency(where, data.get("currency"))
+    vocabularies = bool(data.get("check_vocabularies", False))
+    return Mapping(columns, delimiter, vocabularies, sides, where, extras, reporting, rates)
+
+
+def _currency(where: str, raw: object) -> tuple[str | None, dict[str, float]]:
+    """``[currency] reporting = "USD"`` and ``rates = { EUR = 1.08, ... }`` (reporting units per unit)."""
+    if raw is None:
+        return None, {}
+    if not isinstance(raw, dict) or set(raw) != {"reporting", "rates"} or not isinstance(raw["rates"], dict):
+        raise MappingError(f'{where}: [currency] needs reporting = "<currency>" and rates = {{ EUR = 1.08, ... }}.')
+    reporting = raw["reporting"]
+    if not isinstance(reporting, str) or not reporting.strip():
+        raise MappingError(f'{where}: [currency] reporting must name a currency, such as "USD".')
+    rates = {}
+    for currency, rate in raw["rates"].items():
+        if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not math.isfinite(rate) or rate <= 0:
+            raise MappingError(f"{where}: [currency] rate of {currency} must be a positive number, not {rate!r}.")
+        rates[currency.strip()] = float(rate)
+    rates[reporting.strip()] = 1.0
+    return reporting.strip(), rates
+
+
+def _extras(where: str, raw: object, section: str) -> dict[str, Source]:
+    """Extra properties beyond the graph model's: stored on the node, not used by the model."""
+    if not isinstance(raw, dict):
+        raise MappingError(f"{where}: {section} must be a table of property = source column.")
+    out = {}
+    for prop, spec in raw.items():
+        if not EXTRA_NAME.fullmatch(prop) or prop in BY_PROP or prop in RESERVED:
+            raise MappingError(
+                f"{where}: {section}: {prop!r} cannot be an extra property name (a letter, then letters, digits "
+                "or _, at most 64; not a property of the graph model)."
+            )
+        kind = spec.get("type", "text") if isinstance(spec, dict) else "text"
+        if kind not in EXTRA_TYPES:
+            raise MappingError(f"{where}: {section}: {prop}: type must be one of {', '.join(EXTRA_TYPES)}.")
+        out[prop] = _source(where, prop, spec, EXTRA_TYPES[kind])
+    return out
 
 
 def _columns(where: str, raw: object, section: str, allowed: set[str]) -> dict[str, Source]:
@@ -143,11 +215,13 @@ def _columns(where: str, raw: object, section: str, allowed: set[str]) -> dict[s
                 f"{where}: {section} names {prop!r}, which is not a property here "
                 f"(properties: {', '.join(sorted(allowed))})."
             )
-        out[prop] = _source(where, prop, spec)
+        out[prop] = _source(where, prop, spec, BY_PROP[prop].kind)
+        if isinstance(spec, dict) and "type" in spec:
+            raise MappingError(f"{where}: {prop}: type applies to extra properties only (the graph model's are typed).")
     return out
 
 
-def _source(where: str, prop: str, spec: object) -> Source:
+def _source(where: str, prop: str, spec: object, kind: str) -> Source:
     if isinstance(spec, str):
         spec = {"column": spec}
     if not isinstance(spec, dict):
@@ -159,7 +233,6 @@ def _source(where: str, prop: str, spec: object) -> Source:
         )
     if ("column" in spec) == ("constant" in spec):
         raise MappingError(f"{where}: {prop} needs exactly one of column or constant.")
-    kind = BY_PROP[prop].kind
     fmt = spec.get("format")
     if fmt is not None:
         if kind != "date":
@@ -184,13 +257,14 @@ def _source(where: str, prop: str, spec: object) -> Source:
         split=spec.get("split"),
         take=spec.get("take", "first"),
         required=bool(spec.get("required", False)),
+        type=str(spec.get("type", "text")),
     )
 
 
 def _side(where: str, folder: Path, side: str, owner: str, raw: object) -> Side:
     if not isinstance(raw, dict) or not isinstance(raw.get("file"), str) or not isinstance(raw.get("key"), str):
         raise MappingError(f'{where}: [{side}] needs file = "..." and key = "<its id column>".')
-    unknown = set(raw) - {"file", "key", "columns", "delimiter"}
+    unknown = set(raw) - {"file", "key", "columns", "delimiter", "extra"}
     if unknown:
         raise MappingError(f"{where}: [{side}] has unknown keys {sorted(unknown)}.")
     allowed = {c.prop for c in COLUMNS if c.owner == owner and c.kind != "id"}
@@ -198,8 +272,11 @@ def _side(where: str, folder: Path, side: str, owner: str, raw: object) -> Side:
     return Side(
         file,
         raw["key"],
-        _columns(where, raw.get("columns"), f"[{side}.columns]", allowed),
+        _columns(where, raw.get("columns"), f"[{side}.columns]", allowed)
+        if "columns" in raw or "extra" not in raw
+        else {},
         str(raw.get("delimiter", ",")),
+        _extras(where, raw.get("extra", {}), f"[{side}.extra]"),
     )
 
 
@@ -221,7 +298,7 @@ class Mapped:
         if mapping.is_default:
             check_header(self.path, self.reader.header)
             return
-        for source in mapping.columns.values():
+        for source in [*mapping.columns.values(), *(source for _, source in mapping.extras.values())]:
             _require_column(mapping.name, self.path, source, self.reader.header)
         ids = {"customers": "Customer ID", "products": "Product ID"}
         for side_name, side in mapping.sides.items():
@@ -230,7 +307,7 @@ class Mapped:
                 raise MappingError(f"{mapping.name}: {side.file} has no column {side.key!r} to join on.")
             attributes = attributes.drop_duplicates(side.key, keep="last").set_index(side.key)
             values = {}
-            for prop, source in side.columns.items():
+            for prop, source in {**side.columns, **side.extras}.items():
                 _require_column(mapping.name, side.file, source, list(attributes.columns))
                 values[prop] = pd.Series(_shape(source, attributes), index=attributes.index)
             self.joined[side_name] = (ids[side_name], values)
@@ -248,11 +325,15 @@ class Mapped:
             out = pd.DataFrame(
                 {header: self._values(BY_HEADER[header].prop, chunk.frame) for header in HEADERS}, dtype=object
             )
+            for column in self.mapping.extra_columns:
+                source = self.mapping.extras.get(column.prop, (None, None))[1]
+                out[column.header] = _shape(source, chunk.frame) if source else np.full(len(chunk), "", dtype=object)
+            headers = {c.prop: c.header for c in (*COLUMNS, *self.mapping.extra_columns)}
             for id_header, values in self.joined.values():
                 keys = out[id_header]
                 for prop, by_id in values.items():
                     joined = keys.map(by_id)
-                    header = BY_PROP[prop].header
+                    header = headers[prop]
                     out[header] = joined.where(joined.notna(), out[header]).astype(object)
             yield Chunk(out, chunk.lines, chunk.ragged)
 
@@ -329,8 +410,13 @@ def init_mapping(path: str | Path, sample: int = 1_000, encoding: str = DEFAULT_
             lines.append(f'# {prop} = "..."   # required: name the column that holds it')
     unused = [c for c in frame.columns if c not in guesses.values()]
     if unused:
-        lines += ["", "# Columns not mapped (map them to a property above, or leave them out):"]
-        lines += [f"#   {c}" for c in unused]
+        lines += [
+            "",
+            "# Columns not mapped: map them to a property above, keep them as extra properties",
+            "# (uncomment, choose the label; type = text, float, int or date), or leave them out:",
+            "# [extra.Customer]",
+        ]
+        lines += [f'# {_extra_name(c)} = {{ column = {_quoted(c)}, type = "text" }}' for c in unused]
     return "\n".join(lines) + "\n"
 
 
@@ -347,6 +433,17 @@ NAMES = {  # lower-case words that suggest a property
     "productType": ("producttype", "genres", "genre"),
     "category": ("productcategory", "category"),
 }
+
+
+def _extra_name(column: str) -> str:
+    """A property name from a column header: ``Booking Channel`` -> ``bookingChannel``."""
+    words = re.findall(r"[A-Za-z0-9]+", column) or ["column"]
+    name = words[0].lower() + "".join(w[:1].upper() + w[1:].lower() for w in words[1:])
+    return name if name[:1].isalpha() else "c" + name
+
+
+def _quoted(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def _guess(column: str) -> str | None:

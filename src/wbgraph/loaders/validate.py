@@ -42,13 +42,12 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .columns import COLUMNS, HEADERS, MAX_ID_LENGTH, Column, owned_by
+from .columns import COLUMNS, HEADERS, MAX_ID_LENGTH, Column
 from .mapping import Mapped, Mapping, default_mapping
 from .read import CHUNK_ROWS, DEFAULT_ENCODING, Chunk
 
 STRING = np.dtypes.StringDType()
 OWNER_KEYS = {"Customer": "customerId", "Product": "productId"}
-ATTRIBUTES = {owner: [c.prop for c in owned_by(owner) if c.kind != "id"] for owner in OWNER_KEYS}
 
 
 @dataclass
@@ -101,12 +100,18 @@ def validate(
     scan.close()
     return Validated(
         scan.path,
-        pd.concat(rows, ignore_index=True) if rows else _empty_rows(),
+        pd.concat(rows, ignore_index=True) if rows else _empty_rows(scan.columns),
         pd.concat(rejects, ignore_index=True) if rejects else _empty_rejects(),
         scan.read,
         scan.warnings,
         scan.conflicts,
     )
+
+
+REPORTING = (  # with a mapping's [currency] rates: the money of each transaction in the reporting currency
+    Column("", "amountReporting", "Transaction", "float"),
+    Column("", "valueReporting", "Transaction", "float"),
+)
 
 
 class Entities:
@@ -118,9 +123,10 @@ class Entities:
     Entities are numbered in order of appearance (their *code*).
     """
 
-    def __init__(self, owner: str):
+    def __init__(self, owner: str, attributes: list[str]):
         self.owner = owner
         self.key = OWNER_KEYS[owner]
+        self.attributes = attributes
         self.codes: dict[str, int] = {}
         self.ids: list[str] = []
         self.date = np.zeros(0, dtype="int64")
@@ -146,7 +152,7 @@ class Entities:
         self._grow(len(self.codes))
         if not len(rows):
             return codes[local]
-        date, line, signature = _us(rows["date"]), rows["line"].to_numpy(), _signature(rows, self.owner)
+        date, line, signature = _us(rows["date"]), rows["line"].to_numpy(), _signature(rows, self.attributes)
         order = np.lexsort((line, date))  # by date, then line: the latest last
         position = np.full(len(uniques), -1, dtype="int64")
         np.maximum.at(position, local[order], np.arange(len(order)))
@@ -191,7 +197,7 @@ class Entities:
 
     def loses(self, rows: pd.DataFrame, codes: np.ndarray) -> np.ndarray:
         """Which rows have attributes other than their entity's latest row."""
-        return _signature(rows, self.owner) != self.signature[codes]
+        return _signature(rows, self.attributes) != self.signature[codes]
 
 
 def _us(dates: pd.Series) -> np.ndarray:
@@ -199,9 +205,9 @@ def _us(dates: pd.Series) -> np.ndarray:
     return dates.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy("datetime64[us]").view("int64")
 
 
-def _signature(rows: pd.DataFrame, owner: str) -> np.ndarray:
-    """A hash of each row's attributes of ``owner``: equal attributes, equal hash."""
-    return pd.util.hash_pandas_object(rows[ATTRIBUTES[owner]], index=False).to_numpy()
+def _signature(rows: pd.DataFrame, attributes: list[str]) -> np.ndarray:
+    """A hash of each row's ``attributes``: equal attributes, equal hash."""
+    return pd.util.hash_pandas_object(rows[attributes], index=False).to_numpy()
 
 
 class Scan:
@@ -228,17 +234,34 @@ class Scan:
         self.mapping = mapping or default_mapping()
         self.mapped = Mapped(self.mapping, self.path, encoding, chunk_rows)  # header and mapping problems: now
         # a transaction is identified by its own row's typed values, not by attributes joined from side files
-        self.key_props = [c.prop for c in COLUMNS if c.prop not in self.mapped.side_props]
+        self.read_columns = (*COLUMNS, *self.mapping.extra_columns)  # the graph model's, then the mapping's extras
+        self.derived = REPORTING if self.mapping.reporting else ()  # money in the reporting currency
+        self.columns = (*self.read_columns, *self.derived)
+        self.key_props = [c.prop for c in self.read_columns if c.prop not in self.mapped.side_props]
         self.read = 0
         self.rejected = 0
         self.valid = 0
         self.unique = 0
         self.warnings: Counter = Counter()
-        self.entities = {owner: Entities(owner) for owner in OWNER_KEYS}  # over the valid rows: attributes
+        self.entities = {owner: Entities(owner, self.attributes(owner)) for owner in OWNER_KEYS}  # valid rows
         self.judges: dict[str, Entities] | None = None  # with strict: over rows without hard errors
         self.first = np.zeros(0, dtype=bool)
         self.pairs = np.zeros(0, dtype="int64")
-        self.spool = Spool()
+        self.spool = Spool(self.columns)
+
+    def attributes(self, owner: str) -> list[str]:
+        """The properties of a Customer, Product or Transaction (but its ids), extras included."""
+        return [c.prop for c in self.columns if c.owner == owner and c.kind != "id"]
+
+    @property
+    def transaction_props(self) -> list[str]:
+        """What a Transaction node holds besides its key and date."""
+        return [p for p in self.attributes("Transaction") if p != "date"] + ["transactionId"]
+
+    @property
+    def kinds(self) -> dict[str, str]:
+        """Each property's kind (id, category, int, float, date)."""
+        return {c.prop: c.kind for c in self.columns}
 
     @classmethod
     def of(
@@ -254,7 +277,7 @@ class Scan:
         with _gc_paused():
             scan = cls(path, encoding, strict, mapping, chunk_rows)
             if strict:  # the winners first, so that the rows that lose can be rejected
-                scan.judges = {owner: Entities(owner) for owner in OWNER_KEYS}
+                scan.judges = {owner: Entities(owner, scan.attributes(owner)) for owner in OWNER_KEYS}
                 for chunk in scan.mapped:
                     rows, reasons, _, _ = scan._typed(chunk, vocabularies=False)
                     sound = rows[~_mask(reasons, len(rows))]
@@ -276,7 +299,7 @@ class Scan:
 
     def _first_read(self, on_rejects: Callable[[pd.DataFrame], None] | None) -> None:
         digests, pairs = [], []
-        with Spool() as spool:
+        with Spool(self.columns) as spool:
             for chunk in self.mapped:
                 rows, rejects, warnings = self._check(chunk)
                 self.read += len(chunk)
@@ -362,9 +385,18 @@ class Scan:
         required = self.mapping.required
         typed = {
             c.prop: _convert(c, chunk.frame[c.header], reasons, soft, warnings, c.prop in required, vocabularies)
-            for c in COLUMNS
+            for c in self.read_columns
         }
         rows = pd.DataFrame(typed)
+        if self.derived:
+            rate = rows["currency"].map(self.mapping.rates).astype("float64")
+            rows["amountReporting"] = rows["amount"] * rate
+            rows["valueReporting"] = rows["value"] * rate
+            unconverted = int((rate.isna() & (rows["amount"].notna() | rows["value"].notna())).sum())
+            if unconverted:
+                warnings[f"rows whose currency has no rate to {self.mapping.reporting} (money not converted)"] += (
+                    unconverted
+                )
         rows["line"] = chunk.lines
         return rows, reasons, soft, warnings
 
@@ -457,20 +489,12 @@ class Spool:
     memory holds one chunk. The file lives in the temporary folder and is removed with the scan.
     """
 
-    SCHEMA = pa.schema(
-        [
-            (
-                c.prop,
-                {"date": pa.timestamp("us", tz="UTC"), "float": pa.float64(), "int": pa.float64()}.get(
-                    c.kind, pa.string()
-                ),
-            )
-            for c in COLUMNS
-        ]
-        + [("line", pa.int64()), ("transactionKey", pa.string())]
-    )
-
-    def __init__(self) -> None:
+    def __init__(self, columns: tuple[Column, ...] = COLUMNS) -> None:
+        types = {"date": pa.timestamp("us", tz="UTC"), "float": pa.float64(), "int": pa.float64()}
+        self.schema = pa.schema(
+            [(c.prop, types.get(c.kind, pa.string())) for c in columns]
+            + [("line", pa.int64()), ("transactionKey", pa.string())]
+        )
         self.path: Path | None = None
         self._writer = None
         self._finalizer = None
@@ -481,11 +505,11 @@ class Spool:
         self.path = Path(name)
         self._finalizer = weakref.finalize(self, Path(name).unlink, missing_ok=True)
         options = pa.ipc.IpcWriteOptions(compression="lz4")
-        self._writer = pa.ipc.new_file(str(self.path), self.SCHEMA, options=options)
+        self._writer = pa.ipc.new_file(str(self.path), self.schema, options=options)
         return self
 
     def write(self, rows: pd.DataFrame) -> None:
-        self._writer.write_table(pa.Table.from_pandas(rows, schema=self.SCHEMA, preserve_index=False))
+        self._writer.write_table(pa.Table.from_pandas(rows, schema=self.schema, preserve_index=False))
 
     def __exit__(self, kind, error, tb) -> None:
         self._writer.close()
@@ -505,6 +529,8 @@ class Spool:
                 for name, column in zip(batch.schema.names, batch.columns):
                     if pa.types.is_timestamp(column.type):
                         columns[name] = column.to_pandas()
+                    elif pa.types.is_string(column.type):  # object, as validated: pandas would infer str
+                        columns[name] = pd.Series(column.to_numpy(zero_copy_only=False), dtype=object)
                     else:
                         columns[name] = column.to_numpy(zero_copy_only=False)
                 yield pd.DataFrame(columns)
@@ -514,9 +540,9 @@ class Spool:
             self._finalizer()
 
 
-def _empty_rows() -> pd.DataFrame:
-    frame = pd.DataFrame({c.prop: pd.Series([], dtype=object) for c in COLUMNS})
-    frame["date"] = pd.Series([], dtype="datetime64[ns, UTC]")
+def _empty_rows(columns: tuple[Column, ...]) -> pd.DataFrame:
+    dtypes = {"date": "datetime64[us, UTC]", "float": "float64", "int": "float64"}
+    frame = pd.DataFrame({c.prop: pd.Series([], dtype=dtypes.get(c.kind, object)) for c in columns})
     return frame.assign(line=pd.Series([], dtype="int64"), transactionKey=pd.Series([], dtype=object))
 
 
