@@ -100,7 +100,7 @@ def write_import_files(scan: Scan, folder: Path) -> ImportFiles:
     usage: list[pd.DataFrame] = []
     pending = 0
     with _Appender(files, scan.kinds) as out:
-        for rows in scan.rows():
+        for rows in scan.rows(at_least=BULK_ROWS):
             for owner in ("Customer", "Product"):
                 key = KEYS[owner]
                 latest = rows[scan.latest(rows, owner)]
@@ -151,6 +151,7 @@ def write_import_files(scan: Scan, folder: Path) -> ImportFiles:
     return files
 
 
+BULK_ROWS = 100_000  # rows per frame written to the importer's files
 USAGE_PARTS_LIMIT = 500_000  # rows of per-chunk USES parts before they are merged
 USES_SLICE = 200_000
 

@@ -327,10 +327,14 @@ class Scan:
                 if count:
                     self.warnings[f"{owner}s with conflicting attributes (latest row wins)"] = count
 
-    def rows(self) -> Iterator[pd.DataFrame]:
-        """The valid rows again, chunk by chunk, with ``transactionKey`` and ``first`` (from the spool)."""
+    def rows(self, at_least: int = 0) -> Iterator[pd.DataFrame]:
+        """The valid rows again, chunk by chunk, with ``transactionKey`` and ``first`` (from the spool).
+
+        ``at_least``: join the spooled chunks into frames of at least this many rows (fewer,
+        larger frames where per-frame costs dominate, as in the bulk importer's files).
+        """
         done = 0
-        for rows in self.spool.read():
+        for rows in self.spool.read(at_least):
             rows["first"] = self.first[done : done + len(rows)]
             done += len(rows)
             yield rows
@@ -517,14 +521,19 @@ class Spool:
         if kind is not None:
             self.remove()
 
-    def read(self) -> Iterator[pd.DataFrame]:
-        """The rows back, a chunk (as written) at a time: strings as objects (None where missing)."""
+    def read(self, at_least: int = 0) -> Iterator[pd.DataFrame]:
+        """The rows back, a chunk (as written, or ``at_least`` rows) at a time; strings as objects, None if missing."""
         if self.path is None:
             return
         with pa.OSFile(str(self.path)) as source:  # not a memory map: its pages would count as resident memory
             reader = pa.ipc.open_file(source)
+            pending: list[pa.RecordBatch] = []
             for i in range(reader.num_record_batches):
-                batch = reader.get_batch(i)
+                pending.append(reader.get_batch(i))
+                if sum(b.num_rows for b in pending) < at_least and i + 1 < reader.num_record_batches:
+                    continue
+                batch = pa.Table.from_batches(pending, schema=self.schema).combine_chunks()
+                pending = []
                 columns = {}
                 for name, column in zip(batch.schema.names, batch.columns):
                     if pa.types.is_timestamp(column.type):
