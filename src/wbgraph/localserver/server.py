@@ -287,6 +287,10 @@ def start(
             )
     server._prepare(config, dist)
     server._set_initial_password(dist)
+    # No Neo4j of this home runs and its ports are free, so a pid file left by a killed server
+    # is stale: Neo4j's launcher would take a process still holding that pid (a zombie not yet
+    # reaped) for a running server and refuse to start.
+    (server.run_dir / "neo4j.pid").unlink(missing_ok=True)
 
     progress.say(f"Starting Neo4j {dist.version} in {server.home}...")
     done = server._boot("start", dist)
@@ -337,5 +341,7 @@ def _port_in_use(port: int) -> bool:
 
 
 def _last_line(text: str) -> str:
+    """The last line that says something (not the launcher's "Run with '--verbose'" hint)."""
     lines = [line.strip() for line in (text or "").splitlines() if line.strip()]
+    lines = [line for line in lines if not line.startswith("Run with '--verbose'")] or lines
     return lines[-1] if lines else "no output"
