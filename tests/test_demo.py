@@ -22,7 +22,7 @@ def test_demo_runs_the_pipeline_and_shows_the_results(cli, backend, tmp_path):
     first_three = sorted(pd.read_csv(folder / "transactions.csv")["Customer ID"].unique())[:3]
     for expected in (
         "Ingested 3,000 of 3,000 rows",
-        "customers with a held-out adoption",
+        "customers with held-out interactions",
         "matrix factorisation",
         "oracle, from history",
         "RECOMMENDED edges",

@@ -9,6 +9,8 @@ import pandas as pd
 import pytest
 import torch
 
+from wbgraph.gnn.train import MIXES
+
 
 def test_export_round_trip(backend, small_graph):
     from wbgraph.db import open_driver
@@ -65,10 +67,14 @@ def test_train_saves_a_run_and_evaluate_reproduces_its_test_scores(cli, backend,
     report = json.loads(evaluated.output)
     assert set(report["metrics"]) == {
         "gat",
+        "gat: graph part alone",  # the model's two parts, each alone: what each contributes
+        "gat: item channel alone",
         "popularity",
         "segment popularity",
         "item kNN",
+        "EASE",
         "matrix factorisation",
+        "LightGCN",
         "oracle",
         "oracle, attributes only",
         "oracle, from history",
@@ -78,8 +84,37 @@ def test_train_saves_a_run_and_evaluate_reproduces_its_test_scores(cli, backend,
     )  # reloaded model, same scores
     assert report["metrics"]["oracle"]["shareOfOracleRecall@10"] == pytest.approx(1.0)
     assert report["metrics"]["oracle, from history"]["shareOfHistoryOracleRecall@10"] == pytest.approx(1.0)
+    assert set(report["comparison"]) == {"recall@10", "ndcg@10"}
+    for c in report["comparison"].values():
+        assert c["baseline"] in report["metrics"] and c["low"] <= c["difference"] <= c["high"]
+    assert report["chosen"]["EASE"]["lambda"] > 0 and report["gate"] is None
+    assert report["parts"]["mix"] in [list(m) for m in MIXES] and 0 <= report["parts"]["channelShare"] <= 1
     table = cli("evaluate", "--runs-dir", str(runs))
-    assert table.exit_code == 0 and "matrix factorisation" in table.output and "GAT" in table.output
+    assert table.exit_code == 0 and "matrix factorisation" in table.output and "95% bootstrap interval" in table.output
+
+
+def test_a_crippled_model_fails_the_gate_and_writeback_refuses_it(cli, backend, small_graph, tmp_path):
+    runs = tmp_path / "runs"
+    # one epoch at a learning rate of nothing, without the item channel: the model ranks at random
+    crippled = ["train", "--epochs", "1", "--lr", "1e-9", "--hidden", "8", "--no-channel", "--runs-dir", str(runs)]
+    assert cli(*crippled, "--silent").exit_code == 0
+    refused = cli("writeback", "--require-evaluated", "--runs-dir", str(runs), "--silent")
+    assert refused.exit_code == 11 and refused.output.startswith("Error: Run ") and "never evaluated" in refused.output
+
+    result = cli("evaluate", "--require-beat", "popularity", "--runs-dir", str(runs), "--json")
+    assert result.exit_code == 10, result.output
+    report = json.loads(result.output[: result.output.rindex("}") + 1])
+    assert report["metrics"]["gat"]["recall@10"] < report["metrics"]["popularity"]["recall@10"]
+    assert report["gate"]["passed"] is False and report["gate"]["shortfalls"][0]["baseline"] == "popularity"
+    last = result.output.strip().splitlines()[-1]
+    assert last.startswith("Error: Run ") and "did not pass the gate" in last and "popularity (needed" in last
+    refused = cli("writeback", "--require-evaluated", "--runs-dir", str(runs), "--silent")
+    assert refused.exit_code == 10 and "failed its evaluation gate" in refused.output
+    unknown = cli("evaluate", "--require-beat", "ease", "--runs-dir", str(runs))
+    assert unknown.exit_code == 1 and unknown.output.startswith("Error: --require-beat: no baseline named 'ease'")
+
+    assert cli("evaluate", "--runs-dir", str(runs), "--json").exit_code == 0  # no gate: evaluated is enough
+    assert cli("writeback", "--require-evaluated", "--runs-dir", str(runs), "--no-rules", "--silent").exit_code == 0
 
 
 def test_damaged_run_is_a_clear_error(cli, backend, small_graph, tmp_path):

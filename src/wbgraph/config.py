@@ -130,8 +130,10 @@ class TrainConfig:
     dropout: float = 0.0
     lr: float = 0.01
     weight_decay: float = 1e-5
-    patience: int = 100
+    patience: int = 20
     supervision_ratio: float = 0.3
+    holdout_share: float = 0.2
+    channel: bool = True
     loss: Loss = "softmax"
     seed: int = 0
     device: str = "auto"  # auto, cpu, cuda or cuda:N
@@ -147,6 +149,8 @@ class TrainConfig:
             if typing.get_origin(hint) is Literal:
                 if value not in typing.get_args(hint):
                     raise ConfigError(f"{f.name} must be one of {', '.join(typing.get_args(hint))}, not {value!r}.")
+            elif hint is bool and not isinstance(value, bool):
+                raise ConfigError(f"{f.name} must be true or false, not {value!r}.")
             elif hint is int and (isinstance(value, bool) or not isinstance(value, int)):
                 raise ConfigError(f"{f.name} must be a whole number, not {value!r}.")
             elif hint is float and (isinstance(value, bool) or not isinstance(value, (int, float))):
@@ -160,6 +164,8 @@ class TrainConfig:
             raise ConfigError(f"hidden ({self.hidden}) must be divisible by heads ({self.heads}).")
         if not 0 <= self.dropout < 1 or not 0 < self.supervision_ratio <= 1:
             raise ConfigError("dropout must be in [0, 1) and supervision_ratio in (0, 1].")
+        if not 0 <= self.holdout_share < 1:
+            raise ConfigError(f"holdout_share must be in [0, 1), not {self.holdout_share!r}.")
         if not (self.device in ("auto", "cpu", "cuda") or self.device.startswith("cuda:")):
             raise ConfigError(f"device must be auto, cpu, cuda or cuda:N, not {self.device!r}.")
 

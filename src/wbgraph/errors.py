@@ -83,3 +83,16 @@ class RunNotFound(WbgraphError):
 
 class NotEnoughData(WbgraphError):
     """The graph holds too few interactions to train or evaluate on."""
+
+
+class GateFailed(WbgraphError):
+    """The model did not beat the baselines it was required to beat (``evaluate --require-beat``),
+    or ``writeback --require-evaluated`` was given a run whose evaluation failed that gate."""
+
+    exit_code = 10
+
+
+class NotEvaluated(WbgraphError):
+    """``writeback --require-evaluated`` was given a run that ``wbgraph evaluate`` never scored."""
+
+    exit_code = 11

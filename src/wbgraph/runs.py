@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from .gnn.data import Encoders, Prepared
     from .gnn.model import HeteroGATRecommender
 
-FORMAT = 2  # 1: the folders of wbgraph before the layout of run.json (no run.json)
+FORMAT = 3  # 1: before run.json; 2: before the per-customer split, the history edge features and the item channel
 DEFAULT_RUNS_DIR = "runs"
 
 MANIFEST = "run.json"
@@ -187,7 +187,7 @@ class Run:
         from .gnn.model import HeteroGATRecommender
 
         config, encoders, state = self.config(), self.encoders(), self.weights()
-        data = prepare(driver, settings, config.filters(), encoders=encoders)
+        data = prepare(driver, settings, config.filters(), encoders=encoders, holdout_share=config.holdout_share)
         model = HeteroGATRecommender.for_graph(data.train_graph, config)
         self._guard(WEIGHTS, lambda: model.load_state_dict(state))
         return Restored(self, config, data, model)

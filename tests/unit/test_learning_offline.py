@@ -9,12 +9,12 @@ from wbgraph.config import TrainConfig
 from wbgraph.errors import ConfigError, NotEnoughData
 from wbgraph.gnn import baselines
 from wbgraph.gnn.data import Encoders, build_graph, prepare_tables
-from wbgraph.gnn.evaluate import verdict
+from wbgraph.gnn.evaluate import check_gate, gate, verdict
 from wbgraph.gnn.export import GraphTables
-from wbgraph.gnn.metrics import ranking_metrics
-from wbgraph.gnn.model import HeteroGATRecommender, bpr_loss
+from wbgraph.gnn.metrics import bootstrap_difference, per_customer, ranking_metrics
+from wbgraph.gnn.model import CO_ADOPTED, HeteroGATRecommender, bpr_loss
 from wbgraph.gnn.split import temporal_split
-from wbgraph.gnn.train import fit
+from wbgraph.gnn.train import MIXES, fit
 from wbgraph.graphmodel import CONTEXTS
 
 
@@ -48,6 +48,25 @@ def test_split_holds_out_each_customers_latest_adoptions():
     assert frame.productId[split.test].tolist() == ["p1"]  # a's latest
     assert frame.productId[split.val].tolist() == ["p3"]  # a's second latest
     assert split.train.tolist() == [False, True, False, True, True, True]  # b is too short to hold out
+
+
+def test_split_holds_out_the_latest_share_of_each_customers_history_and_of_the_rest_for_validation():
+    # a: 12 interactions -> test floor(0.2*12)=2, validation floor(0.2*10)=2; b: 3 -> 1 and 1; c: 2 -> trains only.
+    # b's two products on one date are ordered by product ID.
+    frame = pd.DataFrame(
+        {
+            "customerId": ["a"] * 12 + ["b"] * 3 + ["c"] * 2,
+            "productId": [f"p{i:02d}" for i in range(12)] + ["x", "z", "y"] + ["p1", "p2"],
+            "firstDate": list(range(12, 0, -1)) + [1, 5, 5] + [1, 2],
+        }
+    )
+    split = temporal_split(frame, holdout_share=0.2)
+    assert frame.productId[split.test].tolist() == ["p00", "p01", "z"]
+    assert frame.productId[split.val].tolist() == ["p02", "p03", "y"]
+    assert split.sizes() == {"train": 8 + 1 + 2, "val": 3, "test": 3}
+    half = temporal_split(frame, holdout_share=0.5)
+    assert frame.productId[half.test & (frame.customerId == "a")].tolist() == [f"p{i:02d}" for i in range(6)]
+    assert frame.productId[half.val & (frame.customerId == "a")].tolist() == ["p06", "p07", "p08"]
 
 
 def test_verdict_says_plainly_when_the_model_does_not_win():
@@ -125,16 +144,87 @@ def test_training_beats_popularity_on_validation_and_is_deterministic(generated,
 
 
 def test_baselines_rank_what_customers_hold_together():
-    # customers 0-2 hold products 0 and 1; customer 3 holds only 0: kNN and MF should propose 1 to it.
+    # customers 0-2 hold products 0 and 1; customer 3 holds only 0: kNN, EASE, MF and LightGCN should propose 1 to it.
     train = torch.tensor([[1, 1, 0, 0], [1, 1, 0, 0], [1, 1, 0, 1], [1, 0, 0, 0]], dtype=torch.float32)
     held = train.bool()
-    for scores in (baselines.item_knn(train), baselines.matrix_factorisation(train, epochs=300, seed=1)):
+    for scores in (
+        baselines.item_knn(train),
+        baselines.ease(train, 1.0),
+        baselines.matrix_factorisation(train, epochs=300, seed=1)[0],
+        baselines.lightgcn(train, dim=8, epochs=100, seed=1, batch_size=4)[0],
+    ):
         masked = scores.masked_fill(held, float("-inf"))
         assert int(masked[3].argmax()) == 1
     popular = baselines.popularity(train)
     assert popular[0].tolist() == [4, 3, 0, 1]
     by_segment = baselines.segment_popularity(train, np.array([0, 0, 1, 1]))
     assert int(by_segment[3].masked_fill(held[3], float("-inf")).argmax()) == 1
+
+
+def test_ease_gives_the_same_scores_from_the_customer_side_and_the_product_side():
+    generator = torch.Generator().manual_seed(0)
+    wide = (torch.rand(6, 15, generator=generator) < 0.4).float()  # fewer customers than products: Woodbury
+    tall = wide.T.contiguous()  # more customers than products: the item-item inverse
+    for x in (wide, tall):
+        g = x.double().T @ x.double() + 5.0 * torch.eye(x.shape[1], dtype=torch.float64)
+        p = torch.linalg.inv(g)
+        b = torch.eye(x.shape[1], dtype=torch.float64) - p / torch.diag(p)[None, :]  # Steck's closed form
+        assert torch.allclose(baselines.ease(x, 5.0), (x.double() @ b).float(), atol=1e-5)
+        assert torch.allclose(torch.diag(b), torch.zeros(x.shape[1], dtype=torch.float64), atol=1e-9)
+
+
+def test_every_baseline_chooses_on_validation_and_is_fitted_on_training_and_validation():
+    # products 0/1 and 2/3 are pairs. Validation shows that pairs matter; the test-time model
+    # must also know customer 3's validation interaction (product 2) to propose product 3.
+    train = torch.tensor([[1, 1, 0, 0], [1, 1, 0, 0], [0, 0, 1, 1], [0, 1, 0, 0]], dtype=torch.float32)
+    val = torch.tensor([[0, 0, 0, 0], [0, 0, 0, 0], [0, 0, 0, 0], [1, 0, 1, 0]], dtype=torch.bool)
+    known = train + val.float()
+    fitted = baselines.fit_all(train, val, known, np.zeros(4, dtype=int), lightgcn_epochs=20)
+    assert set(fitted) == {"popularity", "segment popularity", "item kNN", "EASE", "matrix factorisation", "LightGCN"}
+    assert fitted["EASE"].chosen["lambda"] in baselines.EASE_LAMBDAS
+    assert 1 <= fitted["matrix factorisation"].chosen["epochs"] <= 300
+    assert 1 <= fitted["LightGCN"].chosen["epochs"] <= 20
+    for name in ("item kNN", "EASE"):
+        row = fitted[name].scores[3].masked_fill(known[3].bool(), float("-inf"))
+        assert int(row.argmax()) == 3, name
+
+
+def test_the_bootstrap_interval_is_above_zero_only_for_a_consistent_win():
+    rng = np.random.default_rng(0)
+    baseline = rng.uniform(0, 1, 400)
+    better = baseline + 0.05 + rng.normal(0, 0.02, 400)
+    noisy = baseline + rng.normal(0, 0.3, 400)
+    win = bootstrap_difference(better, baseline)
+    assert win["low"] > 0 and win["high"] > win["low"] and win["ratio"] > 1
+    assert win["difference"] == pytest.approx(float((better - baseline).mean()))
+    tie = bootstrap_difference(noisy, baseline)
+    assert tie["low"] < 0 < tie["high"]
+    same = bootstrap_difference(baseline, baseline)
+    assert same["low"] == same["high"] == 0.0
+
+
+def test_per_customer_figures_average_to_the_reported_metrics():
+    generator = torch.Generator().manual_seed(1)
+    scores = torch.rand(30, 12, generator=generator)
+    relevant = torch.rand(30, 12, generator=generator) < 0.2
+    exclude = (torch.rand(30, 12, generator=generator) < 0.2) & ~relevant
+    means = ranking_metrics(scores, relevant, exclude, ks=(10,))
+    rows = per_customer(scores, relevant, exclude)
+    assert len(rows["recall@10"]) == means["customers"]
+    assert float(rows["recall@10"].mean()) == pytest.approx(means["recall@10"], rel=1e-6)
+    assert float(rows["ndcg@10"].mean()) == pytest.approx(means["ndcg@10"], rel=1e-6)
+
+
+def test_the_gate_needs_the_margin_over_every_named_baseline():
+    metrics = {"gat": {"recall@10": 0.30}, "popularity": {"recall@10": 0.20}, "EASE": {"recall@10": 0.29}}
+    assert gate(metrics, ["popularity"], "recall@10", 0.02)["passed"]
+    failed = gate(metrics, ["popularity", "EASE"], "recall@10", 0.05)
+    assert not failed["passed"]
+    assert failed["shortfalls"] == [{"baseline": "EASE", "needed": pytest.approx(0.3045), "reached": 0.30}]
+    with pytest.raises(ConfigError, match="no baseline named 'ease'"):
+        check_gate(["ease"], "recall@10", 0.0)
+    with pytest.raises(ConfigError, match="--metric"):
+        check_gate(["EASE"], "recall@11", 0.0)
 
 
 def test_too_little_history_is_a_one_line_error():
@@ -200,3 +290,40 @@ def test_a_feature_without_any_value_is_left_out_with_a_note_and_training_still_
     assert graph["customer"].x.shape[1] == 1 and "x" not in graph["product"]  # a constant; IDs alone
     fitted = fit(data, TrainConfig(epochs=3, hidden=8))
     assert np.isfinite(fitted.val["ndcg@10"])
+
+
+def test_the_item_channel_gives_the_same_scores_dense_and_gathered(generated, monkeypatch):
+    from wbgraph.gnn import model as model_module
+
+    data = prepare_tables(generated["tables"])
+    graph = data.train_graph
+    assert CO_ADOPTED in graph.edge_types  # EASE's neighbours, fitted on the graph's own interactions
+    model = HeteroGATRecommender.for_graph(graph, TrainConfig(hidden=8))
+    dense = model.parts(graph)[1]
+    monkeypatch.setattr(model_module, "DENSE_CHANNEL_PRODUCTS", 0)
+    gathered = model.parts(graph)[1]
+    assert torch.allclose(dense, gathered, atol=1e-5)
+
+
+def test_the_channel_reads_ease_through_attention_over_what_the_customer_holds():
+    train = torch.tensor([[1, 1, 0, 0, 1], [1, 1, 1, 0, 0], [0, 1, 1, 1, 0], [1, 0, 0, 1, 1]], dtype=torch.float32)
+    index, weight = baselines.ease_neighbours(train, 2.0, k=10)
+    b = torch.zeros(5, 5)
+    b[index[0], index[1]] = weight
+    assert torch.allclose(train @ b, baselines.ease(train, 2.0), atol=1e-5)  # all neighbours kept: EASE itself
+    assert (index[0][1:] >= index[0][:-1]).all()  # sources ascending, as the gathered channel needs
+    strongest, _ = baselines.ease_neighbours(train, 2.0, k=2)
+    assert torch.bincount(strongest[0]).max() == 2
+
+
+def test_training_chooses_the_mix_of_the_gat_and_the_channel_on_validation(generated):
+    data = prepare_tables(generated["tables"])
+    fitted = fit(data, TrainConfig(epochs=30, hidden=16, patience=30))
+    assert all(tuple(h["mix"]) in MIXES for h in fitted.history)
+    best = fitted.history[fitted.best_epoch - 1]
+    assert fitted.model.mix.tolist() == best["mix"]
+    assert fitted.val["ndcg@10"] == pytest.approx(best["val_ndcg@10"], abs=1e-6)  # the kept weights and mix
+    parts = fitted.test["parts"]
+    assert set(parts) == {"mix", "gatAlone", "channelAlone", "channelShare"} and 0 <= parts["channelShare"] <= 1
+    without = fit(data, TrainConfig(epochs=5, hidden=16, channel=False))
+    assert "parts" not in without.test and not without.model.channel

@@ -1,4 +1,4 @@
-"""``wbgraph evaluate``: the trained model against the baselines on held-out adoptions."""
+"""``wbgraph evaluate``: the trained model against the baselines on held-out interactions."""
 
 from __future__ import annotations
 
@@ -12,47 +12,109 @@ if TYPE_CHECKING:
 from .common import echo_json, json_option, pass_obj, run_option, runs_option
 
 
+def _names(ctx: click.Context, param: click.Parameter, value: str | None) -> list[str]:
+    return [n.strip() for n in value.split(",") if n.strip()] if value else []
+
+
 @click.command()
 @run_option
 @click.option(
     "--truth", type=click.Path(exists=True, dir_okay=False), help="The generator's truth file: adds the oracle ceiling."
 )
+@click.option(
+    "--require-beat",
+    callback=_names,
+    metavar="NAME[,NAME...]",
+    help="Fail (exit 10) unless the model beats these baselines, e.g. 'EASE,item kNN'.",
+)
+@click.option("--metric", default="recall@10", show_default=True, help="The metric the gate compares.")
+@click.option(
+    "--margin",
+    type=float,
+    default=0.0,
+    show_default=True,
+    help="Relative margin of the gate: 0.02 means the model must reach 1.02 x each baseline.",
+)
 @runs_option
 @json_option
 @pass_obj
-def evaluate(obj, run: str | None, truth: str | None, runs_dir: str, as_json: bool) -> None:
-    """Compare the trained model with baselines on held-out adoptions.
+def evaluate(
+    obj,
+    run: str | None,
+    truth: str | None,
+    require_beat: list[str],
+    metric: str,
+    margin: float,
+    runs_dir: str,
+    as_json: bool,
+) -> None:
+    """Compare the trained model with baselines on the held-out part of the run's split.
 
     Baselines: global popularity, popularity within the customer's (type, industry)
-    segment, item co-occurrence kNN and BPR matrix factorisation, all on the same split.
+    segment, item co-occurrence kNN, EASE, BPR matrix factorisation and LightGCN, all on
+    the same split; each makes its choices (EASE's lambda, when MF and LightGCN stop) on
+    the validation part. Each comparison with the best baseline carries a paired bootstrap
+    95% interval over customers. With --require-beat the command is a gate: it exits 10,
+    saying by how much the model lost, unless the model reaches (1 + margin) x each named
+    baseline on --metric; the verdict is kept in the run for writeback --require-evaluated.
 
     \b
     Example:
         wbgraph evaluate --truth truth.json
+        wbgraph evaluate --require-beat popularity,EASE --metric ndcg@10 --margin 0.02
     """
+    from ..errors import GateFailed
     from ..gnn.evaluate import evaluate as library
+    from ..gnn.evaluate import gate_message
 
     with obj.connect() as (driver, settings):
-        result = library(driver, settings, run=run, truth=truth, runs_dir=runs_dir)
+        result = library(
+            driver,
+            settings,
+            run=run,
+            truth=truth,
+            runs_dir=runs_dir,
+            require_beat=require_beat,
+            metric=metric,
+            margin=margin,
+        )
     if as_json:
         echo_json(result)
-        return
-    echo_evaluation(result, bool(truth))
+    else:
+        echo_evaluation(result, bool(truth))
+    if result.gate and not result.gate["passed"]:
+        raise GateFailed(gate_message(result))
 
 
 def echo_evaluation(result: Evaluation, with_truth: bool) -> None:
-    """The evaluation table: one row per method, one column per metric."""
+    """The evaluation table: one row per method, one column per metric; then the comparison."""
     columns = ["recall@5", "recall@10", "ndcg@10", "precision@10", "map@10", "hit@10", "recall@20", "coverage@10"]
     headings = dict(zip(columns, columns))
     if with_truth:
         headings |= {"shareOfOracleRecall@10": "of oracle", "shareOfHistoryOracleRecall@10": "of history"}
         columns += ["shareOfOracleRecall@10", "shareOfHistoryOracleRecall@10"]
     width = max(len(n) for n in result.metrics)
-    click.echo(
-        f"Run {result.run_id}: {next(iter(result.metrics.values()))['customers']:,} customers with a held-out adoption"
-    )
+    customers = next(iter(result.metrics.values()))["customers"]
+    click.echo(f"Run {result.run_id}: {customers:,} customers with held-out interactions")
     click.echo(" " * width + "  " + "  ".join(f"{headings[c]:>12}" for c in columns))
     for name, m in result.metrics.items():
         cells = [f"{m[c]:12.3f}" if isinstance(m.get(c), float) else f"{'':>12}" for c in columns]
         click.echo(f"{name:<{width}}  " + "  ".join(cells))
+    for metric, c in result.comparison.items():
+        ratio = f" ({c['ratio']:.2f} x)" if c.get("ratio") else ""
+        click.echo(
+            f"GAT - {c['baseline']} on {metric}: {c['difference']:+.4f}{ratio}, "
+            f"95% bootstrap interval [{c['low']:+.4f}, {c['high']:+.4f}]"
+        )
+    if result.chosen:
+        click.echo(
+            "Chosen on validation: "
+            + "; ".join(f"{n}: " + ", ".join(f"{k} {v}" for k, v in c.items()) for n, c in result.chosen.items())
+        )
     click.echo(result.verdict)
+    if result.gate:
+        g = result.gate
+        state = "passed" if g["passed"] else "FAILED"
+        click.echo(
+            f"Gate {state}: {g['metric']} against {', '.join(g['required'])} with a margin of {g['margin']:.0%}."
+        )

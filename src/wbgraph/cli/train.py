@@ -27,6 +27,17 @@ DEFAULTS = TrainConfig()
 @click.option("--layers", type=click.IntRange(min=1), help=f"Message-passing layers (default {DEFAULTS.layers}).")
 @click.option("--lr", type=float, help=f"Learning rate (default {DEFAULTS.lr}).")
 @click.option("--loss", type=click.Choice(typing.get_args(Loss)), help=f"Training loss (default {DEFAULTS.loss}).")
+@click.option(
+    "--holdout-share",
+    type=click.FloatRange(0, 1, max_open=True),
+    help=f"Each customer's latest share of interactions held out for testing, and of the rest for "
+    f"validation; at least one each (default {DEFAULTS.holdout_share}).",
+)
+@click.option(
+    "--channel/--no-channel",
+    default=None,
+    help="Add the item channel (EASE's item-item weights read through attention) to the GAT (default: on).",
+)
 @click.option("--seed", type=int, help=f"Random seed (default {DEFAULTS.seed}).")
 @click.option("--device", help=f"cpu, cuda, cuda:N or auto (default {DEFAULTS.device}).")
 @click.option("--since", help="Only transactions on or after this date (ISO 8601).")
@@ -40,9 +51,10 @@ DEFAULTS = TrainConfig()
 def train(obj, config_file: str | None, runs_dir: str, silent: bool, as_json: bool, **options: object) -> None:
     """Train the graph-attention recommender on the graph in Neo4j and save a run.
 
-    Holds out each customer's latest adoption for testing and the one before for
-    validation, stops early on validation NDCG@10, and saves runs/<run-id>/ (weights,
-    encoders, config, metrics, curve.png), marking it latest.
+    Holds out each customer's latest interactions (--holdout-share, at least one) for
+    testing and the latest of the rest for validation, stops early on validation NDCG@10,
+    and saves runs/<run-id>/ (weights, encoders, config, metrics, curve.png), marking it
+    latest.
 
     \b
     Example:

@@ -45,6 +45,11 @@ def _segments(ctx: click.Context, param: click.Parameter, value: str) -> int | s
     show_default=True,
     help="Write transactions run concurrently.",
 )
+@click.option(
+    "--require-evaluated",
+    is_flag=True,
+    help="Refuse a run that was not evaluated (exit 11) or failed its evaluation gate (exit 10).",
+)
 @runs_option
 @silent_option
 @json_option
@@ -58,6 +63,7 @@ def writeback(
     no_rules: bool,
     batch_size: int,
     workers: int,
+    require_evaluated: bool,
     runs_dir: str,
     silent: bool,
     as_json: bool,
@@ -71,6 +77,7 @@ def writeback(
     \b
     Example:
         wbgraph writeback --top-k 10 --segments auto --rules my-rules.toml
+        wbgraph evaluate --require-beat EASE && wbgraph writeback --require-evaluated
     """
     from ..writeback import DEFAULT_RULES
     from ..writeback import writeback as library
@@ -90,6 +97,7 @@ def writeback(
             workers=workers,
             runs_dir=runs_dir,
             progress=bars(silent or as_json),
+            require_evaluated=require_evaluated,
         )
     if as_json:
         echo_json(summary)

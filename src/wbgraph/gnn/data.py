@@ -26,12 +26,15 @@ from ..config import Settings
 from ..errors import NotEnoughData
 from ..graphmodel import CONTEXTS, REV_USES_EDGE, USES_EDGE
 from ..progress import SILENT, Progress
-from .baselines import interaction_matrix
+from .baselines import EASE_MAX_SIDE, ease, ease_neighbours, interaction_matrix
 from .export import GraphTables, fetch
-from .split import Split, temporal_split
+from .model import CO_ADOPTED, DENSE_CHANNEL_PRODUCTS, channel_plan
+from .split import HOLDOUT_SHARE, Split, latest_first, supervision_split, temporal_split
 
 USES = USES_EDGE
 REV_USES = REV_USES_EDGE
+CO_NEIGHBOURS = 100  # strongest EASE neighbours kept per product
+CO_LAMBDAS = (10.0, 50.0, 200.0, 500.0)
 CUSTOMER_CATEGORIES = ("customerType", "industry", "location", "relationshipManager", "riskRating")
 CUSTOMER_NUMBERS = {
     "companySize": True,
@@ -46,6 +49,9 @@ EDGE_NUMBERS = {
     "totalValue": True,
     "meanUsage": False,
     "meanEngagement": False,
+    "historyRank": True,
+    "historyShare": False,
+    "daysBeforeLatest": True,
 }
 
 
@@ -59,6 +65,7 @@ class Encoders:
     scales: dict[str, tuple[float, float]] = field(default_factory=dict)
     cutoff: float = 0.0  # epoch seconds of the latest interaction seen: recency is measured from here
     dropped: list[str] = field(default_factory=list)  # features with no value at all: not in the model
+    co_lambda: float | None = None  # EASE's regularisation for the item channel; None: no channel
 
     @classmethod
     def fit(cls, tables: GraphTables, interactions: pd.DataFrame | None = None) -> Encoders:
@@ -115,14 +122,14 @@ class Encoders:
     def product_features(self, products: pd.DataFrame) -> torch.Tensor:
         rows = products.set_index("productId").reindex(self.product_ids)
         parts = [_one_hot(rows[c], self.vocabularies[c]) for c in PRODUCT_CATEGORIES if c not in self.dropped]
-        regulations = rows["regulations"].apply(lambda v: v if isinstance(v, list) else [])
-        parts.append(
-            np.vstack(
-                [_one_hot(pd.Series(r, dtype=object), self.vocabularies["regulations"]).sum(0) for r in regulations]
-            )
-            if len(regulations)
-            else np.zeros((0, len(self.vocabularies["regulations"])))
-        )
+        vocabulary = self.vocabularies["regulations"]
+        counts = np.zeros((len(rows), len(vocabulary)), dtype="float32")  # how often each regulation is listed
+        listed = rows["regulations"].apply(lambda v: v if isinstance(v, list) else []).reset_index(drop=True).explode()
+        listed = listed[listed.notna()]
+        column = _index(vocabulary, listed.to_numpy())
+        known = column >= 0
+        np.add.at(counts, (listed.index.to_numpy()[known], column[known]), 1.0)
+        parts.append(counts)
         return torch.tensor(np.hstack(parts), dtype=torch.float32)
 
     def edge_features(self, interactions: pd.DataFrame) -> torch.Tensor:
@@ -150,6 +157,10 @@ def edge_table(interactions: pd.DataFrame, cutoff: float) -> pd.DataFrame:
     if "totalValueReporting" in interactions:  # money in the reporting currency, where a mapping gave rates
         out["totalValue"] = interactions["totalValueReporting"].combine_first(interactions["totalValue"])
     out["recencyDays"] = (cutoff - pd.to_numeric(interactions["lastDate"], errors="coerce")) / 86_400.0
+    first = pd.to_numeric(interactions["firstDate"], errors="coerce")
+    out["historyRank"] = latest_first(interactions).astype("float64")
+    out["historyShare"] = out["historyRank"] / interactions.groupby("customerId")["productId"].transform("size")
+    out["daysBeforeLatest"] = (first.groupby(interactions["customerId"]).transform("max") - first) / 86_400.0
     return out
 
 
@@ -190,6 +201,14 @@ def build_graph(tables: GraphTables, enc: Encoders, interactions: pd.DataFrame) 
         reverse.edge_index = store.edge_index.flip(0)
         if "edge_attr" in store:
             reverse.edge_attr = store.edge_attr
+    if enc.co_lambda is not None:
+        held = interaction_matrix(src[keep], dst[keep], len(enc.customer_ids), len(enc.product_ids))
+        co = data[CO_ADOPTED]
+        co.edge_index, co.edge_weight = ease_neighbours(held, enc.co_lambda, CO_NEIGHBOURS)
+        if len(enc.product_ids) > DENSE_CHANNEL_PRODUCTS:  # the model gathers: keep its plan with the graph
+            co.gather_edge, co.gather_position = channel_plan(
+                data[USES].edge_index, co.edge_index, len(enc.product_ids)
+            )
     return data
 
 
@@ -238,32 +257,38 @@ def prepare(
     filters: dict,
     encoders: Encoders | None = None,
     progress: Progress = SILENT,
+    holdout_share: float = HOLDOUT_SHARE,
 ) -> Prepared:
     """Export the graph, split it in time and build the graphs the model sees.
 
     With ``encoders`` (from a saved run) the export maps exactly as it did for that run.
     """
-    return prepare_tables(fetch(driver, settings, progress=progress, **filters), encoders)
+    return prepare_tables(fetch(driver, settings, progress=progress, **filters), encoders, holdout_share)
 
 
-def prepare_tables(tables: GraphTables, encoders: Encoders | None = None) -> Prepared:
+def prepare_tables(
+    tables: GraphTables, encoders: Encoders | None = None, holdout_share: float = HOLDOUT_SHARE
+) -> Prepared:
     """Split exported tables in time and build the graphs the model sees (no database needed)."""
     if len(tables.interactions) == 0:
         raise NotEnoughData(
             "No customer -> product interactions in the graph (or in the chosen window): ingest data first."
         )
-    split = temporal_split(tables.interactions)
+    split = temporal_split(tables.interactions, holdout_share)
     if split.val.sum() == 0:
         raise NotEnoughData(
             "No customer has 3 or more adopted products: nothing to hold out for validation and testing."
         )
     train_rows = tables.interactions[split.train]
-    if encoders is None:
+    fresh = encoders is None
+    if fresh:
         encoders = Encoders.fit(tables, train_rows)
     customer = encoders.customer_index(tables.interactions["customerId"])
     product = encoders.product_index(tables.interactions["productId"])
     known = (customer >= 0) & (product >= 0)
     split = Split(split.train & known, split.val & known, split.test & known)
+    if fresh:
+        encoders.co_lambda = choose_co_lambda(tables.interactions, split.train, customer, product, encoders)
     return Prepared(
         tables,
         encoders,
@@ -273,6 +298,31 @@ def prepare_tables(tables: GraphTables, encoders: Encoders | None = None) -> Pre
         build_graph(tables, encoders, tables.interactions[split.train]),
         build_graph(tables, encoders, tables.interactions[split.train | split.val]),
     )
+
+
+def choose_co_lambda(
+    interactions: pd.DataFrame, train: np.ndarray, customer: np.ndarray, product: np.ndarray, enc: Encoders
+) -> float | None:
+    """EASE's regularisation for the item channel, chosen inside the training part.
+
+    Each customer's latest training interactions (:func:`supervision_split`) are predicted
+    by EASE fitted on its earlier ones, for each of :data:`CO_LAMBDAS`; the best NDCG@10
+    wins. Validation and test are not read. None (no channel) when both the customers and
+    the products outnumber :data:`EASE_MAX_SIDE` or nothing can be predicted.
+    """
+    from .metrics import ranking_metrics
+
+    n_c, n_p = len(enc.customer_ids), len(enc.product_ids)
+    if min(n_c, n_p) > EASE_MAX_SIDE:
+        return None
+    target = supervision_split(interactions, train)
+    given = train & ~target
+    if not target.any() or not given.any():
+        return None
+    seen = interaction_matrix(customer[given], product[given], n_c, n_p)
+    wanted = interaction_matrix(customer[target], product[target], n_c, n_p).bool()
+    tried = {lam: ranking_metrics(ease(seen, lam), wanted, seen.bool(), ks=(10,))["ndcg@10"] for lam in CO_LAMBDAS}
+    return max(tried, key=lambda lam: (tried[lam], -lam))
 
 
 def _vocabulary(values: pd.Series) -> list[str]:

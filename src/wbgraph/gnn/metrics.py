@@ -7,9 +7,11 @@ customer already holds excluded, only customers with something held out counted.
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 
 KS = (5, 10, 20)
+BOOTSTRAP_SAMPLES = 2000
 
 
 def ranking_metrics(
@@ -46,3 +48,48 @@ def ranking_metrics(
         out[f"hit@{k}"] = float((found > 0).float().mean())
         out[f"coverage@{k}"] = float(top[:, :kk].unique().numel() / n_items)
     return out
+
+
+def per_customer(scores: torch.Tensor, relevant: torch.Tensor, exclude: torch.Tensor, k: int = 10) -> dict:
+    """``recall@k`` and ``ndcg@k`` of each customer with something held out, in row order.
+
+    Their means are :func:`ranking_metrics`' figures; the paired bootstrap resamples them.
+    """
+    rows = relevant.any(dim=1)
+    scores, relevant, exclude = scores[rows].float(), relevant[rows], exclude[rows]
+    kk = min(k, scores.shape[1])
+    top = scores.masked_fill(exclude, float("-inf")).topk(kk, dim=1).indices
+    hits = relevant.gather(1, top).float()
+    n_relevant = relevant.sum(dim=1).float()
+    discounts = 1.0 / torch.log2(torch.arange(2, kk + 2, dtype=torch.float32))
+    ideal = torch.cumsum(discounts, 0)[(torch.clamp(n_relevant, max=kk) - 1).long()]
+    return {
+        f"recall@{k}": (hits.sum(dim=1) / n_relevant).numpy(),
+        f"ndcg@{k}": ((hits * discounts).sum(dim=1) / ideal).numpy(),
+    }
+
+
+def bootstrap_difference(
+    model: np.ndarray, baseline: np.ndarray, samples: int = BOOTSTRAP_SAMPLES, seed: int = 0, level: float = 0.95
+) -> dict:
+    """The paired bootstrap interval of ``mean(model) - mean(baseline)`` over customers.
+
+    The customers are resampled with replacement ``samples`` times, the same customers for
+    both (paired), and the percentile interval at ``level`` is returned with the observed
+    difference and the ratio of the means: ``{"difference", "low", "high", "ratio"}``.
+    An interval above zero means the model wins on a redrawn set of customers too.
+    """
+    model, baseline = np.asarray(model, dtype="float64"), np.asarray(baseline, dtype="float64")
+    difference = model - baseline
+    rng = np.random.default_rng(seed)
+    draws = rng.integers(0, len(difference), size=(samples, len(difference)))
+    means = difference[draws].mean(axis=1)
+    tail = (1 - level) / 2 * 100
+    low, high = np.percentile(means, [tail, 100 - tail])
+    base = baseline.mean()
+    return {
+        "difference": float(difference.mean()),
+        "low": float(low),
+        "high": float(high),
+        "ratio": float(model.mean() / base) if base > 0 else None,
+    }

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 import torch
 from torch import nn
 from torch_geometric.nn import GATv2Conv, HeteroConv
+from torch_geometric.utils import softmax as softmax_per_node
+
+from ..graphmodel import USES_EDGE
+
+CO_ADOPTED = ("product", "co_adopted", "product")  # EASE's item-item weights: the item channel's edges
+DENSE_CHANNEL_PRODUCTS = 4096  # up to this many products the channel multiplies by a dense item-item matrix
 
 if TYPE_CHECKING:
     from torch_geometric.data import HeteroData
@@ -57,10 +64,12 @@ class HeteroGATRecommender(nn.Module):
         heads: int = 2,
         layers: int = 1,
         dropout: float = 0.0,
+        channel: bool = True,
     ):
         super().__init__()
         self.hidden, self.heads, self.layers, self.dropout = hidden, heads, layers, dropout
         node_types, edge_types = metadata
+        edge_types = [et for et in edge_types if et != CO_ADOPTED]  # the channel's, not message passing's
         self.node_types = list(node_types)
         embedded = [t for t in node_types if t != "customer"]
         self.embeddings = nn.ModuleDict({t: nn.Embedding(num_nodes[t], hidden) for t in embedded})
@@ -88,6 +97,17 @@ class HeteroGATRecommender(nn.Module):
             [nn.ModuleDict({t: nn.LayerNorm(hidden) for t in node_types}) for _ in range(layers)]
         )
         self.product_bias = nn.Parameter(torch.zeros(num_nodes["product"]))
+        self.channel = channel
+        if channel:
+            self.attend_edge = nn.Linear(edge_dims[USES_EDGE], hidden)
+            self.attend_customer = nn.Linear(feature_dims["customer"], hidden, bias=False)
+            self.attend_product = (
+                nn.Linear(feature_dims["product"], hidden, bias=False) if "product" in feature_dims else None
+            )
+            self.attend_vector = nn.Parameter(torch.empty(hidden))
+            self.log_temperature = nn.Parameter(torch.empty(()))
+        # how the two parts are mixed: (GAT, item channel), chosen on validation by training
+        self.register_buffer("mix", torch.tensor([1.0, 1.0 if channel else 0.0]))
         self.reset_parameters()
 
     @classmethod
@@ -102,6 +122,7 @@ class HeteroGATRecommender(nn.Module):
             heads=config.heads,
             layers=config.layers,
             dropout=config.dropout,
+            channel=config.channel and CO_ADOPTED in graph.edge_types and USES_EDGE in graph.edge_types,
         )
 
     def reset_parameters(self) -> None:
@@ -110,6 +131,12 @@ class HeteroGATRecommender(nn.Module):
         for module in (*self.projections.values(), *self.convs, *[n for d in self.norms for n in d.values()]):
             module.reset_parameters()
         nn.init.zeros_(self.product_bias)
+        if self.channel:
+            for module in (self.attend_edge, self.attend_customer, self.attend_product):
+                if module is not None:
+                    module.reset_parameters()
+            nn.init.normal_(self.attend_vector, std=0.1)
+            nn.init.constant_(self.log_temperature, math.log(10.0))
 
     def initial(self, x_dict: dict) -> dict:
         """Every node's representation before attention: ID embedding and/or feature projection."""
@@ -144,15 +171,123 @@ class HeteroGATRecommender(nn.Module):
         """Scores of customer ``i`` for product ``i``, row by row."""
         return (customers * products).sum(-1) + self.product_bias[product_index]
 
+    def history_attention(self, x_dict: dict, edge_index: torch.Tensor, edge_attr: torch.Tensor) -> torch.Tensor:
+        """Each customer's attention over the products it holds (one weight per edge, summing to 1 per customer).
+
+        GATv2-style: ``a' LeakyReLU(W_e e_ci + W_c x_c + W_p x_p)``, softmax over the customer's
+        products. It sees the interaction's attributes (how recent it is in the customer's
+        history, how much, how often) and both ends' features, not their ID embeddings: what it
+        learns is which holdings matter, not which IDs.
+        """
+        c, p = edge_index
+        z = self.attend_edge(edge_attr) + self.attend_customer(x_dict["customer"])[c]
+        if self.attend_product is not None:
+            z = z + self.attend_product(x_dict["product"])[p]
+        logits = nn.functional.leaky_relu(z, 0.2) @ self.attend_vector
+        return softmax_per_node(logits, c, num_nodes=x_dict["customer"].shape[0])
+
+    def channel_scores(
+        self,
+        x_dict: dict,
+        edge_index: torch.Tensor,
+        edge_attr: torch.Tensor,
+        co_index: torch.Tensor,
+        co_weight: torch.Tensor,
+        n_products: int,
+        plan: tuple | None = None,
+    ) -> torch.Tensor:
+        """The item channel: ``T * sum_i alpha_ci B_ij``, EASE's item-item weights ``B`` read through attention.
+
+        ``alpha`` is :meth:`history_attention`, ``T`` a learned temperature. Products without
+        interactions get no weight from ``B``; the GAT part scores them from their features.
+        ``plan``: :func:`channel_plan` of these edges, when the caller kept it.
+        """
+        alpha = self.history_attention(x_dict, edge_index, edge_attr)
+        n_customers = x_dict["customer"].shape[0]
+        c, held = edge_index
+        if n_products <= DENSE_CHANNEL_PRODUCTS:
+            b = torch.zeros(n_products, n_products, device=co_weight.device)
+            b[co_index[0], co_index[1]] = co_weight
+            a = torch.sparse_coo_tensor(edge_index, alpha, (n_customers, n_products), check_invariants=False)
+            out = torch.sparse.mm(a, b)
+        else:  # each held product's neighbours, gathered: memory ~ edges x neighbours
+            edge_of, position = plan if plan is not None else channel_plan(edge_index, co_index, n_products)
+            flat = torch.zeros(n_customers * n_products, device=co_weight.device)
+            flat = flat.index_add(
+                0, c[edge_of] * n_products + co_index[1][position], alpha[edge_of] * co_weight[position]
+            )
+            out = flat.view(n_customers, n_products)
+        return out * self.log_temperature.exp()
+
+    def parts(self, graph: HeteroData) -> tuple[torch.Tensor, torch.Tensor | None, dict]:
+        """``(GAT scores, item-channel scores or None, representations)`` over ``graph``."""
+        h = self.encode_graph(graph)
+        gat = self.score(h["customer"], h["product"])
+        if not self.channel or CO_ADOPTED not in graph.edge_types:
+            return gat, None, h
+        uses = graph[USES_EDGE]
+        co = graph[CO_ADOPTED]
+        plan = (co.gather_edge, co.gather_position) if "gather_edge" in co else None
+        channel = self.channel_scores(
+            graph.x_dict,
+            uses.edge_index,
+            uses.edge_attr,
+            co.edge_index,
+            co.edge_weight,
+            graph["product"].num_nodes,
+            plan,
+        )
+        return gat, channel, h
+
     @torch.no_grad()
     def score_all(self, graph: HeteroData) -> tuple[torch.Tensor, dict]:
-        """``([customers, products] scores, representations)`` over ``graph``, in evaluation mode."""
+        """``([customers, products] scores, representations)`` over ``graph``, in evaluation mode.
+
+        The scores are ``mix[0] * GAT + mix[1] * item channel``, with the mix training chose.
+        """
         self.eval()
-        h = self.encode_graph(graph)
-        return self.score(h["customer"], h["product"]), h
+        gat, channel, h = self.parts(graph)
+        if channel is None:
+            return gat, h
+        return mixed(gat, channel, self.mix), h
 
     def __repr__(self) -> str:
         return f"{self.__class__.__name__}(hidden={self.hidden}, heads={self.heads}, layers={self.layers})"
+
+
+def channel_plan(edge_index: torch.Tensor, co_index: torch.Tensor, n_products: int) -> tuple:
+    """For the gathered channel: ``(edge_of, position)``, one entry per (held product, neighbour) pair.
+
+    ``edge_of`` is the customer -> product edge, ``position`` the co-adoption edge (its
+    sources must be ascending). It depends only on the graph, so a graph keeps it.
+    """
+    held = edge_index[1]
+    counts = torch.bincount(co_index[0], minlength=n_products)
+    start = torch.cumsum(counts, 0) - counts
+    per_edge = counts[held]
+    edge_of = torch.repeat_interleave(torch.arange(len(held), device=held.device), per_edge)
+    offset = torch.arange(len(edge_of), device=held.device) - torch.repeat_interleave(
+        torch.cumsum(per_edge, 0) - per_edge, per_edge
+    )
+    return edge_of, start[held][edge_of] + offset
+
+
+def mixed(gat: torch.Tensor, channel: torch.Tensor, mix: torch.Tensor) -> torch.Tensor:
+    """``mix[0] * gat + mix[1] * channel``, a part with weight 0 left out (no 0 x inf)."""
+    out = 0
+    if mix[0] != 0:
+        out = out + mix[0] * gat
+    if mix[1] != 0:
+        out = out + mix[1] * channel
+    return out
+
+
+def channel_share(gat: torch.Tensor, channel: torch.Tensor, mix: torch.Tensor) -> float:
+    """How much of the ranking the item channel decides: the mean over customers of its share
+    of the spread (standard deviation over products) of the mixed scores' two terms."""
+    a = (mix[0] * gat).std(dim=1)
+    b = (mix[1] * channel).std(dim=1)
+    return float((b / (a + b).clamp(min=1e-12)).mean())
 
 
 def bpr_loss(positive: torch.Tensor, negative: torch.Tensor) -> torch.Tensor:

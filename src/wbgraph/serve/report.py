@@ -82,7 +82,7 @@ def _training(metrics: dict, out: Path, result: Report) -> str:
         _curve(metrics["history"], out / "training-curve.png", result),
         f"Best epoch {metrics['bestEpoch']} of {len(metrics['history'])} (early stopping on validation "
         f"NDCG@10); test NDCG@10 {test['ndcg@10']:.3f}, recall@10 {test['recall@10']:.3f} "
-        f"(the held-out latest adoption of each customer).",
+        f"(each customer's held-out latest interactions: the test part of the split).",
     )
 
 

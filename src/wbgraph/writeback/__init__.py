@@ -10,8 +10,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ..errors import GateFailed, NotEvaluated
 from ..progress import SILENT, Phases, Progress
-from ..runs import DEFAULT_RUNS_DIR
+from ..runs import DEFAULT_RUNS_DIR, Run
 from .eligibility import DEFAULT_RULES
 
 if TYPE_CHECKING:
@@ -32,15 +33,20 @@ def writeback(
     workers: int = 4,
     runs_dir: str | Path = DEFAULT_RUNS_DIR,
     progress: Progress = SILENT,
+    require_evaluated: bool = False,
 ) -> WritebackSummary:
     """Write the top ``top_k`` eligible recommendations of every customer the run knows, with segments.
 
     ``rules``: a rules file, ``"default"`` for the shipped rules, None for none. Batches of
     ``batch_size`` customers are written by ``workers`` concurrent transactions (each
     customer's set is still replaced in one transaction; deadlocks between them are retried
-    by the driver).
+    by the driver). ``require_evaluated`` refuses, before anything is written, a run that
+    ``wbgraph evaluate`` never scored or whose evaluation failed its gate.
     """
     import pandas as pd
+
+    if require_evaluated:
+        check_evaluated(Run.open(run, runs_dir))
 
     from .plan import plan
     from .write import WritebackSummary, write
@@ -75,3 +81,14 @@ def writeback(
         ),
     )
     return summary
+
+
+def check_evaluated(run: Run) -> None:
+    """Refuse a run that was never evaluated (exit 11) or that failed its gate (exit 10)."""
+    evaluation = run.evaluation()
+    if evaluation is None:
+        raise NotEvaluated(f"Run {run.id} was never evaluated: run `wbgraph evaluate --run {run.id}` first.")
+    gate = evaluation.get("gate")
+    if gate and not gate.get("passed"):
+        lost = ", ".join(s["baseline"] for s in gate.get("shortfalls", []))
+        raise GateFailed(f"Run {run.id} failed its evaluation gate on {gate.get('metric')} (did not beat {lost}).")
