@@ -13,7 +13,7 @@ from wbgraph.gnn.evaluate import check_gate, gate, verdict
 from wbgraph.gnn.export import GraphTables
 from wbgraph.gnn.metrics import bootstrap_difference, per_customer, ranking_metrics
 from wbgraph.gnn.model import CO_ADOPTED, HeteroGATRecommender, bpr_loss
-from wbgraph.gnn.split import temporal_split
+from wbgraph.gnn.split import supervision_split, temporal_split
 from wbgraph.gnn.train import MIXES, fit
 from wbgraph.graphmodel import CONTEXTS
 
@@ -327,3 +327,18 @@ def test_training_chooses_the_mix_of_the_gat_and_the_channel_on_validation(gener
     assert set(parts) == {"mix", "gatAlone", "channelAlone", "channelShare"} and 0 <= parts["channelShare"] <= 1
     without = fit(data, TrainConfig(epochs=5, hidden=16, channel=False))
     assert "parts" not in without.test and not without.model.channel
+
+
+def test_training_predicts_each_customers_latest_training_interactions_from_its_earlier_ones():
+    frame = pd.DataFrame(
+        {
+            "customerId": ["a"] * 6 + ["b"] * 2 + ["c"],
+            "productId": ["p1", "p2", "p3", "p4", "p5", "p6", "p1", "p2", "p1"],
+            "firstDate": [1, 2, 3, 4, 5, 6, 1, 2, 1],
+        }
+    )
+    train = np.array([True, True, True, True, True, False, True, True, True])  # a's latest is not training
+    target = supervision_split(frame, train, share=0.2)
+    # a: 5 training rows -> its latest one (p5); b: 2 -> its latest (p2); c: 1 row -> input only
+    assert frame.productId[target].tolist() == ["p5", "p2"]
+    assert not (target & ~train).any()
