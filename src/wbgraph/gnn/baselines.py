@@ -119,11 +119,11 @@ def matrix_factorisation(
     seed: int = 0,
     validate: Callable[[torch.Tensor], float] | None = None,
     every: int = 10,
-) -> tuple[torch.Tensor, int]:
-    """BPR matrix factorisation with item biases, full batch: ``(scores, epochs it ran)``.
+) -> tuple[torch.Tensor, int, float | None]:
+    """BPR matrix factorisation with item biases, full batch: ``(scores, epochs, validation figure)``.
 
     With ``validate`` (scores -> figure, higher is better) it is called every ``every``
-    epochs and the scores of the best check are returned with their epoch.
+    epochs and the scores of the best check are returned with their epoch and figure.
     """
     generator = torch.Generator().manual_seed(seed)
     n_c, n_p = train.shape
@@ -148,9 +148,9 @@ def matrix_factorisation(
             if figure > best:
                 best, best_scores, best_epoch = figure, scores, epoch
     if validate is not None:
-        return best_scores, best_epoch
+        return best_scores, best_epoch, best
     with torch.no_grad():
-        return users @ items.T + bias, epochs
+        return users @ items.T + bias, epochs, None
 
 
 def lightgcn(
@@ -251,11 +251,8 @@ def fit_all(
     """
     held = train.bool()
 
-    def on_validation(scores: torch.Tensor) -> dict:
-        return ranking_metrics(scores, val, held, ks=(10,))
-
     def figure(scores: torch.Tensor) -> float:
-        return on_validation(scores).get(SELECTION_METRIC, 0.0)
+        return ranking_metrics(scores, val, held, ks=(10,)).get(SELECTION_METRIC, 0.0)
 
     out = {
         "popularity": Fitted(popularity(known)),
@@ -266,9 +263,9 @@ def fit_all(
         tried = {lam: figure(ease(train, lam)) for lam in EASE_LAMBDAS}
         lam = max(tried, key=lambda k: (tried[k], -k))
         out["EASE"] = Fitted(ease(known, lam), {"lambda": lam}, {SELECTION_METRIC: tried[lam]})
-    val_scores, epochs = matrix_factorisation(train, seed=seed, validate=figure)
-    mf, _ = matrix_factorisation(known, seed=seed, epochs=epochs)
-    out["matrix factorisation"] = Fitted(mf, {"epochs": epochs}, {SELECTION_METRIC: figure(val_scores)})
+    _, epochs, best = matrix_factorisation(train, seed=seed, validate=figure)
+    mf, _, _ = matrix_factorisation(known, seed=seed, epochs=epochs)
+    out["matrix factorisation"] = Fitted(mf, {"epochs": epochs}, {SELECTION_METRIC: best})
     scores, epoch, best = lightgcn(train, known, seed=seed, validate=figure, epochs=lightgcn_epochs)
     out["LightGCN"] = Fitted(scores, {"epochs": epoch}, {SELECTION_METRIC: best})
     return out

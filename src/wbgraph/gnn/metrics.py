@@ -23,27 +23,20 @@ def ranking_metrics(
     products that must not be recommended (already held). Rows with no relevant product
     are ignored. Returns ``{"recall@10": ..., "ndcg@10": ..., ..., "customers": n}``.
     """
-    rows = relevant.any(dim=1)
-    scores, relevant, exclude = scores[rows].float(), relevant[rows], exclude[rows]
-    n_rows, n_items = scores.shape
+    top, hits, n_relevant = _ranked(scores, relevant, exclude, max(ks))
+    n_rows, k_max = hits.shape
     out = {"customers": int(n_rows)}
     if n_rows == 0:
         return out
-    masked = scores.masked_fill(exclude, float("-inf"))
-    k_max = min(max(ks), n_items)
-    top = masked.topk(k_max, dim=1).indices
-    hits = relevant.gather(1, top).float()
-    n_relevant = relevant.sum(dim=1).float()
-    discounts = 1.0 / torch.log2(torch.arange(2, k_max + 2, dtype=torch.float32))
+    n_items = scores.shape[1]
     for k in ks:
         kk = min(k, k_max)
         h = hits[:, :kk]
         found = h.sum(dim=1)
-        ideal = torch.cumsum(discounts, 0)[(torch.clamp(n_relevant, max=kk) - 1).long()]
         precision_at = torch.cumsum(h, dim=1) / torch.arange(1, kk + 1, dtype=torch.float32)
         out[f"recall@{k}"] = float((found / n_relevant).mean())
         out[f"precision@{k}"] = float((found / k).mean())
-        out[f"ndcg@{k}"] = float(((h * discounts[:kk]).sum(dim=1) / ideal).mean())
+        out[f"ndcg@{k}"] = float(_ndcg(h, n_relevant).mean())
         out[f"map@{k}"] = float(((precision_at * h).sum(dim=1) / torch.clamp(n_relevant, max=kk)).mean())
         out[f"hit@{k}"] = float((found > 0).float().mean())
         out[f"coverage@{k}"] = float(top[:, :kk].unique().numel() / n_items)
@@ -55,18 +48,24 @@ def per_customer(scores: torch.Tensor, relevant: torch.Tensor, exclude: torch.Te
 
     Their means are :func:`ranking_metrics`' figures; the paired bootstrap resamples them.
     """
+    _, hits, n_relevant = _ranked(scores, relevant, exclude, k)
+    return {f"recall@{k}": (hits.sum(dim=1) / n_relevant).numpy(), f"ndcg@{k}": _ndcg(hits, n_relevant).numpy()}
+
+
+def _ranked(scores: torch.Tensor, relevant: torch.Tensor, exclude: torch.Tensor, k: int) -> tuple:
+    """``(top k products, hit or not at each of them, relevant count)`` of the rows with something relevant."""
     rows = relevant.any(dim=1)
     scores, relevant, exclude = scores[rows].float(), relevant[rows], exclude[rows]
-    kk = min(k, scores.shape[1])
-    top = scores.masked_fill(exclude, float("-inf")).topk(kk, dim=1).indices
-    hits = relevant.gather(1, top).float()
-    n_relevant = relevant.sum(dim=1).float()
-    discounts = 1.0 / torch.log2(torch.arange(2, kk + 2, dtype=torch.float32))
-    ideal = torch.cumsum(discounts, 0)[(torch.clamp(n_relevant, max=kk) - 1).long()]
-    return {
-        f"recall@{k}": (hits.sum(dim=1) / n_relevant).numpy(),
-        f"ndcg@{k}": ((hits * discounts).sum(dim=1) / ideal).numpy(),
-    }
+    top = scores.masked_fill(exclude, float("-inf")).topk(min(k, scores.shape[1]), dim=1).indices
+    return top, relevant.gather(1, top).float(), relevant.sum(dim=1).float()
+
+
+def _ndcg(hits: torch.Tensor, n_relevant: torch.Tensor) -> torch.Tensor:
+    """Each row's NDCG at ``hits``' width: its discounted hits over the best its relevant count allows."""
+    k = hits.shape[1]
+    discounts = 1.0 / torch.log2(torch.arange(2, k + 2, dtype=torch.float32))
+    ideal = torch.cumsum(discounts, 0)[(torch.clamp(n_relevant, max=k) - 1).long()]
+    return (hits * discounts).sum(dim=1) / ideal
 
 
 def bootstrap_difference(

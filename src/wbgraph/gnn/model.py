@@ -219,25 +219,22 @@ class HeteroGATRecommender(nn.Module):
             out = flat.view(n_customers, n_products)
         return out * self.log_temperature.exp()
 
+    def channel_of(self, graph: HeteroData) -> torch.Tensor:
+        """:meth:`channel_scores` over ``graph``'s holdings and co-adoption edges (its kept plan if any)."""
+        uses, co = graph[USES_EDGE], graph[CO_ADOPTED]
+        plan = (co.gather_edge, co.gather_position) if "gather_edge" in co else None
+        n_products = graph["product"].num_nodes
+        return self.channel_scores(
+            graph.x_dict, uses.edge_index, uses.edge_attr, co.edge_index, co.edge_weight, n_products, plan
+        )
+
     def parts(self, graph: HeteroData) -> tuple[torch.Tensor, torch.Tensor | None, dict]:
         """``(GAT scores, item-channel scores or None, representations)`` over ``graph``."""
         h = self.encode_graph(graph)
         gat = self.score(h["customer"], h["product"])
         if not self.channel or CO_ADOPTED not in graph.edge_types:
             return gat, None, h
-        uses = graph[USES_EDGE]
-        co = graph[CO_ADOPTED]
-        plan = (co.gather_edge, co.gather_position) if "gather_edge" in co else None
-        channel = self.channel_scores(
-            graph.x_dict,
-            uses.edge_index,
-            uses.edge_attr,
-            co.edge_index,
-            co.edge_weight,
-            graph["product"].num_nodes,
-            plan,
-        )
-        return gat, channel, h
+        return gat, self.channel_of(graph), h
 
     @torch.no_grad()
     def score_all(self, graph: HeteroData) -> tuple[torch.Tensor, dict]:

@@ -25,7 +25,7 @@ import torch
 from ..config import Settings, TrainConfig
 from ..progress import SILENT, Phases, Progress, Summary
 from ..runs import DEFAULT_RUNS_DIR, Run
-from .data import CO_ADOPTED, REV_USES, USES, Prepared, build_graph, prepare
+from .data import REV_USES, USES, Prepared, build_graph, prepare
 from .metrics import ranking_metrics
 from .model import HeteroGATRecommender, bpr_loss, channel_share, mixed
 from .split import supervision_split
@@ -190,12 +190,7 @@ class _ChannelTask:
         self.products = torch.as_tensor(data.product[target], device=device)
 
     def loss(self, model: HeteroGATRecommender, held: torch.Tensor) -> torch.Tensor:
-        uses, co = self.graph[USES], self.graph[CO_ADOPTED]
-        plan = (co.gather_edge, co.gather_position) if "gather_edge" in co else None
-        scores = model.channel_scores(
-            self.graph.x_dict, uses.edge_index, uses.edge_attr, co.edge_index, co.edge_weight, held.shape[1], plan
-        )
-        return multinomial_loss(scores, self.customers, self.products, held)
+        return multinomial_loss(model.channel_of(self.graph), self.customers, self.products, held)
 
 
 @torch.no_grad()
