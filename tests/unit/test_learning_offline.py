@@ -14,7 +14,7 @@ from wbgraph.gnn.export import GraphTables
 from wbgraph.gnn.metrics import bootstrap_difference, per_customer, ranking_metrics
 from wbgraph.gnn.model import CO_ADOPTED, HeteroGATRecommender, bpr_loss
 from wbgraph.gnn.split import supervision_split, temporal_split
-from wbgraph.gnn.train import MIXES, fit
+from wbgraph.gnn.train import MIXES, fit, patience_at
 from wbgraph.graphmodel import CONTEXTS
 
 
@@ -141,6 +141,11 @@ def test_training_beats_popularity_on_validation_and_is_deterministic(generated,
     popular = ranking_metrics(baselines.popularity(seen.float()), data.matrix(data.split.val), seen)
     assert first.val["ndcg@10"] > popular["ndcg@10"]
     assert 1 <= first.best_epoch <= 60 and len(first.history) <= 60
+
+
+def test_early_stopping_waits_longer_the_longer_training_has_run():
+    # patience early on; a quarter of the epochs so far once that is more (plateaus lengthen)
+    assert [patience_at(epoch, 20) for epoch in (1, 30, 80, 81, 84, 400)] == [20, 20, 20, 20, 21, 100]
 
 
 def test_baselines_rank_what_customers_hold_together():

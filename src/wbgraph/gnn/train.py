@@ -7,7 +7,8 @@ ones it can. The loss (``TrainConfig.loss``) is by default the likelihood of the
 interactions under one softmax per customer over every product it does not visibly hold
 (:func:`multinomial_loss`), or BPR against one random product. Validation NDCG@10 (the
 validation part of the split) is measured every epoch; training stops after ``patience``
-epochs without improvement and keeps the best weights.
+epochs without improvement, or a quarter of the epochs so far when that is more (full-batch
+training has plateaus that grow with its length), and keeps the best weights.
 Memory grows with (customers + products + context nodes) x hidden x layers plus
 interactions x heads x hidden: measured peak RSS 3.4 GB for 50,000 customers and 213,000
 interactions with two layers, about 1 GB of it PyTorch itself.
@@ -116,7 +117,8 @@ def fit(data: Prepared, config: TrainConfig, progress: Progress = SILENT) -> Fit
     training interactions from its earlier ones (the channel's EASE weights are fitted on
     those earlier ones only, so it cannot read the answer), and validation chooses, per
     epoch, the mix of the two parts from :data:`MIXES`; the best epoch's mix is kept.
-    Training stops when for ``patience`` epochs neither the mix nor either part alone
+    Training stops when for ``patience`` epochs (or a quarter of the epochs so far, when
+    that is more: a long run's plateaus are longer) neither the mix nor either part alone
     improved on validation (the parts learn at different speeds), a part counting only
     while it is at least :data:`PROMISING` times as good as the best mix so far.
     """
@@ -158,7 +160,7 @@ def fit(data: Prepared, config: TrainConfig, progress: Progress = SILENT) -> Fit
                 best, best_epoch, stale = val["ndcg@10"], epoch, 0
                 model.mix = torch.tensor(mix, device=device)
                 best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-            if stale >= config.patience:
+            if stale >= patience_at(epoch, config.patience):
                 break
     model.load_state_dict(best_state)
 
@@ -177,6 +179,15 @@ def fit(data: Prepared, config: TrainConfig, progress: Progress = SILENT) -> Fit
             "channelShare": channel_share(gat, channel_scores, model.mix),
         }
     return Fitted(model, history, best_epoch, val, test, str(device))
+
+
+def patience_at(epoch: int, patience: int) -> int:
+    """Epochs without improvement that stop training at ``epoch``: ``patience``, or a quarter of the epochs so far.
+
+    Full-batch training has plateaus that lengthen as it goes (measured on generated data:
+    a fixed 20 stopped one seed at epoch 142, at 0.79 of the oracle, where the others reach 0.88).
+    """
+    return max(patience, epoch // 4)
 
 
 class _ChannelTask:
