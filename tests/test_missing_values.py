@@ -100,3 +100,70 @@ def test_randomly_blanked_columns_go_through_the_whole_pipeline(backend, tmp_pat
         query = "MATCH (c:Customer) WHERE EXISTS { (c)-[:RECOMMENDED]->() } RETURN min(c.customerId) AS id"
         customer = driver.execute_query(query).records[0]["id"]
         assert wbgraph.recommend(driver, settings_, customer, explain=True)["recommendations"]
+
+
+DEFAULT_RULES_IN_CYPHER = """
+    MATCH (c:Customer), (p:Product) WHERE NOT exists((c)-[:USES]->(p))
+    WITH c, p, COLLECT { MATCH (p)-[:SUBJECT_TO]->(g:Regulation) RETURN g.name } AS regs
+    WITH c, p,
+         (c.riskRating IS NULL OR c.riskRating = 'High') AND (p.category IS NULL OR p.category = 'Lending') AS risk,
+         (c.defaultProbability IS NULL OR c.defaultProbability > 0.05)
+             AND (p.category IS NULL OR p.category = 'Lending') AS pd,
+         (c.customerType IS NULL OR c.customerType = 'Government')
+             AND (p.productType IS NULL OR p.productType = 'Trade Finance') AS trade,
+         (c.location IS NULL OR NOT c.location IN ['USA', 'New York'])
+             AND (size(regs) = 0 OR 'Dodd-Frank' IN regs) AS dodd
+    RETURN sum(toInteger(risk)) AS risk, sum(toInteger(pd)) AS pd, sum(toInteger(trade)) AS trade,
+           sum(toInteger(dodd)) AS dodd,
+           sum(CASE WHEN (risk OR pd OR trade OR dodd) AND exists((c)-[:RECOMMENDED]->(p)) THEN 1 ELSE 0 END)
+               AS violations"""
+
+
+def test_the_default_rules_fail_closed_on_missing_facts_recounted_in_cypher(cli, backend, driver, tmp_path):
+    # risk, PD, type, location and regulations blank on part of the rows: some customers and products lack them
+    blanks = dict.fromkeys(
+        ["Risk Rating", "Default Probability", "Customer Type", "Location", "Regulatory Requirements"], 0.6
+    )
+    blanked(tmp_path / "data.csv", seed=7, blanks=blanks)
+    driver.execute_query("MATCH (n) DETACH DELETE n")
+    assert cli("ingest", str(tmp_path / "data.csv"), "--silent").exit_code == 0
+    missing = driver.execute_query(
+        "MATCH (c:Customer) RETURN sum(CASE WHEN c.riskRating IS NULL THEN 1 ELSE 0 END) AS risk, "
+        "sum(CASE WHEN c.location IS NULL THEN 1 ELSE 0 END) AS location"
+    ).records[0]
+    assert missing["risk"] > 0 and missing["location"] > 0  # the rules do meet missing facts
+
+    runs = str(tmp_path / "runs")
+    assert cli("train", "--epochs", "3", "--hidden", "8", "--runs-dir", runs, "--silent").exit_code == 0
+    written = cli("writeback", "--runs-dir", runs, "--segments", "2", "--json", "--silent")
+    assert written.exit_code == 0, written.output
+    excluded = json.loads(written.output)["excluded"]
+    expected = driver.execute_query(DEFAULT_RULES_IN_CYPHER).records[0]
+    assert excluded == {
+        "no-lending-high-risk": expected["risk"],
+        "no-lending-above-pd-5pct": expected["pd"],
+        "no-trade-finance-government": expected["trade"],
+        "dodd-frank-us-only": expected["dodd"],
+    }
+    assert expected["violations"] == 0
+
+
+def test_rules_blind_to_most_facts_are_announced_before_writing(cli, backend, driver, tmp_path):
+    blanked(tmp_path / "data.csv", seed=8, blanks={"Risk Rating": 1.0, "Default Probability": 1.0})
+    driver.execute_query("MATCH (n) DETACH DELETE n")
+    assert cli("ingest", str(tmp_path / "data.csv"), "--silent").exit_code == 0
+    runs = str(tmp_path / "runs")
+    assert cli("train", "--epochs", "3", "--hidden", "8", "--runs-dir", runs, "--silent").exit_code == 0
+    written = cli("writeback", "--runs-dir", runs, "--segments", "2", "--json", "--silent")
+    assert written.exit_code == 0, written.output
+    warnings = json.loads(written.output)["warnings"]
+    assert "rule 'no-lending-high-risk' reads riskRating, missing for 100% of customers" in " ".join(warnings)
+    assert "rule 'no-lending-above-pd-5pct' reads defaultProbability, missing for 100% of customers" in " ".join(
+        warnings
+    )
+    shown = cli("writeback", "--runs-dir", runs, "--segments", "2")
+    assert "Warning: rule 'no-lending-high-risk' reads riskRating, missing for 100% of customers" in shown.output
+    lending = driver.execute_query(
+        "MATCH (:Customer)-[:RECOMMENDED]->(p:Product) WHERE p.category = 'Lending' RETURN count(*) AS n"
+    ).records[0]["n"]
+    assert lending == 0  # nobody's risk is known: no lending for anyone

@@ -121,6 +121,26 @@ product = { regulations = ["KYC"] }
     assert sum(r["recommended"] == 5 for r in counts) > len(counts) / 3
 
 
+def test_a_run_on_a_window_never_recommends_what_a_customer_bought_after_it(cli, small_graph, driver, tmp_path):
+    runs = str(tmp_path / "runs")
+    trained = cli("train", "--until", "2025-05-01", "--epochs", "5", "--hidden", "8", "--runs-dir", runs, "--silent")
+    assert trained.exit_code == 0, trained.output
+    assert cli("writeback", "--runs-dir", runs, "--top-k", "10", "--no-rules", "--silent").exit_code == 0
+    later = driver.execute_query("""
+        MATCH (c:Customer)-[:PERFORMED]->(t:Transaction)-[:OF_PRODUCT]->(p:Product) WITH c, p, min(t.date) AS first
+        WHERE first >= datetime('2025-05-01') RETURN count(*) AS n""").records[0]["n"]
+    assert later > 0  # customers did take up products after the window
+    counts = driver.execute_query("""
+        MATCH (c:Customer) WHERE EXISTS { (c)-[:RECOMMENDED]->() }
+        WITH c, COUNT { (c)-[:RECOMMENDED]->() } AS shown, COUNT { (:Product) } - COUNT { (c)-[:USES]->() } AS eligible
+        RETURN count(c) AS customers,
+               sum(COUNT { (c)-[:RECOMMENDED]->(p) WHERE exists((c)-[:USES]->(p)) }) AS held,
+               sum(CASE WHEN shown = CASE WHEN eligible < 10 THEN eligible ELSE 10 END THEN 1 ELSE 0 END) AS full
+        """).records[0]
+    assert counts["held"] == 0  # held products come from the whole graph, not the run's window
+    assert counts["full"] == counts["customers"]
+
+
 def test_bad_rules_files_are_one_line_errors(cli, runs, tmp_path):
     folder, (first, _) = runs
     for text, message in [

@@ -181,6 +181,8 @@ class TrainConfig:
                 raise ConfigError(f"{path}: cannot read the config file ({e.strerror}).") from None
             except (ValueError, UnicodeDecodeError) as e:
                 raise ConfigError(f"{path}: not a valid config file ({e}).") from None
+            except RecursionError:
+                raise ConfigError(f"{path}: not a valid config file (nested too deeply).") from None
             if not isinstance(values, dict):
                 raise ConfigError(f"{path}: a config file holds a table of settings.")
         values.update({k: v for k, v in overrides.items() if v is not None})

@@ -7,6 +7,9 @@ letting driver or OS exceptions escape, so no user ever sees a traceback for a p
 can fix. No error class lives anywhere else.
 """
 
+from os import PathLike
+from pathlib import Path
+
 
 class WbgraphError(Exception):
     """Base class of every error wbgraph reports to its users."""
@@ -96,3 +99,32 @@ class NotEvaluated(WbgraphError):
     """``writeback --require-evaluated`` was given a run that ``wbgraph evaluate`` never scored."""
 
     exit_code = 11
+
+
+class FileAccessError(WbgraphError):
+    """A file or folder cannot be read or written: it or its folder is missing, access is refused,
+    the disk is full. The CLI reports any operating-system error this way."""
+
+    exit_code = 12
+
+
+class Interrupted(WbgraphError):
+    """Stopped with Ctrl-C (SIGINT); what a stage guarantees about interruption still holds."""
+
+    exit_code = 130
+
+
+def file_access_error(e: OSError) -> FileAccessError:
+    """An operating-system error as one line naming the file: ``cannot use out/r.csv: No such file or directory``."""
+    reason = e.strerror or type(e).__name__
+    if e.filename is None:
+        return FileAccessError(f"{reason} ({e})." if str(e) and str(e) != reason else f"{reason}.")
+    names = f"{e.filename}" + (f" -> {e.filename2}" if e.filename2 else "")
+    return FileAccessError(f"cannot use {names}: {reason}.")
+
+
+def require_folder_of(path: str | PathLike, what: str) -> None:
+    """Before long work whose result goes to ``path``: its folder must exist (else :class:`FileAccessError`)."""
+    folder = Path(path).parent
+    if not folder.is_dir():
+        raise FileAccessError(f"cannot write {what} to {path}: the folder {folder} does not exist.")

@@ -184,13 +184,24 @@ class Run:
         """The run's model with its weights, over the graph re-exported with the run's encoders,
         so every customer and product has the index it had in training."""
         from .gnn.data import prepare
+
+        config, encoders = self.config(), self.encoders()
+        data = prepare(driver, settings, config.filters(), encoders=encoders, holdout_share=config.holdout_share)
+        return Restored(self, config, data, self.model(data, config))
+
+    def model(self, data: Prepared, config: TrainConfig | None = None) -> HeteroGATRecommender:
+        """The run's model for ``data`` (exported with the run's encoders), its weights loaded.
+
+        Weights that are unreadable or do not fit the model (a tampered or foreign ``model.pt``)
+        are a :class:`RunNotFound` naming the file.
+        """
         from .gnn.model import HeteroGATRecommender
 
-        config, encoders, state = self.config(), self.encoders(), self.weights()
-        data = prepare(driver, settings, config.filters(), encoders=encoders, holdout_share=config.holdout_share)
+        config = config or self.config()
+        state = self.weights()
         model = HeteroGATRecommender.for_graph(data.train_graph, config)
         self._guard(WEIGHTS, lambda: model.load_state_dict(state))
-        return Restored(self, config, data, model)
+        return model
 
     # reading and writing
 
@@ -205,7 +216,7 @@ class Run:
         try:
             return read()
         except Exception as e:
-            detail = (str(e).splitlines() or [""])[0][:200]
+            detail = " ".join(line.strip() for line in str(e).splitlines() if line.strip())[:240]
             raise RunNotFound(f"Run {self.folder}: {name} cannot be loaded ({type(e).__name__}: {detail}).") from None
 
 

@@ -11,7 +11,7 @@ from wbgraph.errors import ConfigError
 from wbgraph.gnn.data import prepare_tables
 from wbgraph.gnn.train import fit
 from wbgraph.runs import Restored, Run
-from wbgraph.writeback.eligibility import Rule, exclusions, load_rules
+from wbgraph.writeback.eligibility import Rule, exclusions, impact, load_rules, missing_facts
 from wbgraph.writeback.explain import reasons
 from wbgraph.writeback.plan import plan_restored
 from wbgraph.writeback.segments import profiles, segment
@@ -76,8 +76,8 @@ def test_each_customer_gets_k_ranked_products_it_does_not_hold_none_a_rule_exclu
 def test_rules_match_values_lists_thresholds_and_negations():
     customers = pd.DataFrame(
         {
-            "riskRating": ["High", "Low", None],
-            "defaultProbability": [0.2, 0.01, np.nan],
+            "riskRating": ["High", "Low", "Low"],
+            "defaultProbability": [0.2, 0.01, 0.03],
             "location": ["London", "USA", "Tokyo"],
         }
     )
@@ -86,13 +86,56 @@ def test_rules_match_values_lists_thresholds_and_negations():
     excluded = exclusions(
         [
             Rule("pd", customer={"defaultProbability": {"above": 0.05}}, product={"productType": ["Loan"]}),
+            Rule("low-pd", customer={"defaultProbability": {"below": 0.02}}, product={"productType": ["Deposit"]}),
             Rule("us-only", customer={"location": {"not": ["USA"]}}, product={"regulations": ["Dodd-Frank"]}),
         ],
         customers,
         products,
     )
     assert excluded["pd"].tolist() == [[True, False], [False, False], [False, False]]
+    assert excluded["low-pd"].tolist() == [[False, False], [False, True], [False, False]]
     assert excluded["us-only"].tolist() == [[True, False], [False, False], [True, False]]
+
+
+def test_rules_fail_closed_on_missing_facts_unless_a_rule_allows_them():
+    # customer 0 has every fact; customer 1 none; product 0 has its facts, product 1 none
+    customers = pd.DataFrame(
+        {"riskRating": ["Low", None], "defaultProbability": [0.01, np.nan], "location": ["USA", None]}
+    )
+    products = pd.DataFrame({"category": ["Lending", None], "regulations": [["Dodd-Frank"], []]})
+    rules = [
+        Rule("risk", customer={"riskRating": ["High"]}, product={"category": ["Lending"]}),
+        Rule("pd", customer={"defaultProbability": {"above": 0.05}}, product={"category": ["Lending"]}),
+        Rule("us-only", customer={"location": {"not": ["USA", "New York"]}}, product={"regulations": ["Dodd-Frank"]}),
+        Rule("allowing", customer={"riskRating": ["High"]}, product={"category": ["Lending"]}, missing="allow"),
+    ]
+    excluded = exclusions(rules, customers, products)
+    # a missing fact on either side matches, `not` conditions included
+    assert excluded["risk"].tolist() == [[False, False], [True, True]]
+    assert excluded["pd"].tolist() == [[False, False], [True, True]]
+    assert excluded["us-only"].tolist() == [[False, False], [True, True]]
+    assert excluded["allowing"].tolist() == [[False, False], [False, False]]  # missing = "allow": never matches
+    warned = missing_facts(rules, customers, products)
+    assert any("'risk' reads riskRating, missing for 50% of customers" in w for w in warned) is False  # half: not most
+    mostly = missing_facts(rules, customers.iloc[[1, 1, 0]].reset_index(drop=True), products)
+    assert "rule 'risk' reads riskRating, missing for 67% of customers" in " ".join(mostly)
+
+
+def test_a_rule_that_swallows_most_candidates_is_reported_with_its_likely_cause():
+    customers = pd.DataFrame({"location": ["London", "Tokyo", "USA", "Europe"]})
+    products = pd.DataFrame({"regulations": [["Dodd-Frank", "KYC"], ["Dodd-Frank"], ["KYC", "Dodd-Frank"], ["AML"]]})
+    rule = Rule("dodd-frank-us-only", customer={"location": {"not": ["USA"]}}, product={"regulations": ["Dodd-Frank"]})
+    held = np.zeros((4, 4), dtype=bool)
+    held[0, 0] = True
+    excluded = exclusions([rule], customers, products)
+    report, warnings = impact([rule], excluded, held, 2, customers, products)
+    # 3 non-US customers x 3 Dodd-Frank products, less the one customer 0 already holds: 8 of 15 candidates
+    assert report == [{"rule": "dodd-frank-us-only", "excluded": 8, "share": round(8 / 15, 4), "customersShort": 3}]
+    assert warnings == [
+        "rule 'dodd-frank-us-only' excluded 53% of the candidates (8) and left 3 customers with fewer than 2 "
+        "recommendations: it matches 75% of customers (location not in USA) and 75% of products "
+        "(regulations in Dodd-Frank)."
+    ]
 
 
 @pytest.mark.parametrize(
@@ -100,8 +143,16 @@ def test_rules_match_values_lists_thresholds_and_negations():
     [
         ("[[rule]]\ncustomer = {}\n", "rule 1 needs a name"),
         ('[[rule]]\nname = "x"\ncustomer = { colour = ["red"] }\n', "no customer field 'colour'"),
-        ('[[rule]]\nname = "x"\ncustomer = { creditScore = { above = "high" } }\n', "must be a list of values"),
+        ('[[rule]]\nname = "x"\ncustomer = { creditScore = { above = "high" } }\n', "needs a finite number for above"),
         ("[[rule]\n", "cannot read the rules"),
+        ('[[rule]]\nname = "x"\ncustomer = { defaultProbability = { above = nan } }\n', "needs a finite number"),
+        ('[[rule]]\nname = "x"\ncustomer = { creditScore = { below = inf } }\n', "needs a finite number"),
+        ('[[rule]]\nname = "x"\ncustomer = { riskRating = [] }\n', "needs at least one value"),
+        ('[[rule]]\nname = "x"\ncustomer = { location = { not = [] } }\n', "needs at least one value"),
+        ('[[rule]]\nname = "x"\ncustomer = { riskRating = { above = 3 } }\n', "condition on 'riskRating' must be"),
+        ('[[rule]]\nname = "x"\ncustomer = { creditScore = [700] }\n', "(a number field)"),
+        ('[[rule]]\nname = "x"\nmissing = "ignore"\n', '`missing` must be "match" or "allow"'),
+        ("x = " + "[" * 5000 + "]" * 5000 + "\n", "nested too deeply"),
     ],
 )
 def test_bad_rules_are_one_line_errors(tmp_path, text, message):

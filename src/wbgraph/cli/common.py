@@ -12,20 +12,35 @@ import click
 
 from ..config import Settings, resolve_settings
 from ..db import connect
-from ..errors import WbgraphError
+from ..errors import Interrupted, WbgraphError, file_access_error
 from ..progress import SILENT, Progress, Summary
 
 
 class Group(click.Group):
-    """A click group that reports any :class:`WbgraphError` as ``Error: <one line>`` with its exit status."""
+    """A click group that reports every error as ``Error: <one line>`` with its exit status.
+
+    :class:`WbgraphError` as it is; an operating-system error (a missing folder, a refused
+    permission, a full disk) as :class:`FileAccessError` (12); input nested too deeply for
+    Python (``RecursionError``) as exit 1; Ctrl-C as :class:`Interrupted` (130).
+    """
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except WbgraphError as e:
-            error = click.ClickException(str(e))
-            error.exit_code = e.exit_code
-            raise error from None
+            raise _one_line(e) from None
+        except OSError as e:
+            raise _one_line(file_access_error(e)) from None
+        except RecursionError:
+            raise _one_line(WbgraphError("the input is nested too deeply to read.")) from None
+        except KeyboardInterrupt:
+            raise _one_line(Interrupted("interrupted (Ctrl-C).")) from None
+
+
+def _one_line(e: WbgraphError) -> click.ClickException:
+    error = click.ClickException(str(e))
+    error.exit_code = e.exit_code
+    return error
 
 
 @dataclass

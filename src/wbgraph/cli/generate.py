@@ -2,6 +2,7 @@
 
 import click
 
+from ..errors import require_folder_of
 from ..loaders import generate as library
 from .common import echo_json, json_option
 
@@ -29,6 +30,9 @@ def generate(
     Example:
         wbgraph generate --rows 100000 --seed 7 --output data.csv --truth truth.json
     """
+    require_folder_of(output, "the data")  # before the work, not after it
+    if truth:
+        require_folder_of(truth, "the truth")
     data = library.generate(rows, seed=seed, customers=customers, products=products, truth=bool(truth))
     library.write(data, output, truth)
     facts = {

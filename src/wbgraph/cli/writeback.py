@@ -72,7 +72,10 @@ def writeback(
 
     Replaces each customer's previous recommendations in the same transaction, so a
     reader always sees a complete set; an interrupted writeback is finished by running
-    it again. Candidates excluded by the eligibility rules are counted per rule.
+    it again. Candidates excluded by the eligibility rules are counted per rule. Rules fail
+    closed: a missing fact (no risk rating, no regulations) counts as matching, unless the
+    rule says missing = "allow"; a rule blind to most facts, or excluding most candidates,
+    is a warning before anything is written.
 
     \b
     Example:
@@ -108,9 +111,11 @@ def writeback(
         f"{summary.phase_seconds['write']:.1f}s, {summary.write_edges_per_second:,.0f} edges/s)"
     )
     click.echo(f"Segments: {summary.segments} (silhouette {summary.silhouette:.3f})")
-    if summary.excluded:
-        click.echo("Excluded by eligibility rules (candidates not already held):")
-        for name, n in summary.excluded.items():
-            click.echo(f"  {name:<32} {n:>10,}")
+    if summary.rules:
+        click.echo(f"Excluded by eligibility rules (of candidates not already held; customers left short of {top_k}):")
+        for r in summary.rules:
+            click.echo(f"  {r['rule']:<32} {r['excluded']:>10,} {r['share']:>7.1%} {r['customersShort']:>8,} short")
     else:
         click.echo("No eligibility rules applied.")
+    for warning in summary.warnings:
+        click.echo(f"Warning: {warning}")

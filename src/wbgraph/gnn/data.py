@@ -246,9 +246,13 @@ class Prepared:
 
     def peer_groups(self) -> np.ndarray:
         """Each customer's peer group, its (type, industry), as a small integer (a missing fact is a value too)."""
-        customers = self.customers()
-        key = customers["customerType"].fillna("").astype(str) + "|" + customers["industry"].fillna("").astype(str)
-        return key.astype("category").cat.codes.to_numpy()
+        return peer_groups(self.customers())
+
+
+def peer_groups(customers: pd.DataFrame) -> np.ndarray:
+    """:meth:`Prepared.peer_groups` of a customer table in model order."""
+    key = customers["customerType"].fillna("").astype(str) + "|" + customers["industry"].fillna("").astype(str)
+    return key.astype("category").cat.codes.to_numpy()
 
 
 def prepare(

@@ -29,7 +29,7 @@ import pandas as pd
 from .. import cypher
 from ..config import Settings
 from ..db import apply_schema
-from ..errors import ConfigError, InputFileError, TooManyRejects
+from ..errors import ConfigError, InputFileError, TooManyRejects, require_folder_of
 from ..progress import SILENT, Phases, Progress, Summary
 from .mapping import Mapping, default_mapping, load_mapping
 from .read import CHUNK_ROWS, DEFAULT_ENCODING
@@ -99,6 +99,8 @@ def ingest(
     paths = input_files(path)
     if rejects is not None and len(paths) > 1:
         raise ConfigError("--rejects names one file: with several inputs each file's rejects go beside it.")
+    if rejects is not None:
+        require_folder_of(rejects, "the rejects")
     phases = Phases()
     with phases("validate"):
         checks = [

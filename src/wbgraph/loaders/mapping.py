@@ -135,6 +135,8 @@ def load_mapping(path: str | Path) -> Mapping:
         raise MappingError(f"{where}: no such mapping file.") from None
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
         raise MappingError(f"{where}: cannot read the mapping ({e}).") from None
+    except RecursionError:
+        raise MappingError(f"{where}: cannot read the mapping (nested too deeply).") from None
     unknown = set(data) - {"delimiter", "check_vocabularies", "columns", "extra", "currency", *OWNERS}
     if unknown:
         raise MappingError(

@@ -37,7 +37,9 @@ def writeback(
 ) -> WritebackSummary:
     """Write the top ``top_k`` eligible recommendations of every customer the run knows, with segments.
 
-    ``rules``: a rules file, ``"default"`` for the shipped rules, None for none. Batches of
+    ``rules``: a rules file, ``"default"`` for the shipped rules, None for none; a rule that
+    cannot see most facts, or that excluded most candidates, is a warning (said through
+    ``progress`` before writing, and kept in the summary's ``warnings``). Batches of
     ``batch_size`` customers are written by ``workers`` concurrent transactions (each
     customer's set is still replaced in one transaction; deadlocks between them are retried
     by the driver). ``require_evaluated`` refuses, before anything is written, a run that
@@ -54,6 +56,8 @@ def writeback(
     phases = Phases()
     with phases("plan"):
         planned = plan(driver, settings, run, top_k, segments, rules, runs_dir)
+    for warning in planned.warnings:  # said before the first write, and kept in the summary
+        progress.say(f"Warning: {warning}")
     with phases("write"):
         write(driver, settings, planned, batch_size, workers, progress)
     edges = sum(len(r["recommendations"]) for r in planned.rows)
@@ -68,6 +72,8 @@ def writeback(
         planned.excluded,
         phases.total,
         phases.seconds(),
+        planned.rules,
+        planned.warnings,
     )
     planned.run.save_writeback(
         summary.to_json() | {"segmentProfiles": planned.segments},

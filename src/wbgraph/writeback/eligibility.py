@@ -3,12 +3,20 @@
 A rules file (TOML; the shipped default is ``rules/default.toml``, which documents the
 format) lists rules, each excluding the candidates whose customer matches all of its
 customer conditions and whose product matches all of its product conditions. Rules are
-evaluated on the same customer and product facts the model was exported with, as boolean
-matrices, so every exclusion can be counted per rule.
+evaluated on the current graph's customer and product facts, as boolean matrices, so every
+exclusion can be counted per rule.
+
+Rules **fail closed**: a condition on a fact that is missing (no value, or an empty list of
+regulations) counts as matching, ``not`` conditions included, so a customer without a risk
+rating is treated as if it might be High risk. A rule opts out with ``missing = "allow"``
+(a missing fact then never matches). Because that can exclude a great deal, :func:`missing_facts`
+measures, before anything is written, the share of customers and products each rule cannot
+see, and :func:`impact` what each rule took away.
 """
 
 from __future__ import annotations
 
+import math
 import tomllib
 from dataclasses import dataclass, field
 from importlib import resources
@@ -23,6 +31,10 @@ from ..gnn.export import CUSTOMER_COLUMNS, PRODUCT_COLUMNS
 DEFAULT_RULES = "default"  # the shipped rules, writeback/rules/default.toml
 CUSTOMER_FIELDS = CUSTOMER_COLUMNS[1:]  # the facts the model was exported with, less the ID
 PRODUCT_FIELDS = PRODUCT_COLUMNS
+NUMERIC_FIELDS = ("companySize", "creditScore", "defaultProbability", "exposure")  # above / below only
+MISSING = ("match", "allow")  # a missing fact: counts as matching (fail closed), or never matches
+MOSTLY_MISSING = 0.5  # a rule that cannot see more than this share of one side is announced
+SWALLOWS = 0.5  # a rule excluding more than this share of the candidates is announced
 
 
 @dataclass
@@ -31,6 +43,7 @@ class Rule:
     description: str = ""
     customer: dict = field(default_factory=dict)
     product: dict = field(default_factory=dict)
+    missing: str = "match"
 
 
 def default_rules_text() -> str:
@@ -47,20 +60,32 @@ def load_rules(path: str | Path | None = DEFAULT_RULES) -> list[Rule]:
         data = tomllib.loads(text)
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
         raise ConfigError(f"{where}: cannot read the rules ({e}).") from None
+    except RecursionError:
+        raise ConfigError(f"{where}: cannot read the rules (nested too deeply).") from None
     unknown = set(data) - {"rule"}
     if unknown:
         raise ConfigError(f"{where}: unknown top-level keys {sorted(unknown)}; rules are [[rule]] tables.")
+    if not isinstance(data.get("rule", []), list):
+        raise ConfigError(f"{where}: rules are [[rule]] tables.")
     rules, names = [], set()
     for i, raw in enumerate(data.get("rule", []), start=1):
         if not isinstance(raw, dict) or not isinstance(raw.get("name"), str) or not raw["name"]:
             raise ConfigError(f"{where}: rule {i} needs a name.")
-        extra = set(raw) - {"name", "description", "customer", "product"}
+        extra = set(raw) - {"name", "description", "customer", "product", "missing"}
         if extra:
             raise ConfigError(f"{where}: rule {raw['name']!r} has unknown keys {sorted(extra)}.")
         if raw["name"] in names:
             raise ConfigError(f"{where}: two rules are named {raw['name']!r}.")
         names.add(raw["name"])
-        rule = Rule(raw["name"], str(raw.get("description", "")), raw.get("customer", {}), raw.get("product", {}))
+        if raw.get("missing", "match") not in MISSING:
+            raise ConfigError(f'{where}: rule {raw["name"]!r}: `missing` must be "match" or "allow".')
+        rule = Rule(
+            raw["name"],
+            str(raw.get("description", "")),
+            raw.get("customer", {}),
+            raw.get("product", {}),
+            raw.get("missing", "match"),
+        )
         for side, allowed in (("customer", CUSTOMER_FIELDS), ("product", PRODUCT_FIELDS)):
             conditions = getattr(rule, side)
             if not isinstance(conditions, dict):
@@ -70,53 +95,75 @@ def load_rules(path: str | Path | None = DEFAULT_RULES) -> list[Rule]:
                     raise ConfigError(
                         f"{where}: rule {rule.name!r}: no {side} field {name!r} (fields: {', '.join(allowed)})."
                     )
-                _check_condition(where, rule.name, name, condition)
+                problem = _condition_problem(name, condition)
+                if problem:
+                    raise ConfigError(f"{where}: rule {rule.name!r}: condition on {name!r} {problem}.")
         rules.append(rule)
     return rules
 
 
-def _check_condition(where: str, rule: str, name: str, condition) -> None:
-    ok = isinstance(condition, list) or (
-        isinstance(condition, dict)
-        and len(condition) == 1
-        and (
-            (isinstance(condition.get("not"), list))
-            or any(
-                isinstance(condition.get(op), (int, float)) and not isinstance(condition.get(op), bool)
-                for op in ("above", "below")
-            )
-        )
+def _condition_problem(name: str, condition) -> str | None:
+    """What is wrong with one condition, or None."""
+    numeric = name in NUMERIC_FIELDS
+    shapes = "{ above = N } or { below = N }" if numeric else "a list of values or { not = [...] }"
+    if isinstance(condition, dict) and len(condition) == 1:
+        ((op, value),) = condition.items()
+        if op in ("above", "below") and numeric:
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+                return f"needs a finite number for {op}, not {value!r}"
+            return None
+        if op == "not" and not numeric:
+            return _values_problem(value, "not")
+    elif isinstance(condition, list) and not numeric:
+        return _values_problem(condition, "the list")
+    return f"must be {shapes}" + (" (a number field)" if numeric else "")
+
+
+def _values_problem(values, what: str) -> str | None:
+    if not isinstance(values, list) or not values:
+        return f"needs at least one value in {what}"
+    if any(isinstance(v, (list, dict, bool)) or not isinstance(v, (str, int, float)) for v in values):
+        return f"needs plain values (text or numbers) in {what}"
+    return None
+
+
+def is_missing(values: pd.Series) -> np.ndarray:
+    """Which facts are missing: no value, NaN, or an empty list (a product without regulations)."""
+    return np.array(
+        [len(v) == 0 if isinstance(v, (list, tuple, np.ndarray)) else bool(pd.isna(v)) for v in values], dtype=bool
     )
-    if not ok:
-        raise ConfigError(
-            f"{where}: rule {rule!r}: condition on {name!r} must be a list of values, "
-            "{ not = [...] }, { above = N } or { below = N }."
-        )
 
 
-def matches(values: pd.Series, condition: list | dict) -> np.ndarray:
-    """Which rows satisfy one condition (list fields: any element)."""
+def matches(values: pd.Series, condition: list | dict, missing: str = "match") -> np.ndarray:
+    """Which rows satisfy one condition (list fields: any element); a missing fact as ``missing`` says."""
+    absent = is_missing(values)
     if isinstance(condition, dict) and ("above" in condition or "below" in condition):
         numbers = pd.to_numeric(values, errors="coerce").to_numpy(dtype="float64")
+        absent |= np.isnan(numbers)
         with np.errstate(invalid="ignore"):
-            return numbers > condition["above"] if "above" in condition else numbers < condition["below"]
-    wanted = {str(v) for v in (condition["not"] if isinstance(condition, dict) else condition)}
-    hit = np.array(
-        [
-            bool(wanted & {str(x) for x in v})
-            if isinstance(v, (list, np.ndarray))
-            else (v is not None and str(v) in wanted)
-            for v in values
-        ],
-        dtype=bool,
-    )
-    return ~hit if isinstance(condition, dict) else hit
+            hit = numbers > condition["above"] if "above" in condition else numbers < condition["below"]
+    else:
+        wanted = {str(v) for v in (condition["not"] if isinstance(condition, dict) else condition)}
+        hit = np.array(
+            [
+                bool(wanted & {str(x) for x in v}) if isinstance(v, (list, tuple, np.ndarray)) else str(v) in wanted
+                for v in values
+            ],
+            dtype=bool,
+        )
+        if isinstance(condition, dict):
+            hit = ~hit
+    return np.where(absent, missing == "match", hit)
 
 
-def _side(table: pd.DataFrame, conditions: dict) -> np.ndarray:
+def _column(table: pd.DataFrame, name: str) -> pd.Series:
+    return table[name] if name in table else pd.Series([None] * len(table), dtype=object)
+
+
+def _side(table: pd.DataFrame, conditions: dict, missing: str) -> np.ndarray:
     out = np.ones(len(table), dtype=bool)
     for name, condition in conditions.items():
-        out &= matches(table[name] if name in table else pd.Series([None] * len(table)), condition)
+        out &= matches(_column(table, name), condition, missing)
     return out
 
 
@@ -125,4 +172,87 @@ def exclusions(rules: list[Rule], customers: pd.DataFrame, products: pd.DataFram
 
     ``customers`` and ``products`` are fact tables in model order (one row per index).
     """
-    return {rule.name: np.outer(_side(customers, rule.customer), _side(products, rule.product)) for rule in rules}
+    return {
+        rule.name: np.outer(_side(customers, rule.customer, rule.missing), _side(products, rule.product, rule.missing))
+        for rule in rules
+    }
+
+
+def missing_facts(rules: list[Rule], customers: pd.DataFrame, products: pd.DataFrame) -> list[str]:
+    """One warning per rule and side whose facts are missing for most of the graph (before writing anything)."""
+    out = []
+    for rule in rules:
+        for side, table, conditions in (("customers", customers, rule.customer), ("products", products, rule.product)):
+            if not conditions or not len(table):
+                continue
+            absent = np.zeros(len(table), dtype=bool)
+            for name in conditions:
+                absent |= is_missing(_column(table, name))
+            share = absent.mean()
+            if share > MOSTLY_MISSING:
+                effect = (
+                    "it excludes them from what it names (missing facts fail closed; "
+                    'add missing = "allow" to the rule to let them through)'
+                    if rule.missing == "match"
+                    else 'with missing = "allow" it never applies to them'
+                )
+                out.append(
+                    f"rule {rule.name!r} reads {', '.join(conditions)}, missing for {share:.0%} of {side}: {effect}."
+                )
+    return out
+
+
+def impact(
+    rules: list[Rule],
+    excluded_by: dict[str, np.ndarray],
+    held: np.ndarray,
+    top_k: int,
+    customers: pd.DataFrame,
+    products: pd.DataFrame,
+) -> tuple[list[dict], list[str]]:
+    """Per rule, what it took away, and a warning for each rule that swallowed most candidates.
+
+    ``excluded`` counts the candidates (not already held) it excludes, ``share`` their share of
+    all candidates, ``customersShort`` the customers it alone leaves with fewer than ``top_k``
+    candidates who had at least that many without it. The warning names the likely cause: the
+    shares of customers and of products its conditions match.
+    """
+    candidates = ~held
+    total = int(candidates.sum())
+    enough = candidates.sum(1) >= top_k
+    report, warnings = [], []
+    for rule in rules:
+        m = excluded_by[rule.name] & candidates
+        excluded = int(m.sum())
+        share = excluded / total if total else 0.0
+        short = int((enough & ((candidates & ~m).sum(1) < top_k)).sum())
+        report.append({"rule": rule.name, "excluded": excluded, "share": round(share, 4), "customersShort": short})
+        if share > SWALLOWS:
+            sides = []
+            for side, table, conditions in (
+                ("customers", customers, rule.customer),
+                ("products", products, rule.product),
+            ):
+                if conditions and len(table):
+                    hit = _side(table, conditions, rule.missing).mean()
+                    sides.append(f"{hit:.0%} of {side} ({_describe(conditions)})")
+            warnings.append(
+                f"rule {rule.name!r} excluded {share:.0%} of the candidates ({excluded:,}) and left {short:,} "
+                f"customers with fewer than {top_k} recommendations: it matches "
+                + (" and ".join(sides) or "everything")
+                + "."
+            )
+    return report, warnings
+
+
+def _describe(conditions: dict) -> str:
+    parts = []
+    for name, condition in conditions.items():
+        if isinstance(condition, list):
+            parts.append(f"{name} in {', '.join(map(str, condition))}")
+        elif "not" in condition:
+            parts.append(f"{name} not in {', '.join(map(str, condition['not']))}")
+        else:
+            ((op, value),) = condition.items()
+            parts.append(f"{name} {op} {value}")
+    return "; ".join(parts)

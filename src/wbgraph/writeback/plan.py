@@ -3,8 +3,10 @@
 Every customer the model knows is scored against every product (one matrix product; on the
 GPU when there is one); products it holds and candidates the eligibility rules exclude are
 removed, and its top K are kept, ranks 1..K, each with its reasons. Customers are clustered
-into segments on the model's embeddings. Nothing here touches the database but the export
-that :meth:`wbgraph.runs.Run.restore` does; :mod:`.write` writes the plan.
+into segments on the model's embeddings. What a customer holds and the facts the rules read
+always come from the current, whole graph, whatever window or filter the run was trained on
+(a product bought after a run's ``--until`` is held all the same). Nothing here touches the
+database but the exports; :mod:`.write` writes the plan.
 """
 
 from __future__ import annotations
@@ -19,11 +21,12 @@ import torch
 from sklearn.decomposition import PCA
 
 from ..config import Settings
-from ..gnn.data import build_graph
+from ..gnn.data import build_graph, peer_groups
+from ..gnn.export import GraphTables, fetch
 from ..gnn.train import pick_device
 from ..runs import DEFAULT_RUNS_DIR, Restored, Run
 from . import explain
-from .eligibility import DEFAULT_RULES, exclusions, load_rules
+from .eligibility import DEFAULT_RULES, exclusions, impact, load_rules, missing_facts
 from .segments import profiles, segment
 
 
@@ -40,6 +43,8 @@ class Plan:
     segments: list[dict]  # Segment node properties
     excluded: dict = field(default_factory=dict)  # rule -> candidates it excluded (not already held)
     candidates: int = 0  # (customer, product) pairs not held, before the rules
+    rules: list = field(default_factory=list)  # per rule: excluded, share of candidates, customersShort
+    warnings: list = field(default_factory=list)  # rules that cannot see most facts, or swallowed most candidates
     projection: np.ndarray | None = None  # [customers, 2]: the embeddings' first two principal components
     labels: np.ndarray | None = None  # segment of each customer
 
@@ -59,18 +64,33 @@ def plan(
 ) -> Plan:
     """Score, filter, rank, segment and explain, without writing anything."""
     rule_list = load_rules(rules)  # a bad rules file fails before the export
-    return plan_restored(Run.open(run, runs_dir).restore(driver, settings), top_k, segments, rule_list)
+    restored = Run.open(run, runs_dir).restore(driver, settings)
+    filtered = any(v is not None for v in restored.config.filters().values())
+    current = fetch(driver, settings) if filtered else None  # held products and facts: the whole graph
+    return plan_restored(restored, top_k, segments, rule_list, current)
 
 
-def plan_restored(restored: Restored, top_k: int = 10, segments: int | str = "auto", rules: list | None = None) -> Plan:
-    """:func:`plan` for a run already restored (no database needed): ``rules`` as :func:`load_rules` gives them."""
+def plan_restored(
+    restored: Restored,
+    top_k: int = 10,
+    segments: int | str = "auto",
+    rules: list | None = None,
+    current: GraphTables | None = None,
+) -> Plan:
+    """:func:`plan` for a run already restored (no database needed): ``rules`` as :func:`load_rules` gives them.
+
+    ``current``: the whole graph's tables when the run was trained on a window or a filter
+    (held products and facts then come from it); None when the run's export is the whole graph.
+    """
     rule_list = rules or []
     data = restored.data
     graph, scores, embeddings = _score_everything(restored)
-    held = data.matrix(data.split.train | data.split.val | data.split.test).numpy()
-    customers, products = data.customers(), data.products()
+    held, customers, products = _current(data, current)
     excluded_by = exclusions(rule_list, customers, products)
-    values, picks = _top_k(scores, held, excluded_by, min(top_k, data.n_products))
+    k = min(top_k, data.n_products)
+    warnings = missing_facts(rule_list, customers, products)
+    impacts, swallowed = impact(rule_list, excluded_by, held, k, customers, products)
+    values, picks = _top_k(scores, held, excluded_by, k)
 
     seg = segment(embeddings, segments, seed=restored.config.seed)
     segment_props = profiles(
@@ -82,7 +102,7 @@ def plan_restored(restored: Restored, top_k: int = 10, segments: int | str = "au
         explain.attention(restored.model, graph).numpy(),
         seg.labels,
         _text(customers["industry"]),
-        data.peer_groups(),
+        peer_groups(customers),
         data.encoders.product_ids,
         _text(products["productType"]).tolist(),
     )
@@ -112,9 +132,30 @@ def plan_restored(restored: Restored, top_k: int = 10, segments: int | str = "au
         segment_props,
         {name: int((m & ~held).sum()) for name, m in excluded_by.items()},
         int((~held).sum()),
+        impacts,
+        warnings + swallowed,
         _projection(embeddings),
         seg.labels,
     )
+
+
+def _current(data, current: GraphTables | None) -> tuple[np.ndarray, pd.DataFrame, pd.DataFrame]:
+    """``(held [customers, products], customer facts, product facts)`` in model order, from ``current`` if given."""
+    if current is None:
+        return (
+            data.matrix(data.split.train | data.split.val | data.split.test).numpy(),
+            data.customers(),
+            data.products(),
+        )
+    enc = data.encoders
+    c = enc.customer_index(current.interactions["customerId"])
+    p = enc.product_index(current.interactions["productId"])
+    keep = (c >= 0) & (p >= 0)
+    held = np.zeros((len(enc.customer_ids), len(enc.product_ids)), dtype=bool)
+    held[c[keep], p[keep]] = True
+    customers = current.customers.set_index("customerId").reindex(enc.customer_ids).reset_index()
+    products = current.products.set_index("productId").reindex(enc.product_ids).reset_index()
+    return held, customers, products
 
 
 def _score_everything(restored: Restored) -> tuple:

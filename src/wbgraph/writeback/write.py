@@ -45,6 +45,8 @@ class WritebackSummary(Summary):
     excluded: dict
     seconds: float
     phase_seconds: dict = field(default_factory=dict)  # plan (score, rules, segments, reasons) and write
+    rules: list = field(default_factory=list)  # per rule: excluded, share of candidates, customersShort
+    warnings: list = field(default_factory=list)  # rules blind to most facts, or that swallowed most candidates
     derived = ("edges_per_second", "write_edges_per_second")
 
     @property
