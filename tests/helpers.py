@@ -1,7 +1,13 @@
-"""Small builders for input CSV files used across the tests, and the guard of the test database."""
+"""Small builders for input CSV files used across the tests, the guard of the test database,
+a whole-graph dump to compare graphs with, and a way to hold a wbgraph process in a phase."""
 
 import csv
+import math
+import os
 import socket
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 from wbgraph.config import Settings
@@ -93,3 +99,94 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+NODES = "MATCH (n) WHERE NOT n:WbgraphIngest AND NOT n:WbgraphLock RETURN labels(n) AS labels, properties(n) AS props"
+RELATIONSHIPS = """
+MATCH (a)-[r]->(b)
+RETURN coalesce(a.customerId, a.productId, a.transactionKey, a.segmentKey, a.name) AS start, type(r) AS type,
+       coalesce(b.customerId, b.productId, b.transactionKey, b.segmentKey, b.name) AS end, properties(r) AS props
+"""
+INGESTS = """MATCH (i:WbgraphIngest)
+RETURN i.fingerprint AS fingerprint, i.file AS file, i.rows AS rows, i.finishedAt IS NOT NULL AS finished"""
+SCHEMA = "SHOW CONSTRAINTS YIELD name, type, labelsOrTypes, properties RETURN name, type, labelsOrTypes, properties"
+INDEXES = (
+    "SHOW INDEXES YIELD name, type, state, labelsOrTypes, properties WHERE type = 'RANGE' "
+    "RETURN name, state, labelsOrTypes, properties"
+)
+
+
+def graph_dump(settings: Settings) -> dict:
+    """Every node and relationship with all its properties, keyed by identity; the ingest markers
+    (without their times), the schema and the indexes. The writer lock is left out."""
+    with open_driver(settings) as driver:
+        nodes = {}
+        for r in driver.execute_query(NODES, database_=settings.database).records:
+            props = r["props"]
+            key = props.get("customerId") or props.get("productId") or props.get("transactionKey")
+            key = key or props.get("segmentKey") or props.get("name")
+            nodes[(tuple(sorted(r["labels"])), key)] = props
+        relationships = {}
+        for r in driver.execute_query(RELATIONSHIPS, database_=settings.database).records:
+            key = (r["start"], r["type"], r["end"])
+            assert key not in relationships, f"two {key} relationships"
+            relationships[key] = r["props"]
+        ingests = sorted(tuple(r.values()) for r in driver.execute_query(INGESTS, database_=settings.database).records)
+        schema = sorted(tuple(map(str, r.values())) for r in driver.execute_query(SCHEMA).records)
+        indexes = sorted(tuple(map(str, r.values())) for r in driver.execute_query(INDEXES).records)
+    return {"nodes": nodes, "relationships": relationships, "ingests": ingests, "schema": schema, "indexes": indexes}
+
+
+def assert_same_graph(got: dict, expected: dict) -> None:
+    """Two :func:`graph_dump` s hold the same graph: every key and value; relationship floats
+    (USES sums and means, whose summation order may differ) to 12 digits."""
+    assert got["schema"] == expected["schema"] and got["indexes"] == expected["indexes"]
+    assert got["ingests"] == expected["ingests"]
+    for part in ("nodes", "relationships"):
+        assert got[part].keys() == expected[part].keys(), (
+            part,
+            sorted(set(got[part]) ^ set(expected[part]), key=str)[:10],
+        )
+        for key, props in expected[part].items():
+            other = got[part][key]
+            assert props.keys() == other.keys(), (key, props, other)
+            assert all(_same(props[k], other[k], part) for k in props), (key, props, other)
+
+
+def _same(a, b, part: str) -> bool:
+    if part == "relationships" and (isinstance(a, float) or isinstance(b, float)):
+        return math.isclose(a, b, rel_tol=1e-12, abs_tol=1e-9)
+    return a == b and type(a) is type(b)
+
+
+WBGRAPH = str(Path(sys.executable).parent / "wbgraph")
+
+
+def paused(arguments: list[str], phase: str, folder: Path, env: dict | None = None, timeout: float = 300):
+    """``wbgraph ARGUMENTS`` in a process of its own, returned once it is held at ``phase``.
+
+    Uses wbgraph's pause hook (``wbgraph.progress.pause_point``): the process stops at the
+    start of the phase (or, for ``phase+1``, after its first batch) and waits while the
+    returned flag file exists. Kill it, or delete the flag to let it go on. No timing race:
+    the test acts only once the process is known to be there.
+    """
+    flag = folder / f"paused-{phase}-{time.monotonic_ns()}"
+    env = (os.environ.copy() if env is None else dict(env)) | {
+        "WBGRAPH_PAUSE_AT": phase,
+        "WBGRAPH_PAUSE_FILE": str(flag),
+    }
+    process = subprocess.Popen(
+        [WBGRAPH, *arguments], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    deadline = time.monotonic() + timeout
+    while not flag.exists():
+        if process.poll() is not None:
+            out, err = process.communicate()
+            raise AssertionError(
+                f"wbgraph {' '.join(arguments)} ended ({process.returncode}) before {phase}: {out}{err}"
+            )
+        if time.monotonic() > deadline:
+            process.kill()
+            raise AssertionError(f"wbgraph {' '.join(arguments)} never reached {phase}")
+        time.sleep(0.02)
+    return process, flag

@@ -12,14 +12,7 @@ import pytest
 from wbgraph.config import Settings
 from wbgraph.db import open_driver
 
-NODES = "MATCH (n) RETURN labels(n) AS labels, properties(n) AS props"
-RELATIONSHIPS = """
-MATCH (a)-[r]->(b)
-RETURN coalesce(a.customerId, a.productId, a.transactionKey, a.name) AS start, type(r) AS type,
-       coalesce(b.customerId, b.productId, b.transactionKey, b.name) AS end, properties(r) AS props
-"""
-SCHEMA = "SHOW CONSTRAINTS YIELD name, type, labelsOrTypes, properties RETURN name, type, labelsOrTypes, properties"
-INDEXES = "SHOW INDEXES YIELD name, type, state, labelsOrTypes, properties WHERE type = 'RANGE' RETURN name, state, labelsOrTypes, properties"
+from helpers import graph_dump
 
 
 def local_env(server) -> dict:
@@ -35,29 +28,6 @@ def local_env(server) -> dict:
 
 def settings_of(server) -> Settings:
     return Settings(server.bolt_uri, "neo4j", server.read_password(), local=True)
-
-
-def dump(settings) -> dict:
-    """Every node and relationship with all its properties, keyed by identity."""
-    with open_driver(settings) as driver:
-        nodes = {
-            (
-                tuple(sorted(r["labels"])),
-                r["props"].get("customerId")
-                or r["props"].get("productId")
-                or r["props"].get("transactionKey")
-                or r["props"].get("name"),
-            ): r["props"]
-            for r in driver.execute_query(NODES).records
-        }
-        relationships = {}
-        for r in driver.execute_query(RELATIONSHIPS).records:
-            key = (r["start"], r["type"], r["end"])
-            assert key not in relationships, f"two {key} relationships"
-            relationships[key] = r["props"]
-        schema = sorted(tuple(map(str, r.values())) for r in driver.execute_query(SCHEMA).records)
-        indexes = sorted(tuple(map(str, r.values())) for r in driver.execute_query(INDEXES).records)
-    return {"nodes": nodes, "relationships": relationships, "schema": schema, "indexes": indexes}
 
 
 def same_value(a, b, part) -> bool:
@@ -94,12 +64,12 @@ def test_bulk_ingest_builds_the_graph_of_the_online_ingest(cli, local_server, mi
     assert cli("db", "reset", "--yes", env=env).exit_code == 0
     online = cli("ingest", str(mixed_file), "--silent", "--json", env=env)
     assert online.exit_code == 0, online.output
-    expected = dump(settings)
+    expected = graph_dump(settings)
 
     assert cli("db", "reset", "--yes", env=env).exit_code == 0
     bulk = cli("ingest", str(mixed_file), "--bulk", "--chunk-rows", "700", "--silent", "--json", env=env)  # in chunks
     assert bulk.exit_code == 0, bulk.output
-    got = dump(settings)
+    got = graph_dump(settings)
 
     online, bulk = json.loads(online.output), json.loads(bulk.output)
     for field in ("read", "loaded", "rejected", "created", "duplicates", "conflicts", "warnings"):
@@ -110,6 +80,7 @@ def test_bulk_ingest_builds_the_graph_of_the_online_ingest(cli, local_server, mi
     )
 
     assert got["schema"] == expected["schema"] and got["indexes"] == expected["indexes"]
+    assert got["ingests"] == expected["ingests"] and [i[3] for i in got["ingests"]] == [True]  # one, finished
     assert all(state == "ONLINE" for _, state, *_ in got["indexes"])
     assert got["nodes"].keys() == expected["nodes"].keys()
     assert got["relationships"].keys() == expected["relationships"].keys()

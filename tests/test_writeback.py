@@ -1,15 +1,12 @@
 """`wbgraph writeback` and `wbgraph recommend` against the real server: results in the graph."""
 
 import json
-import os
 import re
 import signal
-import subprocess
-import sys
-import time
-from pathlib import Path
 
 import pytest
+
+from helpers import paused
 
 EDGES = """MATCH (c:Customer)-[r:RECOMMENDED]->(p) RETURN c.customerId AS c, p.productId AS p, r.rank AS rank,
            r.score AS score, r.createdAt AS at, r.reasons AS reasons, c.segment AS segment ORDER BY c, rank"""
@@ -231,38 +228,15 @@ def test_reasons_are_backed_by_the_graph(cli, runs, driver):
     assert explained[1].strip().startswith("1. PROD-") and explained[2].strip().startswith("- ")
 
 
-def test_a_killed_writeback_leaves_complete_sets_and_a_rerun_converges(cli, runs, driver, backend):
+def test_a_killed_writeback_leaves_complete_sets_and_a_rerun_converges(cli, runs, driver, tmp_path):
     folder, (first, second) = runs
-    assert (
-        cli("writeback", "--runs-dir", str(folder), "--run", first, "--top-k", "3", "--no-rules", "--silent").exit_code
-        == 0
-    )
+    common = ["--runs-dir", str(folder), "--top-k", "3", "--no-rules", "--silent"]
+    assert cli("writeback", *common, "--run", first).exit_code == 0
     customers = driver.execute_query("MATCH (c:Customer) RETURN count(c) AS n").records[0]["n"]
-    wbgraph = str(Path(sys.executable).parent / "wbgraph")
-    process = subprocess.Popen(
-        [
-            wbgraph,
-            "writeback",
-            "--runs-dir",
-            str(folder),
-            "--run",
-            second,
-            "--top-k",
-            "3",
-            "--no-rules",
-            "--batch-size",
-            "1",
-            "--silent",
-        ],
-        env=os.environ.copy(),
+    # one worker, one customer per batch, held after its first batch: exactly one customer moved, then SIGKILL
+    process, _ = paused(
+        ["writeback", *common, "--run", second, "--batch-size", "1", "--workers", "1"], "write+1", tmp_path
     )
-    new = 0
-    deadline = time.monotonic() + 120
-    while new == 0 and process.poll() is None and time.monotonic() < deadline:
-        new = driver.execute_query(
-            "MATCH (c:Customer)-[r:RECOMMENDED {runId: $run}]->() RETURN count(DISTINCT c) AS n", run=second
-        ).records[0]["n"]
-        time.sleep(0.01)
     process.send_signal(signal.SIGKILL)
     process.wait()
 
@@ -272,13 +246,10 @@ def test_a_killed_writeback_leaves_complete_sets_and_a_rerun_converges(cli, runs
     state = driver.execute_query(sets).records
     assert len(state) == customers
     assert all(r["ranks"] == [1, 2, 3] and len(set(r["runs"])) == 1 for r in state)  # complete old or complete new
-    moved = sum(1 for r in state if r["runs"][0] == second)
-    assert 0 < moved < customers  # it really was killed in the middle
+    assert sum(1 for r in state if r["runs"][0] == second) == 1  # it really was killed in the middle
 
-    assert (
-        cli("writeback", "--runs-dir", str(folder), "--run", second, "--top-k", "3", "--no-rules", "--silent").exit_code
-        == 0
-    )
+    rerun = cli("writeback", *common, "--run", second)  # takes over the dead writer's lock by itself
+    assert rerun.exit_code == 0, rerun.output
     final = driver.execute_query(sets).records
     assert all(r["runs"] == [second] * 3 and r["ranks"] == [1, 2, 3] for r in final)
     previous = driver.execute_query(
@@ -290,6 +261,55 @@ def test_a_killed_writeback_leaves_complete_sets_and_a_rerun_converges(cli, runs
     assert driver.execute_query("MATCH (g:Segment) RETURN collect(DISTINCT g.runId) AS runs").records[0]["runs"] == [
         second
     ]
+
+
+def test_one_writer_at_a_time_the_second_is_refused_naming_the_first(cli, runs, driver, small_graph, tmp_path):
+    folder, (first, _) = runs
+    writeback = ["writeback", "--runs-dir", str(folder), "--run", first, "--no-rules", "--silent"]
+    process, flag = paused([*writeback, "--workers", "1"], "write+1", tmp_path)
+    try:
+        for args in (["ingest", str(small_graph / "g.csv"), "--silent"], ["db", "reset", "--yes"], writeback):
+            refused = cli(*args)
+            lines = refused.output.strip().splitlines()
+            assert refused.exit_code == 13 and len(lines) == 1, refused.output
+            assert f"is being written by wbgraph writeback (pid {process.pid} on " in lines[0]
+            assert "clear its lock with `wbgraph db unlock`" in lines[0]
+        writer = json.loads(cli("db", "status", "--json").output)["writer"]
+        assert (writer["command"], writer["pid"]) == ("writeback", process.pid)
+        assert driver.execute_query("MATCH (c:Customer) RETURN count(c) AS n").records[0]["n"] > 0  # reset refused
+    finally:
+        flag.unlink()
+    assert process.wait(timeout=300) == 0, process.communicate()
+    assert json.loads(cli("db", "status", "--json").output)["writer"] is None  # given back
+
+    # a lock left on another machine: refused until `db unlock` clears it
+    driver.execute_query(
+        "CREATE (:WbgraphLock {name: 'writer', command: 'ingest', host: 'elsewhere', pid: 1, token: 't',"
+        " since: datetime('2026-11-26T03:00:00Z')})"
+    )
+    refused = cli(*writeback)
+    assert (
+        refused.exit_code == 13 and "wbgraph ingest (pid 1 on elsewhere, since 2026-11-26T03:00:00)" in refused.output
+    )
+    cleared = cli("db", "unlock", "--yes")
+    assert (
+        cleared.output.strip()
+        == "Cleared the writer lock of wbgraph ingest (pid 1 on elsewhere, since 2026-11-26T03:00:00)"
+    )
+    assert cli(*writeback).exit_code == 0
+
+
+def test_a_writer_that_died_on_this_machine_leaves_a_lock_the_next_writer_takes_over(cli, runs, tmp_path):
+    folder, (first, _) = runs
+    writeback = ["writeback", "--runs-dir", str(folder), "--run", first, "--no-rules"]
+    process, _ = paused([*writeback, "--silent", "--workers", "1"], "write+1", tmp_path)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert json.loads(cli("db", "status", "--json").output)["writer"]["pid"] == process.pid
+    taken = cli(*writeback)
+    assert taken.exit_code == 0, taken.output
+    assert f"Note: took over the writer lock left by wbgraph writeback (pid {process.pid} on " in taken.output
+    assert json.loads(cli("db", "status", "--json").output)["writer"] is None
 
 
 def test_recommend_reads_the_graph(cli, runs, driver):

@@ -8,9 +8,13 @@ verified driver with its settings. Also the database-level operations of ``wbgra
 
 from __future__ import annotations
 
+import os
+import socket
+import threading
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import NamedTuple
 
 import neo4j
@@ -20,8 +24,8 @@ from neo4j.exceptions import AuthError, DriverError, Neo4jError, ServiceUnavaila
 from . import cypher
 from ._version import __version__
 from .config import Settings, resolve_settings
-from .errors import AuthenticationFailed, ConfigError, ConnectionFailed, DatabaseNotFound, QueryFailed
-from .progress import Summary
+from .errors import AuthenticationFailed, ConfigError, ConnectionFailed, DatabaseNotFound, Locked, QueryFailed
+from .progress import SILENT, Progress, Summary
 
 READ = RoutingControl.READ
 WRITE = RoutingControl.WRITE
@@ -66,12 +70,30 @@ def open_driver(settings: Settings) -> Iterator[neo4j.Driver]:
                 auth=(settings.user, settings.password),
                 user_agent=f"wbgraph/{__version__}",
                 notifications_min_severity="OFF",
+                max_transaction_retry_time=retry_seconds(),
             )
         except ValueError as e:  # malformed URI or settings
             raise ConfigError(f"Cannot use Neo4j URI {settings.uri!r}: {_one_line(str(e))}") from None
         with driver:
             driver.verify_connectivity()
             yield driver
+
+
+RETRY_SECONDS = "WBGRAPH_RETRY_SECONDS"  # how long a transaction is retried on transient failures
+
+
+def retry_seconds() -> float:
+    """Seconds a transaction function is retried after a transient failure (a lost server, a
+    deadlock): ``WBGRAPH_RETRY_SECONDS``, default 30 (the driver's own default). A scheduled job
+    that should fail fast when the server is gone may lower it."""
+    text = os.environ.get(RETRY_SECONDS, "30")
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value < float("inf"):
+        raise ConfigError(f"{RETRY_SECONDS} must be a number of seconds (0 or more), not {text!r}.")
+    return value
 
 
 @contextmanager
@@ -121,10 +143,12 @@ class Status(Summary):
     edition: str
     nodes: int
     relationships: int
+    writer: dict | None = None  # who holds the writer lock, if anyone
+    interrupted_ingests: list = field(default_factory=list)  # [{file, fingerprint, startedAt}]
 
 
 def status(driver: neo4j.Driver, settings: Settings) -> Status:
-    """Which server answers, and how much is in the target database."""
+    """Which server answers, how much is in the target database, who writes it, what was interrupted."""
     components = driver.execute_query(cypher.load("db/server_components"), database_=settings.database, routing_=READ)
     counts = driver.execute_query(cypher.load("db/graph_counts"), database_=settings.database, routing_=READ)
     kernel = components.records[0]
@@ -136,19 +160,41 @@ def status(driver: neo4j.Driver, settings: Settings) -> Status:
         edition=kernel["edition"],
         nodes=counts.records[0]["nodes"],
         relationships=counts.records[0]["relationships"],
+        writer=lock_holder(driver, settings),
+        interrupted_ingests=interrupted_ingests(driver, settings),
+    )
+
+
+def interrupted_ingests(driver: neo4j.Driver, settings: Settings) -> list[dict]:
+    """Ingests that began writing and never finished: ``[{file, fingerprint, startedAt}]``, oldest first."""
+    with translate_errors(settings):
+        records = driver.execute_query(
+            cypher.load("db/interrupted_ingests"), database_=settings.database, routing_=READ
+        ).records
+    return [r.data() for r in records]
+
+
+def describe_interrupted(ingests: list[dict]) -> str:
+    """One sentence for the interrupted ingests, naming the files and the fix."""
+    files = ", ".join(f"{i['file']} (started {str(i['startedAt'])[:19]})" for i in ingests)
+    return (
+        f"an ingest of {files} was interrupted: its transactions may be partly written and the USES "
+        "aggregates stale; run the same ingest again to finish it."
     )
 
 
 def reset(driver: neo4j.Driver, settings: Settings, batch_size: int = 10_000) -> int:
     """Delete every node and relationship of the target database; return how many nodes went.
 
-    The schema (constraints and indexes) is kept. Deletion runs in batches, so a large graph
-    does not need one huge transaction.
+    The schema (constraints and indexes) is kept, and the writer lock, which the reset holds
+    (:func:`writer_lock`). Deletion runs in batches, so a large graph does not need one huge
+    transaction.
     """
-    before = status(driver, settings).nodes
-    with driver.session(database=settings.database) as session:
-        for statement in cypher.statements("db/delete_all"):
-            session.run(statement, batchSize=batch_size).consume()
+    with writer_lock(driver, settings, "db reset"):
+        before = status(driver, settings).nodes
+        with driver.session(database=settings.database) as session:
+            for statement in cypher.statements("db/delete_all"):
+                session.run(statement, batchSize=batch_size).consume()
     return before
 
 
@@ -156,3 +202,119 @@ def apply_schema(session: neo4j.Session) -> None:
     """Create the constraints and indexes of the graph model (idempotent)."""
     for statement in cypher.statements("db/schema"):
         session.run(statement).consume()
+
+
+# The writer lock: one writer per database at a time.
+
+_HELD: dict[tuple, str] = {}  # (uri, database, thread) -> token of a lock this thread holds
+
+
+@contextmanager
+def writer_lock(driver: neo4j.Driver, settings: Settings, command: str, progress: Progress = SILENT) -> Iterator[dict]:
+    """Hold the database's writer lock while ``command`` writes: ``with writer_lock(...)``.
+
+    Two writers (ingest, writeback, reset, demo, ``ingest --bulk``) cannot hold it at once:
+    the second gets :class:`Locked` naming the first. The lock is a node that ``db reset``
+    spares and ``ingest --bulk`` puts back after replacing the store. A lock whose command
+    died on this machine (its process is gone) is taken over, with a note; one left on
+    another machine is cleared with ``wbgraph db unlock``. Nested use in the same thread
+    (``demo`` runs ``ingest`` and ``writeback``) holds it once.
+    """
+    key = (settings.uri, settings.database, threading.get_ident())
+    if key in _HELD:
+        yield {"token": _HELD[key], "nested": True}
+        return
+    holder = {"command": command, "host": socket.gethostname(), "pid": os.getpid(), "token": uuid.uuid4().hex}
+    take_lock(driver, settings, holder, progress)
+    _HELD[key] = holder["token"]
+    try:
+        yield holder
+    except (ServiceUnavailable, SessionExpired, ConnectionFailed):
+        _HELD.pop(key, None)  # the server went away: the lock stays, and the next writer here takes it over
+        raise
+    except BaseException:
+        _HELD.pop(key, None)
+        try:
+            release_lock(driver, settings, holder["token"])
+        except Exception:
+            pass  # the work's own error is the one to see
+        raise
+    _HELD.pop(key, None)
+    release_lock(driver, settings, holder["token"])
+
+
+def take_lock(driver: neo4j.Driver, settings: Settings, holder: dict, progress: Progress = SILENT) -> None:
+    """Take the writer lock for ``holder`` (``{command, host, pid, token}``), or raise :class:`Locked`."""
+    with translate_errors(settings):
+        with driver.session(database=settings.database) as session:
+            apply_schema(session)
+        found = _lock_query(driver, settings, "db/lock_take", holder=holder)
+        if found and found["token"] == holder["token"]:
+            return
+        if found and _gone(found):
+            taken = _lock_query(driver, settings, "db/lock_steal", holder=holder, stale=found["token"])
+            if taken and taken["token"] == holder["token"]:
+                progress.say(f"Note: took over the writer lock left by {describe_holder(found)} (its process is gone).")
+                return
+            found = lock_holder(driver, settings) or found
+    raise Locked(
+        f"Database {settings.database!r} at {settings.uri} is being written by {describe_holder(found)}: "
+        "wait for it to finish, or, if it is no longer running, clear its lock with `wbgraph db unlock`."
+    )
+
+
+def release_lock(driver: neo4j.Driver, settings: Settings, token: str) -> None:
+    """Give the writer lock back if ``token`` still holds it."""
+    with translate_errors(settings):
+        driver.execute_query(cypher.load("db/lock_release"), token=token, database_=settings.database)
+
+
+def lock_holder(driver: neo4j.Driver, settings: Settings) -> dict | None:
+    """Who holds the writer lock: ``{command, host, pid, token, since}``, or None."""
+    with translate_errors(settings):
+        return _lock_query(driver, settings, "db/lock_holder", routing_=READ)
+
+
+def unlock(driver: neo4j.Driver, settings: Settings) -> dict | None:
+    """``wbgraph db unlock``: remove the writer lock whoever holds it; the holder removed, or None."""
+    with translate_errors(settings):
+        return _lock_query(driver, settings, "db/lock_clear")
+
+
+def describe_holder(holder: dict | None) -> str:
+    """``wbgraph writeback (pid 123 on host-a, since 2026-11-26T03:00:00Z)``."""
+    if not holder:
+        return "another writer"
+    return (
+        f"wbgraph {holder.get('command', '?')} (pid {holder.get('pid', '?')} on {holder.get('host', '?')}, "
+        f"since {str(holder.get('since', '?'))[:19]})"
+    )
+
+
+def _lock_query(driver: neo4j.Driver, settings: Settings, name: str, routing_: RoutingControl = WRITE, **params):
+    records = driver.execute_query(cypher.load(name), params, database_=settings.database, routing_=routing_).records
+    return records[0]["holder"] if records else None
+
+
+def _gone(holder: dict) -> bool:
+    """Whether the lock's command ran on this machine and its process no longer exists."""
+    if holder.get("host") != socket.gethostname() or not isinstance(holder.get("pid"), int):
+        return False
+    if holder["pid"] == os.getpid():
+        return False  # this process, another thread: alive
+    try:
+        os.kill(holder["pid"], 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return _zombie(holder["pid"])
+
+
+def _zombie(pid: int) -> bool:
+    """A killed child not yet reaped still has a pid; on Linux its state says it is dead."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] in ("Z", "X")
+    except (OSError, IndexError):
+        return False

@@ -101,6 +101,13 @@ class NotEvaluated(WbgraphError):
     exit_code = 11
 
 
+class Locked(WbgraphError):
+    """Another wbgraph writer (ingest, writeback, reset, demo, ``ingest --bulk``) holds the
+    database's writer lock; nothing was written. ``wbgraph db unlock`` clears a stale one."""
+
+    exit_code = 13
+
+
 class FileAccessError(WbgraphError):
     """A file or folder cannot be read or written: it or its folder is missing, access is refused,
     the disk is full. The CLI reports any operating-system error this way."""

@@ -18,7 +18,7 @@ import neo4j
 
 from . import cypher
 from .config import Settings, TrainConfig, resolve_settings
-from .db import open_driver
+from .db import open_driver, writer_lock
 from .db import reset as reset_database
 from .errors import TargetRefused
 from .loaders import generate as generator
@@ -69,7 +69,7 @@ def demo(
     with phases("generate"):
         data_file, truth_file, ids = _generate(folder, rows, seed, progress)
     result = DemoResult(settings.uri, browser_url, str(folder), rows)
-    with open_driver(settings) as driver:
+    with open_driver(settings) as driver, writer_lock(driver, settings, "demo", progress):
         if reset:
             progress.say(f"Emptying database {settings.database} (--reset)")
             with phases("reset"):

@@ -12,10 +12,12 @@ that gives camelCase keys, the style of the graph and of every ``--json`` output
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import fields
+from pathlib import Path
 from typing import Any, Protocol
 
 Update = Callable[[int, "int | None"], None]
@@ -54,6 +56,7 @@ class Phases:
 
     @contextmanager
     def __call__(self, name: str) -> Iterator[None]:
+        pause_point(name)
         mark = time.perf_counter()
         try:
             yield
@@ -70,6 +73,29 @@ class Phases:
     def total(self) -> float:
         """Seconds since the stopwatch was made."""
         return time.perf_counter() - self.began
+
+
+PAUSE_AT = "WBGRAPH_PAUSE_AT"  # fault-injection hook: the phase to pause in (tests only)
+PAUSE_FILE = "WBGRAPH_PAUSE_FILE"  # ... and the file that says "paused" while it exists
+_paused: set[str] = set()
+
+
+def pause_point(name: str) -> None:
+    """A place a test can hold the process: the start of phase ``name``, and ``name+1`` after its first batch.
+
+    With ``WBGRAPH_PAUSE_AT=name`` and ``WBGRAPH_PAUSE_FILE=path`` in the environment, the
+    first time the process reaches that point it writes its pid to ``path`` and waits
+    while the file exists: the test then kills the process (or the server), or deletes the
+    file to let it go on. So kill tests put the process in a phase without racing it.
+    Without those variables this does nothing.
+    """
+    if os.environ.get(PAUSE_AT) != name or name in _paused or not os.environ.get(PAUSE_FILE):
+        return
+    _paused.add(name)
+    flag = Path(os.environ[PAUSE_FILE])
+    flag.write_text(str(os.getpid()))
+    while flag.exists():
+        time.sleep(0.02)
 
 
 def camel(name: str) -> str:

@@ -102,8 +102,11 @@ def status(obj, as_json: bool) -> None:
             "Server": f"{result.server} {result.version} {result.edition}",
             "Nodes": f"{result.nodes:,}",
             "Relationships": f"{result.relationships:,}",
+            "Writer": database.describe_holder(result.writer) if result.writer else "none",
         }
     )
+    if result.interrupted_ingests:
+        click.echo(f"Warning: {database.describe_interrupted(result.interrupted_ingests)}")
 
 
 @db.command()
@@ -122,6 +125,35 @@ def reset(obj, yes: bool, batch_size: int) -> None:
             click.confirm(f"Delete all data in database {settings.database!r} at {settings.uri}?", abort=True)
         deleted = database.reset(driver, settings, batch_size=batch_size)
     click.echo(f"Deleted {deleted:,} nodes and their relationships from {settings.database!r}")
+
+
+@db.command()
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@json_option
+@pass_obj
+def unlock(obj, yes: bool, as_json: bool) -> None:
+    """Clear the database's writer lock, left by a writer that died (on another machine).
+
+    Ingest, writeback, reset and demo hold the lock while they write; a second writer is
+    refused (exit 13). A lock whose process died on this machine is taken over by the
+    next writer by itself; this clears one that cannot be checked from here.
+
+    \b
+    Example:
+        wbgraph db status
+        wbgraph db unlock --yes
+    """
+    with obj.connect() as (driver, settings):
+        holder = database.lock_holder(driver, settings)
+        if holder and not yes and not as_json:
+            click.confirm(f"Clear the writer lock of {database.describe_holder(holder)}?", abort=True)
+        cleared = database.unlock(driver, settings) if holder else None
+    if as_json:
+        echo_json({"cleared": cleared})
+    elif cleared:
+        click.echo(f"Cleared the writer lock of {database.describe_holder(cleared)}")
+    else:
+        click.echo("No writer lock was held")
 
 
 @db.command(context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})

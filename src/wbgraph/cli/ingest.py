@@ -4,6 +4,7 @@ from pathlib import Path
 
 import click
 
+from ..db import describe_interrupted
 from ..loaders.bulk import bulk_ingest
 from ..loaders.ingest import IngestSummary
 from ..loaders.ingest import ingest as library
@@ -131,3 +132,5 @@ def echo_summary(summary: IngestSummary) -> None:
     )
     for warning, count in summary.warnings.items():
         click.echo(f"Warning: {count:,} x {warning}")
+    if summary.interrupted:
+        click.echo(f"Warning: {describe_interrupted(summary.interrupted)}")

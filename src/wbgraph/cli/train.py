@@ -82,3 +82,5 @@ def train(obj, config_file: str | None, runs_dir: str, silent: bool, as_json: bo
     )
     for note in result.notes:
         click.echo(f"Note: {note}")
+    for warning in result.warnings:
+        click.echo(f"Warning: {warning}")

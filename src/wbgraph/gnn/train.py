@@ -24,6 +24,7 @@ import neo4j
 import torch
 
 from ..config import Settings, TrainConfig
+from ..db import describe_interrupted, interrupted_ingests
 from ..progress import SILENT, Phases, Progress, Summary
 from ..runs import DEFAULT_RUNS_DIR, Run
 from .data import REV_USES, USES, Prepared, build_graph, prepare
@@ -45,6 +46,7 @@ class TrainResult(Summary):
     seconds: dict = field(default_factory=dict)  # export, train, perEpoch
     device: str = "cpu"
     notes: list = field(default_factory=list)  # features the data has no value for, left out of the model
+    warnings: list = field(default_factory=list)  # e.g. an interrupted ingest: aggregates may be stale
 
 
 @dataclass
@@ -73,9 +75,17 @@ def train(
     runs_dir: str | Path = DEFAULT_RUNS_DIR,
     progress: Progress = SILENT,
 ) -> TrainResult:
-    """Export, split, train with early stopping, score the test set, save the run."""
+    """Export, split, train with early stopping, score the test set, save the run.
+
+    An interrupted ingest in the graph (:func:`wbgraph.db.interrupted_ingests`) is a warning,
+    said before the export and kept in the result: the aggregates trained on may be stale.
+    """
     config = config or TrainConfig()
     phases = Phases()
+    unfinished = interrupted_ingests(driver, settings)
+    warnings = [describe_interrupted(unfinished)] if unfinished else []
+    for warning in warnings:  # said first: the user may rather stop and rerun that ingest
+        progress.say(f"Warning: {warning}")
     with phases("export"):
         data = prepare(driver, settings, config.filters(), progress=progress, holdout_share=config.holdout_share)
     with phases("train"):
@@ -103,6 +113,7 @@ def train(
         seconds,
         fitted.device,
         data.encoders.notes(),
+        warnings,
     )
 
 

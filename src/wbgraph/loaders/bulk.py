@@ -9,12 +9,17 @@ online path's graph: same labels, relationship types, properties and values (a t
 them), with ``USES`` aggregated here as ``refresh_usage.cypher`` aggregates it there.
 
 Only for an empty database on the managed local server: the importer replaces the store.
+Emptiness is checked first and again just before the server stops; the database's writer
+lock is held throughout (put back on the new store as soon as the server runs again).
 """
 
 from __future__ import annotations
 
+import os
+import socket
 import subprocess
 import tempfile
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,12 +31,12 @@ import pyarrow.csv as pa_csv
 
 from .. import cypher
 from ..config import Settings
-from ..db import apply_schema, open_driver
-from ..errors import ConnectionFailed, ServerError, TargetRefused
+from ..db import apply_schema, open_driver, release_lock, take_lock
+from ..errors import ConnectionFailed, ServerError, TargetRefused, WbgraphError
 from ..graphmodel import CONTEXTS, KEYS, OF_PRODUCT, PERFORMED, USES, contexts_of
 from ..localserver import LocalServer, start, stop
 from ..progress import SILENT, Phases, Progress
-from .ingest import IngestSummary, check, finish_usage, merge_usage, usage_parts
+from .ingest import IngestSummary, check, file_fingerprint, finish_usage, merge_usage, usage_parts
 from .mapping import Mapping
 from .read import CHUNK_ROWS, DEFAULT_ENCODING
 from .validate import Scan
@@ -248,28 +253,70 @@ def bulk_ingest(
         raise ConnectionFailed(
             f"The local Neo4j server is not running ({settings.uri}): start it with `wbgraph db start`."
         )
-    _require_empty(settings)
+    _require_empty(settings)  # fail fast; checked again just before the server stops
+    checking = dict(rejects=rejects, max_rejects=max_rejects, strict=strict, encoding=encoding, mapping=mapping)
+    checking.update(delimiter=delimiter, chunk_rows=chunk_rows)
+    with _BulkLock(settings, progress) as lock:
+        return _bulk(server, settings, path, lock, phases, progress, checking)
+
+
+class _BulkLock:
+    """The writer lock across the store's replacement: taken on the running server, put back
+    (same holder) as soon as the server runs again on the new store, given back at the end."""
+
+    def __init__(self, settings: Settings, progress: Progress):
+        self.settings, self.progress = settings, progress
+        self.holder = {
+            "command": "ingest --bulk",
+            "host": socket.gethostname(),
+            "pid": os.getpid(),
+            "token": uuid.uuid4().hex,
+        }
+
+    def __enter__(self) -> _BulkLock:
+        self.retake()
+        return self
+
+    def retake(self) -> None:
+        with open_driver(self.settings) as driver:
+            take_lock(driver, self.settings, self.holder, self.progress)
+
+    def __exit__(self, *exc) -> None:
+        try:
+            with open_driver(self.settings) as driver:
+                release_lock(driver, self.settings, self.holder["token"])
+        except WbgraphError:
+            if exc[0] is None:
+                raise
+
+
+def _bulk(
+    server: LocalServer,
+    settings: Settings,
+    path: str | Path,
+    lock: _BulkLock,
+    phases: Phases,
+    progress: Progress,
+    checking: dict,
+) -> IngestSummary:
+    """:func:`bulk_ingest` under its lock: validate (``checking``: :func:`check`'s options), import, schema."""
     progress.say("Validating")
     with phases("validate"):
-        checked, summary = check(
-            path,
-            rejects=rejects,
-            max_rejects=max_rejects,
-            strict=strict,
-            encoding=encoding,
-            mapping=mapping,
-            delimiter=delimiter,
-            chunk_rows=chunk_rows,
-        )
+        checked, summary = check(path, **checking)
     if not checked.valid:  # every row rejected: nothing for the importer, the schema all the same
         with open_driver(settings) as driver, driver.session(database=settings.database) as session:
             apply_schema(session)
     else:
-        files = _import(server, settings, checked, phases, progress)
+        files = _import(server, settings, checked, phases, progress, lock)
         progress.say("Creating constraints and indexes")
         with phases("schema"), open_driver(settings) as driver, driver.session(database=settings.database) as session:
             apply_schema(session)
             session.run(cypher.load("db/await_indexes")).consume()
+            fingerprint = file_fingerprint(path)  # the store holds the whole file: its ingest is finished
+            session.run(
+                cypher.load("loaders/ingest_started"), fingerprint=fingerprint, file=str(path), rows=summary.read
+            ).consume()
+            session.run(cypher.load("loaders/ingest_finished"), fingerprint=fingerprint).consume()
         summary.loaded = checked.valid
         summary.created = checked.unique
         summary.nodes_created = files.node_count
@@ -280,13 +327,17 @@ def bulk_ingest(
     return summary
 
 
-def _import(server: LocalServer, settings: Settings, checked: Scan, phases: Phases, progress: Progress) -> ImportFiles:
-    """Importer files written, server stopped, store imported, server started again (also on failure)."""
+def _import(
+    server: LocalServer, settings: Settings, checked: Scan, phases: Phases, progress: Progress, lock: _BulkLock
+) -> ImportFiles:
+    """Importer files written, emptiness checked again, server stopped, store imported, server
+    started again (also on failure) and the lock put back on the new store."""
     with tempfile.TemporaryDirectory(prefix="bulk-", dir=server.home) as tmp:
         progress.say("Writing the importer's files")
         with phases("convert"):
             files = write_import_files(checked, Path(tmp))
             checked.close()
+        _require_empty(settings)  # the last moment anything could have been written: the store goes next
         progress.say("Stopping Neo4j")
         with phases("stop"):
             stop(server)
@@ -296,6 +347,7 @@ def _import(server: LocalServer, settings: Settings, checked: Scan, phases: Phas
         progress.say("Starting Neo4j")
         with phases("start"):
             start(server)
+            lock.retake()  # the new store has no lock node: ours again before anyone else writes
         if done.returncode != 0:
             raise ServerError(f"The bulk importer failed, nothing loaded: {_reason(done, files)}")
     return files

@@ -15,6 +15,7 @@ by the chunk and the number of customers and products, not by the file (:mod:`.v
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import os
 import resource
 from collections import Counter
@@ -28,9 +29,9 @@ import pandas as pd
 
 from .. import cypher
 from ..config import Settings
-from ..db import apply_schema
+from ..db import apply_schema, describe_interrupted, interrupted_ingests, writer_lock
 from ..errors import ConfigError, InputFileError, TooManyRejects, require_folder_of
-from ..progress import SILENT, Phases, Progress, Summary
+from ..progress import SILENT, Phases, Progress, Summary, pause_point
 from .mapping import Mapping, default_mapping, load_mapping
 from .read import CHUNK_ROWS, DEFAULT_ENCODING
 from .validate import Scan
@@ -58,6 +59,7 @@ class IngestSummary(Summary):
     seconds: float = 0.0
     phase_seconds: dict = field(default_factory=dict)
     files: list = field(default_factory=list)  # with several input files: each one's own summary
+    interrupted: list = field(default_factory=list)  # other files' ingests still unfinished: [{file, ...}]
     derived = ("rows_per_second", "peak_rss_mb")
 
     @property
@@ -95,6 +97,13 @@ def ingest(
     Every file is validated (and its rejects written beside it) before anything is written,
     so ``max_rejects`` counts the rejects of all files and a refusal loads nothing; then the
     files are written in turn. The progress task counts the distinct rows written so far.
+
+    The whole ingest holds the database's writer lock (:func:`wbgraph.db.writer_lock`). Each
+    file's writing is bracketed by a marker in the graph (``(:WbgraphIngest {fingerprint,
+    file, startedAt, finishedAt})``, the fingerprint a hash of the file's bytes): an ingest
+    killed before its usage aggregates were refreshed stays "started", so ``db status``,
+    ``train`` and the next ingest report it (``interrupted`` in the summary), and rerunning
+    the same file finishes it.
     """
     paths = input_files(path)
     if rejects is not None and len(paths) > 1:
@@ -102,28 +111,49 @@ def ingest(
     if rejects is not None:
         require_folder_of(rejects, "the rejects")
     phases = Phases()
-    with phases("validate"):
-        checks = [
-            check(
-                p,
-                rejects=rejects,
-                strict=strict,
-                encoding=encoding,
-                mapping=mapping,
-                delimiter=delimiter,
-                chunk_rows=chunk_rows,
-            )
-            for p in paths
-        ]
-    refuse_too_many_rejects([summary for _, summary in checks], max_rejects)
-    with driver.session(database=settings.database) as session:
-        for checked, summary in checks:
-            _write(session, checked, summary, batch_size, phases, progress)
-            checked.close()
+    with writer_lock(driver, settings, "ingest", progress):
+        with phases("validate"):
+            checks = [
+                check(
+                    p,
+                    rejects=rejects,
+                    strict=strict,
+                    encoding=encoding,
+                    mapping=mapping,
+                    delimiter=delimiter,
+                    chunk_rows=chunk_rows,
+                )
+                for p in paths
+            ]
+        refuse_too_many_rejects([summary for _, summary in checks], max_rejects)
+        with driver.session(database=settings.database) as session:  # the lock applied the schema
+            for p, (checked, summary) in zip(paths, checks):
+                fingerprint = file_fingerprint(p)
+                _mark(session, "loaders/ingest_started", fingerprint=fingerprint, file=str(p), rows=summary.read)
+                _write(session, checked, summary, batch_size, phases, progress)
+                _mark(session, "loaders/ingest_finished", fingerprint=fingerprint)
+                checked.close()
+        unfinished = interrupted_ingests(driver, settings)
     summary = combine([summary for _, summary in checks]) if len(checks) > 1 else checks[0][1]
+    summary.interrupted = unfinished
+    if unfinished:
+        progress.say(f"Warning: {describe_interrupted(unfinished)}")
     summary.seconds = phases.total
     summary.phase_seconds = phases.seconds()
     return summary
+
+
+def file_fingerprint(path: str | Path) -> str:
+    """A hash of the file's bytes (BLAKE2b, 16 bytes, hex): the same content, the same fingerprint."""
+    digest = hashlib.blake2b(digest_size=16)
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _mark(session: neo4j.Session, name: str, **params: object) -> None:
+    session.execute_write(lambda tx: tx.run(cypher.load(name), params).consume())
 
 
 INPUT_SUFFIXES = (".csv", ".csv.gz", ".parquet")
@@ -165,6 +195,7 @@ def _write(
                 ids = entities.ids[start : start + batch_size]
                 batch = [{key: k, "asOf": None, "props": None, "regulations": []} for k in ids]
                 counters += session.execute_write(_write_entities, owner, batch)
+                pause_point("customersAndProducts+1")
     chunks = scan.rows()
     done = 0
     with progress.task("Ingesting", "rows") as update:
@@ -185,6 +216,7 @@ def _write(
                     created, batch_counters = session.execute_write(_write_transactions, scan, batch)
                     summary.created += created
                     counters += batch_counters
+                    pause_point("transactions+1")
                 done += len(new)
                 update(done, scan.unique)
     with phases("usage"):
@@ -192,6 +224,7 @@ def _write(
         for start in range(0, len(pairs), batch_size):
             batch = pairs.iloc[start : start + batch_size].to_dict("records")
             counters += session.execute_write(_refresh_usage, batch)
+            pause_point("usage+1")
     summary.loaded = scan.valid
     summary.already_in_graph = scan.unique - summary.created
     summary.nodes_created = counters["nodes_created"]

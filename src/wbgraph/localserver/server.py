@@ -200,7 +200,7 @@ class LocalServer:
         if not self.password_file.exists():
             fd = os.open(self.password_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(fd, "w") as f:
-                f.write(secrets.token_urlsafe(24) + "\n")
+                f.write(new_password() + "\n")
         self.password_file.chmod(0o600)
         (self.conf_dir / "neo4j.conf").write_text(render_conf(config, dist, self.home))
 
@@ -218,6 +218,19 @@ class LocalServer:
             argfile.unlink(missing_ok=True)
         if done.returncode != 0:
             raise ServerError(f"Setting the initial password failed: {_last_line(done.stderr or done.stdout)}")
+
+
+def new_password() -> str:
+    """A random password for user neo4j (192 bits, URL-safe), never starting with ``-``.
+
+    ``neo4j-admin dbms set-initial-password`` reads it as an argument (from an argument
+    file): one starting with ``-`` would be taken for an option, and the first start would
+    fail, once in 64 servers.
+    """
+    while True:
+        password = secrets.token_urlsafe(24)
+        if not password.startswith("-"):
+            return password
 
 
 def render_conf(config: ServerConfig, dist: Distribution, home: Path) -> str:

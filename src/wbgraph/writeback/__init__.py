@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ..db import writer_lock
 from ..errors import GateFailed, NotEvaluated
 from ..progress import SILENT, Phases, Progress
 from ..runs import DEFAULT_RUNS_DIR, Run
@@ -42,7 +43,9 @@ def writeback(
     ``progress`` before writing, and kept in the summary's ``warnings``). Batches of
     ``batch_size`` customers are written by ``workers`` concurrent transactions (each
     customer's set is still replaced in one transaction; deadlocks between them are retried
-    by the driver). ``require_evaluated`` refuses, before anything is written, a run that
+    by the driver). The whole writeback holds the database's writer lock
+    (:func:`wbgraph.db.writer_lock`), so two writebacks, or a writeback and an ingest or a
+    reset, never run at once. ``require_evaluated`` refuses, before anything is written, a run that
     ``wbgraph evaluate`` never scored or whose evaluation failed its gate.
     """
     import pandas as pd
@@ -54,12 +57,13 @@ def writeback(
     from .write import WritebackSummary, write
 
     phases = Phases()
-    with phases("plan"):
-        planned = plan(driver, settings, run, top_k, segments, rules, runs_dir)
-    for warning in planned.warnings:  # said before the first write, and kept in the summary
-        progress.say(f"Warning: {warning}")
-    with phases("write"):
-        write(driver, settings, planned, batch_size, workers, progress)
+    with writer_lock(driver, settings, "writeback", progress):
+        with phases("plan"):
+            planned = plan(driver, settings, run, top_k, segments, rules, runs_dir)
+        for warning in planned.warnings:  # said before the first write, and kept in the summary
+            progress.say(f"Warning: {warning}")
+        with phases("write"):
+            write(driver, settings, planned, batch_size, workers, progress)
     edges = sum(len(r["recommendations"]) for r in planned.rows)
     summary = WritebackSummary(
         planned.run_id,

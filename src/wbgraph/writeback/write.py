@@ -25,7 +25,7 @@ from .. import cypher
 from .._version import __version__
 from ..config import Settings
 from ..db import apply_schema
-from ..progress import SILENT, Progress, Summary
+from ..progress import SILENT, Progress, Summary, pause_point
 from .plan import Plan
 
 MODEL_VERSION = f"wbgraph-{__version__}/hetero-gatv2"
@@ -84,6 +84,7 @@ def write(
                     query, rows=batch, runId=planned.run_id, modelVersion=MODEL_VERSION, createdAt=planned.created_at
                 ).consume()
             )
+        pause_point("write+1")  # in the worker: with one worker, exactly one batch is written
         return len(batch)
 
     batches = [planned.rows[start : start + batch_size] for start in range(0, len(planned.rows), batch_size)]
