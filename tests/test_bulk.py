@@ -128,3 +128,23 @@ def test_bulk_with_every_row_rejected_loads_nothing_and_keeps_the_server_up(cli,
     assert local_server.pid() == pid  # not restarted for nothing
     with open_driver(settings_of(local_server)) as driver:
         assert driver.execute_query("MATCH (n) RETURN count(n) AS n").records[0]["n"] == 0
+
+
+def test_bulk_follows_the_mappings_regulation_semantics(cli, local_server, tmp_path):
+    env = local_env(local_server)
+    assert cli("db", "reset", "--yes", env=env).exit_code == 0
+    (tmp_path / "m.toml").write_text(
+        'regulations = "latest"\n[columns]\ncustomerId = "c"\nproductId = "p"\ndate = "d"\nregulation = "r"\n'
+    )
+    (tmp_path / "a.csv").write_text(
+        "c,p,d,r\nC1,P1,2025-01-01,KYC\nC2,P1,2025-03-01,AML\nC1,P2,2025-02-01,Basel III\nC2,P2,2025-01-15,CCAR\n"
+    )
+    result = cli(
+        "ingest", str(tmp_path / "a.csv"), "--mapping", str(tmp_path / "m.toml"), "--bulk", "--silent", env=env
+    )
+    assert result.exit_code == 0, result.output
+    with open_driver(settings_of(local_server)) as driver:
+        found = driver.execute_query(
+            "MATCH (p:Product)-[:SUBJECT_TO]->(g) RETURN p.productId AS p, collect(g.name) AS regs ORDER BY p"
+        ).records
+    assert {r["p"]: r["regs"] for r in found} == {"P1": ["AML"], "P2": ["Basel III"]}  # as the online ingest

@@ -104,3 +104,34 @@ def test_a_rate_table_puts_money_in_the_reporting_currency_on_transactions_and_u
     assert "totalAmount" not in uses and "currency" not in uses  # EUR and JPY are never added as they are
     converted = empty_db.execute_query("MATCH (t:Transaction) RETURN sum(t.amountReporting) AS s").records[0]["s"]
     assert converted == pytest.approx(116.5)
+
+
+REGULATIONS = "MATCH (p:Product)-[:SUBJECT_TO]->(g:Regulation) WITH p, g ORDER BY g.name RETURN p.productId AS p, collect(g.name) AS regs ORDER BY p"
+
+
+@pytest.mark.parametrize(
+    "mode,first,second",
+    [
+        # every regulation a product was traded under (the default)
+        (
+            "accumulate",
+            {"P1": ["AML", "KYC"], "P2": ["Basel III", "CCAR"]},
+            {"P1": ["AML", "Dodd-Frank", "KYC"], "P2": ["Basel III", "CCAR", "KYC"]},
+        ),
+        # the latest row's, replaced only by a later row (P1's row in the second file is older)
+        ("latest", {"P1": ["AML"], "P2": ["Basel III"]}, {"P1": ["AML"], "P2": ["KYC"]}),
+    ],
+)
+def test_a_products_regulations_accumulate_or_follow_its_latest_row_as_the_mapping_says(
+    cli, empty_db, tmp_path, mode, first, second
+):
+    mapping = f'regulations = "{mode}"\n[columns]\ncustomerId = "c"\nproductId = "p"\ndate = "d"\nregulation = "r"\n'
+    (tmp_path / "m.toml").write_text(mapping)
+    (tmp_path / "a.csv").write_text(
+        "c,p,d,r\nC1,P1,2025-01-01,KYC\nC2,P1,2025-03-01,AML\nC1,P2,2025-02-01,Basel III\nC2,P2,2025-01-15,CCAR\n"
+    )
+    (tmp_path / "b.csv").write_text("c,p,d,r\nC3,P1,2025-02-15,Dodd-Frank\nC3,P2,2025-04-01,KYC\n")
+    for name, expected in (("a.csv", first), ("b.csv", second)):
+        loaded = cli("ingest", str(tmp_path / name), "--mapping", str(tmp_path / "m.toml"), "--silent")
+        assert loaded.exit_code == 0, loaded.output
+        assert {r["p"]: r["regs"] for r in empty_db.execute_query(REGULATIONS).records} == expected, name

@@ -102,3 +102,12 @@ def test_a_tampered_config_is_one_line_naming_the_file(saved):
                 run_.config()
     finally:
         (run_.folder / "config.json").write_text(good)
+
+
+def test_a_reader_that_goes_away_is_not_an_error_worth_a_line(tmp_path, monkeypatch):
+    def closed(*args, **kwargs):
+        raise BrokenPipeError(32, "Broken pipe")
+
+    monkeypatch.setattr("wbgraph.loaders.generate.write", closed)
+    result = CliRunner().invoke(wbgraph, ["generate", "--rows", "50", "--output", str(tmp_path / "data.csv")])
+    assert (result.exit_code, result.output) == (141, "")  # as `| head` leaves the shell's own commands

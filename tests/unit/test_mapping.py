@@ -56,6 +56,10 @@ def test_a_mapped_file_becomes_typed_rows_and_rejects_keep_their_line(tmp_path):
     [
         ("[columns]\nproductId = 'a'\ndate = 'b'\n", "must map customerId"),
         (
+            "regulations = 'sometimes'\n[columns]\ncustomerId = 'a'\nproductId = 'b'\ndate = 'c'\n",
+            'regulations must be "accumulate" or "latest", not \'sometimes\'',
+        ),
+        (
             "[columns]\ncustomerId = 'a'\nproductId = 'b'\ndate = 'c'\ncolour = 'd'\n",
             "names 'colour', which is not a property",
         ),

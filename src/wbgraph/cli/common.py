@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -21,7 +23,8 @@ class Group(click.Group):
 
     :class:`WbgraphError` as it is; an operating-system error (a missing folder, a refused
     permission, a full disk) as :class:`FileAccessError` (12); input nested too deeply for
-    Python (``RecursionError``) as exit 1; Ctrl-C as :class:`Interrupted` (130).
+    Python (``RecursionError``) as exit 1; Ctrl-C as :class:`Interrupted` (130); a closed
+    pipe on stdout (``| head``) silently, as 141 like the shell's SIGPIPE.
     """
 
     def invoke(self, ctx: click.Context) -> Any:
@@ -29,6 +32,12 @@ class Group(click.Group):
             return super().invoke(ctx)
         except WbgraphError as e:
             raise _one_line(e) from None
+        except BrokenPipeError:  # the reader went away (`wbgraph query ... | head`): nothing to say
+            try:  # so that Python's own flush at exit does not complain about the closed pipe
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            except (OSError, ValueError):
+                pass
+            raise click.exceptions.Exit(141) from None
         except OSError as e:
             raise _one_line(file_access_error(e)) from None
         except RecursionError:

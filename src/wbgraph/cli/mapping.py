@@ -64,4 +64,7 @@ def check(file: Path) -> None:
     if loaded.reporting:
         rates = ", ".join(f"{c} {r:g}" for c, r in loaded.rates.items() if c != loaded.reporting)
         click.echo(f"Money also in {loaded.reporting} (amountReporting, valueReporting), per unit: {rates}")
+    if "regulation" in loaded.columns:
+        how = "its latest row's" if loaded.regulations == "latest" else "every one it has been traded under"
+        click.echo(f"A product's regulations: {how} (regulations = {loaded.regulations!r})")
     click.echo(f"Required in every row: {', '.join(sorted(loaded.required))}")

@@ -117,17 +117,18 @@ def fetch(
     return GraphTables(customers, products, interactions)
 
 
-def tables_from_rows(rows: pd.DataFrame) -> GraphTables:
+def tables_from_rows(rows: pd.DataFrame, regulations: str = "accumulate") -> GraphTables:
     """The tables :func:`fetch` would read after ingesting these validated rows, without a database.
 
-    ``rows`` is :attr:`wbgraph.loaders.validate.Validated.rows`. For notebooks that study the
-    model offline, and for the unit tests; the real-server tests check it equals :func:`fetch`.
+    ``rows`` is :attr:`wbgraph.loaders.validate.Validated.rows`; ``regulations`` the mapping's
+    (``"accumulate"`` or ``"latest"``). For notebooks that study the model offline, and for the
+    unit tests; the real-server tests check it equals :func:`fetch`.
     """
     from ..loaders.ingest import latest_rows, product_regulations, usage_table
 
     customers = latest_rows(rows, "customerId").sort_values("customerId")[list(CUSTOMER_COLUMNS)].reset_index(drop=True)
     products = latest_rows(rows, "productId").sort_values("productId")
-    regulations = product_regulations(rows)
+    regulations = product_regulations(products if regulations == "latest" else rows)
     products = pd.DataFrame(
         {
             **{c: products[c].to_numpy() for c in PRODUCT_COLUMNS[:-1]},

@@ -113,8 +113,8 @@ def write_import_files(scan: Scan, folder: Path) -> ImportFiles:
                 nodes["attributesAsOf"] = latest["date"]
                 out.nodes(owner, nodes, f"{key}:ID({owner})", {"attributesAsOf": "datetime"})
                 for context in contexts_of(owner):
-                    if context.many:  # every regulation a product was traded under accumulates
-                        part = rows[[key, "regulation"]].dropna()
+                    if context.many:  # every regulation a product was traded under, or its latest row's
+                        part = (latest if scan.mapping.regulations == "latest" else rows)[[key, "regulation"]].dropna()
                         regulations.update(zip(part[key], part["regulation"]))
                         continue
                     links = latest[[key, context.prop]].dropna()

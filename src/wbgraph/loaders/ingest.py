@@ -193,7 +193,9 @@ def _write(
             key = entities.key
             for start in range(0, len(entities), batch_size):
                 ids = entities.ids[start : start + batch_size]
-                batch = [{key: k, "asOf": None, "props": None, "regulations": []} for k in ids]
+                batch = [
+                    {key: k, "asOf": None, "props": None, "regulations": [], "replaceRegulations": False} for k in ids
+                ]
                 counters += session.execute_write(_write_entities, owner, batch)
                 pause_point("customersAndProducts+1")
     chunks = scan.rows()
@@ -338,7 +340,8 @@ def refuse_too_many_rejects(summaries: list[IngestSummary], max_rejects: int | N
 
 def _entities(scan: Scan, rows: pd.DataFrame, owner: str) -> list[dict]:
     """The attributes of the customers or products whose latest row is in this chunk, and the
-    regulations of the chunk's products (every one a product was traded under accumulates)."""
+    regulations of the chunk's products: every one a product was traded under accumulates, or,
+    with the mapping's ``regulations = "latest"``, its latest row's replaces them."""
     key = "customerId" if owner == "Customer" else "productId"
     latest = rows[scan.latest(rows, owner)]
     props = _plain(latest[scan.attributes(owner)], scan.kinds)
@@ -347,11 +350,17 @@ def _entities(scan: Scan, rows: pd.DataFrame, owner: str) -> list[dict]:
         for k, d, p in zip(latest[key], latest["date"].dt.strftime(DATE_FORMAT), props.to_dict("records"))
     ]
     if owner == "Product":
-        regulations = product_regulations(rows)
+        replace = scan.mapping.regulations == "latest"
+        regulations = product_regulations(latest if replace else rows)
         for record in records:
             record["regulations"] = regulations.get(record[key], [])
-        others = regulations[~regulations.index.isin(latest[key])]
-        records += [{key: k, "asOf": None, "props": None, "regulations": r} for k, r in others.items()]
+            record["replaceRegulations"] = replace
+        if not replace:
+            others = regulations[~regulations.index.isin(latest[key])]
+            records += [
+                {key: k, "asOf": None, "props": None, "regulations": r, "replaceRegulations": False}
+                for k, r in others.items()
+            ]
     return records
 
 
@@ -361,7 +370,8 @@ def latest_rows(rows: pd.DataFrame, key: str) -> pd.DataFrame:
 
 
 def product_regulations(rows: pd.DataFrame) -> pd.Series:
-    """Each product's regulations, sorted: every one it has been traded under accumulates."""
+    """Each product's regulations in ``rows``, sorted (every one it has been traded under; pass
+    only its latest row for the mapping's ``regulations = "latest"``)."""
     return rows.dropna(subset=["regulation"]).groupby("productId")["regulation"].agg(lambda s: sorted(set(s)))
 
 

@@ -26,7 +26,9 @@ is itself a mapping (:func:`default_mapping`): each header onto its property, Tr
 and amount required, the documented vocabularies checked. A user's mapping requires only the
 customer id, the product id and the date, plus what it marks ``required``; without a
 transaction id a transaction is identified by its mapped values. Any problem with the
-mapping itself is one line, before anything is read or written.
+mapping itself is one line, before anything is read or written. ``regulations =
+"accumulate" | "latest"`` says whether a product's regulations gather every one it has been
+traded under (the default) or follow its latest row like its other attributes.
 """
 
 from __future__ import annotations
@@ -46,6 +48,10 @@ from .columns import BY_HEADER, COLUMNS, HEADERS, Column
 from .read import CHUNK_ROWS, DEFAULT_ENCODING, Chunk, Reader, check_header, read_table
 
 BY_PROP = {c.prop: c for c in COLUMNS}
+# A product's regulations: "accumulate", every regulation it has been traded under (a
+# per-transaction fact gathered onto the product); "latest", the regulation of its latest row
+# (a product attribute, replaced as its other attributes are).
+REGULATIONS = ("accumulate", "latest")
 ALWAYS_REQUIRED = ("customerId", "productId", "date")
 DATE_FORMATS = ("iso8601", "epoch-seconds", "epoch-milliseconds")  # or a strftime pattern such as "%d/%m/%Y"
 SOURCE_KEYS = {"column", "constant", "format", "trim", "case", "split", "take", "required", "type"}
@@ -94,6 +100,7 @@ class Mapping:
     extras: dict[str, tuple[str, Source]] = field(default_factory=dict)  # extra property -> (label, source)
     reporting: str | None = None  # the reporting currency, when the mapping gives rates to it
     rates: dict[str, float] = field(default_factory=dict)  # currency -> units of the reporting currency per unit
+    regulations: str = "accumulate"  # a product's regulations: every one it was traded under, or its latest row's
 
     @property
     def required(self) -> set[str]:
@@ -137,12 +144,15 @@ def load_mapping(path: str | Path) -> Mapping:
         raise MappingError(f"{where}: cannot read the mapping ({e}).") from None
     except RecursionError:
         raise MappingError(f"{where}: cannot read the mapping (nested too deeply).") from None
-    unknown = set(data) - {"delimiter", "check_vocabularies", "columns", "extra", "currency", *OWNERS}
+    unknown = set(data) - {"delimiter", "check_vocabularies", "regulations", "columns", "extra", "currency", *OWNERS}
     if unknown:
         raise MappingError(
-            f"{where}: unknown keys {sorted(unknown)}; a mapping has delimiter, "
-            "check_vocabularies, [columns], [extra.<Label>], [currency], [customers] and [products]."
+            f"{where}: unknown keys {sorted(unknown)}; a mapping has delimiter, check_vocabularies, "
+            "regulations, [columns], [extra.<Label>], [currency], [customers] and [products]."
         )
+    regulations = data.get("regulations", "accumulate")
+    if regulations not in REGULATIONS:
+        raise MappingError(f'{where}: regulations must be "accumulate" or "latest", not {regulations!r}.')
     columns = _columns(where, data.get("columns"), "[columns]", set(BY_PROP))
     missing = [p for p in ALWAYS_REQUIRED if p not in columns]
     if missing:
@@ -168,7 +178,7 @@ def load_mapping(path: str | Path) -> Mapping:
         raise MappingError(f"{where}: extra properties named twice: {', '.join(twice)}.")
     reporting, rates = _currency(where, data.get("currency"))
     vocabularies = bool(data.get("check_vocabularies", False))
-    return Mapping(columns, delimiter, vocabularies, sides, where, extras, reporting, rates)
+    return Mapping(columns, delimiter, vocabularies, sides, where, extras, reporting, rates, regulations)
 
 
 def _currency(where: str, raw: object) -> tuple[str | None, dict[str, float]]:
