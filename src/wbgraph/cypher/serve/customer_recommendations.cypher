@@ -1,12 +1,19 @@
 // A customer's current recommendations, best first, with their reasons. Parameters:
 // $customerId, $topK, $explain (true: with the stored reasons). No row at all when the
-// customer does not exist.
+// customer does not exist. `consistent` says whether the set read is whole: as many edges as
+// the writeback that wrote it recorded on the customer (recommendationCount), all of its run
+// (recommendationRunId), ranks 1..n. Neo4j reads at read-committed, so a read that meets a
+// writeback's commit half-applied can see part of a set: the serving path reads again then.
 MATCH (c:Customer {customerId: $customerId})
 OPTIONAL MATCH (c)-[:IN_SEGMENT]->(g:Segment)
 OPTIONAL MATCH (c)-[r:RECOMMENDED]->(p:Product)
 WITH c, g, r, p ORDER BY r.rank
 WITH c, g, collect(CASE WHEN r IS NULL THEN null ELSE {
   rank: r.rank, productId: p.productId, productType: p.productType, category: p.category,
-  score: r.score, reasons: CASE WHEN $explain THEN coalesce(r.reasons, []) END, runId: r.runId, createdAt: toString(r.createdAt)} END)[..$topK] AS recommendations
+  score: r.score, reasons: CASE WHEN $explain THEN coalesce(r.reasons, []) END, runId: r.runId, createdAt: toString(r.createdAt)} END) AS everything
+WITH c, g, everything, [x IN everything | x.rank] = range(1, size(everything)) AS ranked,
+     CASE WHEN size(everything) = 0 THEN null ELSE everything[0].runId END AS firstRun
 RETURN c.customerId AS customerId, c.customerType AS customerType, c.industry AS industry,
-       c.location AS location, g.segmentId AS segment, g.name AS segmentName, recommendations
+       c.location AS location, g.segmentId AS segment, g.name AS segmentName, everything[..$topK] AS recommendations,
+       ranked AND all(x IN everything WHERE x.runId = coalesce(c.recommendationRunId, firstRun))
+         AND (c.recommendationCount IS NULL OR size(everything) = c.recommendationCount) AS consistent

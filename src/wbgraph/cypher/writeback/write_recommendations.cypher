@@ -1,5 +1,7 @@
 // Replace the recommendations and segment membership of a batch of customers, in one
 // transaction: a reader sees each customer's complete old set or its complete new set.
+// The customer records the run and the size of its set (recommendationRunId,
+// recommendationCount), so that a reader can tell a whole set from a commit half-seen.
 // A set written by a different run is kept as previousRecommendations / previousRunId.
 // $rows: [{customerId, segment, segmentKey, recommendations: [{productId, score, rank, reasons}]}];
 // $runId, $modelVersion, $createdAt (ISO 8601) describe the run the scores come from.
@@ -12,7 +14,9 @@ WITH createdAt, c, row, collect(old) AS olds, collect(op.productId) AS oldProduc
 FOREACH (o IN olds | DELETE o)
 SET c.previousRunId = CASE WHEN oldRun IS NOT NULL AND oldRun <> $runId THEN oldRun ELSE c.previousRunId END,
     c.previousRecommendations = CASE WHEN oldRun IS NOT NULL AND oldRun <> $runId THEN oldProducts ELSE c.previousRecommendations END,
-    c.segment = row.segment
+    c.segment = row.segment,
+    c.recommendationRunId = $runId,
+    c.recommendationCount = size(row.recommendations)
 WITH createdAt, c, row
 OPTIONAL MATCH (c)-[m:IN_SEGMENT]->(:Segment)
 DELETE m
