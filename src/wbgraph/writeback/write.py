@@ -4,9 +4,11 @@ Written: ``(:Customer)-[:RECOMMENDED {score, rank, runId, modelVersion, createdA
 reasons}]->(:Product)``, ranks 1..K; ``Customer.segment`` and
 ``(:Customer)-[:IN_SEGMENT]->(:Segment)`` with a profile per segment.
 
-Safety: the run's Segment nodes are written first; then customers are replaced a batch at
-a time, each batch in one write transaction (old edges, segment membership and new edges
-together): a reader never finds a customer without recommendations, an interrupted
+Safety: the run's Segment nodes are written first (and customers without any set are
+stamped ``recommendationCount = 0``); then customers are replaced a batch at a time, each
+batch in one write transaction (old edges, segment membership, new edges and the set's
+``recommendationRunId`` / ``recommendationCount`` together, against which the serving read
+checks what it sees): a reader never finds a customer without recommendations, an interrupted
 writeback leaves every customer with its complete old or new set, and running it again
 finishes the job; only then are the Segment nodes it did not write removed. ``createdAt`` is
 the time the run was trained and everything is seeded, so writing the same run twice gives
@@ -75,6 +77,7 @@ def write(
         session.execute_write(
             lambda tx: tx.run(cypher.load("writeback/write_segments"), segments=planned.segments).consume()
         )
+        session.execute_write(lambda tx: tx.run(cypher.load("writeback/stamp_empty_sets")).consume())
     query = cypher.load("writeback/write_recommendations")
 
     def write_batch(batch: list[dict]) -> int:

@@ -4,6 +4,7 @@
 // the writeback that wrote it recorded on the customer (recommendationCount), all of its run
 // (recommendationRunId), ranks 1..n. Neo4j reads at read-committed, so a read that meets a
 // writeback's commit half-applied can see part of a set: the serving path reads again then.
+// (A set written by a wbgraph older than these two properties is taken as it is found.)
 MATCH (c:Customer {customerId: $customerId})
 OPTIONAL MATCH (c)-[:IN_SEGMENT]->(g:Segment)
 OPTIONAL MATCH (c)-[r:RECOMMENDED]->(p:Product)
