@@ -39,6 +39,14 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.unit)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def runs_location(tmp_path_factory):
+    """No test writes run folders into the working directory: WBGRAPH_RUNS is a temporary folder."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("WBGRAPH_RUNS", str(tmp_path_factory.mktemp("runs")))
+        yield
+
+
 @dataclass
 class Backend:
     kind: str  # "external", "docker" or "local"
@@ -189,7 +197,9 @@ def demo_graph(backend, tmp_path_factory):
 
     folder = tmp_path_factory.mktemp("demo")
     result = CliRunner().invoke(
-        cli, ["demo", "--rows", "3000", "--epochs", "40", "--folder", str(folder), "--reset", "--json"]
+        cli,
+        ["demo", "--rows", "3000", "--epochs", "40", "--folder", str(folder), "--reset", "--json"]
+        + ["--runs-dir", str(folder / "runs")],
     )
     assert result.exit_code == 0, result.output
     return folder

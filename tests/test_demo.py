@@ -16,7 +16,10 @@ RETURN nodes, relationships, recommended
 
 def test_demo_runs_the_pipeline_and_shows_the_results(cli, backend, tmp_path):
     folder = tmp_path / "demo"
-    result = cli("demo", "--rows", "3000", "--epochs", "40", "--folder", str(folder), "--reset")
+    runs = folder / "runs"
+    result = cli(
+        "demo", "--rows", "3000", "--epochs", "40", "--folder", str(folder), "--reset", "--runs-dir", str(runs)
+    )
     assert result.exit_code == 0, result.output
     out = result.output
     first_three = sorted(pd.read_csv(folder / "transactions.csv")["Customer ID"].unique())[:3]
@@ -36,7 +39,7 @@ def test_demo_runs_the_pipeline_and_shows_the_results(cli, backend, tmp_path):
         assert f"\n{customer} (" in out
     assert out.count("      - ") >= 3  # reasons under the recommendations
     assert (folder / "transactions.csv").exists() and (folder / "truth.json").exists()
-    assert (folder / "runs" / "latest").exists()
+    assert (runs / "latest").exists()
     if backend.kind == "local":
         assert "Neo4j Browser: http://127.0.0.1:" in out
 

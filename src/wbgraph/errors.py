@@ -9,6 +9,7 @@ can fix. No error class lives anywhere else.
 
 from os import PathLike
 from pathlib import Path
+from typing import Any
 
 
 class WbgraphError(Exception):
@@ -99,6 +100,16 @@ class NotEvaluated(WbgraphError):
     """``writeback --require-evaluated`` was given a run that ``wbgraph evaluate`` never scored."""
 
     exit_code = 11
+
+
+class PipelineStopped(WbgraphError):
+    """A stage of ``wbgraph run`` failed: ``result`` is the run so far, the exit status that
+    stage's error's (10 for the gate, so nothing was written back)."""
+
+    def __init__(self, result: Any):
+        super().__init__(f"wbgraph run stopped at {result.stopped_at}: {result.error}")
+        self.result = result
+        self.exit_code = result.exit_code
 
 
 class Locked(WbgraphError):

@@ -1,7 +1,12 @@
-"""What ``wbgraph demo`` chains: generate -> ingest -> train -> evaluate -> writeback -> recommend.
+"""What ``wbgraph demo`` and ``wbgraph run`` chain.
+
+``demo``: generate -> ingest -> train -> evaluate -> writeback -> recommend, on generated data.
+``run``: ingest -> train -> evaluate with a gate -> writeback only when the gate passed, on
+your data: the scheduled refresh.
 
 Starts the local server unless another one is configured, generates a dataset with planted
-structure (and the generator's truth, for the oracle rows), ingests it, trains, evaluates
+structure (and the generator's truth, for the oracle rows) into its folder, ingests it, trains
+(the run goes to the runs location, :func:`wbgraph.config.runs_location`, as for ``train``), evaluates
 against the baselines and the oracle, writes the recommendations back and reads three
 customers' recommendations with their reasons. Every step is one the CLI also offers on its
 own; running the demo again is safe: the same seed gives the same rows, which the ingest
@@ -11,16 +16,17 @@ other customers is refused (the model would train on them too) unless ``reset`` 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import neo4j
 
 from . import cypher
-from .config import Settings, TrainConfig, resolve_settings
+from .config import Settings, TrainConfig, resolve_settings, runs_location
 from .db import open_driver, writer_lock
 from .db import reset as reset_database
-from .errors import TargetRefused
+from .errors import GateFailed, PipelineStopped, TargetRefused, WbgraphError
 from .loaders import generate as generator
 from .localserver import start
 from .progress import SILENT, Phases, Progress, Summary
@@ -56,6 +62,7 @@ def demo(
     folder: str | Path = "demo-data",
     epochs: int | None = None,
     reset: bool = False,
+    runs_dir: str | Path | None = None,
     progress: Progress = SILENT,
 ) -> DemoResult:
     """Run the pipeline end to end; ``settings`` None means the local server, started if needed."""
@@ -76,7 +83,8 @@ def demo(
                 reset_database(driver, settings)
         else:
             _require_only_demo_data(driver, settings, ids)
-        _run_stages(driver, settings, result, data_file, truth_file, folder / "runs", epochs, phases, progress)
+        runs = runs_location(runs_dir)
+        _run_stages(driver, settings, result, data_file, truth_file, runs, epochs, phases, progress)
         result.customers = [
             recommend(driver, settings, customer_id, explain=True) for customer_id in sorted(ids)[:SHOWN_CUSTOMERS]
         ]
@@ -123,9 +131,9 @@ def _run_stages(
         )
     progress.say("Evaluating against the baselines and the oracle")
     with phases("evaluate"):
-        result.evaluation = evaluate(driver, settings, truth=truth_file, runs_dir=runs)
-    with phases("writeback"):
-        result.writeback = writeback(driver, settings, runs_dir=runs, progress=progress)
+        result.evaluation = evaluate(driver, settings, run=result.training.run_dir, truth=truth_file)
+    with phases("writeback"):  # this run's, even where another run is promoted
+        result.writeback = writeback(driver, settings, run=result.training.run_dir, progress=progress)
 
 
 def _require_only_demo_data(driver: neo4j.Driver, settings: Settings, customer_ids: list[str]) -> None:
@@ -138,3 +146,107 @@ def _require_only_demo_data(driver: neo4j.Driver, settings: Settings, customer_i
             f"Database {settings.database} on {settings.uri} holds {others:,} customers that are not this demo's: "
             "run `wbgraph demo --reset` to empty it first (all of it), or point NEO4J_URI / --database elsewhere."
         )
+
+
+STAGES = ("ingest", "train", "evaluate", "writeback")
+DEFAULT_GATE = ("popularity",)
+
+
+@dataclass
+class RunResult(Summary):
+    """What ``wbgraph run`` did: each stage's summary, where it stopped and why."""
+
+    run_id: str | None = None
+    stopped_at: str | None = None  # the stage that stopped the run; None: it went through
+    error: str | None = None
+    exit_code: int = 0
+    promoted: bool = False
+    ingest: Summary | None = None
+    training: Summary | None = None
+    evaluation: Summary | None = None
+    writeback: Summary | None = None
+    seconds: dict = field(default_factory=dict)
+    total: float = 0.0
+
+
+def run(
+    driver: neo4j.Driver,
+    settings: Settings,
+    files: Sequence[str | Path] = (),
+    *,
+    mapping: str | Path | None = None,
+    max_rejects: int | None = None,
+    config: TrainConfig | None = None,
+    require_beat: Sequence[str] | None = DEFAULT_GATE,
+    metric: str = "recall@10",
+    margin: float = 0.0,
+    top_k: int = 10,
+    segments: int | str = "auto",
+    rules: str | Path | None = "default",
+    runs_dir: str | Path | None = None,
+    progress: Progress = SILENT,
+) -> RunResult:
+    """Ingest ``files`` (none: train on what the graph holds), train, evaluate with the gate
+    (``require_beat``: the model must beat these baselines on ``metric`` by ``margin``;
+    None or empty: no gate), and write back only when the gate passed.
+
+    The whole run holds the database's writer lock, so two scheduled refreshes never
+    overlap and no ingest or writeback runs in between. A stage that fails stops the run
+    with :class:`PipelineStopped`, which carries the result so far (``stopped_at``,
+    ``error``) and the failing stage's exit status: 10 when the gate failed, so nothing was
+    written back. When a run was promoted before, the run written back is promoted in its
+    place, so the promoted run stays the one whose recommendations are in the graph.
+    """
+    from .gnn.evaluate import check_gate, evaluate, gate_message
+    from .gnn.train import train
+    from .loaders.ingest import ingest
+    from .runs import Run, promote
+    from .writeback import writeback
+
+    gate = list(require_beat or [])
+    check_gate(gate, metric, margin)  # a bad gate fails before anything is written
+    result, phases = RunResult(), Phases()
+    stage = "lock"
+    try:
+        with writer_lock(driver, settings, "run", progress):
+            if files:
+                stage = "ingest"
+                with phases(stage):
+                    result.ingest = ingest(
+                        driver, settings, list(files), mapping=mapping, max_rejects=max_rejects, progress=progress
+                    )
+            stage = "train"
+            with phases(stage):
+                result.training = train(driver, settings, config, runs_dir=runs_dir, progress=progress)
+            result.run_id = result.training.run_id
+            stage = "evaluate"
+            progress.say("Evaluating against the baselines" + (f", gate: beat {', '.join(gate)}" if gate else ""))
+            with phases(stage):
+                result.evaluation = evaluate(
+                    driver, settings, run=result.training.run_dir, require_beat=gate, metric=metric, margin=margin
+                )
+            if result.evaluation.gate and not result.evaluation.gate["passed"]:
+                raise GateFailed(gate_message(result.evaluation) + " Nothing was written back.")
+            stage = "writeback"
+            had_promoted = Run.promoted(runs_dir) is not None
+            with phases(stage):
+                result.writeback = writeback(
+                    driver,
+                    settings,
+                    run=result.training.run_dir,
+                    top_k=top_k,
+                    segments=segments,
+                    rules=rules,
+                    runs_dir=runs_dir,
+                    progress=progress,
+                    require_evaluated=True,
+                )
+            if had_promoted:
+                promote(result.training.run_dir, runs_dir)
+                result.promoted = True
+    except WbgraphError as e:
+        result.stopped_at, result.error, result.exit_code = stage, str(e), e.exit_code
+    result.seconds, result.total = phases.seconds(1), phases.total
+    if result.stopped_at:
+        raise PipelineStopped(result)
+    return result

@@ -1,9 +1,15 @@
 """The run folder, owned by one class: :class:`Run` knows every artefact a run keeps.
 
 ``<runs>/<run-id>/`` holds what ``wbgraph train`` saved (weights, encoders, config, metrics,
-training curve) and what later steps added (``evaluate``: the evaluation; ``writeback``: its
-summary and the 2-D projection of the customer embeddings); ``<runs>/latest`` names the
-newest run. Nothing else in wbgraph spells an artefact's file name. Weights are a plain
+training curve, and in ``run.json`` the record of what it was trained on and with) and what
+later steps added (``evaluate``: the evaluation; ``writeback``: its summary and the 2-D
+projection of the customer embeddings); ``<runs>/latest`` names the newest run and
+``<runs>/promoted`` the one a team chose (``wbgraph runs promote``). The runs location is
+:func:`wbgraph.config.runs_location`'s. Nothing else in wbgraph spells an artefact's file name.
+
+Which run a command uses when none is named: ``evaluate`` the latest (what was just
+trained); ``writeback``, ``recommend`` and ``report`` the *serving* run: the promoted one,
+else the latest run that did not fail its evaluation gate. Weights are a plain
 ``state_dict`` loaded back with ``torch.load(..., weights_only=True)``, so a run folder can
 never execute code. ``run.json`` records the folder's format: a folder written in another
 format is refused with one line naming both formats.
@@ -12,13 +18,14 @@ format is refused with one line naming both formats.
 from __future__ import annotations
 
 import json
+import shutil
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .config import Settings, TrainConfig
-from .errors import RunNotFound, WbgraphError
+from .config import Settings, TrainConfig, runs_location
+from .errors import RunNotFound, TargetRefused, WbgraphError
 
 if TYPE_CHECKING:
     import neo4j
@@ -28,7 +35,7 @@ if TYPE_CHECKING:
     from .gnn.model import HeteroGATRecommender
 
 FORMAT = 3  # 1: before run.json; 2: before the per-customer split, the history edge features and the item channel
-DEFAULT_RUNS_DIR = "runs"
+__all__ = ["Run", "Restored", "list_runs", "show", "promote", "delete"]
 
 MANIFEST = "run.json"
 WEIGHTS = "model.pt"
@@ -39,6 +46,8 @@ CURVE = "curve.png"
 EVALUATION = "evaluation.json"
 WRITEBACK = "writeback.json"
 PROJECTION = "embedding-2d.csv"
+LATEST = "latest"
+PROMOTED = "promoted"
 REQUIRED = (MANIFEST, WEIGHTS, ENCODERS, CONFIG, METRICS)
 
 
@@ -77,12 +86,24 @@ class Run:
 
     @classmethod
     def create(
-        cls, runs_dir: str | Path, run_id: str, model: Any, encoders: Encoders, config: TrainConfig, metrics: dict
+        cls,
+        runs_dir: str | Path | None,
+        run_id: str,
+        model: Any,
+        encoders: Encoders,
+        config: TrainConfig,
+        metrics: dict,
+        record: dict | None = None,
     ) -> Run:
-        """Save a trained model as a new run folder and mark it latest."""
+        """Save a trained model as a new run folder and mark it latest.
+
+        ``record`` (what :func:`wbgraph.gnn.train.train` knows: library versions, git commit,
+        graph counts, data window and fingerprint) goes into ``run.json`` beside the format.
+        """
         import torch
 
-        Path(runs_dir).mkdir(parents=True, exist_ok=True)
+        runs_dir = runs_location(runs_dir)
+        runs_dir.mkdir(parents=True, exist_ok=True)
         run, n = cls(Path(runs_dir) / run_id), 1
         while True:  # two runs in the same second get -2, -3 ...
             try:
@@ -92,29 +113,71 @@ class Run:
                 n += 1
                 run = cls(Path(runs_dir) / f"{run_id}-{n}")
         run_id = run.id
-        run._write_json(MANIFEST, {"format": FORMAT, "runId": run_id})
+        trained_at = metrics.get("trainedAt")
+        run._write_json(MANIFEST, {"format": FORMAT, "runId": run_id, "trainedAt": trained_at} | (record or {}))
         torch.save(model.state_dict(), run.folder / WEIGHTS)
         (run.folder / ENCODERS).write_text(encoders.to_json())
         run._write_json(CONFIG, config.to_dict())
         run._write_json(METRICS, metrics)
         plot_curve(metrics["history"], run.folder / CURVE)
-        (Path(runs_dir) / "latest").write_text(run_id + "\n")
+        (runs_dir / LATEST).write_text(run_id + "\n")
         return run
 
     @classmethod
-    def latest(cls, runs_dir: str | Path = DEFAULT_RUNS_DIR) -> Run:
-        """The run ``<runs_dir>/latest`` names."""
-        pointer = Path(runs_dir) / "latest"
+    def latest(cls, runs_dir: str | Path | None = None) -> Run:
+        """The run ``<runs_dir>/latest`` names: the newest trained."""
+        runs_dir = runs_location(runs_dir)
+        pointer = runs_dir / LATEST
         if not pointer.is_file():
             raise RunNotFound(f"No trained run in {runs_dir}: run `wbgraph train` first.")
         return cls.open(pointer.read_text().strip(), runs_dir)
 
     @classmethod
-    def open(cls, run: str | Path | None = None, runs_dir: str | Path = DEFAULT_RUNS_DIR) -> Run:
-        """The run ``run`` (an ID in ``runs_dir`` or a folder), or the latest when None; checked complete."""
+    def promoted(cls, runs_dir: str | Path | None = None) -> Run | None:
+        """The run ``wbgraph runs promote`` chose, or None."""
+        pointer = runs_location(runs_dir) / PROMOTED
+        return cls.open(pointer.read_text().strip(), runs_dir) if pointer.is_file() else None
+
+    @classmethod
+    def serving(cls, runs_dir: str | Path | None = None) -> Run:
+        """The run writeback, recommend and report use by default: the promoted one, else the
+        latest that did not fail its evaluation gate (an unevaluated run has not failed one)."""
+        chosen = cls.promoted(runs_dir)
+        if chosen:
+            return chosen
+        every = cls.all(runs_dir)
+        for run in reversed(every):
+            if run.gate_state() != "failed":
+                return run
+        where = runs_location(runs_dir)
+        if every:
+            raise RunNotFound(
+                f"Every run in {where} failed its evaluation gate: train again, or promote one "
+                "knowingly with `wbgraph runs promote ID --force`."
+            )
+        raise RunNotFound(f"No trained run in {where}: run `wbgraph train` first.")
+
+    @classmethod
+    def all(cls, runs_dir: str | Path | None = None) -> list[Run]:
+        """Every complete run of this format in the runs location, oldest first."""
+        runs_dir = runs_location(runs_dir)
+        found = []
+        for folder in runs_dir.iterdir() if runs_dir.is_dir() else ():
+            run = cls(folder)
+            try:
+                run.check()
+            except RunNotFound:
+                continue
+            found.append(run)
+        return sorted(found, key=lambda r: (str(r.record().get("trainedAt") or ""), r.id))
+
+    @classmethod
+    def open(cls, run: str | Path | None = None, runs_dir: str | Path | None = None, default: str = "serving") -> Run:
+        """The run ``run`` (an ID in ``runs_dir`` or a folder), checked complete; when None, the
+        ``default``: ``"serving"`` (:meth:`serving`) or ``"latest"`` (:meth:`latest`)."""
         if not run:
-            return cls.latest(runs_dir)
-        found = cls(run if Path(run).is_dir() else Path(runs_dir) / str(run))
+            return cls.latest(runs_dir) if default == "latest" else cls.serving(runs_dir)
+        found = cls(run if Path(run).is_dir() else runs_location(runs_dir) / str(run))
         found.check()
         return found
 
@@ -139,6 +202,44 @@ class Run:
             )
 
     # the artefacts
+
+    def record(self) -> dict:
+        """``run.json``: the format, the run ID, when it was trained and, for runs trained since
+        wbgraph recorded them, the library versions, git commit, graph counts, data window and
+        fingerprint of the data it learned from."""
+        return self._read_json(MANIFEST)
+
+    def gate_state(self) -> str:
+        """``"passed"`` or ``"failed"`` (its evaluation's gate), ``"no gate"`` (evaluated without
+        one) or ``"not evaluated"``."""
+        evaluation = self.evaluation()
+        if evaluation is None:
+            return "not evaluated"
+        gate = evaluation.get("gate")
+        if not gate:
+            return "no gate"
+        return "passed" if gate.get("passed") else "failed"
+
+    def summary(self, latest: str | None = None, promoted: str | None = None, serving: str | None = None) -> dict:
+        """The run in one row of ``wbgraph runs list``."""
+        record, evaluation = self.record(), self.evaluation()
+        if evaluation:
+            figures, source = evaluation.get("metrics", {}).get("gat", {}), "test (evaluate)"
+        else:
+            figures, source = self.metrics().get("test", {}).get("gat", {}), "test (train)"
+        return {
+            "runId": self.id,
+            "trainedAt": record.get("trainedAt"),
+            "fingerprint": record.get("fingerprint"),
+            "window": record.get("window"),
+            "recall@10": figures.get("recall@10"),
+            "ndcg@10": figures.get("ndcg@10"),
+            "figuresFrom": source,
+            "gate": self.gate_state(),
+            "latest": self.id == latest,
+            "promoted": self.id == promoted,
+            "serving": self.id == serving,
+        }
 
     def config(self) -> TrainConfig:
         try:
@@ -218,6 +319,99 @@ class Run:
         except Exception as e:
             detail = " ".join(line.strip() for line in str(e).splitlines() if line.strip())[:240]
             raise RunNotFound(f"Run {self.folder}: {name} cannot be loaded ({type(e).__name__}: {detail}).") from None
+
+
+def environment() -> dict:
+    """What a run was made with: the library versions and, in a git checkout, wbgraph's commit."""
+    import platform
+    import subprocess
+    from importlib import metadata
+
+    versions = {"python": platform.python_version()}
+    for name in ("wbgraph", "torch", "torch-geometric", "neo4j", "neo4j-rust-ext", "numpy", "pandas"):
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    commit = None
+    try:  # the commit of the code that trained, when wbgraph runs from a git checkout
+        here = Path(__file__).parent
+        head = subprocess.run(["git", "-C", str(here), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10)
+        if head.returncode == 0:
+            dirty = subprocess.run(
+                ["git", "-C", str(here), "status", "--porcelain", "--untracked-files=no", "--", "."],
+                capture_output=True,
+                text=True,
+                timeout=10,
+            )
+            commit = head.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")
+    except (OSError, subprocess.SubprocessError):
+        pass
+    return {"versions": versions, "gitCommit": commit}
+
+
+# the commands of ``wbgraph runs``
+
+
+def list_runs(runs_dir: str | Path | None = None) -> list[dict]:
+    """Every run, oldest first: ID, when, data fingerprint, recall@10 and NDCG@10 (test; from
+    the evaluation when there is one), gate verdict, and whether it is latest, promoted, serving."""
+    every = Run.all(runs_dir)
+    latest = every[-1].id if every else None
+    promoted = Run.promoted(runs_dir) if every else None
+    try:
+        serving = Run.serving(runs_dir).id if every else None
+    except RunNotFound:
+        serving = None
+    return [run.summary(latest=latest, promoted=promoted.id if promoted else None, serving=serving) for run in every]
+
+
+def show(run: str, runs_dir: str | Path | None = None) -> dict:
+    """One run's whole record: its summary, configuration, record, evaluation and writeback."""
+    found = Run.open(run, runs_dir)
+    metrics = found.metrics()
+    every = list_runs(runs_dir)
+    summary = next((r for r in every if r["runId"] == found.id), None) or found.summary()
+    return summary | {
+        "folder": str(found.folder),
+        "record": found.record(),
+        "config": found.config().to_dict(),
+        "training": {k: v for k, v in metrics.items() if k != "history"} | {"epochs": len(metrics.get("history", []))},
+        "evaluation": found.evaluation(),
+        "writeback": found.writeback(),
+    }
+
+
+def promote(run: str, runs_dir: str | Path | None = None, force: bool = False) -> Run:
+    """Make ``run`` the one writeback, recommend and report use by default.
+
+    A run that failed its evaluation gate is refused unless ``force``.
+    """
+    found = Run.open(run, runs_dir)
+    if found.gate_state() == "failed" and not force:
+        raise TargetRefused(f"Run {found.id} failed its evaluation gate: promote it anyway with --force.")
+    (found.folder.parent / PROMOTED).write_text(found.id + "\n")
+    return found
+
+
+def delete(run: str, runs_dir: str | Path | None = None) -> dict:
+    """Delete a run folder; the ``latest`` pointer moves to the newest remaining run, and a
+    promotion of this run ends. Returns what changed."""
+    found = Run.open(run, runs_dir)
+    where = found.folder.parent
+    pointers = {name: (where / name).read_text().strip() for name in (LATEST, PROMOTED) if (where / name).is_file()}
+    shutil.rmtree(found.folder)
+    changed = {"deleted": found.id, "folder": str(found.folder), "unpromoted": pointers.get(PROMOTED) == found.id}
+    if changed["unpromoted"]:
+        (where / PROMOTED).unlink()
+    if pointers.get(LATEST) == found.id:
+        rest = Run.all(where)
+        if rest:
+            (where / LATEST).write_text(rest[-1].id + "\n")
+        else:
+            (where / LATEST).unlink()
+        changed["latest"] = rest[-1].id if rest else None
+    return changed
 
 
 def plot_curve(history: list[dict], path: Path) -> None:

@@ -75,7 +75,6 @@ def library_defaults() -> dict:
         ("evaluate",): of(wbgraph.evaluate),
         ("writeback",): of(wbgraph.writeback),
         ("recommend",): of(wbgraph.recommend),
-        ("report",): of(wbgraph.report),
         ("demo",): of(wbgraph.demo),
         ("db", "start"): of(localserver.start) | fields(ServerConfig),
         ("mapping", "init"): of(init_mapping),

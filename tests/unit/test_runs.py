@@ -1,12 +1,13 @@
 """The run folder has one owner, ``Run``: it saves, finds, checks and reads every artefact."""
 
 import json
+from pathlib import Path
 
 import pytest
 import torch
 
 from wbgraph.config import TrainConfig
-from wbgraph.errors import RunNotFound
+from wbgraph.errors import RunNotFound, TargetRefused
 from wbgraph.gnn.data import Encoders, prepare_tables
 from wbgraph.gnn.train import fit
 from wbgraph.runs import FORMAT, Run
@@ -69,3 +70,118 @@ def test_two_runs_saved_in_the_same_second_get_their_own_folders(saved):
     runs, run, fitted, data = saved
     again = Run.create(runs, run.id, fitted.model, data.encoders, TrainConfig(epochs=3, hidden=8), run.metrics())
     assert again.id == f"{run.id}-2" and Run.latest(runs).id == again.id and run.folder.is_dir()
+
+
+# where runs live, and which run a command uses
+
+
+def test_the_runs_location_is_the_option_then_wbgraph_runs_then_the_project_file_then_runs(tmp_path, monkeypatch):
+    from wbgraph.config import runs_location
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("WBGRAPH_RUNS", raising=False)
+    assert runs_location() == Path("runs")
+    (tmp_path / "wbgraph.toml").write_text('[runs]\ndir = "shared/runs"\n')
+    assert runs_location() == tmp_path / "shared" / "runs"  # relative to the project file's folder
+    monkeypatch.setenv("WBGRAPH_RUNS", str(tmp_path / "env-runs"))
+    assert runs_location() == tmp_path / "env-runs"
+    assert runs_location("given") == Path("given")
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("[runs]\nfolder = 'x'\n", "unknown setting runs.folder"),
+        ("[neo4j]\npassword = 'x'\n", r"unknown table \[neo4j\]"),
+        ("[runs]\ndir = ''\n", "runs.dir must be non-empty text"),
+        ("[runs\n", "not a valid project file"),
+    ],
+)
+def test_a_wrong_project_file_is_a_one_line_error_naming_it(tmp_path, monkeypatch, text, message):
+    from wbgraph.config import runs_location
+    from wbgraph.errors import ConfigError
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("WBGRAPH_RUNS", raising=False)
+    (tmp_path / "wbgraph.toml").write_text(text)
+    with pytest.raises(ConfigError, match=f"wbgraph.toml: .*{message}"):
+        runs_location()
+
+
+@pytest.fixture
+def three_runs(saved, tmp_path):
+    """Runs a (oldest, gate passed), b (not evaluated), c (newest, gate failed) in a fresh folder."""
+    _, run, fitted, data = saved
+    made = {}
+    for name, when, gate in (("a", "01", True), ("b", "02", None), ("c", "03", False)):
+        metrics = run.metrics() | {"trainedAt": f"2026-11-{when}T00:00:00+00:00"}
+        made[name] = Run.create(
+            tmp_path, name, fitted.model, data.encoders, run.config(), metrics, {"fingerprint": name}
+        )
+        if gate is not None:
+            made[name].save_evaluation({"metrics": {"gat": {"recall@10": 0.5}}, "gate": {"passed": gate}})
+    return tmp_path, made
+
+
+def test_the_serving_run_is_the_promoted_one_else_the_latest_that_did_not_fail_its_gate(three_runs):
+    from wbgraph.runs import promote
+
+    runs, made = three_runs
+    assert Run.latest(runs).id == "c" and Run.open(None, runs, default="latest").id == "c"
+    assert Run.serving(runs).id == "b" == Run.open(None, runs).id  # c failed its gate; b was never gated
+    promote("a", runs)
+    assert Run.serving(runs).id == "a" and Run.latest(runs).id == "c"
+    with pytest.raises(TargetRefused, match="failed its evaluation gate: promote it anyway with --force"):
+        promote("c", runs)
+    promote("c", runs, force=True)
+    assert Run.serving(runs).id == "c"
+
+
+def test_when_every_run_failed_its_gate_none_serves_and_the_error_says_what_to_do(three_runs):
+    runs, made = three_runs
+    for run in made.values():
+        run.save_evaluation({"metrics": {}, "gate": {"passed": False}})
+    with pytest.raises(RunNotFound, match="Every run in .* failed its evaluation gate"):
+        Run.serving(runs)
+
+
+def test_runs_are_listed_oldest_first_with_their_figures_verdicts_and_roles(three_runs):
+    from wbgraph.runs import list_runs, promote, show
+
+    runs, made = three_runs
+    promote("a", runs)
+    listed = list_runs(runs)
+    assert [r["runId"] for r in listed] == ["a", "b", "c"]
+    assert [r["gate"] for r in listed] == ["passed", "not evaluated", "failed"]
+    assert [(r["serving"], r["promoted"], r["latest"]) for r in listed] == [
+        (True, True, False),
+        (False, False, False),
+        (False, False, True),
+    ]
+    assert listed[0]["recall@10"] == 0.5 and listed[0]["figuresFrom"] == "test (evaluate)"
+    assert listed[1]["figuresFrom"] == "test (train)" and listed[0]["fingerprint"] == "a"
+    shown = show("b", runs)
+    assert shown["record"]["fingerprint"] == "b" and shown["config"]["hidden"] == 8 and shown["evaluation"] is None
+
+
+def test_deleting_the_promoted_and_latest_run_moves_the_pointers(three_runs):
+    from wbgraph.runs import delete, promote
+
+    runs, made = three_runs
+    promote("c", runs, force=True)
+    changed = delete("c", runs)
+    assert changed == {"deleted": "c", "folder": str(made["c"].folder), "unpromoted": True, "latest": "b"}
+    assert not made["c"].folder.exists() and Run.latest(runs).id == "b" and Run.promoted(runs) is None
+    assert delete("a", runs) == {"deleted": "a", "folder": str(made["a"].folder), "unpromoted": False}
+    delete("b", runs)
+    with pytest.raises(RunNotFound, match="No trained run in"):
+        Run.serving(runs)
+
+
+def test_a_run_records_what_it_was_made_with(saved):
+    from wbgraph.runs import environment
+
+    made = environment()
+    assert {"wbgraph", "torch", "torch-geometric", "neo4j", "python"} <= set(made["versions"])
+    assert made["versions"]["torch"] and made["versions"]["neo4j"]
+    assert made["gitCommit"] is None or len(made["gitCommit"].removesuffix("-dirty")) == 40

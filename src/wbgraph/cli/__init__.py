@@ -15,6 +15,8 @@ from .mapping import mapping
 from .query import query
 from .recommend import recommend
 from .report import report
+from .run import run
+from .runs import runs
 from .train import train
 from .visualize import visualize
 from .writeback import writeback
@@ -43,6 +45,7 @@ def cli(ctx: click.Context, uri: str | None, user: str | None, database: str | N
 
 
 cli.add_command(demo)
+cli.add_command(run)
 cli.add_command(db)
 cli.add_command(generate)
 cli.add_command(ingest)
@@ -53,6 +56,7 @@ cli.add_command(writeback)
 cli.add_command(recommend)
 cli.add_command(query)
 cli.add_command(report)
+cli.add_command(runs)
 cli.add_command(visualize)
 
 

@@ -8,6 +8,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import click
@@ -74,12 +75,20 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Print machin
 silent_option = click.option("--silent", is_flag=True, help="No progress bar.")
 runs_option = click.option(
     "--runs-dir",
-    default="runs",
-    show_default=True,
     type=click.Path(file_okay=False),
-    help="Folder holding the run folders.",
+    help="Folder holding the run folders. Default: WBGRAPH_RUNS, else [runs] dir in ./wbgraph.toml, else ./runs.",
 )
-run_option = click.option("--run", help="Run ID or folder (default: the latest run).")
+mapping_option = click.option(
+    "--mapping",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="How the file's columns become graph properties (TOML; default: the seed notebook's 28 columns).",
+)
+max_rejects_option = click.option(
+    "--max-rejects", type=click.IntRange(min=0), help="Load nothing (exit 4) if more rows than this are rejected."
+)
+run_option = click.option(
+    "--run", help="Run ID or folder. Default: the promoted run, else the latest that did not fail its gate."
+)
 
 
 def echo_json(value: Any) -> None:

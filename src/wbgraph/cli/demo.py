@@ -4,7 +4,7 @@ import click
 
 from ..config import uses_local_server
 from ..localserver import LocalServer
-from .common import bars, echo_json, json_option, pass_obj
+from .common import bars, echo_json, json_option, pass_obj, runs_option
 from .evaluate import echo_evaluation
 from .recommend import echo_recommendations
 
@@ -19,13 +19,16 @@ from .recommend import echo_recommendations
     type=click.Path(file_okay=False),
     default="demo-data",
     show_default=True,
-    help="Where the data, the truth file and the runs go.",
+    help="Where the generated data and the truth file go.",
 )
 @click.option("--epochs", type=click.IntRange(min=1), help="Most training epochs (default: the training default).")
 @click.option("--reset", is_flag=True, help="Empty the database first (its whole content, not only the demo's).")
+@runs_option
 @json_option
 @pass_obj
-def demo(obj, rows: int, seed: int, folder: str, epochs: int | None, reset: bool, as_json: bool) -> None:
+def demo(
+    obj, rows: int, seed: int, folder: str, epochs: int | None, reset: bool, runs_dir: str | None, as_json: bool
+) -> None:
     """Run the whole pipeline on generated data and show what it found.
 
     Starts the local Neo4j server unless NEO4J_URI (or --uri) names another, generates
@@ -42,7 +45,16 @@ def demo(obj, rows: int, seed: int, folder: str, epochs: int | None, reset: bool
     from ..pipeline import demo as library
 
     settings = None if uses_local_server(obj.uri) else obj.settings()
-    result = library(settings, rows=rows, seed=seed, folder=folder, epochs=epochs, reset=reset, progress=bars(as_json))
+    result = library(
+        settings,
+        rows=rows,
+        seed=seed,
+        folder=folder,
+        epochs=epochs,
+        reset=reset,
+        runs_dir=runs_dir,
+        progress=bars(as_json),
+    )
     if as_json:
         echo_json(result)
         return

@@ -9,7 +9,7 @@ import click
 if TYPE_CHECKING:
     from ..gnn.evaluate import Evaluation
 
-from .common import echo_json, json_option, pass_obj, run_option, runs_option
+from .common import echo_json, json_option, pass_obj, runs_option
 
 
 def _names(ctx: click.Context, param: click.Parameter, value: str | None) -> list[str]:
@@ -17,7 +17,7 @@ def _names(ctx: click.Context, param: click.Parameter, value: str | None) -> lis
 
 
 @click.command()
-@run_option
+@click.option("--run", help="Run ID or folder. Default: the latest run trained.")
 @click.option(
     "--truth", type=click.Path(exists=True, dir_okay=False), help="The generator's truth file: adds the oracle ceiling."
 )

@@ -9,7 +9,16 @@ from ..loaders.bulk import bulk_ingest
 from ..loaders.ingest import IngestSummary
 from ..loaders.ingest import ingest as library
 from ..localserver import LocalServer
-from .common import bars, echo_fields, echo_json, json_option, pass_obj, silent_option
+from .common import (
+    bars,
+    echo_fields,
+    echo_json,
+    json_option,
+    mapping_option,
+    max_rejects_option,
+    pass_obj,
+    silent_option,
+)
 
 
 @click.command()
@@ -29,9 +38,7 @@ from .common import bars, echo_fields, echo_json, json_option, pass_obj, silent_
     type=click.Path(dir_okay=False, path_type=Path),
     help="Where rejected rows go (FILE.rejects.csv beside each FILE unless given; one file only).",
 )
-@click.option(
-    "--max-rejects", type=click.IntRange(min=0), help="Load nothing (exit 4) if more rows than this are rejected."
-)
+@max_rejects_option
 @click.option(
     "--strict",
     is_flag=True,
@@ -44,11 +51,7 @@ from .common import bars, echo_fields, echo_json, json_option, pass_obj, silent_
     help="The file's text encoding (utf-8-sig: UTF-8, with or without BOM).",
 )
 @click.option("--delimiter", help="The field delimiter, e.g. ';' (default: the mapping's, else a comma).")
-@click.option(
-    "--mapping",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="How the file's columns become graph properties (TOML; default: the seed notebook's 28 columns).",
-)
+@mapping_option
 @click.option(
     "--bulk",
     is_flag=True,

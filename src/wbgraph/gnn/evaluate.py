@@ -26,7 +26,7 @@ import torch
 from ..config import Settings
 from ..errors import ConfigError
 from ..progress import Summary
-from ..runs import DEFAULT_RUNS_DIR, Run
+from ..runs import Run
 from . import baselines
 from .metrics import bootstrap_difference, per_customer, ranking_metrics
 from .model import channel_share
@@ -58,7 +58,7 @@ def evaluate(
     settings: Settings,
     run: str | Path | None = None,
     truth: str | Path | None = None,
-    runs_dir: str | Path = DEFAULT_RUNS_DIR,
+    runs_dir: str | Path | None = None,
     require_beat: list[str] | None = None,
     metric: str = "recall@10",
     margin: float = 0.0,
@@ -69,7 +69,7 @@ def evaluate(
     the run's folder, for ``wbgraph report`` and ``writeback --require-evaluated``.
     """
     check_gate(require_beat, metric, margin)
-    restored = Run.open(run, runs_dir).restore(driver, settings)
+    restored = Run.open(run, runs_dir, default="latest").restore(driver, settings)
     data = restored.data
     model = restored.model
     methods = {MODEL: model.score_all(data.test_graph)[0]}

@@ -21,12 +21,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import neo4j
+import pandas as pd
 import torch
 
+from .. import cypher
 from ..config import Settings, TrainConfig
 from ..db import describe_interrupted, interrupted_ingests
 from ..progress import SILENT, Phases, Progress, Summary
-from ..runs import DEFAULT_RUNS_DIR, Run
+from ..runs import Run, environment
 from .data import REV_USES, USES, Prepared, build_graph, prepare
 from .metrics import ranking_metrics
 from .model import HeteroGATRecommender, bpr_loss, channel_share, mixed
@@ -72,7 +74,7 @@ def train(
     driver: neo4j.Driver,
     settings: Settings,
     config: TrainConfig | None = None,
-    runs_dir: str | Path = DEFAULT_RUNS_DIR,
+    runs_dir: str | Path | None = None,
     progress: Progress = SILENT,
 ) -> TrainResult:
     """Export, split, train with early stopping, score the test set, save the run.
@@ -87,6 +89,7 @@ def train(
     for warning in warnings:  # said first: the user may rather stop and rerun that ingest
         progress.say(f"Warning: {warning}")
     with phases("export"):
+        counts = driver.execute_query(cypher.load("db/label_counts"), database_=settings.database).records[0].data()
         data = prepare(driver, settings, config.filters(), progress=progress, holdout_share=config.holdout_share)
     with phases("train"):
         fitted = fit(data, config, progress)
@@ -102,7 +105,13 @@ def train(
         "device": fitted.device,
         "trainedAt": now.isoformat(),
     }
-    run = Run.create(runs_dir, Run.new_id(now, config.seed), fitted.model, data.encoders, config, metrics)
+    record = environment() | {
+        "graph": counts | {"database": settings.database, "uri": settings.uri},
+        "learnedFrom": {"customers": data.n_customers, "products": data.n_products, "interactions": len(data.customer)},
+        "window": window(data.tables.interactions, config),
+        "fingerprint": fingerprint(data.tables.interactions),
+    }
+    run = Run.create(runs_dir, Run.new_id(now, config.seed), fitted.model, data.encoders, config, metrics, record)
     return TrainResult(
         run.id,
         str(run.folder),
@@ -115,6 +124,26 @@ def train(
         data.encoders.notes(),
         warnings,
     )
+
+
+def window(interactions: pd.DataFrame, config: TrainConfig) -> dict:
+    """The data window a run learned from: its first and last adoption dates and its filters."""
+    first = pd.to_numeric(interactions["firstDate"], errors="coerce").min()
+    last = pd.to_numeric(interactions["lastDate"], errors="coerce").max()
+    day = lambda seconds: None if pd.isna(seconds) else datetime.fromtimestamp(seconds, UTC).date().isoformat()
+    return {"first": day(first), "last": day(last)} | {k: v for k, v in config.filters().items() if v is not None}
+
+
+def fingerprint(interactions: pd.DataFrame) -> str:
+    """A hash of the customer -> product interactions a run learned from, independent of their
+    order: two runs with the same fingerprint saw the same data."""
+    import hashlib
+
+    import numpy as np
+
+    columns = [c for c in ("customerId", "productId", "transactionCount", "firstDate", "lastDate") if c in interactions]
+    rows = np.sort(pd.util.hash_pandas_object(interactions[columns], index=False).to_numpy())
+    return hashlib.sha256(rows.tobytes()).hexdigest()[:16]
 
 
 PROMISING = 0.75

@@ -24,7 +24,7 @@ from .._version import __version__
 from ..config import Settings
 from ..db import READ
 from ..progress import Summary
-from ..runs import DEFAULT_RUNS_DIR, Run, plot_curve
+from ..runs import Run, plot_curve
 
 
 @dataclass
@@ -41,7 +41,7 @@ def report(
     settings: Settings,
     output: str | Path,
     run: str | Path | None = None,
-    runs_dir: str | Path = DEFAULT_RUNS_DIR,
+    runs_dir: str | Path | None = None,
 ) -> Report:
     """Write the report of ``run`` (default: the latest) into the folder ``output``."""
     import matplotlib

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from ..db import writer_lock
 from ..errors import GateFailed, NotEvaluated
 from ..progress import SILENT, Phases, Progress
-from ..runs import DEFAULT_RUNS_DIR, Run
+from ..runs import Run
 from .eligibility import DEFAULT_RULES
 
 if TYPE_CHECKING:
@@ -32,7 +32,7 @@ def writeback(
     segments: int | str = "auto",
     rules: str | Path | None = DEFAULT_RULES,
     workers: int = 4,
-    runs_dir: str | Path = DEFAULT_RUNS_DIR,
+    runs_dir: str | Path | None = None,
     progress: Progress = SILENT,
     require_evaluated: bool = False,
 ) -> WritebackSummary:
@@ -50,8 +50,9 @@ def writeback(
     """
     import pandas as pd
 
+    chosen = Run.open(run, runs_dir)  # named, else the serving run: the promoted one or the latest that passed
     if require_evaluated:
-        check_evaluated(Run.open(run, runs_dir))
+        check_evaluated(chosen)
 
     from .plan import plan
     from .write import WritebackSummary, write
@@ -59,7 +60,7 @@ def writeback(
     phases = Phases()
     with writer_lock(driver, settings, "writeback", progress):
         with phases("plan"):
-            planned = plan(driver, settings, run, top_k, segments, rules, runs_dir)
+            planned = plan(driver, settings, chosen.folder, top_k, segments, rules)
         for warning in planned.warnings:  # said before the first write, and kept in the summary
             progress.say(f"Warning: {warning}")
         with phases("write"):

@@ -24,7 +24,7 @@ from ..config import Settings
 from ..gnn.data import build_graph, peer_groups
 from ..gnn.export import GraphTables, fetch
 from ..gnn.train import pick_device
-from ..runs import DEFAULT_RUNS_DIR, Restored, Run
+from ..runs import Restored, Run
 from . import explain
 from .eligibility import DEFAULT_RULES, exclusions, impact, load_rules, missing_facts
 from .segments import profiles, segment
@@ -60,7 +60,7 @@ def plan(
     top_k: int = 10,
     segments: int | str = "auto",
     rules: str | Path | None = DEFAULT_RULES,
-    runs_dir: str | Path = DEFAULT_RUNS_DIR,
+    runs_dir: str | Path | None = None,
 ) -> Plan:
     """Score, filter, rank, segment and explain, without writing anything."""
     rule_list = load_rules(rules)  # a bad rules file fails before the export
