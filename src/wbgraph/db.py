@@ -40,14 +40,20 @@ class Connection(NamedTuple):
 
 @contextmanager
 def connect(
-    uri: str | None = None, user: str | None = None, database: str | None = None, settings: Settings | None = None
+    uri: str | None = None,
+    user: str | None = None,
+    database: str | None = None,
+    settings: Settings | None = None,
+    **options: object,
 ) -> Iterator[Connection]:
     """The one connection of a command or a notebook: ``with connect() as (driver, settings): ...``.
 
-    ``settings`` given: used as they are; otherwise resolved from ``uri``/``user``/``database``,
-    the environment, ``.env``, or the local server (which must be running).
+    ``settings`` given: used as they are; otherwise resolved from ``uri``/``user``/``database``
+    and ``options`` (``password_file``, ``trusted_ca``, ``impersonate``, ``prompt``: see
+    :func:`wbgraph.config.resolve_settings`), the environment, ``.env``, or the local server
+    (which must be running).
     """
-    settings = settings or resolve_settings(uri=uri, user=user, database=database)
+    settings = settings or resolve_settings(uri=uri, user=user, database=database, **options)
     if settings.local:
         from .localserver import LocalServer
 
@@ -62,21 +68,56 @@ def connect(
 
 @contextmanager
 def open_driver(settings: Settings) -> Iterator[neo4j.Driver]:
-    """A verified driver for ``settings``; every driver error inside becomes a :class:`WbgraphError`."""
+    """A verified driver for ``settings``; every driver error inside becomes a :class:`WbgraphError`.
+
+    With ``settings.trusted_ca`` the ``+s`` scheme becomes its plain one with encryption on
+    and only that file's certificate authorities trusted (the driver takes a custom trust
+    store only so); with ``settings.impersonate`` every query and session runs as that user.
+    """
+    uri, tls = settings.uri, {}
+    if settings.trusted_ca:
+        uri = settings.uri.replace("+s://", "://", 1)
+        tls = {"encrypted": True, "trusted_certificates": neo4j.TrustCustomCAs(settings.trusted_ca)}
     with translate_errors(settings):
         try:
             driver = GraphDatabase.driver(
-                settings.uri,
+                uri,
                 auth=(settings.user, settings.password),
                 user_agent=f"wbgraph/{__version__}",
                 notifications_min_severity="OFF",
                 max_transaction_retry_time=retry_seconds(),
+                **tls,
             )
         except ValueError as e:  # malformed URI or settings
             raise ConfigError(f"Cannot use Neo4j URI {settings.uri!r}: {_one_line(str(e))}") from None
         with driver:
+            if settings.impersonate:
+                driver = Impersonating(driver, settings.impersonate, settings.database)
             driver.verify_connectivity()
             yield driver
+
+
+class Impersonating:
+    """A driver whose queries and sessions all run as another user (the driver's
+    ``impersonated_user``): wbgraph's code calls it as it calls any driver."""
+
+    def __init__(self, driver: neo4j.Driver, user: str, database: str):
+        self._driver, self._user, self._database = driver, user, database
+
+    def execute_query(self, *args, **kwargs) -> neo4j.EagerResult:
+        kwargs.setdefault("impersonated_user_", self._user)
+        return self._driver.execute_query(*args, **kwargs)
+
+    def session(self, **kwargs) -> neo4j.Session:
+        kwargs.setdefault("impersonated_user", self._user)
+        return self._driver.session(**kwargs)
+
+    def verify_connectivity(self) -> None:
+        with self.session(database=self._database) as session:  # the server must accept the impersonation too
+            session.run(cypher.load("db/ping")).consume()
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._driver, name)
 
 
 RETRY_SECONDS = "WBGRAPH_RETRY_SECONDS"  # how long a transaction is retried on transient failures
@@ -107,11 +148,17 @@ def translate_errors(settings: Settings) -> Iterator[None]:
             + (
                 f" (the local server's password is in {_password_file()})."
                 if settings.local
-                else " (check NEO4J_USERNAME and NEO4J_PASSWORD)."
+                else " (check NEO4J_USERNAME and the password: NEO4J_PASSWORD, NEO4J_PASSWORD_FILE or --password-file)."
             )
         ) from None
     except (ServiceUnavailable, SessionExpired) as e:
         hint = "start it with `wbgraph db start`" if settings.local else "check NEO4J_URI and that the server is up"
+        if _untrusted_certificate(e):
+            hint = (
+                "its TLS certificate is not signed by a certificate authority this machine trusts"
+                + (f" (only {settings.trusted_ca} is trusted)" if settings.trusted_ca else "")
+                + ": name the CA that signed it with --trusted-ca or NEO4J_TRUSTED_CA"
+            )
         raise ConnectionFailed(f"Cannot reach Neo4j at {settings.uri}: {_one_line(str(e))}; {hint}.") from None
     except Neo4jError as e:
         if e.code == "Neo.ClientError.Database.DatabaseNotFound":
@@ -119,6 +166,18 @@ def translate_errors(settings: Settings) -> Iterator[None]:
         raise QueryFailed(f"{_one_line(e.message or str(e))} ({e.code})") from None
     except DriverError as e:
         raise ConfigError(f"Cannot use Neo4j at {settings.uri}: {_one_line(str(e))}") from None
+
+
+def _untrusted_certificate(error: BaseException) -> bool:
+    """Whether a connection failed because the server's certificate could not be verified."""
+    import ssl
+
+    seen = error
+    while seen is not None:
+        if isinstance(seen, ssl.SSLCertVerificationError):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def _password_file() -> str:

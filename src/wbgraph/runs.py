@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .config import Settings, TrainConfig, runs_location
-from .errors import RunNotFound, TargetRefused, WbgraphError
+from .errors import GateFailed, RunNotFound, TargetRefused, WbgraphError
 
 if TYPE_CHECKING:
     import neo4j
@@ -141,7 +141,8 @@ class Run:
     @classmethod
     def serving(cls, runs_dir: str | Path | None = None) -> Run:
         """The run writeback, recommend and report use by default: the promoted one, else the
-        latest that did not fail its evaluation gate (an unevaluated run has not failed one)."""
+        latest that did not fail its evaluation gate (an unevaluated run has not failed one).
+        When every run failed its gate: :class:`GateFailed` (exit 10), as for the one run named."""
         chosen = cls.promoted(runs_dir)
         if chosen:
             return chosen
@@ -151,7 +152,7 @@ class Run:
                 return run
         where = runs_location(runs_dir)
         if every:
-            raise RunNotFound(
+            raise GateFailed(
                 f"Every run in {where} failed its evaluation gate: train again, or promote one "
                 "knowingly with `wbgraph runs promote ID --force`."
             )
@@ -361,7 +362,7 @@ def list_runs(runs_dir: str | Path | None = None) -> list[dict]:
     promoted = Run.promoted(runs_dir) if every else None
     try:
         serving = Run.serving(runs_dir).id if every else None
-    except RunNotFound:
+    except (RunNotFound, GateFailed):
         serving = None
     return [run.summary(latest=latest, promoted=promoted.id if promoted else None, serving=serving) for run in every]
 

@@ -40,7 +40,7 @@ def test_dotenv_file_is_read_and_environment_wins(tmp_path):
 
 
 def test_uri_without_password_is_a_clear_error(tmp_path):
-    with pytest.raises(ConfigError, match="NEO4J_PASSWORD is not set"):
+    with pytest.raises(ConfigError, match="no password is set: NEO4J_PASSWORD or NEO4J_PASSWORD_FILE"):
         resolve_settings(environ={"NEO4J_URI": "bolt://x:7687"}, env_file=tmp_path / "none")
 
 
@@ -95,3 +95,37 @@ def test_the_test_fixtures_take_a_server_only_from_the_explicit_opt_in():
     assert external_settings(production) is None  # NEO4J_* never names the tests' server
     chosen = external_settings(production | {"WBGRAPH_TEST_URI": "bolt://scratch:7687", "WBGRAPH_TEST_PASSWORD": "t"})
     assert (chosen.uri, chosen.user, chosen.password) == ("bolt://scratch:7687", "neo4j", "t")
+
+
+def test_the_password_comes_from_the_option_file_then_the_environment_then_the_prompt(tmp_path):
+    secret = tmp_path / "password"
+    secret.write_text("from-file\n")
+    uri = {"NEO4J_URI": "bolt://x:7687"}
+    asked = []
+    prompt = lambda text: asked.append(text) or "typed"
+    none = tmp_path / "none"
+    assert resolve_settings(environ=uri | {"NEO4J_PASSWORD": "env"}, env_file=none, password_file=secret).password == (
+        "from-file"
+    )
+    assert resolve_settings(environ=uri | {"NEO4J_PASSWORD": "env"}, env_file=none, prompt=prompt).password == "env"
+    assert resolve_settings(environ=uri | {"NEO4J_PASSWORD_FILE": str(secret)}, env_file=none).password == "from-file"
+    assert asked == []
+    assert resolve_settings(environ=uri, env_file=none, prompt=prompt).password == "typed"
+    assert asked == ["Password for neo4j at bolt://x:7687: "]
+    with pytest.raises(ConfigError, match="Both NEO4J_PASSWORD and NEO4J_PASSWORD_FILE are set"):
+        resolve_settings(environ=uri | {"NEO4J_PASSWORD": "a", "NEO4J_PASSWORD_FILE": str(secret)}, env_file=none)
+    (tmp_path / "empty").write_text("\n")
+    with pytest.raises(ConfigError, match="password file .* is empty"):
+        resolve_settings(environ=uri, env_file=none, password_file=tmp_path / "empty")
+
+
+def test_a_trusted_ca_applies_to_the_tls_schemes_only_and_must_exist(tmp_path):
+    ca = tmp_path / "ca.pem"
+    ca.write_text("-----BEGIN CERTIFICATE-----\n")
+    env = {"NEO4J_PASSWORD": "pw", "NEO4J_TRUSTED_CA": str(ca)}
+    s = resolve_settings(uri="neo4j+s://graph.bank.internal", environ=env, env_file=tmp_path / "none")
+    assert s.trusted_ca == str(ca) and s.scheme == "neo4j+s"
+    with pytest.raises(ConfigError, match="applies to the \\+s schemes"):
+        resolve_settings(uri="bolt+ssc://graph.bank.internal", environ=env, env_file=tmp_path / "none")
+    with pytest.raises(ConfigError, match="does not exist"):
+        resolve_settings(uri="neo4j+s://g", environ=env | {"NEO4J_TRUSTED_CA": str(ca) + "x"}, env_file=tmp_path / "n")

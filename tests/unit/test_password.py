@@ -35,7 +35,7 @@ def test_the_initial_password_reaches_neo4j_admin_in_a_private_file_never_on_its
     local.run_dir.mkdir()
     local.password_file.write_text(server.new_password() + "\n")
     password = local.read_password()
-    local._set_initial_password(Distribution("5.26.30", tmp_path / "lib", tmp_path / "plugins"))
+    local._set_initial_password(Distribution("5.26.30", tmp_path / "lib"))
 
     assert seen["args"][-3:-1] == ["dbms", "set-initial-password"]
     assert not any(password in a for a in seen["args"])  # not on the command line

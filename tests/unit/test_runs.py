@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from wbgraph.config import TrainConfig
-from wbgraph.errors import RunNotFound, TargetRefused
+from wbgraph.errors import GateFailed, RunNotFound, TargetRefused
 from wbgraph.gnn.data import Encoders, prepare_tables
 from wbgraph.gnn.train import fit
 from wbgraph.runs import FORMAT, Run
@@ -141,7 +141,7 @@ def test_when_every_run_failed_its_gate_none_serves_and_the_error_says_what_to_d
     runs, made = three_runs
     for run in made.values():
         run.save_evaluation({"metrics": {}, "gate": {"passed": False}})
-    with pytest.raises(RunNotFound, match="Every run in .* failed its evaluation gate"):
+    with pytest.raises(GateFailed, match="Every run in .* failed its evaluation gate"):
         Run.serving(runs)
 
 

@@ -29,19 +29,39 @@ from .writeback import writeback
 )
 @click.option("--user", help="Neo4j user. Default: NEO4J_USERNAME, .env, else neo4j.")
 @click.option("--database", help="Database name. Default: NEO4J_DATABASE, .env, else neo4j.")
+@click.option(
+    "--password-file",
+    type=click.Path(dir_okay=False),
+    help="A file holding the password (with --uri or NEO4J_URI). Default: NEO4J_PASSWORD, NEO4J_PASSWORD_FILE.",
+)
+@click.option(
+    "--trusted-ca",
+    type=click.Path(dir_okay=False),
+    help="PEM file of the certificate authorities to trust for neo4j+s:// and bolt+s://. Default: NEO4J_TRUSTED_CA.",
+)
+@click.option("--impersonate", metavar="USER", help="Run every query as this user (servers that allow it).")
 @click.pass_context
-def cli(ctx: click.Context, uri: str | None, user: str | None, database: str | None) -> None:
+def cli(
+    ctx: click.Context,
+    uri: str | None,
+    user: str | None,
+    database: str | None,
+    password_file: str | None,
+    trusted_ca: str | None,
+    impersonate: str | None,
+) -> None:
     """wbgraph: a Neo4j-backed product recommender for wholesale banking.
 
-    The password comes from NEO4J_PASSWORD (environment or .env), or, for the local
-    server that `wbgraph db start` manages, from its password file: never from an option.
+    The password comes from --password-file, NEO4J_PASSWORD or NEO4J_PASSWORD_FILE
+    (environment or .env), a hidden prompt on a terminal, or, for the local server that
+    `wbgraph db start` manages, from its password file: never from an option.
 
     \b
     Example:
         wbgraph db start
         wbgraph query "MATCH (n) RETURN count(n) AS nodes"
     """
-    ctx.obj = Obj(uri=uri, user=user, database=database)
+    ctx.obj = Obj(uri, user, database, password_file, trusted_ca, impersonate)
 
 
 cli.add_command(demo)

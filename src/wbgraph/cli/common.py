@@ -60,13 +60,31 @@ class Obj:
     uri: str | None = None
     user: str | None = None
     database: str | None = None
+    password_file: str | None = None
+    trusted_ca: str | None = None
+    impersonate: str | None = None
 
     def settings(self) -> Settings:
-        return resolve_settings(uri=self.uri, user=self.user, database=self.database)
+        return resolve_settings(uri=self.uri, user=self.user, database=self.database, **self._options())
 
     def connect(self) -> Any:
         """The one connection of this process: ``with obj.connect() as (driver, settings)``."""
-        return connect(self.uri, self.user, self.database)
+        return connect(self.uri, self.user, self.database, **self._options())
+
+    def _options(self) -> dict:
+        return {
+            "password_file": self.password_file,
+            "trusted_ca": self.trusted_ca,
+            "impersonate": self.impersonate,
+            "prompt": prompt_password if sys.stdin.isatty() and sys.stderr.isatty() else None,
+        }
+
+
+def prompt_password(text: str) -> str:
+    """Ask for the password on the terminal, without echo (nothing else set it)."""
+    import getpass
+
+    return getpass.getpass(text, stream=sys.stderr)
 
 
 pass_obj = click.make_pass_decorator(Obj, ensure=True)

@@ -1,9 +1,10 @@
 """Neo4j's jars, fetched once from Maven Central with the ordinary Maven client and cached.
 
 The cache (``$WBGRAPH_CACHE``, default ``~/.cache/wbgraph``) holds one folder per Neo4j
-version with ``lib/`` (server, HTTP server, Browser, bootloaders, admin tool) and
-``plugins/`` (APOC core). A folder is used only once complete, so an interrupted download
-is simply redone.
+version with ``lib/`` (server, HTTP server, Browser, bootloaders, admin tool). A folder is
+used only once complete, so an interrupted download is simply redone. No plugin is
+assembled: no statement of wbgraph needs one (APOC was, until it turned out to break Bolt
+TLS on this class path); each server's own ``plugins/`` folder takes any you add.
 """
 
 from __future__ import annotations
@@ -30,11 +31,10 @@ ALTERNATIVES = (
 
 @dataclass(frozen=True)
 class Distribution:
-    """An assembled Neo4j: the server's class path folder and its plugins folder."""
+    """An assembled Neo4j: the server's class path folder."""
 
     version: str
     lib: Path
-    plugins: Path
 
     @property
     def classpath(self) -> str:
@@ -69,8 +69,9 @@ def java_executable() -> str:
 def ensure_distribution(cache: Path | None = None, progress: Progress = SILENT) -> Distribution:
     """The cached Neo4j distribution, assembled with Maven first if it is not there yet."""
     root = (cache or default_cache()) / f"neo4j-{NEO4J_VERSION}"
-    dist = Distribution(NEO4J_VERSION, root / "lib", root / "plugins")
+    dist = Distribution(NEO4J_VERSION, root / "lib")
     if (root / ".complete").exists():
+        shutil.rmtree(root / "plugins", ignore_errors=True)  # the APOC that earlier wbgraph versions assembled
         return dist
     mvn = shutil.which("mvn")
     if not mvn:
@@ -79,29 +80,9 @@ def ensure_distribution(cache: Path | None = None, progress: Progress = SILENT) 
         )
     progress.say(f"Assembling Neo4j {NEO4J_VERSION} from Maven Central into {root} (first time only)...")
     root.mkdir(parents=True, exist_ok=True)
-    for pom, target in (("server.pom.xml", dist.lib), ("plugins.pom.xml", dist.plugins)):
-        _copy_dependencies(mvn, root, pom, target)
-    _drop_shadowing_jars(dist)
+    _copy_dependencies(mvn, root, "server.pom.xml", dist.lib)
     (root / ".complete").write_text(NEO4J_VERSION + "\n")
     return dist
-
-
-def _artifact(jar: Path) -> str:
-    """``commons-lang3`` for ``commons-lang3-3.12.0.jar``."""
-    return re.sub(r"-\d[^-]*(-[A-Za-z0-9_.]+)*\.jar$", "", jar.name)
-
-
-def _drop_shadowing_jars(dist: Distribution) -> None:
-    """Remove plugin dependencies that the server already ships.
-
-    Neo4j's bootloader puts ``plugins/`` on the class path before ``lib/``, so an older
-    library pulled in by a plugin (APOC brings commons-lang3 3.12) would shadow the version
-    the server needs and stop it from starting. The server's own copy wins.
-    """
-    server_artifacts = {_artifact(jar) for jar in dist.lib.glob("*.jar")}
-    for jar in dist.plugins.glob("*.jar"):
-        if _artifact(jar) in server_artifacts:
-            jar.unlink()
 
 
 def _copy_dependencies(mvn: str, root: Path, pom_name: str, target: Path) -> None:

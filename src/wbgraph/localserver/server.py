@@ -2,7 +2,9 @@
 
 The instance folder (``$WBGRAPH_HOME``, default ``~/.local/share/wbgraph``; mode 0700) holds
 ``server.json`` (ports, memory), ``password`` (mode 0600) and the usual Neo4j folders
-``conf/ data/ logs/ run/ import/``. ``conf/neo4j.conf`` is regenerated at every start.
+``conf/ data/ logs/ run/ import/``. ``conf/neo4j.conf`` is regenerated at every start;
+settings of your own (TLS for Bolt, logging, ...) go into ``neo4j.extra.conf`` in the
+instance folder, appended at every start (a setting wbgraph sets itself is refused there).
 
 The server is started and stopped by Neo4j's own bootloader (``Neo4jBoot start|stop``), as
 the ``neo4j`` script of the tarball does. The initial password is set with the admin tool
@@ -26,6 +28,8 @@ from ..progress import SILENT, Progress, Summary
 from .distribution import Distribution, default_cache, ensure_distribution, java_executable
 
 HOST = "127.0.0.1"
+FOLDERS = ("import", "plugins")
+EXTRA_CONF = "neo4j.extra.conf"  # the user's own settings, appended to the generated neo4j.conf
 BOOT_CLASS = "org.neo4j.server.startup.Neo4jBoot"
 ADMIN_CLASS = "org.neo4j.server.startup.Neo4jAdminBoot"
 ENTRY_POINT = "org.neo4j.server.CommunityEntryPoint"
@@ -194,7 +198,14 @@ class LocalServer:
     def _prepare(self, config: ServerConfig, dist: Distribution) -> None:
         self.home.mkdir(parents=True, exist_ok=True)
         self.home.chmod(0o700)
-        for folder in (self.conf_dir, self.data_dir, self.logs_dir, self.run_dir, self.home / "import"):
+        for folder in (
+            self.conf_dir,
+            self.data_dir,
+            self.logs_dir,
+            self.run_dir,
+            self.home / "import",
+            self.home / "plugins",
+        ):
             folder.mkdir(exist_ok=True)
         self.config_file.write_text(json.dumps(asdict(config), indent=2) + "\n")
         if not self.password_file.exists():
@@ -237,7 +248,7 @@ def render_conf(config: ServerConfig, dist: Distribution, home: Path) -> str:
     """The ``neo4j.conf`` of the local instance: loopback only, authentication on, small memory."""
     settings = {
         "server.directories.lib": dist.lib,
-        "server.directories.plugins": dist.plugins,
+        "server.directories.plugins": home / "plugins",
         "server.directories.data": home / "data",
         "server.directories.logs": home / "logs",
         "server.directories.run": home / "run",
@@ -257,12 +268,19 @@ def render_conf(config: ServerConfig, dist: Distribution, home: Path) -> str:
         "server.memory.pagecache.size": config.pagecache,
         "db.tx_log.rotation.size": "64M",
         "db.tx_log.rotation.retention_policy": "256M size",
-        "dbms.security.procedures.unrestricted": "apoc.*",
         "dbms.usage_report.enabled": "false",
     }
     lines = ["# Written by `wbgraph db start`; edits are overwritten at the next start."]
     lines += [f"{key}={value}" for key, value in settings.items()]
     lines += [f"server.jvm.additional={option}" for option in JVM_OPTIONS]
+    extra = home / EXTRA_CONF
+    if extra.is_file():
+        own = extra.read_text(encoding="utf-8").splitlines()
+        for line in own:
+            key = line.split("=", 1)[0].strip()
+            if key in settings:
+                raise ConfigError(f"{extra}: {key} is set by wbgraph itself (use the options of `wbgraph db start`).")
+        lines += [f"# From {extra}:"] + own
     return "\n".join(lines) + "\n"
 
 
