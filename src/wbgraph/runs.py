@@ -277,22 +277,39 @@ class Run:
         self._write_json(WRITEBACK, summary)
         projection.to_csv(self.folder / PROJECTION, index=False)
 
+    def add_top_up(self, summary: dict) -> None:
+        """Keep a ``writeback --only-new`` summary in ``writeback.json``'s ``topUps``."""
+        kept = self.writeback() or {}
+        kept.setdefault("topUps", []).append(summary)
+        self._write_json(WRITEBACK, kept)
+
     def projection(self) -> pd.DataFrame | None:
         import pandas as pd
 
         return pd.read_csv(self.folder / PROJECTION) if (self.folder / PROJECTION).is_file() else None
 
-    def restore(self, driver: neo4j.Driver, settings: Settings) -> Restored:
+    def restore(self, driver: neo4j.Driver, settings: Settings, newcomers: bool = False) -> Restored:
         """The run's model with its weights, over the graph re-exported with the run's encoders,
-        so every customer and product has the index it had in training."""
-        from .gnn.data import prepare
+        so every customer and product has the index it had in training.
+
+        ``newcomers``: the current graph (the run's customer-type and location filters, not
+        its time window) with the customers and products that arrived after training
+        appended, and the model grown to score them (:meth:`HeteroGATRecommender.grow`).
+        """
+        from .gnn.data import prepare, prepare_tables
+        from .gnn.export import fetch
 
         config, encoders = self.config(), self.encoders()
-        data = prepare(driver, settings, config.filters(), encoders=encoders, holdout_share=config.holdout_share)
+        if not newcomers:
+            data = prepare(driver, settings, config.filters(), encoders=encoders, holdout_share=config.holdout_share)
+            return Restored(self, config, data, self.model(data, config))
+        tables = fetch(driver, settings, **(config.filters() | {"since": None, "until": None}))
+        data = prepare_tables(tables, encoders.with_newcomers(tables), config.holdout_share)
         return Restored(self, config, data, self.model(data, config))
 
     def model(self, data: Prepared, config: TrainConfig | None = None) -> HeteroGATRecommender:
-        """The run's model for ``data`` (exported with the run's encoders), its weights loaded.
+        """The run's model for ``data`` (exported with the run's encoders), its weights loaded;
+        grown for the customers and products ``data`` has beyond the trained ones.
 
         Weights that are unreadable or do not fit the model (a tampered or foreign ``model.pt``)
         are a :class:`RunNotFound` naming the file.
@@ -301,8 +318,17 @@ class Run:
 
         config = config or self.config()
         state = self.weights()
-        model = HeteroGATRecommender.for_graph(data.train_graph, config)
+        graph = data.train_graph
+        trained = {
+            key.removeprefix("embeddings.").removesuffix(".weight"): value.shape[0]
+            for key, value in state.items()
+            if key.startswith("embeddings.") and key.endswith(".weight")
+        }
+        if "product_bias" in state:
+            trained["product"] = state["product_bias"].shape[0]
+        model = HeteroGATRecommender.for_graph(graph, config, num_nodes=trained)
         self._guard(WEIGHTS, lambda: model.load_state_dict(state))
+        model.grow({t: graph[t].num_nodes for t in graph.node_types})
         return model
 
     # reading and writing

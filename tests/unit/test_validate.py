@@ -58,12 +58,14 @@ def test_dates_with_and_without_microseconds_or_time_zone(tmp_path):
         "2025-03-01T10:17:08.752682",
         "2025-03-01T10:17:08+02:00",
         "2025-03-01T10:17:08Z",
+        "2025-03-01 10:17:08.752682999",  # nanoseconds, as pandas writes them: kept to the microsecond
     ]
     v = validate(
         write_csv(tmp_path / "f.csv", [row(Transaction_Date=d, Transaction_ID=str(i)) for i, d in enumerate(dates)])
     )
     assert len(v.rejects) == 0
-    assert v.rows["date"].dt.strftime("%H:%M").tolist() == ["00:00", "10:17", "10:17", "08:17", "10:17"]
+    assert v.rows["date"].dt.strftime("%H:%M").tolist() == ["00:00", "10:17", "10:17", "08:17", "10:17", "10:17"]
+    assert v.rows["date"].iloc[-1].microsecond == 752682 and v.rows["date"].iloc[-1].nanosecond == 0
 
 
 def test_line_numbers_count_quoted_newlines_and_crlf(tmp_path):

@@ -50,6 +50,11 @@ def _segments(ctx: click.Context, param: click.Parameter, value: str) -> int | s
     is_flag=True,
     help="Refuse a run that was not evaluated (exit 11) or failed its evaluation gate (exit 10).",
 )
+@click.option(
+    "--only-new",
+    is_flag=True,
+    help="Only customers without a current set (newcomers since the last writeback), scored without retraining.",
+)
 @runs_option
 @silent_option
 @json_option
@@ -64,6 +69,7 @@ def writeback(
     batch_size: int,
     workers: int,
     require_evaluated: bool,
+    only_new: bool,
     runs_dir: str,
     silent: bool,
     as_json: bool,
@@ -75,12 +81,15 @@ def writeback(
     it again. Candidates excluded by the eligibility rules are counted per rule. Rules fail
     closed: a missing fact (no risk rating, no regulations) counts as matching, unless the
     rule says missing = "allow"; a rule blind to most facts, or excluding most candidates,
-    is a warning before anything is written.
+    is a warning before anything is written. --only-new tops up: customers that arrived
+    since the last writeback get their sets from the same run, without retraining, and
+    join its nearest segment; nothing else changes.
 
     \b
     Example:
         wbgraph writeback --top-k 10 --segments auto --rules my-rules.toml
         wbgraph evaluate --require-beat EASE && wbgraph writeback --require-evaluated
+        wbgraph ingest new-clients.csv && wbgraph writeback --only-new
     """
     from ..writeback import DEFAULT_RULES
     from ..writeback import writeback as library
@@ -101,6 +110,7 @@ def writeback(
             runs_dir=runs_dir,
             progress=bars(silent or as_json),
             require_evaluated=require_evaluated,
+            only_new=only_new,
         )
     if as_json:
         echo_json(summary)
@@ -110,7 +120,10 @@ def writeback(
         f"customers in {summary.seconds:.1f}s ({summary.edges_per_second:,.0f} edges/s; writing "
         f"{summary.phase_seconds['write']:.1f}s, {summary.write_edges_per_second:,.0f} edges/s)"
     )
-    click.echo(f"Segments: {summary.segments} (silhouette {summary.silhouette:.3f})")
+    if only_new:
+        click.echo(f"Newcomers joined {summary.segments} of the run's segments")
+    else:
+        click.echo(f"Segments: {summary.segments} (silhouette {summary.silhouette:.3f})")
     if summary.rules:
         click.echo(f"Excluded by eligibility rules (of candidates not already held; customers left short of {top_k}):")
         for r in summary.rules:

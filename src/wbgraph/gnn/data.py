@@ -90,6 +90,17 @@ class Encoders:
         enc.dropped += [name for name, values in numbers.items() if not np.isfinite(_numbers(values, False)).any()]
         return enc
 
+    def with_newcomers(self, tables: GraphTables) -> Encoders:
+        """These encodings with the customers and products of ``tables`` they never saw appended
+        (in ID order), for serving newcomers without retraining: every learned vocabulary and
+        scale stays, so the known customers and products keep their positions."""
+        from dataclasses import replace
+
+        known_c, known_p = set(self.customer_ids), set(self.product_ids)
+        new_c = sorted(set(tables.customers["customerId"]) - known_c)
+        new_p = sorted(set(tables.products["productId"]) - known_p)
+        return replace(self, customer_ids=self.customer_ids + new_c, product_ids=self.product_ids + new_p)
+
     def notes(self) -> list[str]:
         """One line per feature the data has no value for, which the model therefore does without."""
         return [f"{name.removeprefix('edge.')}: no value in the data, left out of the model" for name in self.dropped]

@@ -111,11 +111,11 @@ class HeteroGATRecommender(nn.Module):
         self.reset_parameters()
 
     @classmethod
-    def for_graph(cls, graph: HeteroData, config: TrainConfig) -> HeteroGATRecommender:
-        """A model sized for ``graph`` with ``config``'s hyperparameters."""
+    def for_graph(cls, graph: HeteroData, config: TrainConfig, num_nodes: dict | None = None) -> HeteroGATRecommender:
+        """A model sized for ``graph`` (or, per node type, ``num_nodes``) with ``config``'s hyperparameters."""
         return cls(
             graph.metadata(),
-            num_nodes={t: graph[t].num_nodes for t in graph.node_types},
+            num_nodes={t: graph[t].num_nodes for t in graph.node_types} | (num_nodes or {}),
             feature_dims={t: graph[t].x.shape[1] for t in graph.node_types if "x" in graph[t]},
             edge_dims={et: graph[et].edge_attr.shape[1] for et in graph.edge_types if "edge_attr" in graph[et]},
             hidden=config.hidden,
@@ -124,6 +124,23 @@ class HeteroGATRecommender(nn.Module):
             dropout=config.dropout,
             channel=config.channel and CO_ADOPTED in graph.edge_types and USES_EDGE in graph.edge_types,
         )
+
+    @torch.no_grad()
+    def grow(self, num_nodes: dict) -> None:
+        """Make room for nodes that arrived after training, to serve them without retraining.
+
+        A new product (or context node) starts from the mean of the trained ID embeddings and
+        a new product's bias from the trained mean, so its features decide where it ranks;
+        customers have no ID embedding, so a new one needs nothing here.
+        """
+        for t, embedding in list(self.embeddings.items()):
+            extra = num_nodes.get(t, embedding.num_embeddings) - embedding.num_embeddings
+            if extra > 0:
+                typical = embedding.weight.mean(0, keepdim=True).expand(extra, -1)
+                self.embeddings[t] = nn.Embedding.from_pretrained(torch.cat([embedding.weight, typical]), freeze=False)
+        extra = num_nodes.get("product", len(self.product_bias)) - len(self.product_bias)
+        if extra > 0:
+            self.product_bias = nn.Parameter(torch.cat([self.product_bias, self.product_bias.mean().expand(extra)]))
 
     def reset_parameters(self) -> None:
         for embedding in self.embeddings.values():

@@ -601,7 +601,7 @@ def _convert(
         parsed = pd.to_datetime(pd.Series(plain, dtype=object), format="ISO8601", utc=True, errors="coerce")
         for i in np.flatnonzero(~empty & parsed.isna().to_numpy()):
             reasons[i].append(f"{name} {_show(values.iat[i])} is not an ISO 8601 date")
-        return parsed
+        return parsed.dt.floor("us")  # dates are kept to the microsecond (pandas writes nanoseconds)
 
     arr = pd.to_numeric(pd.Series(plain, dtype=object), errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
     finite = np.isfinite(arr)

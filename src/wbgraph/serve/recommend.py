@@ -3,16 +3,24 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import neo4j
 
 from .. import cypher
 from ..config import Settings
+from ..db import READ
 from ..errors import NotInGraph, QueryFailed
 
 
 def recommend(
-    driver: neo4j.Driver, settings: Settings, customer_id: str, top_k: int = 5, explain: bool = False
+    driver: neo4j.Driver,
+    settings: Settings,
+    customer_id: str,
+    top_k: int = 5,
+    explain: bool = False,
+    live: bool = True,
+    runs_dir: str | Path | None = None,
 ) -> dict:
     """The customer's facts and its current recommendations, best first (``explain``: with reasons).
 
@@ -21,7 +29,56 @@ def recommend(
     can meet a commit half-applied; the query says whether the set it read is whole (the size
     and run the writeback recorded on the customer, ranks 1..n), and a set that is not is read
     again (:data:`READ_AGAIN` times at most, then a one-line error).
+
+    A customer no writeback has reached yet (a newcomer) is scored now, with ``live``, by the
+    serving run (:meth:`wbgraph.runs.Run.serving`) from its attributes and holdings, without
+    retraining, under the shipped eligibility rules; one that holds nothing yet by segment
+    popularity. That exports the graph once: seconds, not milliseconds. ``source`` says which:
+    ``graph``, ``model`` or ``segment popularity``; ``runId`` the run.
     """
+    found = _read(driver, settings, customer_id, top_k, explain)
+    if found.pop("hasSet") or not live:
+        return found | {"source": "graph" if found["recommendations"] else None}
+    return found | _score_now(driver, settings, customer_id, top_k, explain, runs_dir)
+
+
+def _score_now(
+    driver: neo4j.Driver, settings: Settings, customer_id: str, top_k: int, explain: bool, runs_dir: str | Path | None
+) -> dict:
+    """A newcomer's recommendations, worked out now by the serving run (none without a run)."""
+    from ..errors import RunNotFound
+    from ..runs import Run
+    from ..writeback.eligibility import DEFAULT_RULES, load_rules
+    from ..writeback.plan import plan_newcomers
+
+    try:
+        run = Run.serving(runs_dir)
+    except RunNotFound:
+        return {"source": None}
+    planned = plan_newcomers(driver, settings, run, top_k, load_rules(DEFAULT_RULES), customers=[customer_id])
+    row = planned.rows[0]
+    ids = [r["productId"] for r in row["recommendations"]]
+    records = driver.execute_query(
+        cypher.load("serve/product_facts"), productIds=ids, database_=settings.database, routing_=READ
+    ).records
+    facts = {r["productId"]: r.data() for r in records}
+    recommendations = [
+        facts.get(r["productId"], {"productType": None, "category": None})
+        | {
+            "rank": r["rank"],
+            "productId": r["productId"],
+            "score": r["score"],
+            "reasons": r["reasons"] if explain else None,
+            "runId": run.id,
+            "createdAt": None,
+        }
+        for r in row["recommendations"]
+    ]
+    return {"recommendations": recommendations, "source": row["source"], "runId": run.id, "segment": row["segment"]}
+
+
+def _read(driver: neo4j.Driver, settings: Settings, customer_id: str, top_k: int, explain: bool) -> dict:
+    """The customer's facts and stored set, read again while a writeback is met half-applied."""
     query = cypher.load("serve/customer_recommendations")
     with driver.session(database=settings.database, default_access_mode=neo4j.READ_ACCESS) as session:
         for attempt in range(READ_AGAIN + 1):

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..db import writer_lock
-from ..errors import GateFailed, NotEvaluated
+from ..errors import GateFailed, NotEvaluated, TargetRefused
 from ..progress import SILENT, Phases, Progress
 from ..runs import Run
 from .eligibility import DEFAULT_RULES
@@ -35,8 +35,14 @@ def writeback(
     runs_dir: str | Path | None = None,
     progress: Progress = SILENT,
     require_evaluated: bool = False,
+    only_new: bool = False,
 ) -> WritebackSummary:
     """Write the top ``top_k`` eligible recommendations of every customer the run knows, with segments.
+
+    ``only_new``: only customers without a current set (newcomers since the last writeback),
+    scored by the run without retraining, products that arrived after training included;
+    each joins the run's nearest segment and nothing else in the graph changes
+    (:func:`.plan.plan_newcomers`). The run folder keeps the summary under ``topUps``.
 
     ``rules``: a rules file, ``"default"`` for the shipped rules, None for none; a rule that
     cannot see most facts, or that excluded most candidates, is a warning (said through
@@ -53,18 +59,26 @@ def writeback(
     chosen = Run.open(run, runs_dir)  # named, else the serving run: the promoted one or the latest that passed
     if require_evaluated:
         check_evaluated(chosen)
+    if only_new and chosen.projection() is None:
+        raise TargetRefused(
+            f"Run {chosen.id} was never written back: run `wbgraph writeback` first (--only-new tops up its sets)."
+        )
 
-    from .plan import plan
+    from .eligibility import load_rules
+    from .plan import plan, plan_newcomers
     from .write import WritebackSummary, write
 
     phases = Phases()
     with writer_lock(driver, settings, "writeback", progress):
         with phases("plan"):
-            planned = plan(driver, settings, chosen.folder, top_k, segments, rules)
+            if only_new:
+                planned = plan_newcomers(driver, settings, chosen, top_k, load_rules(rules))
+            else:
+                planned = plan(driver, settings, chosen.folder, top_k, segments, rules)
         for warning in planned.warnings:  # said before the first write, and kept in the summary
             progress.say(f"Warning: {warning}")
         with phases("write"):
-            write(driver, settings, planned, batch_size, workers, progress)
+            write(driver, settings, planned, batch_size, workers, progress, segments=not only_new)
     edges = sum(len(r["recommendations"]) for r in planned.rows)
     summary = WritebackSummary(
         planned.run_id,
@@ -72,7 +86,7 @@ def writeback(
         sum(1 for r in planned.rows if r["recommendations"]),
         edges,
         top_k,
-        len(planned.segments),
+        len(planned.segments) if not only_new else len({r["segment"] for r in planned.rows} - {None}),
         planned.segments[0]["runSilhouette"] if planned.segments else 0.0,
         planned.excluded,
         phases.total,
@@ -80,6 +94,9 @@ def writeback(
         planned.rules,
         planned.warnings,
     )
+    if only_new:
+        planned.run.add_top_up(summary.to_json() | {"customerIds": planned.customer_ids})
+        return summary
     planned.run.save_writeback(
         summary.to_json() | {"segmentProfiles": planned.segments},
         pd.DataFrame(

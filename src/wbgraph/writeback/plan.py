@@ -20,6 +20,7 @@ import pandas as pd
 import torch
 from sklearn.decomposition import PCA
 
+from .. import cypher
 from ..config import Settings
 from ..gnn.data import build_graph, peer_groups
 from ..gnn.export import GraphTables, fetch
@@ -27,7 +28,7 @@ from ..gnn.train import pick_device
 from ..runs import Restored, Run
 from . import explain
 from .eligibility import DEFAULT_RULES, exclusions, impact, load_rules, missing_facts
-from .segments import profiles, segment
+from .segments import Segmentation, profiles, segment
 
 
 @dataclass
@@ -53,6 +54,14 @@ class Plan:
         return self.run.id
 
 
+@dataclass
+class Newcomers:
+    """Whom a newcomers' plan is for, and the segments the run's writeback gave the others."""
+
+    customers: set[str]  # the customers to plan for: those without a current set
+    segment_of: dict[str, int]  # customer -> segment, from the run's writeback (empty: never written back)
+
+
 def plan(
     driver: neo4j.Driver,
     settings: Settings,
@@ -70,32 +79,72 @@ def plan(
     return plan_restored(restored, top_k, segments, rule_list, current)
 
 
+def plan_newcomers(
+    driver: neo4j.Driver,
+    settings: Settings,
+    run: Run,
+    top_k: int = 10,
+    rules: list | None = None,
+    customers: list[str] | None = None,
+) -> Plan:
+    """The plan for customers without a current set (or for ``customers``), scored by ``run``
+    without retraining, over the current graph: customers and products that arrived after
+    training included (:meth:`wbgraph.runs.Run.restore` with ``newcomers``). A customer that
+    holds nothing is ranked by segment popularity (what its type-and-industry peers hold)
+    instead. Segments are the run's: a newcomer joins the one whose members' embeddings are
+    nearest on average; no Segment node is rewritten.
+    """
+    restored = run.restore(driver, settings, newcomers=True)
+    if customers is None:
+        records = driver.execute_query(cypher.load("writeback/customers_without_set"), database_=settings.database)
+        customers = [r["customerId"] for r in records.records]
+    projection = run.projection()
+    segment_of = {} if projection is None else dict(zip(projection["customerId"], projection["segment"].astype(int)))
+    return plan_restored(restored, top_k, rules=rules, newcomers=Newcomers(set(customers), segment_of))
+
+
 def plan_restored(
     restored: Restored,
     top_k: int = 10,
     segments: int | str = "auto",
     rules: list | None = None,
     current: GraphTables | None = None,
+    newcomers: Newcomers | None = None,
 ) -> Plan:
     """:func:`plan` for a run already restored (no database needed): ``rules`` as :func:`load_rules` gives them.
 
     ``current``: the whole graph's tables when the run was trained on a window or a filter
     (held products and facts then come from it); None when the run's export is the whole graph.
+    ``newcomers``: plan for those customers only, in the run's segments (:func:`plan_newcomers`).
     """
     rule_list = rules or []
     data = restored.data
     graph, scores, embeddings = _score_everything(restored)
     held, customers, products = _current(data, current)
+    wanted = np.ones(len(held), dtype=bool)
+    source = np.full(len(held), "model", dtype=object)
+    if newcomers is not None:
+        wanted = np.isin(np.array(data.encoders.customer_ids, dtype=object), list(newcomers.customers))
+        empty = wanted & ~held.any(1)
+        scores = _segment_popularity(scores, held, peer_groups(customers), empty)
+        source[empty] = "segment popularity"
     excluded_by = exclusions(rule_list, customers, products)
     k = min(top_k, data.n_products)
     warnings = missing_facts(rule_list, customers, products)
-    impacts, swallowed = impact(rule_list, excluded_by, held, k, customers, products)
-    values, picks = _top_k(scores, held, excluded_by, k)
-
-    seg = segment(embeddings, segments, seed=restored.config.seed)
-    segment_props = profiles(
-        seg, customers, held, _picked(picks, held.shape), data.encoders.product_ids, restored.run_id
+    planned_for = {name: m[wanted] for name, m in excluded_by.items()}  # the figures: of the customers planned for
+    impacts, swallowed = impact(
+        rule_list, planned_for, held[wanted], k, customers[wanted].reset_index(drop=True), products
     )
+    values, picks = _top_k(scores, held, excluded_by, k)
+    picks[~wanted] = -1  # no reasons worked out for customers not planned for
+
+    if newcomers is None:
+        seg = segment(embeddings, segments, seed=restored.config.seed)
+        segment_props = profiles(
+            seg, customers, held, _picked(picks, held.shape), data.encoders.product_ids, restored.run_id
+        )
+    else:
+        seg, segment_props = _join_segments(embeddings, data.encoders.customer_ids, newcomers.segment_of), []
     why = explain.reasons(
         picks,
         held,
@@ -109,8 +158,9 @@ def plan_restored(
     rows = [
         {
             "customerId": customer,
-            "segment": int(seg.labels[i]),
-            "segmentKey": f"{restored.run_id}/{int(seg.labels[i])}",
+            "segment": int(seg.labels[i]) if seg.labels[i] > 0 else None,
+            "segmentKey": f"{restored.run_id}/{int(seg.labels[i])}" if seg.labels[i] > 0 else None,
+            "source": source[i],
             "recommendations": [
                 {
                     "productId": data.encoders.product_ids[p],
@@ -123,19 +173,20 @@ def plan_restored(
             ],
         }
         for i, customer in enumerate(data.encoders.customer_ids)
+        if wanted[i]
     ]
     return Plan(
         restored.run,
         restored.run.metrics().get("trainedAt"),
-        data.encoders.customer_ids,
+        [c for c, w in zip(data.encoders.customer_ids, wanted) if w],
         rows,
         segment_props,
-        {name: int((m & ~held).sum()) for name, m in excluded_by.items()},
-        int((~held).sum()),
+        {name: int((m & ~held[wanted]).sum()) for name, m in planned_for.items()},
+        int((~held[wanted]).sum()),
         impacts,
         warnings + swallowed,
-        _projection(embeddings),
-        seg.labels,
+        _projection(embeddings)[wanted] if newcomers is None else None,
+        seg.labels[wanted],
     )
 
 
@@ -166,6 +217,33 @@ def _score_everything(restored: Restored) -> tuple:
     graph = build_graph(data.tables, data.encoders, data.tables.interactions[everything]).to(device)
     scores, h = restored.model.to(device).score_all(graph)
     return graph, scores.cpu(), h["customer"].cpu().numpy()
+
+
+def _segment_popularity(scores: torch.Tensor, held: np.ndarray, peers: np.ndarray, rows: np.ndarray) -> torch.Tensor:
+    """``scores`` with the ``rows`` customers ranked by what their peers (same type and
+    industry) hold, ties broken by what everyone holds: for customers that hold nothing yet."""
+    if not rows.any():
+        return scores
+    everyone = held.sum(0).astype(np.float64)
+    out = scores.clone()
+    for group in np.unique(peers[rows]):
+        members = peers == group
+        popularity = held[members].sum(0) + everyone / (everyone.max() + 1.0)
+        out[torch.as_tensor(rows & members)] = torch.as_tensor(popularity, dtype=out.dtype)
+    return out
+
+
+def _join_segments(embeddings: np.ndarray, customer_ids: list[str], segment_of: dict) -> Segmentation:
+    """The run's segments (``segment_of``) for its customers; every other customer joins the
+    segment whose members' mean embedding is nearest. Without segments, every label is 0 (none)."""
+    labels = np.array([int(segment_of.get(c, 0)) for c in customer_ids])
+    known = labels > 0
+    if known.any() and (~known).any():
+        names = np.unique(labels[known])
+        centres = np.stack([embeddings[labels == name].mean(0) for name in names])
+        distance = ((embeddings[~known][:, None, :] - centres[None, :, :]) ** 2).sum(-1)
+        labels[~known] = names[distance.argmin(1)]
+    return Segmentation(labels, len(set(labels[known])), 0.0, {})
 
 
 def _top_k(scores: torch.Tensor, held: np.ndarray, excluded_by: dict, k: int) -> tuple[np.ndarray, np.ndarray]:

@@ -70,13 +70,18 @@ def write(
     batch_size: int = 500,
     workers: int = 4,
     progress: Progress = SILENT,
+    segments: bool = True,
 ) -> None:
-    """Segment nodes, then every customer's recommendations a batch at a time, then stale segments away."""
+    """Segment nodes, then every customer's recommendations a batch at a time, then stale segments away.
+
+    ``segments`` False (newcomers joining the run's segments): the Segment nodes stay as they are.
+    """
     with driver.session(database=settings.database) as session:
         apply_schema(session)
-        session.execute_write(
-            lambda tx: tx.run(cypher.load("writeback/write_segments"), segments=planned.segments).consume()
-        )
+        if segments:
+            session.execute_write(
+                lambda tx: tx.run(cypher.load("writeback/write_segments"), segments=planned.segments).consume()
+            )
         session.execute_write(lambda tx: tx.run(cypher.load("writeback/stamp_empty_sets")).consume())
     query = cypher.load("writeback/write_recommendations")
 
@@ -99,6 +104,8 @@ def write(
                 update(done, len(planned.rows))
     finally:
         pool.shutdown(cancel_futures=True)  # on an error, the batches not yet started are not tried
+    if not segments:
+        return
     keys = [g["segmentKey"] for g in planned.segments]
     with driver.session(database=settings.database) as session:
         session.execute_write(
