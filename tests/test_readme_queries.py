@@ -1,5 +1,6 @@
 """The Cypher queries the README offers analysts run and return rows."""
 
+import json
 import re
 from pathlib import Path
 
@@ -46,6 +47,7 @@ def test_analyst_query_library_runs_and_returns_rows(cli, backend, small_graph, 
         "segment_overview",
         "why_this_recommendation",
         "recommendations_changed",
+        "recommendations_graph",
     }
     for name, text in queries.items():
         assert text.startswith("// "), name  # says what it answers
@@ -82,3 +84,23 @@ def test_bloom_perspective_covers_the_graph_and_its_search_phrases_run(cli, back
         params = {p["name"]: values[p["name"]] for p in template["params"]}
         assert set(params) == set(re.findall(r"\$(\w+)", template["text"])), template["name"]
         assert driver.execute_query(template["cypher"], params).records, template["name"]
+
+
+def test_the_cli_runs_a_shipped_query_by_name_or_a_query_file(cli, backend, small_graph, driver, tmp_path):
+    runs = tmp_path / "runs"
+    assert cli("train", "--epochs", "2", "--hidden", "8", "--runs-dir", str(runs), "--silent").exit_code == 0
+    assert cli("writeback", "--runs-dir", str(runs), "--top-k", "3", "--silent").exit_code == 0
+    customer = driver.execute_query("MATCH (c:Customer) RETURN c.customerId AS id ORDER BY id LIMIT 1").records[0]["id"]
+    by_name = cli("query", "--name", "recommendations_for_customer", "-p", f"customerId={customer}", "--format", "json")
+    assert by_name.exit_code == 0, by_name.output
+    assert [row["rank"] for row in json.loads(by_name.output)] == [1, 2, 3]
+
+    question = tmp_path / "question.cypher"
+    question.write_text("// my own question\nMATCH (c:Customer {customerId: $id}) RETURN c.customerId AS id\n")
+    by_file = cli("query", "--file", str(question), "-p", f"id={customer}", "--format", "csv")
+    assert by_file.exit_code == 0 and by_file.output.splitlines() == ["id", customer]
+
+    unknown = cli("query", "--name", "nope")
+    assert unknown.exit_code == 1 and "No shipped query named 'nope'" in unknown.output
+    assert "recommendations_for_customer" in unknown.output
+    assert cli("query", "RETURN 1", "--name", "segment_overview").exit_code == 2

@@ -93,3 +93,79 @@ def test_unknown_ids_are_a_one_line_error(cli, demo_graph, tmp_path, args):
 def test_exactly_one_thing_to_draw(cli, tmp_path):
     result = cli("visualize", "CUS-0001", "--product", "PROD-001", "--output", str(tmp_path / "x.html"))
     assert result.exit_code == 2 and "exactly one" in result.output
+
+
+# Neo4j Browser itself, served by the local server, driven in headless Chromium
+
+
+def browser_login(page, server):
+    """Log in to the Neo4j Browser the server serves, as an analyst would."""
+    page.goto(f"http://127.0.0.1:{server.config().http_port}/browser/")
+    page.wait_for("document.querySelector('[data-testid=connect]')", what="the login form")
+    for field, text in (
+        ("boltaddress", f"127.0.0.1:{server.config().bolt_port}"),
+        ("username", "neo4j"),
+        ("password", server.read_password()),
+    ):
+        page.evaluate(f"(e => {{ e.focus(); e.select(); }})(document.querySelector('[data-testid={field}]'))")
+        page.type(text)
+    page.evaluate("document.querySelector('[data-testid=connect]').click()")
+    page.wait_for("document.body.innerText.includes('You are connected as user neo4j')", what="the connection")
+
+
+def browser_run(page, command):
+    """Type one command into Browser's editor (one line) and run it."""
+    page.evaluate("document.querySelector('.monaco-editor textarea').focus()")
+    page.type(" ".join(line.strip() for line in command.splitlines() if not line.strip().startswith("//")))
+    page.press("Enter", "Enter", 13)
+
+
+def svg_texts(page) -> list:
+    return page.evaluate("Array.from(document.querySelectorAll('svg text')).map(t => t.textContent.trim())")
+
+
+def test_neo4j_browser_shows_the_headline_queries_styled_as_shipped(backend, demo_graph, tmp_path):
+    import os
+
+    from chromium import Chromium
+
+    from wbgraph import cypher
+
+    if backend.server is None:
+        pytest.skip("Neo4j Browser is checked on the local server wbgraph manages (this session uses another)")
+    customer = first_customer(demo_graph)
+    with open_driver(backend.settings) as driver:
+        expected = driver.execute_query(
+            "MATCH (c:Customer {customerId: $id})-[r:RECOMMENDED]->(p:Product) "
+            "RETURN p.productId AS product, p.productType AS type, r.rank AS rank ORDER BY rank",
+            id=customer,
+        ).records
+    assert expected
+    grass = cypher.browser_style()
+    with Chromium() as page:
+        browser_login(page, backend.server)
+        browser_run(page, ":style " + grass)
+        page.wait_for("document.body.innerText.includes('node.Customer')", what="the style frame")
+        browser_run(page, f":param customerId => '{customer}'")
+        page.wait_for(f'document.body.innerText.includes(\'"customerId": "{customer}"\')', what="the parameter")
+
+        browser_run(page, cypher.analyst_queries()["recommendations_for_customer"])  # the table
+        best = expected[0]["product"]
+        page.wait_for(f"document.body.innerText.includes('\"{best}\"')", what="the table of recommendations")
+
+        browser_run(page, cypher.analyst_queries()["recommendations_graph"])  # the graph view, styled
+        page.wait_for(
+            f"Array.from(document.querySelectorAll('svg text')).some(t => t.textContent.includes('{customer}'))",
+            what="the graph view",
+        )
+        shown = svg_texts(page)
+        png = page.screenshot(tmp_path / "browser.png")
+    segment = next(t for t in shown if t.startswith(customer))
+    assert segment.startswith(f"{customer} · ") and segment.split(" · ")[1].isdigit()  # id and segment
+    assert {f"#{r['rank']}" for r in expected} <= set(shown)  # each recommendation captioned by its rank
+    assert f"{best} ·" in shown  # products by id and type (the type wraps onto the next lines)
+    assert any(t.startswith("Segment ") for t in shown)  # the segment by its name
+    image = imread(png)[..., :3]
+    assert pixels_of(image, "#F28C28") > 300 and pixels_of(image, "#1F3A93") > 300  # the style's colours
+    if os.environ.get("WBGRAPH_SCREENSHOTS"):  # refresh the README's picture
+        shutil.copy(png, os.environ["WBGRAPH_SCREENSHOTS"])

@@ -3,6 +3,7 @@
 import csv
 import json
 import sys
+from pathlib import Path
 
 import click
 
@@ -11,7 +12,11 @@ from .common import echo_json, pass_obj
 
 
 @click.command()
-@click.argument("statement")
+@click.argument("statement", required=False)
+@click.option("--name", "name", metavar="QUERY", help="Run a shipped analyst query, e.g. recommendations_for_customer.")
+@click.option(
+    "--file", "file", type=click.Path(exists=True, dir_okay=False), help="Run the statement in this .cypher file."
+)
 @click.option(
     "--param",
     "-p",
@@ -23,16 +28,28 @@ from .common import echo_json, pass_obj
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True)
 @click.option("--write", is_flag=True, help="Route to a writer (needed for statements that write).")
 @pass_obj
-def query(obj, statement: str, params: tuple[str, ...], fmt: str, write: bool) -> None:
+def query(
+    obj, statement: str | None, name: str | None, file: str | None, params: tuple[str, ...], fmt: str, write: bool
+) -> None:
     """Run one Cypher statement with parameters and print the rows.
 
-    Statements are routed as reads unless --write is given. JSON output is a list
-    of objects keyed by column.
+    The statement is given as text, as a file (--file), or by the name of one of the
+    analysts' queries shipped in cypher/queries/ (--name; a wrong name lists them).
+    Statements are routed as reads unless --write is given. JSON output is a list of
+    objects keyed by column.
 
     \b
     Example:
         wbgraph query "MATCH (c:Customer {customerId: \\$id}) RETURN c" -p id=CUS-001 --format json
+        wbgraph query --name recommendations_for_customer -p customerId=CUS-0001
+        wbgraph query --file my-question.cypher --format csv > answer.csv
     """
+    if sum(x is not None for x in (statement, name, file)) != 1:
+        raise click.UsageError("Give exactly one of STATEMENT, --name and --file.")
+    if name:
+        statement = library.shipped(name)
+    elif file:
+        statement = Path(file).read_text(encoding="utf-8")
     parsed = library.parse_params(params)
     with obj.connect() as (driver, settings):
         result = library.query(driver, settings, statement, parsed, write=write)

@@ -41,6 +41,13 @@ def analyst_queries() -> dict[str, str]:
     }
 
 
+def browser_style() -> str:
+    """The Neo4j Browser style (``browser.grass``): customers captioned by ID and segment,
+    products by ID and type, segments by name, RECOMMENDED by rank. Apply it in Browser with
+    ``:style`` followed by this text, or by dropping the file onto the ``:style`` frame."""
+    return resources.files(__package__).joinpath("browser.grass").read_text(encoding="utf-8")
+
+
 def names() -> list[str]:
     """The names of all the Cypher files shipped with wbgraph, as :func:`load` takes them."""
     root = resources.files(__package__)

@@ -41,6 +41,16 @@ def parse_params(pairs: list[str] | tuple[str, ...]) -> dict:
     return params
 
 
+def shipped(name: str) -> str:
+    """The text of the analysts' query ``name`` (``cypher/queries/<name>.cypher``)."""
+    from .. import cypher
+
+    queries = cypher.analyst_queries()
+    if name not in queries:
+        raise ConfigError(f"No shipped query named {name!r}: choose one of {', '.join(sorted(queries))}.")
+    return queries[name]
+
+
 def query(
     driver: neo4j.Driver, settings: Settings, statement: str, params: dict | None = None, write: bool = False
 ) -> QueryResult:
