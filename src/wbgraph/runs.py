@@ -46,6 +46,7 @@ CURVE = "curve.png"
 EVALUATION = "evaluation.json"
 WRITEBACK = "writeback.json"
 PROJECTION = "embedding-2d.csv"
+AUDIT = "recommendations"  # one Parquet file per writeback: what it wrote, to whom, when and why
 LATEST = "latest"
 PROMOTED = "promoted"
 REQUIRED = (MANIFEST, WEIGHTS, ENCODERS, CONFIG, METRICS)
@@ -277,6 +278,46 @@ class Run:
         self._write_json(WRITEBACK, summary)
         projection.to_csv(self.folder / PROJECTION, index=False)
 
+    def save_audit(self, rows: list[dict], run_id: str, written_at: str, kind: str) -> Path:
+        """Keep what a writeback wrote: one row per (customer, product) with rank, score,
+        reasons, run, segment, source and the time it was written, as
+        ``recommendations/<time>-<kind>.parquet``: "what did we recommend to whom, when and
+        why" has an answer for every past writeback of the run."""
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        columns: dict[str, list] = {name: [] for name in AUDIT_COLUMNS}
+        for row in rows:
+            for rec in row["recommendations"]:
+                columns["customerId"].append(row["customerId"])
+                columns["productId"].append(rec["productId"])
+                columns["rank"].append(rec["rank"])
+                columns["score"].append(rec["score"])
+                columns["reasons"].append(rec.get("reasons") or [])
+                columns["segment"].append(row.get("segment"))
+                columns["source"].append(row.get("source", "model"))
+        n = len(columns["customerId"])
+        columns["runId"], columns["writtenAt"], columns["writeback"] = [run_id] * n, [written_at] * n, [kind] * n
+        folder = self.folder / AUDIT
+        folder.mkdir(exist_ok=True)
+        path = folder / f"{written_at.replace(':', '').replace('+0000', 'Z')}-{kind}.parquet"
+        pq.write_table(pa.table(columns, schema=audit_schema()), path, compression="zstd")
+        return path
+
+    def audit(self, customers: list[str] | None = None) -> pd.DataFrame:
+        """Everything the run's writebacks wrote (:meth:`save_audit`), oldest first; only
+        ``customers``' rows with it."""
+        import pandas as pd
+        import pyarrow.parquet as pq
+
+        files = sorted((self.folder / AUDIT).glob("*.parquet")) if (self.folder / AUDIT).is_dir() else []
+        wanted = [("customerId", "in", list(customers))] if customers else None
+        tables = [pq.read_table(f, filters=wanted).to_pandas() for f in files]
+        return pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(columns=list(AUDIT_COLUMNS))
+
+    def audit_files(self) -> list[Path]:
+        return sorted((self.folder / AUDIT).glob("*.parquet")) if (self.folder / AUDIT).is_dir() else []
+
     def add_top_up(self, summary: dict) -> None:
         """Keep a ``writeback --only-new`` summary in ``writeback.json``'s ``topUps``."""
         kept = self.writeback() or {}
@@ -348,6 +389,40 @@ class Run:
             raise RunNotFound(f"Run {self.folder}: {name} cannot be loaded ({type(e).__name__}: {detail}).") from None
 
 
+AUDIT_COLUMNS = (
+    "customerId",
+    "productId",
+    "rank",
+    "score",
+    "reasons",
+    "segment",
+    "source",
+    "runId",
+    "writtenAt",
+    "writeback",
+)
+
+
+def audit_schema() -> object:
+    """The Parquet schema of the audit files (built when pyarrow is loaded)."""
+    import pyarrow as pa
+
+    return pa.schema(
+        [
+            ("customerId", pa.string()),
+            ("productId", pa.string()),
+            ("rank", pa.int32()),
+            ("score", pa.float64()),
+            ("reasons", pa.list_(pa.string())),
+            ("segment", pa.int32()),
+            ("source", pa.string()),
+            ("runId", pa.string()),
+            ("writtenAt", pa.string()),
+            ("writeback", pa.string()),
+        ]
+    )
+
+
 def environment() -> dict:
     """What a run was made with: the library versions and, in a git checkout, wbgraph's commit."""
     import platform
@@ -406,6 +481,7 @@ def show(run: str, runs_dir: str | Path | None = None) -> dict:
         "training": {k: v for k, v in metrics.items() if k != "history"} | {"epochs": len(metrics.get("history", []))},
         "evaluation": found.evaluation(),
         "writeback": found.writeback(),
+        "auditFiles": [p.name for p in found.audit_files()],
     }
 
 

@@ -9,11 +9,13 @@ from .common import Group, Obj
 from .db import db
 from .demo import demo
 from .evaluate import evaluate
+from .forget import forget
 from .generate import generate
 from .ingest import ingest
 from .mapping import mapping
 from .query import query
 from .recommend import recommend
+from .recommendations import recommendations
 from .report import report
 from .run import run
 from .runs import runs
@@ -74,10 +76,12 @@ cli.add_command(train)
 cli.add_command(evaluate)
 cli.add_command(writeback)
 cli.add_command(recommend)
+cli.add_command(recommendations)
 cli.add_command(query)
 cli.add_command(report)
 cli.add_command(runs)
 cli.add_command(visualize)
+cli.add_command(forget)
 
 
 def main() -> None:

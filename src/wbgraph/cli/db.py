@@ -156,6 +156,55 @@ def unlock(obj, yes: bool, as_json: bool) -> None:
         click.echo("No writer lock was held")
 
 
+@db.command()
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--database", "database", default="neo4j", show_default=True, help="The database to dump.")
+@json_option
+def dump(file: str, database: str, as_json: bool) -> None:
+    """Back up the local server's database to FILE with `neo4j-admin database dump`.
+
+    Neo4j Community dumps only an offline database: a running server is stopped for the
+    copy and started again. Refused while a wbgraph writer holds the database (exit 13).
+
+    \b
+    Example:
+        wbgraph db dump backups/wbgraph-$(date +%F).dump
+    """
+    from ..localserver.backup import dump as library
+
+    result = library(file, database=database, progress=bars(as_json))
+    if as_json:
+        echo_json(result)
+    else:
+        click.echo(f"Dumped {result.database} to {result.file} ({result.bytes:,} bytes) in {result.seconds:.1f}s")
+
+
+@db.command()
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--database", "database", default="neo4j", show_default=True, help="The database to replace.")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@json_option
+def load(file: str, database: str, yes: bool, as_json: bool) -> None:
+    """Replace the local server's database with a dump made by `wbgraph db dump`.
+
+    Everything in the database is replaced by the dump's content. A running server is
+    stopped for the load and started again.
+
+    \b
+    Example:
+        wbgraph db load backups/wbgraph-2026-11-26.dump --yes
+    """
+    from ..localserver.backup import load as library
+
+    if not yes and not as_json:
+        click.confirm(f"Replace everything in database {database!r} of the local server with {file}?", abort=True)
+    result = library(file, database=database, progress=bars(as_json))
+    if as_json:
+        echo_json(result)
+    else:
+        click.echo(f"Loaded {result.file} into {result.database} in {result.seconds:.1f}s")
+
+
 @db.command(context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
 @click.argument("args", nargs=-1, type=click.UNPROCESSED)
 def admin(args: tuple[str, ...]) -> None:

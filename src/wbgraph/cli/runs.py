@@ -61,17 +61,39 @@ def list_(runs_dir: str | None, as_json: bool) -> None:
 
 @runs.command()
 @click.argument("run_id", metavar="ID")
+@click.option(
+    "--recommendations",
+    "with_recommendations",
+    is_flag=True,
+    help="Print what its writebacks wrote (CSV): to whom, what, when and why.",
+)
+@click.option("--customer", "customers", multiple=True, help="With --recommendations: only this customer (repeatable).")
 @runs_option
 @json_option
-def show(run_id: str, runs_dir: str | None, as_json: bool) -> None:
+def show(
+    run_id: str, with_recommendations: bool, customers: tuple[str, ...], runs_dir: str | None, as_json: bool
+) -> None:
     """Show one run: what it learned from, with what, its figures and what it wrote back.
+
+    With --recommendations: every recommendation its writebacks wrote, from the audit
+    files in its folder (customer, product, rank, score, reasons, segment, source, when).
 
     \b
     Example:
         wbgraph runs show 20261126-020409-s0
+        wbgraph runs show 20261126-020409-s0 --recommendations --customer CUS-0001
     """
+    from ..runs import Run
     from ..runs import show as library
 
+    if with_recommendations:
+        written = Run.open(run_id, runs_dir).audit(list(customers) or None)
+        if as_json:
+            echo_json(written.assign(reasons=written["reasons"].map(list)).to_dict("records"))
+        else:
+            out = written.assign(reasons=written["reasons"].map(lambda r: " | ".join(r)))
+            click.echo(out.to_csv(index=False, lineterminator="\n"), nl=False)
+        return
     shown = library(run_id, runs_dir)
     if as_json:
         echo_json(shown)
@@ -97,8 +119,9 @@ def show(run_id: str, runs_dir: str | None, as_json: bool) -> None:
             f"ndcg@10 ({shown['figuresFrom']})": _cell(shown["ndcg@10"]),
             "gate": shown["gate"],
             "written back": f"{writeback['edges']:,} edges for {writeback['covered']:,} customers"
-            if writeback
+            if writeback.get("edges") is not None
             else "not yet",
+            "audit files": ", ".join(shown["auditFiles"]) or "-",
         }
     )
 

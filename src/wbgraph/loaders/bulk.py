@@ -314,7 +314,11 @@ def _bulk(
             session.run(cypher.load("db/await_indexes")).consume()
             fingerprint = file_fingerprint(path)  # the store holds the whole file: its ingest is finished
             session.run(
-                cypher.load("loaders/ingest_started"), fingerprint=fingerprint, file=str(path), rows=summary.read
+                cypher.load("loaders/ingest_started"),
+                fingerprint=fingerprint,
+                file=str(Path(path).resolve()),
+                rows=summary.read,
+                rejectsFile=str(Path(summary.rejects_file).resolve()) if summary.rejects_file else None,
             ).consume()
             session.run(cypher.load("loaders/ingest_finished"), fingerprint=fingerprint).consume()
         summary.loaded = checked.valid

@@ -129,7 +129,14 @@ def ingest(
         with driver.session(database=settings.database) as session:  # the lock applied the schema
             for p, (checked, summary) in zip(paths, checks):
                 fingerprint = file_fingerprint(p)
-                _mark(session, "loaders/ingest_started", fingerprint=fingerprint, file=str(p), rows=summary.read)
+                _mark(
+                    session,
+                    "loaders/ingest_started",
+                    fingerprint=fingerprint,
+                    file=str(p.resolve()),
+                    rows=summary.read,
+                    rejectsFile=str(Path(summary.rejects_file).resolve()) if summary.rejects_file else None,
+                )
                 _write(session, checked, summary, batch_size, phases, progress)
                 _mark(session, "loaders/ingest_finished", fingerprint=fingerprint)
                 checked.close()

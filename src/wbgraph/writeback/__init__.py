@@ -7,6 +7,7 @@ when it runs, so ``import wbgraph`` stays quick.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -94,6 +95,9 @@ def writeback(
         planned.rules,
         planned.warnings,
     )
+    written_at = datetime.now(UTC).isoformat(timespec="seconds")
+    audit = planned.run.save_audit(planned.rows, planned.run_id, written_at, "only-new" if only_new else "all")
+    summary.audit_file = str(audit)
     if only_new:
         planned.run.add_top_up(summary.to_json() | {"customerIds": planned.customer_ids})
         return summary

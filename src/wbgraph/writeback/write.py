@@ -49,6 +49,7 @@ class WritebackSummary(Summary):
     phase_seconds: dict = field(default_factory=dict)  # plan (score, rules, segments, reasons) and write
     rules: list = field(default_factory=list)  # per rule: excluded, share of candidates, customersShort
     warnings: list = field(default_factory=list)  # rules blind to most facts, or that swallowed most candidates
+    audit_file: str | None = None  # the run folder's record of what was written (Run.save_audit)
     derived = ("edges_per_second", "write_edges_per_second")
 
     @property

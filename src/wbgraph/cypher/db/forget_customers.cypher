@@ -1,0 +1,11 @@
+// Erasure: delete customers, their transactions and every relationship either has (USES,
+// RECOMMENDED, IN_SEGMENT, the context links). $customerIds. One row per customer found.
+UNWIND $customerIds AS id
+MATCH (c:Customer {customerId: id})
+CALL (c) {
+  OPTIONAL MATCH (c)-[:PERFORMED]->(t:Transaction)
+  DETACH DELETE t
+  RETURN count(t) AS transactions
+}
+DETACH DELETE c
+RETURN id AS customerId, transactions

@@ -1,0 +1,144 @@
+"""``wbgraph forget``: erase customers from the graph and from every artefact wbgraph keeps.
+
+A bank must be able to answer an erasure request. For each customer ID this deletes the
+customer node, its transactions and every relationship they have; then removes the
+customer from each run folder in the runs location (the encoders' ID list, the segment
+projection, the audit files of past writebacks, the top-up records) and from the rejects
+files wbgraph wrote for the files ingested into this database (any rejected row with the
+ID in one of its cells). What it cannot reach is said, not guessed at: the input files
+themselves (wbgraph never changes them), Neo4j's transaction logs until they rotate,
+database dumps, exports and reports written before, copies of run folders elsewhere.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import neo4j
+
+from . import cypher
+from .config import Settings, runs_location
+from .db import writer_lock
+from .loaders.ingest import default_rejects_path
+from .progress import SILENT, Progress, Summary
+from .runs import ENCODERS, PROJECTION, WRITEBACK, Run
+
+
+@dataclass
+class ForgetSummary(Summary):
+    """What ``wbgraph forget`` erased, where, and what it cannot reach."""
+
+    asked: list
+    found: list  # the customers that were in the graph
+    transactions: int  # transactions deleted with them
+    files: list = field(default_factory=list)  # files rewritten without them
+    unreachable: list = field(default_factory=list)
+
+
+def forget(
+    driver: neo4j.Driver,
+    settings: Settings,
+    customer_ids: list[str],
+    runs_dir: str | Path | None = None,
+    progress: Progress = SILENT,
+) -> ForgetSummary:
+    """Erase ``customer_ids`` from the graph, the run folders and the rejects files.
+
+    Holds the writer lock, so no ingest or writeback brings a customer back half way.
+    Forgetting a customer that is not there (any more) is not an error: the files are
+    still searched, and the summary says which IDs the graph held.
+    """
+    ids = sorted(set(customer_ids))
+    with writer_lock(driver, settings, "forget", progress):
+        deleted = driver.execute_query(
+            cypher.load("db/forget_customers"), customerIds=ids, database_=settings.database
+        ).records
+        ingested = driver.execute_query(cypher.load("db/ingested_files"), database_=settings.database).records
+        files = _forget_in_runs(ids, runs_location(runs_dir))
+        inputs = []
+        for record in ingested:
+            inputs.append(record["file"])
+            rejects = record["rejectsFile"] or str(default_rejects_path(Path(record["file"])))
+            if Path(rejects).is_file() and _drop_rows(Path(rejects), set(ids)):
+                files.append(rejects)
+    unreachable = [
+        "the input files ingested (wbgraph never changes them)" + (f": {', '.join(inputs)}" if inputs else ""),
+        "Neo4j's transaction logs, until they rotate (the local server keeps 256 MB of them)",
+        "database dumps (wbgraph db dump), exports (wbgraph recommendations export) and reports written before",
+        f"run folders outside {runs_location(runs_dir)} and copies of run folders elsewhere",
+    ]
+    return ForgetSummary(
+        ids,
+        [r["customerId"] for r in deleted],
+        sum(r["transactions"] for r in deleted),
+        sorted(set(files)),
+        unreachable,
+    )
+
+
+def _forget_in_runs(ids: list[str], runs: Path) -> list[str]:
+    """Remove the customers from every run folder under ``runs``; the files rewritten."""
+    import pandas as pd
+    import pyarrow.parquet as pq
+
+    gone, changed = set(ids), []
+    for folder in sorted(p for p in runs.iterdir() if p.is_dir()) if runs.is_dir() else []:
+        run = Run(folder)
+        encoders = folder / ENCODERS
+        if encoders.is_file():
+            data = json.loads(encoders.read_text())
+            kept = [c for c in data.get("customer_ids", []) if c not in gone]
+            if len(kept) != len(data.get("customer_ids", [])):
+                data["customer_ids"] = kept  # customers have no per-ID parameters: the model does not change
+                _replace(encoders, json.dumps(data, indent=1))
+                changed.append(str(encoders))
+        projection = folder / PROJECTION
+        if projection.is_file():
+            table = pd.read_csv(projection, dtype={"customerId": str})
+            if table["customerId"].isin(gone).any():
+                _replace(projection, table[~table["customerId"].isin(gone)].to_csv(index=False))
+                changed.append(str(projection))
+        for audit in run.audit_files():
+            table = pq.read_table(audit)
+            mask = table.column("customerId").to_pandas().isin(gone).to_numpy()
+            if mask.any():
+                partial = audit.with_name(audit.name + ".partial")
+                pq.write_table(table.filter(~mask), partial, compression="zstd")
+                partial.replace(audit)
+                changed.append(str(audit))
+        writeback = folder / WRITEBACK
+        if writeback.is_file():
+            kept_json = json.loads(writeback.read_text())
+            touched = False
+            for top_up in kept_json.get("topUps", []):
+                before = top_up.get("customerIds", [])
+                top_up["customerIds"] = [c for c in before if c not in gone]
+                touched |= len(before) != len(top_up["customerIds"])
+            if touched:
+                _replace(writeback, json.dumps(kept_json, indent=2))
+                changed.append(str(writeback))
+    return changed
+
+
+def _drop_rows(path: Path, ids: set[str]) -> bool:
+    """Rewrite a rejects CSV without the rows that hold one of ``ids`` in any cell; whether any did."""
+    with path.open(newline="", encoding="utf-8") as f:
+        rows = list(csv.reader(f))
+    kept = rows[:1] + [row for row in rows[1:] if not ids.intersection(cell.strip() for cell in row)]
+    if len(kept) == len(rows):
+        return False
+    partial = path.with_name(path.name + ".partial")
+    with partial.open("w", newline="", encoding="utf-8") as f:
+        csv.writer(f, lineterminator="\n").writerows(kept)
+    partial.replace(path)
+    return True
+
+
+def _replace(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` whole or not at all."""
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(text)
+    partial.replace(path)
