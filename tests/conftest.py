@@ -66,7 +66,7 @@ def docker_answers() -> bool:
 
 def start_local_server(home) -> LocalServer:
     server = LocalServer(home=home)
-    start(server, bolt_port=free_port(), http_port=free_port())
+    start(server, bolt_port=free_port(), http_port=free_port(), heap="1g", pagecache="512m")  # small: tests run several
     return server
 
 

@@ -51,7 +51,7 @@ def tls_server(tmp_path_factory):
     (base / "public.crt").write_bytes((pki / "server.crt").read_bytes())
     (home / "neo4j.extra.conf").write_text(TLS_CONF.format(base=base))
     server = LocalServer(home=home)
-    start(server, bolt_port=free_port(), http_port=free_port())
+    start(server, bolt_port=free_port(), http_port=free_port(), heap="1g", pagecache="512m")  # small: tests run several
     try:
         yield server, pki / "ca.pem"
     finally:

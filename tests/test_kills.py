@@ -47,7 +47,7 @@ def world(tmp_path_factory):
     home = tmp_path_factory.mktemp("kills-home")
     folder = tmp_path_factory.mktemp("kills")
     server = LocalServer(home=home)
-    start(server, bolt_port=free_port(), http_port=free_port())
+    start(server, bolt_port=free_port(), http_port=free_port(), heap="1g", pagecache="512m")  # small: tests run several
     # a client whose server died gives up after 3 s of retries instead of 30 (the test waits for it)
     env = {k: v for k, v in os.environ.items() if not k.startswith("NEO4J_")} | {
         "WBGRAPH_HOME": str(home),

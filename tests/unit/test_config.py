@@ -129,3 +129,24 @@ def test_a_trusted_ca_applies_to_the_tls_schemes_only_and_must_exist(tmp_path):
         resolve_settings(uri="bolt+ssc://graph.bank.internal", environ=env, env_file=tmp_path / "none")
     with pytest.raises(ConfigError, match="does not exist"):
         resolve_settings(uri="neo4j+s://g", environ=env | {"NEO4J_TRUSTED_CA": str(ca) + "x"}, env_file=tmp_path / "n")
+
+
+@pytest.mark.parametrize(
+    "gib, heap, pagecache",
+    [(2, "1g", "512m"), (4, "1g", "1g"), (24, "3g", "6g"), (64, "8g", "16g"), (512, "8g", "32g"), (0, "1g", "512m")],
+)
+def test_the_local_server_is_sized_from_the_machine_within_bounds(gib, heap, pagecache):
+    from wbgraph.localserver import ServerConfig
+
+    sized = ServerConfig.for_machine(gib * 1024**3)
+    assert (sized.heap, sized.pagecache) == (heap, pagecache)
+    assert (sized.bolt_port, sized.http_port) == (ServerConfig().bolt_port, ServerConfig().http_port)
+
+
+def test_a_first_start_takes_the_machine_sizing_and_a_remembered_one_stays(tmp_path):
+    from wbgraph.localserver import LocalServer, ServerConfig
+
+    server = LocalServer(home=tmp_path)
+    assert server.config() == ServerConfig.for_machine()
+    (tmp_path / "server.json").write_text('{"bolt_port": 7687, "http_port": 7474, "heap": "1g", "pagecache": "512m"}')
+    assert (server.config().heap, server.config().pagecache) == ("1g", "512m")

@@ -24,8 +24,10 @@ def db() -> None:
 @db.command()
 @click.option("--bolt-port", type=int, help=f"Bolt port (default {DEFAULTS.bolt_port}; remembered).")
 @click.option("--http-port", type=int, help=f"HTTP port for Neo4j Browser (default {DEFAULTS.http_port}; remembered).")
-@click.option("--heap", help=f"JVM heap, e.g. 512m or 2g (default {DEFAULTS.heap}; remembered).")
-@click.option("--pagecache", help=f"Page cache, e.g. 512m or 4g (default {DEFAULTS.pagecache}; remembered).")
+@click.option("--heap", help="JVM heap, e.g. 1g or 4g. First start: 1/8 of the machine's memory, 1g-8g; remembered.")
+@click.option(
+    "--pagecache", help="Page cache, e.g. 512m or 8g. First start: 1/4 of the machine's memory, 512m-32g; remembered."
+)
 @click.option("--timeout", type=float, default=180.0, show_default=True, help="Seconds to wait for Bolt to answer.")
 @json_option
 def start(

@@ -58,12 +58,38 @@ JVM_OPTIONS = (
 
 @dataclass(frozen=True)
 class ServerConfig:
-    """Ports and memory of the local server; sized for a small machine by default."""
+    """Ports and memory of the local server. ``ServerConfig()`` is the smallest sizing;
+    :meth:`for_machine` the one a first start uses."""
 
     bolt_port: int = 7687
     http_port: int = 7474
     heap: str = "1g"
     pagecache: str = "512m"
+
+    @classmethod
+    def for_machine(cls, total_bytes: int | None = None) -> ServerConfig:
+        """Memory sized from the machine (``total_bytes``: its physical memory, read when None):
+        a heap of 1/8 of it within 1–8 GB and a page cache of 1/4 within 0.5–32 GB, so a
+        24 GB machine gives 3 GB and 6 GB. The rest stays for the operating system's file
+        cache and for training, which runs beside the server."""
+        total = total_bytes if total_bytes is not None else _physical_memory()
+        gib = 1024**3
+        heap = min(max(total // 8, gib), 8 * gib)
+        pagecache = min(max(total // 4, gib // 2), 32 * gib)
+        return cls(heap=_size(heap), pagecache=_size(pagecache))
+
+
+def _physical_memory() -> int:
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return 0  # unknown: the smallest sizing
+
+
+def _size(n: int) -> str:
+    """Bytes as Neo4j's memory setting, rounded down to whole MB (``3g`` when whole GB)."""
+    mb = n // 1024**2
+    return f"{mb // 1024}g" if mb % 1024 == 0 else f"{mb}m"
 
 
 @dataclass(frozen=True)
@@ -122,9 +148,9 @@ class LocalServer:
 
     # -- settings -------------------------------------------------------------------------
     def config(self) -> ServerConfig:
-        """The saved settings, or the defaults before the first start."""
+        """The saved settings, or, before the first start, the defaults sized for this machine."""
         if not self.config_file.exists():
-            return ServerConfig()
+            return ServerConfig.for_machine()
         try:
             return ServerConfig(**json.loads(self.config_file.read_text()))
         except (ValueError, TypeError) as e:
