@@ -73,7 +73,7 @@ def bulk_figures(settings, csv: Path, folder: Path) -> dict:
     if done.returncode != 0:
         raise SystemExit(f"neo4j-admin import failed: {done.stdout[-2000:]} {done.stderr[-2000:]}")
     out["rawImportRowsPerS"] = summary.loaded / seconds
-    out["rawImportEntitiesPerS"] = (files.nodeCount + files.relationshipCount) / seconds
+    out["rawImportEntitiesPerS"] = (files.node_count + files.relationship_count) / seconds
     out["bulkOfRawImport"] = out["bulkRowsPerS"] / out["rawImportRowsPerS"]
     return out
 
