@@ -310,12 +310,12 @@ class Run:
         import pandas as pd
         import pyarrow.parquet as pq
 
-        files = sorted((self.folder / AUDIT).glob("*.parquet")) if (self.folder / AUDIT).is_dir() else []
         wanted = [("customerId", "in", list(customers))] if customers else None
-        tables = [pq.read_table(f, filters=wanted).to_pandas() for f in files]
+        tables = [pq.read_table(f, filters=wanted).to_pandas() for f in self.audit_files()]
         return pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(columns=list(AUDIT_COLUMNS))
 
     def audit_files(self) -> list[Path]:
+        """The run's audit files, oldest first (their names start with the time written)."""
         return sorted((self.folder / AUDIT).glob("*.parquet")) if (self.folder / AUDIT).is_dir() else []
 
     def add_top_up(self, summary: dict) -> None:
