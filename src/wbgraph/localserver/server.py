@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import signal
 import socket
 import subprocess
 import time
@@ -99,6 +100,9 @@ class StartResult(Summary):
     bolt_uri: str
     browser_url: str
     seconds: float
+
+
+STOP_TIMEOUT = 300.0  # seconds a stop may take (a large store's final checkpoint), then an error
 
 
 @dataclass(frozen=True)
@@ -295,6 +299,10 @@ def render_conf(config: ServerConfig, dist: Distribution, home: Path) -> str:
         "db.tx_log.rotation.size": "64M",
         "db.tx_log.rotation.retention_policy": "256M size",
         "dbms.usage_report.enabled": "false",
+        # Bolt's network threads stop after the databases have stopped and checkpointed; by
+        # default Netty then idles through a quiet period twice, 5 s each (a stop took 9 s, now 2 s)
+        "internal.dbms.bolt.netty_server_shutdown_quiet_period": "0",
+        "internal.dbms.bolt.netty_server_shutdown_timeout": "1s",
     }
     lines = ["# Written by `wbgraph db start`; edits are overwritten at the next start."]
     lines += [f"{key}={value}" for key, value in settings.items()]
@@ -361,11 +369,22 @@ def stop(server: LocalServer | None = None) -> StopResult:
     """Stop the local Neo4j server cleanly; stopping a stopped server is not an error."""
     server = server or LocalServer()
     began = time.monotonic()
-    if not server.pid():
+    pid = server.pid()
+    if not pid:
         return StopResult(False, 0.0)
-    done = server._boot("stop", ensure_distribution(server.cache))
-    if done.returncode != 0 or server.pid():
-        raise ServerError(f"Neo4j did not stop: {_last_line(done.stderr or done.stdout)} (logs: {server.logs_dir})")
+    # What Neo4j's own `neo4j stop` does (SIGTERM: the server's shutdown hook checkpoints and
+    # closes the store), without starting a JVM to do it: 2-3 s less a stop.
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        pass
+    while server.pid():
+        if time.monotonic() - began > STOP_TIMEOUT:
+            raise ServerError(
+                f"Neo4j did not stop within {STOP_TIMEOUT:.0f} s (pid {pid}); see {server.logs_dir / 'neo4j.log'}"
+            )
+        time.sleep(0.1)
+    (server.run_dir / "neo4j.pid").unlink(missing_ok=True)
     return StopResult(True, time.monotonic() - began)
 
 
