@@ -124,7 +124,7 @@ def graph_dump(settings: Settings) -> dict:
         for r in driver.execute_query(NODES, database_=settings.database).records:
             props = r["props"]
             key = props.get("customerId") or props.get("productId") or props.get("transactionKey")
-            key = key or props.get("segmentKey") or props.get("name")
+            key = key or props.get("segmentKey") or props.get("name") or props.get("runId")
             nodes[(tuple(sorted(r["labels"])), key)] = props
         relationships = {}
         for r in driver.execute_query(RELATIONSHIPS, database_=settings.database).records:

@@ -10,8 +10,9 @@ from wbgraph.errors import QueryFailed
 
 from helpers import paused
 
-EDGES = """MATCH (c:Customer)-[r:RECOMMENDED]->(p) RETURN c.customerId AS c, p.productId AS p, r.rank AS rank,
-           r.score AS score, r.createdAt AS at, r.reasons AS reasons, c.segment AS segment ORDER BY c, rank"""
+EDGES = """MATCH (c:Customer)-[r:RECOMMENDED]->(p) MATCH (run:Run {runId: r.runId})
+           RETURN c.customerId AS c, p.productId AS p, r.rank AS rank, r.score AS score, run.createdAt AS at,
+                  split(c.recommendationReasons[r.rank - 1], '\n') AS reasons, c.segment AS segment ORDER BY c, rank"""
 
 
 @pytest.fixture(scope="module")
@@ -52,6 +53,13 @@ def test_writeback_gives_each_customer_k_ranked_new_products_and_is_repeatable(c
     record = driver.execute_query(check).records[0]
     assert record["customers"] == customers and record["ranked"] and record["held"] == 0
     assert record["runIds"] == [[first]]
+    light = """MATCH (c:Customer)-[r:RECOMMENDED]->() RETURN collect(DISTINCT keys(r)) AS keys,
+               min(size(c.recommendationReasons)) AS fewest, max(size(c.recommendationReasons)) AS most"""
+    record = driver.execute_query(light).records[0]
+    assert [sorted(k) for k in record["keys"]] == [["rank", "runId", "score"]]  # a light edge
+    assert record["fewest"] == record["most"] == 4  # the reasons of each rank, on the customer
+    run = driver.execute_query("MATCH (r:Run {runId: $id}) RETURN r", id=first).records[0]["r"]
+    assert run["modelVersion"].startswith("wbgraph-") and run["createdAt"] is not None  # said once, for every edge
 
     before = [tuple(r.values()) for r in driver.execute_query(EDGES).records]
     assert (
@@ -191,7 +199,8 @@ def test_reasons_are_backed_by_the_graph(cli, runs, driver):
     assert cli("writeback", "--runs-dir", str(folder), "--run", first, "--no-rules", "--silent").exit_code == 0
     records = driver.execute_query("""
         MATCH (c:Customer)-[r:RECOMMENDED]->(p:Product) RETURN c.customerId AS c, c.industry AS industry,
-               c.segment AS segment, p.productId AS p, r.reasons AS reasons ORDER BY c, r.rank LIMIT 300""").records
+               c.segment AS segment, p.productId AS p, split(c.recommendationReasons[r.rank - 1], '\n') AS reasons
+        ORDER BY c, r.rank LIMIT 300""").records
     assert all(r["reasons"] for r in records)
     checked = {"together": 0, "segment": 0}
     for r in records:

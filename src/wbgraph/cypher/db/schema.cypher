@@ -12,3 +12,4 @@ CREATE INDEX transaction_date IF NOT EXISTS FOR (t:Transaction) ON (t.date);
 CREATE CONSTRAINT segment_key IF NOT EXISTS FOR (s:Segment) REQUIRE s.segmentKey IS UNIQUE;
 CREATE CONSTRAINT wbgraph_lock IF NOT EXISTS FOR (l:WbgraphLock) REQUIRE l.name IS UNIQUE;
 CREATE CONSTRAINT wbgraph_ingest IF NOT EXISTS FOR (i:WbgraphIngest) REQUIRE i.fingerprint IS UNIQUE;
+CREATE CONSTRAINT run_id IF NOT EXISTS FOR (r:Run) REQUIRE r.runId IS UNIQUE;

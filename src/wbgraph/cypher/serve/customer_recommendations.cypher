@@ -6,13 +6,17 @@
 // writeback's commit half-applied can see part of a set: the serving path reads again then.
 // (A set written by a wbgraph older than these two properties is taken as it is found.)
 // `hasSet` is false for a customer no writeback has reached yet (a newcomer).
+// Reasons are on the customer (recommendationReasons[rank - 1], newline-separated), the
+// run's createdAt on its (:Run) node; a set written before those reads them off its edges.
 MATCH (c:Customer {customerId: $customerId})
 OPTIONAL MATCH (c)-[:IN_SEGMENT]->(g:Segment)
+OPTIONAL MATCH (run:Run {runId: c.recommendationRunId})
 OPTIONAL MATCH (c)-[r:RECOMMENDED]->(p:Product)
-WITH c, g, r, p ORDER BY r.rank
+WITH c, g, run, r, p ORDER BY r.rank
 WITH c, g, collect(CASE WHEN r IS NULL THEN null ELSE {
-  rank: r.rank, productId: p.productId, productType: p.productType, category: p.category,
-  score: r.score, reasons: CASE WHEN $explain THEN coalesce(r.reasons, []) END, runId: r.runId, createdAt: toString(r.createdAt)} END) AS everything
+  rank: r.rank, productId: p.productId, productType: p.productType, category: p.category, score: r.score,
+  reasons: CASE WHEN $explain THEN coalesce(r.reasons, [x IN split(c.recommendationReasons[r.rank - 1], '\n') WHERE x <> ''], []) END,
+  runId: r.runId, createdAt: toString(coalesce(r.createdAt, run.createdAt))} END) AS everything
 WITH c, g, everything, [x IN everything | x.rank] = range(1, size(everything)) AS ranked,
      CASE WHEN size(everything) = 0 THEN null ELSE everything[0].runId END AS firstRun
 RETURN c.customerId AS customerId, c.customerType AS customerType, c.industry AS industry,
