@@ -351,6 +351,7 @@ def _import(
         progress.say("Starting Neo4j")
         with phases("start"):
             start(server)
+        with phases("schema"):  # taking the lock creates the constraints: their indexes are built from the data
             lock.retake()  # the new store has no lock node: ours again before anyone else writes
         if done.returncode != 0:
             raise ServerError(f"The bulk importer failed, nothing loaded: {_reason(done, files)}")
