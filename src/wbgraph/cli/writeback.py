@@ -41,9 +41,8 @@ def _segments(ctx: click.Context, param: click.Parameter, value: str) -> int | s
 @click.option(
     "--workers",
     type=click.IntRange(min=1, max=64),
-    default=4,
-    show_default=True,
-    help="Write transactions run concurrently.",
+    default=None,
+    help="Write transactions run concurrently (default: one per CPU core of this machine, at most 4).",
 )
 @click.option(
     "--require-evaluated",
@@ -67,7 +66,7 @@ def writeback(
     rules: str | None,
     no_rules: bool,
     batch_size: int,
-    workers: int,
+    workers: int | None,
     require_evaluated: bool,
     only_new: bool,
     runs_dir: str,

@@ -32,7 +32,7 @@ def writeback(
     batch_size: int = 500,
     segments: int | str = "auto",
     rules: str | Path | None = DEFAULT_RULES,
-    workers: int = 4,
+    workers: int | None = None,
     runs_dir: str | Path | None = None,
     progress: Progress = SILENT,
     require_evaluated: bool = False,
@@ -48,7 +48,8 @@ def writeback(
     ``rules``: a rules file, ``"default"`` for the shipped rules, None for none; a rule that
     cannot see most facts, or that excluded most candidates, is a warning (said through
     ``progress`` before writing, and kept in the summary's ``warnings``). Batches of
-    ``batch_size`` customers are written by ``workers`` concurrent transactions (each
+    ``batch_size`` customers are written by ``workers`` concurrent transactions (default: one
+    per CPU core, at most 4: on 2 cores, 2 workers wrote 54-58k edges/s, 4 workers 50k; each
     customer's set is still replaced in one transaction; deadlocks between them are retried
     by the driver). The whole writeback holds the database's writer lock
     (:func:`wbgraph.db.writer_lock`), so two writebacks, or a writeback and an ingest or a

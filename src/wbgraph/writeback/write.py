@@ -21,6 +21,7 @@ the same graph. The set a customer had under a different run is kept as
 
 from __future__ import annotations
 
+import os
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 
@@ -70,6 +71,11 @@ class WritebackSummary(Summary):
 REASON_LINE = "\n"  # the reasons of one rank, in one text: split(text, '\n') in Cypher
 
 
+def default_workers() -> int:
+    """Concurrent write transactions: one per CPU core, at most 4 (more only queue on a small server)."""
+    return min(4, os.cpu_count() or 1)
+
+
 def compact(row: dict) -> dict:
     """A plan row as ``writeback/write_recommendations`` takes it: parallel lists by rank."""
     recs = row["recommendations"]
@@ -90,7 +96,7 @@ def write(
     settings: Settings,
     planned: Plan,
     batch_size: int = 500,
-    workers: int = 4,
+    workers: int | None = None,
     progress: Progress = SILENT,
     segments: bool = True,
 ) -> None:
@@ -124,7 +130,7 @@ def write(
         return len(batch)
 
     batches = [planned.rows[start : start + batch_size] for start in range(0, len(planned.rows), batch_size)]
-    pool, done = ThreadPoolExecutor(max(1, workers)), 0
+    pool, done = ThreadPoolExecutor(workers or default_workers()), 0
     try:
         with progress.task("Writing back", "customers") as update:
             for future in as_completed([pool.submit(write_batch, batch) for batch in batches]):
