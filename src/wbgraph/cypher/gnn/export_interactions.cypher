@@ -1,8 +1,16 @@
 // Customer -> product interactions of the customers in $customerIds, from the aggregated
-// USES relationships. One row holding a list of rows, each [customerId, productId,
-// transactionCount, firstDate, lastDate (epoch seconds), totalValue, totalAmount, meanUsage,
-// meanEngagement, totalValueReporting]; a missing property is a null in its place.
+// USES relationships, as columns: one list per column, the i-th entries of all lists one
+// interaction (columnar: a client turns each list into an array at once, not a row at a
+// time). A missing number is NaN (0.0/0.0) in its place, so that every list keeps its
+// length (collect() skips nulls). Dates are epoch seconds.
 UNWIND $customerIds AS id
 MATCH (c:Customer {customerId: id})-[u:USES]->(p:Product)
-RETURN collect([id, p.productId, u.transactionCount, u.firstDate.epochSeconds, u.lastDate.epochSeconds,
-                u.totalValue, u.totalAmount, u.meanUsage, u.meanEngagement, u.totalValueReporting]) AS rows
+RETURN collect(id) AS customerId, collect(p.productId) AS productId,
+       collect(coalesce(u.transactionCount, 0.0 / 0.0)) AS transactionCount,
+       collect(coalesce(u.firstDate.epochSeconds, 0.0 / 0.0)) AS firstDate,
+       collect(coalesce(u.lastDate.epochSeconds, 0.0 / 0.0)) AS lastDate,
+       collect(coalesce(u.totalValue, 0.0 / 0.0)) AS totalValue,
+       collect(coalesce(u.totalAmount, 0.0 / 0.0)) AS totalAmount,
+       collect(coalesce(u.meanUsage, 0.0 / 0.0)) AS meanUsage,
+       collect(coalesce(u.meanEngagement, 0.0 / 0.0)) AS meanEngagement,
+       collect(coalesce(u.totalValueReporting, 0.0 / 0.0)) AS totalValueReporting
