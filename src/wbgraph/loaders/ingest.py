@@ -231,8 +231,9 @@ def _write(
     with phases("usage"):
         pairs = scan.pair_ids()
         for start in range(0, len(pairs), batch_size):
-            batch = pairs.iloc[start : start + batch_size].to_dict("records")
-            counters += session.execute_write(_refresh_usage, batch)
+            batch = pairs.iloc[start : start + batch_size].groupby("customerId", sort=False)["productId"]
+            customers = [{"customerId": c, "productIds": products.tolist()} for c, products in batch]
+            counters += session.execute_write(_refresh_usage, customers)
             pause_point("usage+1")
     summary.loaded = scan.valid
     summary.already_in_graph = scan.unique - summary.created
@@ -529,8 +530,8 @@ def _write_transactions(tx: neo4j.ManagedTransaction, scan: Scan, batch: pd.Data
     return len(new), _counters(tx.run(cypher.load("loaders/create_transactions"), rows=rows).consume())
 
 
-def _refresh_usage(tx: neo4j.ManagedTransaction, pairs: list[dict]) -> Counter:
-    return _counters(tx.run(cypher.load("loaders/refresh_usage"), pairs=pairs).consume())
+def _refresh_usage(tx: neo4j.ManagedTransaction, customers: list[dict]) -> Counter:
+    return _counters(tx.run(cypher.load("loaders/refresh_usage"), customers=customers).consume())
 
 
 def _counters(summary: neo4j.ResultSummary) -> Counter:
