@@ -5,6 +5,7 @@ certificate authority made here (so no system store trusts it), the way a bank's
 CA signs its servers' certificates.
 """
 
+import json
 import os
 import pty
 import select
@@ -146,3 +147,24 @@ def test_impersonation_reaches_the_server_which_says_in_one_line_if_it_cannot(cl
     result = cli("--uri", uri, "--password-file", str(server.password_file), "--impersonate", "alice", "db", "status")
     assert result.exit_code != 0 and len(result.output.strip().splitlines()) == 1, result.output
     assert "imperson" in result.output.lower()  # Community refuses it: the request did reach the server
+
+
+def test_the_routing_scheme_reads_and_writes_through_the_servers_routing_table(
+    cli, tls_server, no_password_env, tmp_path
+):
+    """neo4j:// asks the server for a routing table (a cluster's writer and readers; a single
+    server names itself for both): writes go to the writer, reads are routed as reads."""
+    server, _ = tls_server
+    password = tmp_path / "password"
+    password.write_text(server.read_password())
+    common = ("--uri", tls_uri(server, "neo4j"), "--password-file", str(password))
+    rows = tmp_path / "rows.csv"
+    assert cli("generate", "--rows", "300", "--seed", "5", "--output", str(rows)).exit_code == 0
+    ingested = cli(*common, "ingest", str(rows), "--silent", "--json")  # writes, under the writer lock
+    assert ingested.exit_code == 0, ingested.output
+    counted = cli(*common, "query", "MATCH (t:Transaction) RETURN count(t) AS n", "--format", "json")  # a routed read
+    assert counted.exit_code == 0 and json.loads(counted.output) == [{"n": json.loads(ingested.output)["created"]}]
+    written = cli(*common, "query", "CREATE (x:RoutingProbe) RETURN 1 AS one", "--format", "json")
+    assert written.exit_code != 0  # a write sent as a read is refused by the server, not silently run
+    assert cli(*common, "query", "CREATE (x:RoutingProbe) RETURN 1 AS one", "--write").exit_code == 0
+    assert cli(*common, "query", "MATCH (x:RoutingProbe) DETACH DELETE x", "--write").exit_code == 0
