@@ -31,8 +31,9 @@ import hashlib
 import os
 import tempfile
 import weakref
-from collections import Counter, defaultdict
+from collections import Counter, defaultdict, deque
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -299,10 +300,9 @@ class Scan:
 
     def _first_read(self, on_rejects: Callable[[pd.DataFrame], None] | None) -> None:
         digests, pairs = [], []
-        with Spool(self.columns) as spool:
-            for chunk in self.mapped:
-                rows, rejects, warnings = self._check(chunk)
-                self.read += len(chunk)
+        with Spool(self.columns) as spool, ThreadPoolExecutor(1) as checker:
+            for read, rows, rejects, warnings, digest in self._checked_chunks(checker):
+                self.read += read
                 self.rejected += len(rejects)
                 self.valid += len(rows)
                 self.warnings += warnings
@@ -313,10 +313,9 @@ class Scan:
                 pairs.append(np.unique((customer << 32) | product))
                 if len(pairs) == 32:  # as many as there are distinct pairs, however long the file
                     pairs = [np.unique(np.concatenate(pairs))]
-                digest, rows["transactionKey"] = _digests(rows, self.key_props)
                 digests.append(digest)
                 spool.write(rows)
-                del rows, rejects, chunk
+                del rows, rejects
                 gc.collect(0)  # the collector is paused for speed: the chunk's cycles (all young) go here
         self.spool = spool
         self.first = first_occurrences(digests)
@@ -326,6 +325,31 @@ class Scan:
             for owner, count in self.conflicts.items():
                 if count:
                     self.warnings[f"{owner}s with conflicting attributes (latest row wins)"] = count
+
+    def _checked_chunks(self, checker: ThreadPoolExecutor) -> Iterator[tuple]:
+        """``(rows read, valid rows with their keys, rejects, warnings, digests)`` of each chunk, in file order.
+
+        A pipeline: the checker thread types and keys the next chunk while the caller takes
+        in the previous one and the next is read (Arrow's parsing, pyarrow's compute and
+        hashing release the interpreter's lock): about a fifth less time on two cores, for
+        one more chunk in memory. Checking reads only what the first read does not change.
+        """
+        pending: deque = deque()
+        chunks = iter(self.mapped)
+        while True:
+            while len(pending) < 2:
+                chunk = next(chunks, None)
+                if chunk is None:
+                    break
+                pending.append(checker.submit(self._check_and_key, chunk))
+            if not pending:
+                return
+            yield pending.popleft().result()
+
+    def _check_and_key(self, chunk: Chunk) -> tuple:
+        rows, rejects, warnings = self._check(chunk)
+        digest, rows["transactionKey"] = _digests(rows, self.key_props)
+        return len(chunk), rows, rejects, warnings, digest
 
     def rows(self, at_least: int = 0) -> Iterator[pd.DataFrame]:
         """The valid rows again, chunk by chunk, with ``transactionKey`` and ``first`` (from the spool).
