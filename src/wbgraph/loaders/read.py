@@ -142,7 +142,6 @@ class Reader:
             column_types={n: pa.string() for n in names}, strings_can_be_null=False, quoted_strings_can_be_null=False
         )
         pending: list = []  # (arrow table, lines) not yet handed out
-        held = 0
         with self._errors(), _open_binary(self.path) as f:
             header = f.readline()
             start, line = len(header), 2  # byte offset and line number of the block's first byte
@@ -172,16 +171,12 @@ class Reader:
                     yield from self._python_chunks(start, line, self._records(pending))
                     return
                 pending.append((table, lines))
-                held += len(lines)
-                if held >= self.chunk_rows:
-                    out = list(self._emit(pending, held, final=False))
-                    held = sum(len(x[1]) for x in pending)
-                    yield from out
+                yield from self._emit(pending, final=False)
                 start += len(block)
                 line += block.count(b"\n")
                 if not data:
                     break
-        yield from self._emit(pending, held, final=True)
+        yield from self._emit(pending, final=True)
 
     @staticmethod
     def _records(pending: list) -> tuple[list, list]:
@@ -194,11 +189,12 @@ class Reader:
         columns = [c.to_pylist() for c in table.columns]
         return [list(r) for r in zip(*columns)], np.concatenate([n for _, n in pending]).tolist()
 
-    def _emit(self, pending: list, held: int, final: bool) -> Iterator[Chunk]:
+    def _emit(self, pending: list, final: bool) -> Iterator[Chunk]:
         """Whole chunks of ``chunk_rows`` records from the pending tables (and the remainder if ``final``)."""
         import pyarrow as pa
 
-        if not pending:
+        held = sum(len(n) for _, n in pending)
+        if not held or (held < self.chunk_rows and not final):
             return
         table = pa.concat_tables([t for t, _ in pending])
         lines = np.concatenate([n for _, n in pending])
