@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tomllib
 import typing
 from collections.abc import Callable
@@ -239,6 +240,19 @@ def runs_location(runs_dir: str | Path | None = None) -> Path:
 Loss = Literal["softmax", "bpr"]
 
 
+SIZE_UNITS = {"": 1, "B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12}
+SIZE_UNITS |= {"K": 2**10, "KIB": 2**10, "M": 2**20, "MIB": 2**20, "G": 2**30, "GIB": 2**30, "T": 2**40, "TIB": 2**40}
+
+
+def parse_size(text: str, name: str = "size") -> int:
+    """Bytes in a size such as ``6GB``, ``512MB``, ``1.5GiB`` or ``4g`` (a bare number is bytes)."""
+    match = re.fullmatch(r"\s*(\d+(?:\.\d*)?)\s*([A-Za-z]*)\s*", str(text))
+    unit = match and SIZE_UNITS.get(match.group(2).upper())
+    if not unit or float(match.group(1)) <= 0:
+        raise ConfigError(f"{name} must be a size such as 6GB or 512MB, not {text!r}.")
+    return int(float(match.group(1)) * unit)
+
+
 @dataclass
 class TrainConfig:
     """Hyperparameters and data selection of a training run.
@@ -264,6 +278,8 @@ class TrainConfig:
     loss: Loss = "softmax"
     seed: int = 0
     device: str = "auto"  # auto, cpu, cuda or cuda:N
+    memory_budget: str | None = None  # e.g. "6GB"; None: half the memory available when training starts
+    fanout: int = 256  # in customer batches: customers sampled per product each step
     since: str | None = None
     until: str | None = None
     customer_type: str | None = None
@@ -284,7 +300,9 @@ class TrainConfig:
                 raise ConfigError(f"{f.name} must be a number, not {value!r}.")
             elif hint in (str, str | None) and value is not None and not isinstance(value, str):
                 raise ConfigError(f"{f.name} must be text, not {value!r}.")
-        for name in ("epochs", "hidden", "heads", "layers", "patience"):
+        if self.memory_budget is not None:
+            parse_size(self.memory_budget, "memory_budget")
+        for name in ("epochs", "hidden", "heads", "layers", "patience", "fanout"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be 1 or more, not {getattr(self, name)}.")
         if self.hidden % self.heads:

@@ -11,11 +11,11 @@ from wbgraph.gnn import baselines
 from wbgraph.gnn.data import Encoders, build_graph, prepare_tables
 from wbgraph.gnn.evaluate import check_gate, gate, verdict
 from wbgraph.gnn.export import GraphTables
-from wbgraph.gnn.metrics import bootstrap_difference, per_customer, ranking_metrics
+from wbgraph.gnn.metrics import bootstrap_difference, per_customer, ranking_metrics, ranking_metrics_by_chunks
 from wbgraph.gnn.model import CO_ADOPTED, HeteroGATRecommender, bpr_loss
 from wbgraph.gnn.split import supervision_split, temporal_split
-from wbgraph.gnn.train import MIXES, fit, patience_at
-from wbgraph.graphmodel import CONTEXTS
+from wbgraph.gnn.train import MIXES, batch_subgraph, fit, patience_at
+from wbgraph.graphmodel import CONTEXTS, REV_USES_EDGE, USES_EDGE
 
 
 def test_metrics_match_hand_computed_examples():
@@ -192,6 +192,8 @@ def test_every_baseline_chooses_on_validation_and_is_fitted_on_training_and_vali
     for name in ("item kNN", "EASE"):
         row = fitted[name].scores[3].masked_fill(known[3].bool(), float("-inf"))
         assert int(row.argmax()) == 3, name
+    some = baselines.fit_all(train, val, known, np.zeros(4, dtype=int), only=["popularity", "EASE"])
+    assert set(some) == {"popularity", "EASE"}  # evaluate --baselines: the slow ones left out on request
 
 
 def test_the_bootstrap_interval_is_above_zero_only_for_a_consistent_win():
@@ -230,6 +232,10 @@ def test_the_gate_needs_the_margin_over_every_named_baseline():
         check_gate(["ease"], "recall@10", 0.0)
     with pytest.raises(ConfigError, match="--metric"):
         check_gate(["EASE"], "recall@11", 0.0)
+    with pytest.raises(ConfigError, match="--baselines: no baseline named 'knn'"):
+        check_gate([], "recall@10", 0.0, ["knn"])
+    with pytest.raises(ConfigError, match="names 'EASE', which --baselines leaves out"):
+        check_gate(["EASE"], "recall@10", 0.0, ["popularity"])
 
 
 def test_too_little_history_is_a_one_line_error():
@@ -257,6 +263,8 @@ def test_too_little_history_is_a_one_line_error():
         ({"epochs": "ten"}, "epochs must be a whole number"),
         ({"hidden": 30, "heads": 4}, "divisible by heads"),
         ({"device": "tpu"}, "device must be"),
+        ({"memory_budget": "lots"}, "memory_budget must be a size such as 6GB"),
+        ({"fanout": 0}, "fanout must be 1 or more"),
         ({"customer_embeddings": True}, "unknown settings: customer_embeddings"),
     ],
 )
@@ -310,6 +318,64 @@ def test_the_item_channel_gives_the_same_scores_dense_and_gathered(generated, mo
     assert torch.allclose(dense, gathered, atol=1e-5)
 
 
+def test_the_channel_of_some_customers_is_their_rows_of_the_whole_channel(generated, monkeypatch):
+    from wbgraph.gnn import model as model_module
+
+    data = prepare_tables(generated["tables"])
+    model = HeteroGATRecommender.for_graph(data.train_graph, TrainConfig(hidden=8))
+    some = torch.tensor([7, 3, 120, 0])
+    with torch.no_grad():
+        whole = model.channel_of(data.train_graph)
+        assert torch.allclose(model.channel_of(data.train_graph, some), whole[some], atol=1e-6)
+        monkeypatch.setattr(model_module, "DENSE_CHANNEL_PRODUCTS", 0)  # the gathered path, without the kept plan
+        assert torch.allclose(model.channel_of(data.train_graph, some), whole[some], atol=1e-5)
+
+
+def test_scores_ranked_a_block_of_rows_at_a_time_give_the_figures_of_the_whole_matrix():
+    generator = torch.Generator().manual_seed(0)
+    scores = torch.rand(50, 30, generator=generator)
+    relevant = torch.rand(50, 30, generator=generator) < 0.1
+    exclude = (torch.rand(50, 30, generator=generator) < 0.2) & ~relevant
+    blocks = [(scores[i : i + 7], relevant[i : i + 7], exclude[i : i + 7]) for i in range(0, 50, 7)]
+    assert ranking_metrics_by_chunks(blocks, 30) == ranking_metrics(scores, relevant, exclude)
+
+
+def test_a_step_of_customer_batches_passes_messages_into_its_customers_and_a_sample_into_products(generated):
+    data = prepare_tables(generated["tables"])
+    graph = data.train_graph
+    uses = graph[USES_EDGE].edge_index
+    hidden = torch.zeros(uses.shape[1], dtype=torch.bool)
+    hidden[::3] = True
+    batch = torch.arange(40, 0, -1)  # customers 40 .. 1, in this order
+    in_batch = torch.zeros(graph["customer"].num_nodes, dtype=torch.bool)
+    in_batch[batch] = True
+    x, edges, attrs = batch_subgraph(graph, hidden, batch, 1000, torch.Generator().manual_seed(0))
+    assert torch.equal(x["customer"][:40], graph["customer"].x[batch])  # the batch first, in its order
+    into_customers = edges[REV_USES_EDGE]
+    assert (into_customers[1] < 40).all()  # only the batch's customers hear their products ...
+    assert into_customers.shape[1] == int((~hidden & in_batch[uses[0]]).sum())  # ... all they visibly hold
+    assert edges[USES_EDGE].shape[1] == int((~hidden).sum())  # a fanout above every degree: every visible edge
+    assert attrs[USES_EDGE].shape[0] == edges[USES_EDGE].shape[1]
+    assert x["customer"].shape[0] == int(torch.unique(uses[0][~hidden | in_batch[uses[0]]]).numel())
+    _, few, _ = batch_subgraph(graph, hidden, batch, 5, torch.Generator().manual_seed(0))
+    heard = torch.bincount(few[USES_EDGE][1], minlength=graph["product"].num_nodes).float()
+    assert heard.mean() < 10 < torch.bincount(edges[USES_EDGE][1]).float().mean()  # about fanout each, drawn
+
+
+def test_a_graph_over_the_memory_budget_trains_in_customer_batches_and_still_learns(generated):
+    data = prepare_tables(generated["tables"])
+    trained = fit(data, TrainConfig(epochs=20, hidden=16, patience=20, memory_budget="100KB"))
+    assert trained.batches["customersPerStep"] < data.n_customers
+    seen = data.matrix(data.split.train)
+    popular = ranking_metrics(baselines.popularity(seen.float()), data.matrix(data.split.val), seen)
+    assert trained.val["ndcg@10"] > popular["ndcg@10"]
+    short = TrainConfig(epochs=2, hidden=16, memory_budget="100KB")
+    assert fit(data, short).history == fit(data, short).history  # batches and samples are drawn from the seed
+    assert fit(data, TrainConfig(epochs=1, hidden=16)).batches["customersPerStep"] == data.n_customers
+    bpr = fit(data, TrainConfig(epochs=2, hidden=16, loss="bpr", memory_budget="100KB"))
+    assert np.isfinite(bpr.history[-1]["loss"])
+
+
 def test_the_channel_reads_ease_through_attention_over_what_the_customer_holds():
     train = torch.tensor([[1, 1, 0, 0, 1], [1, 1, 1, 0, 0], [0, 1, 1, 1, 0], [1, 0, 0, 1, 1]], dtype=torch.float32)
     index, weight = baselines.ease_neighbours(train, 2.0, k=10)
@@ -347,3 +413,15 @@ def test_training_predicts_each_customers_latest_training_interactions_from_its_
     # a: 5 training rows -> its latest one (p5); b: 2 -> its latest (p2); c: 1 row -> input only
     assert frame.productId[target].tolist() == ["p5", "p2"]
     assert not (target & ~train).any()
+
+
+def test_the_exact_sub_graph_of_some_customers_gives_them_the_representations_of_the_whole_graph(generated):
+    data = prepare_tables(generated["tables"])
+    graph = data.train_graph
+    model = HeteroGATRecommender.for_graph(graph, TrainConfig(hidden=8)).eval()
+    some = torch.tensor([9, 2, 77])
+    with torch.no_grad():
+        whole = model.encode_graph(graph)
+        part = model.encode(*batch_subgraph(graph, None, some, None))
+    assert torch.allclose(part["customer"][:3], whole["customer"][some], atol=1e-5)
+    assert torch.allclose(part["product"], whole["product"], atol=1e-5)

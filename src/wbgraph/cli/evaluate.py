@@ -29,6 +29,13 @@ def _names(ctx: click.Context, param: click.Parameter, value: str | None) -> lis
 )
 @click.option("--metric", default="recall@10", show_default=True, help="The metric the gate compares.")
 @click.option(
+    "--baselines",
+    callback=_names,
+    metavar="NAME[,NAME...]",
+    help="Only these baselines, e.g. 'popularity,item kNN,EASE' (default: all six; LightGCN and matrix "
+    "factorisation take the longest on large graphs).",
+)
+@click.option(
     "--margin",
     type=float,
     default=0.0,
@@ -44,6 +51,7 @@ def evaluate(
     truth: str | None,
     require_beat: list[str],
     metric: str,
+    baselines: list[str],
     margin: float,
     runs_dir: str,
     as_json: bool,
@@ -62,6 +70,7 @@ def evaluate(
     Example:
         wbgraph evaluate --truth truth.json
         wbgraph evaluate --require-beat popularity,EASE --metric ndcg@10 --margin 0.02
+        wbgraph evaluate --baselines 'popularity,item kNN,EASE'
     """
     from ..errors import GateFailed
     from ..gnn.evaluate import evaluate as library
@@ -77,6 +86,7 @@ def evaluate(
             require_beat=require_beat,
             metric=metric,
             margin=margin,
+            baselines=baselines or None,
         )
     if as_json:
         echo_json(result)

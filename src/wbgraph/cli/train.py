@@ -40,6 +40,11 @@ DEFAULTS = TrainConfig()
 )
 @click.option("--seed", type=int, help=f"Random seed (default {DEFAULTS.seed}).")
 @click.option("--device", help=f"cpu, cuda, cuda:N or auto (default {DEFAULTS.device}).")
+@click.option(
+    "--memory-budget",
+    help="Memory training may use, e.g. 6GB: a graph that needs more trains in batches of customers "
+    "(default: half the memory available).",
+)
 @click.option("--since", help="Only transactions on or after this date (ISO 8601).")
 @click.option("--until", help="Only transactions before this date (ISO 8601).")
 @click.option("--customer-type", help="Only customers of this type, e.g. Corporate.")
@@ -80,6 +85,8 @@ def train(obj, config_file: str | None, runs_dir: str, silent: bool, as_json: bo
         f"Export {result.seconds['export']:.1f}s, training {result.seconds['train']:.1f}s "
         f"({result.seconds['perEpoch']:.2f}s/epoch)"
     )
+    if result.batches.get("customersPerStep", 0) < result.batches.get("customers", 0):
+        click.echo(f"Trained in batches of {result.batches['customersPerStep']:,} customers (memory budget)")
     for note in result.notes:
         click.echo(f"Note: {note}")
     for warning in result.warnings:

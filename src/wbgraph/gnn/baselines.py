@@ -243,8 +243,9 @@ def fit_all(
     segments: np.ndarray,
     seed: int = 0,
     lightgcn_epochs: int = 300,
+    only: list[str] | None = None,
 ) -> dict[str, Fitted]:
-    """Every baseline, its choices made on ``val`` and its test-time scores fitted on ``known``.
+    """Every baseline (or those ``only`` names), its choices made on ``val``, its test scores fitted on ``known``.
 
     ``train`` and ``known`` are float [customers, products] matrices of the training part
     and of training + validation; ``val`` is the boolean matrix of the validation part.
@@ -254,18 +255,25 @@ def fit_all(
     def figure(scores: torch.Tensor) -> float:
         return ranking_metrics(scores, val, held, ks=(10,)).get(SELECTION_METRIC, 0.0)
 
-    out = {
-        "popularity": Fitted(popularity(known)),
-        "segment popularity": Fitted(segment_popularity(known, segments)),
-        "item kNN": Fitted(item_knn(known)),
-    }
-    if min(train.shape) <= EASE_MAX_SIDE:
+    def run(name: str) -> bool:
+        return not only or name in only
+
+    out = {}
+    if run("popularity"):
+        out["popularity"] = Fitted(popularity(known))
+    if run("segment popularity"):
+        out["segment popularity"] = Fitted(segment_popularity(known, segments))
+    if run("item kNN"):
+        out["item kNN"] = Fitted(item_knn(known))
+    if run("EASE") and min(train.shape) <= EASE_MAX_SIDE:
         tried = {lam: figure(ease(train, lam)) for lam in EASE_LAMBDAS}
         lam = max(tried, key=lambda k: (tried[k], -k))
         out["EASE"] = Fitted(ease(known, lam), {"lambda": lam}, {SELECTION_METRIC: tried[lam]})
-    _, epochs, best = matrix_factorisation(train, seed=seed, validate=figure)
-    mf, _, _ = matrix_factorisation(known, seed=seed, epochs=epochs)
-    out["matrix factorisation"] = Fitted(mf, {"epochs": epochs}, {SELECTION_METRIC: best})
-    scores, epoch, best = lightgcn(train, known, seed=seed, validate=figure, epochs=lightgcn_epochs)
-    out["LightGCN"] = Fitted(scores, {"epochs": epoch}, {SELECTION_METRIC: best})
+    if run("matrix factorisation"):
+        _, epochs, best = matrix_factorisation(train, seed=seed, validate=figure)
+        mf, _, _ = matrix_factorisation(known, seed=seed, epochs=epochs)
+        out["matrix factorisation"] = Fitted(mf, {"epochs": epochs}, {SELECTION_METRIC: best})
+    if run("LightGCN"):
+        scores, epoch, best = lightgcn(train, known, seed=seed, validate=figure, epochs=lightgcn_epochs)
+        out["LightGCN"] = Fitted(scores, {"epochs": epoch}, {SELECTION_METRIC: best})
     return out

@@ -27,7 +27,7 @@ from ..config import Settings
 from ..errors import ConfigError
 from ..progress import Summary
 from ..runs import Run
-from . import baselines
+from .baselines import fit_all
 from .metrics import bootstrap_difference, per_customer, ranking_metrics
 from .model import channel_share
 
@@ -62,13 +62,14 @@ def evaluate(
     require_beat: list[str] | None = None,
     metric: str = "recall@10",
     margin: float = 0.0,
+    baselines: list[str] | None = None,
 ) -> Evaluation:
-    """Score the run's model and the baselines on the same held-out interactions.
+    """Score the run's model and the baselines (all, or those ``baselines`` names) on the same held-out interactions.
 
     The figures, and the gate's verdict when ``require_beat`` names baselines, are kept in
     the run's folder, for ``wbgraph report`` and ``writeback --require-evaluated``.
     """
-    check_gate(require_beat, metric, margin)
+    check_gate(require_beat, metric, margin, baselines)
     restored = Run.open(run, runs_dir, default="latest").restore(driver, settings)
     data = restored.data
     model = restored.model
@@ -89,6 +90,7 @@ def evaluate(
         seed=restored.config.seed,
         truth=truth,
         ids=(data.encoders.customer_ids, data.encoders.product_ids),
+        baselines=baselines,
     )
     result.parts = mix
     if require_beat:
@@ -107,11 +109,12 @@ def compare(
     seed: int = 0,
     truth: str | Path | None = None,
     ids: tuple[list[str], list[str]] | None = None,
+    baselines: list[str] | None = None,
 ) -> Evaluation:
     """The evaluation of ``methods`` (name -> test-time scores) beside every baseline, without a database."""
     known = train + val.float()
     held = known.bool()
-    fitted = baselines.fit_all(train, val, known, segments, seed=seed)
+    fitted = fit_all(train, val, known, segments, seed=seed, only=baselines)
     methods = dict(methods) | {name: f.scores for name, f in fitted.items()}
     if truth and ids:
         for name, key in ORACLES.items():
@@ -135,11 +138,15 @@ def compare(
     return Evaluation(run_id, metrics, verdict(metrics, comparison), str(truth) if truth else None, comparison, chosen)
 
 
-def check_gate(require_beat: list[str] | None, metric: str, margin: float) -> None:
-    """A gate naming an unknown baseline or metric, or a negative margin, is a one-line error."""
-    unknown = [n for n in require_beat or [] if n not in BASELINES]
-    if unknown:
-        raise ConfigError(f"--require-beat: no baseline named {unknown[0]!r}; choose from {', '.join(BASELINES)}.")
+def check_gate(require_beat: list[str] | None, metric: str, margin: float, baselines: list[str] | None = None) -> None:
+    """A gate naming an unknown or unevaluated baseline or metric, or a negative margin, is a one-line error."""
+    for option, names in (("--baselines", baselines), ("--require-beat", require_beat)):
+        unknown = [n for n in names or [] if n not in BASELINES]
+        if unknown:
+            raise ConfigError(f"{option}: no baseline named {unknown[0]!r}; choose from {', '.join(BASELINES)}.")
+    skipped = [n for n in require_beat or [] if baselines and n not in baselines]
+    if skipped:
+        raise ConfigError(f"--require-beat names {skipped[0]!r}, which --baselines leaves out.")
     if metric not in GATE_METRICS:
         raise ConfigError(f"--metric must be one of {', '.join(GATE_METRICS)}, not {metric!r}.")
     if not 0 <= margin < 10:

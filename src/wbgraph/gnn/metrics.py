@@ -7,6 +7,8 @@ customer already holds excluded, only customers with something held out counted.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import numpy as np
 import torch
 
@@ -23,24 +25,56 @@ def ranking_metrics(
     products that must not be recommended (already held). Rows with no relevant product
     are ignored. Returns ``{"recall@10": ..., "ndcg@10": ..., ..., "customers": n}``.
     """
-    top, hits, n_relevant = _ranked(scores, relevant, exclude, max(ks))
-    n_rows, k_max = hits.shape
-    out = {"customers": int(n_rows)}
-    if n_rows == 0:
+    return ranking_metrics_by_chunks([(scores, relevant, exclude)], scores.shape[1], ks)
+
+
+def ranking_metrics_by_chunks(chunks: Iterable[tuple], n_items: int, ks: tuple[int, ...] = KS) -> dict:
+    """:func:`ranking_metrics` of row blocks ``(scores, relevant, exclude)`` taken one at a time.
+
+    The figures are those of the blocks stacked into one matrix, but only one block's scores
+    are in memory at a time (plus each row's top ``max(ks)``): the way to score many
+    customers against many products within a memory budget.
+    """
+    ranked = RankedRows(max(ks))
+    for scores, relevant, exclude in chunks:
+        ranked.add(scores, relevant, exclude)
+    return ranked.figures(n_items, ks)
+
+
+class RankedRows:
+    """Rows ranked block by block, kept as their top ``k`` and its hits, for :func:`ranking_metrics`' figures."""
+
+    def __init__(self, k: int = max(KS)):
+        self.k, self.top, self.hits, self.n_relevant = k, [], [], []
+
+    def add(self, scores: torch.Tensor, relevant: torch.Tensor, exclude: torch.Tensor) -> None:
+        """Rank a block of rows (rows with nothing relevant are left out, as in :func:`ranking_metrics`)."""
+        top, hits, n_relevant = _ranked(scores, relevant, exclude, self.k)
+        self.top.append(top)
+        self.hits.append(hits)
+        self.n_relevant.append(n_relevant)
+
+    def figures(self, n_items: int, ks: tuple[int, ...] = KS) -> dict:
+        """``{"recall@10": ..., "customers": n}`` over every row added so far (``ks`` at most ``k``)."""
+        top = torch.cat(self.top) if self.top else torch.zeros(0, 0, dtype=torch.long)
+        hits = torch.cat(self.hits) if self.hits else torch.zeros(0, 0)
+        n_relevant = torch.cat(self.n_relevant) if self.n_relevant else torch.zeros(0)
+        n_rows, k_max = hits.shape
+        out = {"customers": int(n_rows)}
+        if n_rows == 0:
+            return out
+        for k in ks:
+            kk = min(k, k_max)
+            h = hits[:, :kk]
+            found = h.sum(dim=1)
+            precision_at = torch.cumsum(h, dim=1) / torch.arange(1, kk + 1, dtype=torch.float32)
+            out[f"recall@{k}"] = float((found / n_relevant).mean())
+            out[f"precision@{k}"] = float((found / k).mean())
+            out[f"ndcg@{k}"] = float(_ndcg(h, n_relevant).mean())
+            out[f"map@{k}"] = float(((precision_at * h).sum(dim=1) / torch.clamp(n_relevant, max=kk)).mean())
+            out[f"hit@{k}"] = float((found > 0).float().mean())
+            out[f"coverage@{k}"] = float(top[:, :kk].unique().numel() / n_items)
         return out
-    n_items = scores.shape[1]
-    for k in ks:
-        kk = min(k, k_max)
-        h = hits[:, :kk]
-        found = h.sum(dim=1)
-        precision_at = torch.cumsum(h, dim=1) / torch.arange(1, kk + 1, dtype=torch.float32)
-        out[f"recall@{k}"] = float((found / n_relevant).mean())
-        out[f"precision@{k}"] = float((found / k).mean())
-        out[f"ndcg@{k}"] = float(_ndcg(h, n_relevant).mean())
-        out[f"map@{k}"] = float(((precision_at * h).sum(dim=1) / torch.clamp(n_relevant, max=kk)).mean())
-        out[f"hit@{k}"] = float((found > 0).float().mean())
-        out[f"coverage@{k}"] = float(top[:, :kk].unique().numel() / n_items)
-    return out
 
 
 def per_customer(scores: torch.Tensor, relevant: torch.Tensor, exclude: torch.Tensor, k: int = 10) -> dict:

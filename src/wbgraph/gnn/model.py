@@ -236,14 +236,20 @@ class HeteroGATRecommender(nn.Module):
             out = flat.view(n_customers, n_products)
         return out * self.log_temperature.exp()
 
-    def channel_of(self, graph: HeteroData) -> torch.Tensor:
-        """:meth:`channel_scores` over ``graph``'s holdings and co-adoption edges (its kept plan if any)."""
+    def channel_of(self, graph: HeteroData, customers: torch.Tensor | None = None) -> torch.Tensor:
+        """:meth:`channel_scores` over ``graph``'s holdings and co-adoption edges (its kept plan if any).
+
+        ``customers``: only these customers' rows, in this order (each customer's attention
+        is over its own holdings, so a row is the same alone as in the whole matrix).
+        """
         uses, co = graph[USES_EDGE], graph[CO_ADOPTED]
         plan = (co.gather_edge, co.gather_position) if "gather_edge" in co else None
         n_products = graph["product"].num_nodes
-        return self.channel_scores(
-            graph.x_dict, uses.edge_index, uses.edge_attr, co.edge_index, co.edge_weight, n_products, plan
-        )
+        x_dict, edge_index, edge_attr = graph.x_dict, uses.edge_index, uses.edge_attr
+        if customers is not None:
+            keep, edge_index = rows_of(edge_index, customers, graph["customer"].num_nodes)
+            x_dict, edge_attr, plan = x_dict | {"customer": x_dict["customer"][customers]}, edge_attr[keep], None
+        return self.channel_scores(x_dict, edge_index, edge_attr, co.edge_index, co.edge_weight, n_products, plan)
 
     def parts(self, graph: HeteroData) -> tuple[torch.Tensor, torch.Tensor | None, dict]:
         """``(GAT scores, item-channel scores or None, representations)`` over ``graph``."""
@@ -267,6 +273,16 @@ class HeteroGATRecommender(nn.Module):
 
     def __repr__(self) -> str:
         return f"{self.__class__.__name__}(hidden={self.hidden}, heads={self.heads}, layers={self.layers})"
+
+
+def rows_of(edge_index: torch.Tensor, customers: torch.Tensor, n_customers: int) -> tuple:
+    """``(kept, edge_index)``: the customer -> product edges of ``customers``, their sources
+    renumbered to each customer's position in ``customers``."""
+    position = torch.full((n_customers,), -1, dtype=torch.long, device=edge_index.device)
+    position[customers] = torch.arange(len(customers), device=edge_index.device)
+    source = position[edge_index[0]]
+    kept = source >= 0
+    return kept, torch.stack([source[kept], edge_index[1][kept]])
 
 
 def channel_plan(edge_index: torch.Tensor, co_index: torch.Tensor, n_products: int) -> tuple:

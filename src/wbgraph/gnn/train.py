@@ -16,6 +16,7 @@ interactions with two layers, about 1 GB of it PyTorch itself.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,15 +24,16 @@ from pathlib import Path
 import neo4j
 import pandas as pd
 import torch
+from torch_geometric.data import HeteroData
 
 from .. import cypher
-from ..config import Settings, TrainConfig
+from ..config import Settings, TrainConfig, parse_size
 from ..db import describe_interrupted, interrupted_ingests
 from ..progress import SILENT, Phases, Progress, Summary
 from ..runs import Run, environment
 from .data import REV_USES, USES, Prepared, build_graph, prepare
-from .metrics import ranking_metrics
-from .model import HeteroGATRecommender, bpr_loss, channel_share, mixed
+from .metrics import RankedRows
+from .model import CO_ADOPTED, HeteroGATRecommender, bpr_loss, channel_share, mixed, rows_of
 from .split import supervision_split
 
 
@@ -47,6 +49,7 @@ class TrainResult(Summary):
     test: dict
     seconds: dict = field(default_factory=dict)  # export, train, perEpoch
     device: str = "cpu"
+    batches: dict = field(default_factory=dict)  # customers per step (all of them: full batch), fanout, budget
     notes: list = field(default_factory=list)  # features the data has no value for, left out of the model
     warnings: list = field(default_factory=list)  # e.g. an interrupted ingest: aggregates may be stale
 
@@ -61,6 +64,7 @@ class Fitted:
     val: dict
     test: dict
     device: str
+    batches: dict = field(default_factory=dict)  # customers per step, fanout, memory budget
 
 
 def pick_device(name: str) -> torch.device:
@@ -103,6 +107,7 @@ def train(
         "history": fitted.history,
         "seconds": seconds,
         "device": fitted.device,
+        "batches": fitted.batches,
         "trainedAt": now.isoformat(),
     }
     record = environment() | {
@@ -121,6 +126,7 @@ def train(
         fitted.test,
         seconds,
         fitted.device,
+        fitted.batches,
         data.encoders.notes(),
         warnings,
     )
@@ -161,6 +167,12 @@ def fit(data: Prepared, config: TrainConfig, progress: Progress = SILENT) -> Fit
     that is more: a long run's plateaus are longer) neither the mix nor either part alone
     improved on validation (the parts learn at different speeds), a part counting only
     while it is at least :data:`PROMISING` times as good as the best mix so far.
+
+    When the whole graph at once would not fit ``config.memory_budget`` (:func:`plan_batches`),
+    an epoch is a pass over customer batches instead of one full-batch step, validation
+    and test are scored a batch of customers at a time, and each epoch's choices (early
+    stopping, the mix) are made on a fixed random :data:`VALIDATION_CUSTOMERS` of the
+    validation customers (the validation figures reported are over all of them).
     """
     torch.manual_seed(config.seed)
     torch.use_deterministic_algorithms(True, warn_only=True)
@@ -174,22 +186,33 @@ def fit(data: Prepared, config: TrainConfig, progress: Progress = SILENT) -> Fit
     held = data.matrix(data.split.train).to(device)
     val_relevant = data.matrix(data.split.val).cpu()
     channel = _ChannelTask(data, config, device) if model.channel else None
+    batches = plan_batches(data, config)
+    choose_on = val_relevant
+    if batches.customers < data.n_customers:
+        progress.say(f"Training in batches of {batches.customers:,} customers: {batches.reason}")
+        choose_on = sample_rows(val_relevant, VALIDATION_CUSTOMERS, config.seed)
 
     history, best, best_state, best_epoch, stale, best_alone = [], -1.0, None, 0, 0, {}
     with progress.task("Training", "epochs") as update:
         for epoch in range(1, config.epochs + 1):
             model.train()
             supervised = (torch.rand(len(train_c), generator=generator) < config.supervision_ratio).to(device)
-            loss = _loss(model, graph, config, train_c, train_p, supervised, held, generator, data.n_products)
-            if channel is not None:
-                loss = loss + channel.loss(model, held)
-            optimiser.zero_grad()
-            loss.backward()
-            optimiser.step()
+            if batches.customers >= data.n_customers:
+                loss = _loss(model, graph, config, train_c, train_p, supervised, held, generator, data.n_products)
+                if channel is not None:
+                    loss = loss + channel.loss(model, held)
+                optimiser.zero_grad()
+                loss.backward()
+                optimiser.step()
+                loss = loss.item()
+            else:
+                loss = _batch_epoch(
+                    model, graph, config, batches, optimiser, train_c, train_p, supervised, held, generator, channel
+                )
 
-            val, mix, alone = _validate(model, graph, val_relevant, held.cpu())
+            val, mix, alone = _validate(model, graph, choose_on, held.cpu(), batches.customers)
             history.append(
-                {"epoch": epoch, "loss": loss.item(), "val_ndcg@10": val["ndcg@10"], "mix": list(mix), "alone": alone}
+                {"epoch": epoch, "loss": loss, "val_ndcg@10": val["ndcg@10"], "mix": list(mix), "alone": alone}
             )
             update(epoch, config.epochs)
             stale += 1
@@ -204,21 +227,206 @@ def fit(data: Prepared, config: TrainConfig, progress: Progress = SILENT) -> Fit
                 break
     model.load_state_dict(best_state)
 
-    val = ranking_metrics(model.score_all(graph)[0].cpu(), val_relevant, held.cpu())
+    val = _scored(model, graph, val_relevant, held.cpu(), batches.customers)
     test_graph = data.test_graph.to(device)
     test_relevant, known = data.matrix(data.split.test), data.matrix(data.split.train | data.split.val)
-    test = ranking_metrics(model.score_all(test_graph)[0].cpu(), test_relevant, known)
-    if model.channel:
-        with torch.no_grad():
-            model.eval()
-            gat, channel_scores, _ = model.parts(test_graph)
-        test["parts"] = {
-            "mix": model.mix.tolist(),
-            "gatAlone": _headline(ranking_metrics(gat.cpu(), test_relevant, known)),
-            "channelAlone": _headline(ranking_metrics(channel_scores.cpu(), test_relevant, known)),
-            "channelShare": channel_share(gat, channel_scores, model.mix),
+    test = _scored(model, test_graph, test_relevant, known, batches.customers, parts=model.channel)
+    return Fitted(model, history, best_epoch, val, test, str(device), batches.describe())
+
+
+@dataclass
+class Batches:
+    """How training takes the graph: all customers in one step, or ``customers`` per step.
+
+    ``fanout``: in a batch step, each product (and context node) hears at most about this
+    many of its customers, drawn afresh each step (a customer in the batch hears all of
+    its own products: with one attention round its representation is exact).
+    """
+
+    customers: int
+    total: int  # customers in the graph
+    fanout: int
+    budget: int  # bytes
+    estimate: int  # bytes the whole graph at once would need
+    reason: str = ""
+
+    def describe(self) -> dict:
+        return {
+            "customers": self.total,
+            "customersPerStep": self.customers,
+            "fanout": self.fanout,
+            "memoryBudget": self.budget,
+            "estimate": self.estimate,
         }
-    return Fitted(model, history, best_epoch, val, test, str(device))
+
+
+BYTES_PER_SCORE = 48  # float32 scores x the copies the two softmax losses and their gradients hold at once
+BYTES_PER_EDGE_UNIT = 24  # float32 x the per-edge tensors GATv2 keeps for its gradient, per hidden unit
+
+
+def plan_batches(data: Prepared, config: TrainConfig) -> Batches:
+    """Full batch when the whole graph fits ``config.memory_budget``, else the batch size that does.
+
+    The estimate: one float32 score per customer x product times :data:`BYTES_PER_SCORE`
+    (the softmax loss and the item channel score every customer against every product),
+    plus one attention message per edge and hidden unit times :data:`BYTES_PER_EDGE_UNIT`
+    (GATv2 keeps several per-edge tensors for its gradient). Measured peak RSS of the whole
+    training (PyTorch ~1 GB, the data, validation): 3.3 GB at 50,000 x 60 with 290,000
+    training edges (estimate 2.0 GB), 7.3 GB at 150,000 x 300 with 870,000 (8.2 GB).
+    What stays outside the budget: three boolean customer x product matrices (held, and
+    the validation and test answers, one byte a cell) and the no-gradient encoding of the
+    whole graph for validation (edges x hidden x ~4 floats).
+    """
+    budget = parse_size(config.memory_budget) if config.memory_budget else available_memory() // 2
+    n_c, n_p = data.n_customers, data.n_products
+    edges = sum(data.train_graph[et].num_edges for et in data.train_graph.edge_types if et != CO_ADOPTED)
+    per_edge = config.hidden * BYTES_PER_EDGE_UNIT
+    estimate = n_c * n_p * BYTES_PER_SCORE + edges * per_edge
+    if estimate <= budget:
+        return Batches(n_c, n_c, config.fanout, budget, estimate)
+    # a step: its customers' scores and edges, plus each product's sampled customers
+    graph = data.train_graph
+    fixed = sum(
+        min(graph[et].num_edges, graph[et[2]].num_nodes * config.fanout)
+        for et in graph.edge_types
+        if et != CO_ADOPTED and et[2] != "customer"
+    )
+    into_customers = sum(graph[et].num_edges for et in graph.edge_types if et[2] == "customer")
+    per_customer = n_p * BYTES_PER_SCORE + into_customers / max(n_c, 1) * per_edge
+    room = budget - fixed * per_edge
+    customers = int(min(n_c, max(MIN_BATCH, room // per_customer)))
+    reason = (
+        f"the whole graph at once needs about {estimate / 1e9:.1f} GB, over the "
+        f"{budget / 1e9:.1f} GB memory budget (--memory-budget)"
+    )
+    return Batches(customers, n_c, config.fanout, budget, estimate, reason)
+
+
+MIN_BATCH = 32
+VALIDATION_CUSTOMERS = 20_000  # in customer batches: the validation customers each epoch is judged on
+
+
+def sample_rows(relevant: torch.Tensor, most: int, seed: int) -> torch.Tensor:
+    """``relevant`` with only a seeded random ``most`` of its rows that have anything relevant left."""
+    rows = torch.nonzero(relevant.any(1)).flatten()
+    if len(rows) <= most:
+        return relevant
+    chosen = rows[torch.randperm(len(rows), generator=torch.Generator().manual_seed(seed))[:most]]
+    out = torch.zeros_like(relevant)
+    out[chosen] = relevant[chosen]
+    return out
+
+
+def available_memory() -> int:
+    """Bytes of memory available now (``MemAvailable``), else the machine's physical memory."""
+    try:
+        with open("/proc/meminfo") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+
+
+def _batch_epoch(
+    model: HeteroGATRecommender,
+    graph,
+    config: TrainConfig,
+    batches: Batches,
+    optimiser: torch.optim.Optimizer,
+    train_c: torch.Tensor,
+    train_p: torch.Tensor,
+    supervised: torch.Tensor,
+    held: torch.Tensor,
+    generator: torch.Generator,
+    channel: _ChannelTask | None,
+) -> float:
+    """One pass over the customers with hidden interactions, ``batches.customers`` per step; the mean loss.
+
+    A step's message passing: every edge into its customers (minus the hidden ones), and
+    for every other node about ``fanout`` of its incoming edges drawn at random
+    (:func:`batch_subgraph`); its loss: full batch's (``config.loss``), over its customers.
+    """
+    device = train_c.device
+    targets = torch.unique(train_c[supervised])
+    order = targets[torch.randperm(len(targets), generator=generator).to(device)]
+    n_c = graph["customer"].num_nodes
+    losses, weights = [], []
+    for customers in order.split(batches.customers):
+        x_dict, edge_index, edge_attr = batch_subgraph(graph, supervised, customers, batches.fanout, generator)
+        h = model.encode(x_dict, edge_index, edge_attr)
+        position = torch.full((n_c,), -1, dtype=torch.long, device=device)
+        position[customers] = torch.arange(len(customers), device=device)
+        mine = supervised & (position[train_c] >= 0)
+        c, p, mine_h = position[train_c[mine]], train_p[mine], h["customer"][: len(customers)]
+        if config.loss == "softmax":
+            loss = multinomial_loss(model.score(mine_h, h["product"]), c, p, held[customers])
+        else:
+            negative = torch.randint(0, len(held[0]), (len(c),), generator=generator).to(device)
+            positive_score = model.pair_score(mine_h[c], h["product"][p], p)
+            loss = bpr_loss(positive_score, model.pair_score(mine_h[c], h["product"][negative], negative))
+        if channel is not None:
+            loss = loss + channel.loss(model, held, customers)
+        optimiser.zero_grad()
+        loss.backward()
+        optimiser.step()
+        losses.append(loss.item())
+        weights.append(len(customers))
+    return float(sum(f * w for f, w in zip(losses, weights)) / sum(weights))
+
+
+def batch_subgraph(
+    graph: HeteroData,
+    supervised: torch.Tensor | None,
+    customers: torch.Tensor,
+    fanout: int | None,
+    generator: torch.Generator | None = None,
+) -> tuple:
+    """``(x_dict, edge_index_dict, edge_attr_dict)`` of the sub-graph a batch step passes messages over.
+
+    The hidden (``supervised``) interactions are left out both ways; an edge into a
+    customer is kept when the customer is in the batch; an edge into any other node is
+    kept with probability ``fanout / that node's incoming edges`` (at most 1), so a
+    product's attention is over about ``fanout`` of its customers, a fresh draw each step.
+    Only the customers this needs are in the sub-graph: the batch's first, in its order
+    (their representations are the first rows of the customer output), then the sampled
+    ones the products hear. ``supervised`` None: nothing hidden; ``fanout`` None: every edge
+    into other nodes kept (the exact sub-graph of ``customers``' representations).
+    """
+    n_c = graph["customer"].num_nodes
+    device = customers.device
+    in_batch = torch.zeros(n_c, dtype=torch.bool, device=device)
+    in_batch[customers] = True
+    kept = {}
+    for et in graph.edge_types:
+        if et == CO_ADOPTED:
+            continue
+        index = graph[et].edge_index
+        keep = torch.ones(index.shape[1], dtype=torch.bool, device=device)
+        if supervised is not None and et in (USES, REV_USES):
+            keep = ~supervised
+        if et[2] == "customer":
+            keep = keep & in_batch[index[1]]
+        elif fanout is not None:
+            degree = torch.bincount(index[1][keep], minlength=graph[et[2]].num_nodes).clamp(min=1)
+            chance = (fanout / degree.float()).clamp(max=1.0)
+            keep = keep & (torch.rand(index.shape[1], generator=generator).to(device) < chance[index[1]])
+        kept[et] = keep
+    heard = [graph[et].edge_index[0][keep] for et, keep in kept.items() if et[0] == "customer"]
+    heard = torch.cat(heard) if heard else customers[:0]
+    needed = torch.cat([customers, torch.unique(heard[~in_batch[heard]])])
+    position = torch.full((n_c,), -1, dtype=torch.long, device=device)
+    position[needed] = torch.arange(len(needed), device=device)
+    edge_index, edge_attr = {}, {}
+    for et, keep in kept.items():
+        source, target = graph[et].edge_index[:, keep]
+        edge_index[et] = torch.stack(
+            [position[source] if et[0] == "customer" else source, position[target] if et[2] == "customer" else target]
+        )
+        if "edge_attr" in graph[et]:
+            edge_attr[et] = graph[et].edge_attr[keep]
+    return graph.x_dict | {"customer": graph["customer"].x[needed]}, edge_index, edge_attr
 
 
 def patience_at(epoch: int, patience: int) -> int:
@@ -240,22 +448,87 @@ class _ChannelTask:
         self.customers = torch.as_tensor(data.customer[target], device=device)
         self.products = torch.as_tensor(data.product[target], device=device)
 
-    def loss(self, model: HeteroGATRecommender, held: torch.Tensor) -> torch.Tensor:
-        return multinomial_loss(model.channel_of(self.graph), self.customers, self.products, held)
+    def loss(
+        self, model: HeteroGATRecommender, held: torch.Tensor, customers: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """The softmax loss of the channel's task, over all customers or only ``customers``."""
+        if customers is None:
+            return multinomial_loss(model.channel_of(self.graph), self.customers, self.products, held)
+        kept, index = rows_of(torch.stack([self.customers, self.products]), customers, held.shape[0])
+        if not kept.any():
+            return torch.zeros((), device=held.device)
+        return multinomial_loss(model.channel_of(self.graph, customers), index[0], index[1], held[customers])
 
 
 @torch.no_grad()
-def _validate(model: HeteroGATRecommender, graph, relevant: torch.Tensor, held: torch.Tensor) -> tuple:
-    """``(figures, mix, NDCG@10 of each part alone)`` of the model's best mix of its parts on validation."""
+def _parts_by_rows(model: HeteroGATRecommender, graph, relevant: torch.Tensor, rows_per_chunk: int):
+    """``(rows, GAT scores, item-channel scores or None)`` a block of customers at a time.
+
+    All customers in one block when ``rows_per_chunk`` covers them (the full-batch case),
+    else only the customers with something ``relevant``, ``rows_per_chunk`` at a time, from
+    one encoding (without gradients) of the sub-graph their representations need.
+    """
     model.eval()
-    gat, channel, _ = model.parts(graph)
-    if channel is None:
-        figures = ranking_metrics(gat.cpu(), relevant, held, ks=(10,))
-        return figures, (1.0, 0.0), {"gat": figures["ndcg@10"]}
-    gat, channel = gat.cpu(), channel.cpu()
-    tried = {mix: ranking_metrics(mixed(gat, channel, torch.tensor(mix)), relevant, held, ks=(10,)) for mix in MIXES}
-    mix = max(tried, key=lambda m: tried[m]["ndcg@10"])
-    return tried[mix], mix, {"gat": tried[(1.0, 0.0)]["ndcg@10"], "channel": tried[(0.0, 1.0)]["ndcg@10"]}
+    n_c = graph["customer"].num_nodes
+    has_channel = model.channel and CO_ADOPTED in graph.edge_types
+    if rows_per_chunk >= n_c:
+        h = model.encode_graph(graph)
+        yield (
+            torch.arange(n_c),
+            model.score(h["customer"], h["product"]).cpu(),
+            model.channel_of(graph).cpu() if has_channel else None,
+        )
+        return
+    device = graph["customer"].x.device
+    wanted = torch.nonzero(relevant.any(1)).flatten()
+    h = model.encode(*batch_subgraph(graph, None, wanted.to(device), None))  # their customers first, in order
+    for start in range(0, len(wanted), rows_per_chunk):
+        rows = wanted[start : start + rows_per_chunk]
+        on = rows.to(device)
+        channel = model.channel_of(graph, on).cpu() if has_channel else None
+        yield rows, model.score(h["customer"][start : start + len(rows)], h["product"]).cpu(), channel
+
+
+def _validate(model: HeteroGATRecommender, graph, relevant: torch.Tensor, held: torch.Tensor, rows: int) -> tuple:
+    """``(figures, mix, NDCG@10 of each part alone)`` of the model's best mix of its parts on validation."""
+    tried = {}
+    for block, gat, channel in _parts_by_rows(model, graph, relevant, rows):
+        for mix in MIXES if channel is not None else ((1.0, 0.0),):
+            scores = gat if channel is None else mixed(gat, channel, torch.tensor(mix))
+            tried.setdefault(mix, RankedRows()).add(scores, relevant[block], held[block])
+    figures = {mix: ranked.figures(relevant.shape[1], ks=(10,)) for mix, ranked in tried.items()}
+    if len(figures) == 1:
+        return figures[(1.0, 0.0)], (1.0, 0.0), {"gat": figures[(1.0, 0.0)]["ndcg@10"]}
+    mix = max(figures, key=lambda m: figures[m]["ndcg@10"])
+    return figures[mix], mix, {"gat": figures[(1.0, 0.0)]["ndcg@10"], "channel": figures[(0.0, 1.0)]["ndcg@10"]}
+
+
+def _scored(
+    model: HeteroGATRecommender, graph, relevant: torch.Tensor, known: torch.Tensor, rows: int, parts: bool = False
+) -> dict:
+    """The model's figures (its chosen mix) on ``relevant``.
+
+    With ``parts``: each part's figures alone and the channel's share of the ranking.
+    """
+    mixed_rows, gat_rows, channel_rows, shares, counted = RankedRows(), RankedRows(), RankedRows(), 0.0, 0
+    for block, gat, channel in _parts_by_rows(model, graph, relevant, rows):
+        scores = gat if channel is None else mixed(gat, channel, model.mix.cpu())
+        mixed_rows.add(scores, relevant[block], known[block])
+        if parts and channel is not None:
+            gat_rows.add(gat, relevant[block], known[block])
+            channel_rows.add(channel, relevant[block], known[block])
+            shares += channel_share(gat, channel, model.mix.cpu()) * len(block)
+            counted += len(block)
+    n_items = relevant.shape[1]
+    out = mixed_rows.figures(n_items)
+    if counted:
+        out["parts"] = {
+            "mix": model.mix.tolist(),
+            "gatAlone": _headline(gat_rows.figures(n_items)),
+            "channelAlone": _headline(channel_rows.figures(n_items)),
+            "channelShare": shares / counted,
+        }
+    return out
 
 
 def _headline(metrics: dict) -> dict:
