@@ -58,16 +58,36 @@ def ease(train: torch.Tensor, lam: float) -> torch.Tensor:
     with ``K = X X' + lam I``, so ``X B = X - K^-1 X / diag(P)``, and
     ``diag(P) = (1 - colsum(X * K^-1 X)) / lam``. Solved in float64.
     """
-    x = train.double()
-    n_c, n_p = x.shape
+    n_c, n_p = train.shape
     if n_c < n_p:
+        x = train.double()
         kx = torch.linalg.solve(x @ x.T + lam * torch.eye(n_c, dtype=torch.float64), x)
         diagonal = (1.0 - (x * kx).sum(0)) / lam
         return (x - kx / diagonal).float()
-    p = torch.linalg.inv(x.T @ x + lam * torch.eye(n_p, dtype=torch.float64))
+    b = ease_weights(gram(train), lam)
+    out = torch.empty(n_c, n_p)
+    for rows in torch.arange(n_c).split(20_000):  # no customers x products float64 copy
+        out[rows] = (train[rows].double() @ b).float()
+    return out
+
+
+def ease_weights(gram: torch.Tensor, lam: float) -> torch.Tensor:
+    """EASE's item-item weights ``B = I - P / diag(P)`` (zero diagonal, float64) from ``X'X``.
+
+    ``gram`` is ``X'X`` (:func:`gram`); the products x products system is what to solve when
+    customers outnumber products, and with ``B`` in hand ``X B`` can be scored a block of
+    customers at a time instead of as one customers x products matrix.
+    """
+    p = torch.linalg.inv(gram.double() + lam * torch.eye(gram.shape[0], dtype=torch.float64))
     b = -p / torch.diag(p)[None, :]
     b.fill_diagonal_(0.0)
-    return (x @ b).float()
+    return b
+
+
+def gram(train: torch.Tensor) -> torch.Tensor:
+    """``X'X`` in float64, computed in float32 (exact for 0/1 interactions below 2**24 customers),
+    so no float64 copy of the customers x products matrix is made."""
+    return (train.T @ train).double()
 
 
 def ease_neighbours(train: torch.Tensor, lam: float, k: int, chunk: int = 2048) -> tuple[torch.Tensor, torch.Tensor]:
@@ -77,10 +97,10 @@ def ease_neighbours(train: torch.Tensor, lam: float, k: int, chunk: int = 2048) 
     holding ``i`` says about ``j``. ``B``'s rows are built ``chunk`` at a time, so the memory
     is ``chunk x products`` beside the customers x customers (or products x products) system.
     """
-    x = train.double()
-    n_c, n_p = x.shape
+    n_c, n_p = train.shape
     keep = min(k, max(n_p - 1, 1))
     if n_c < n_p:  # rows of P = (I - X' K^-1 X) / lam
+        x = train.double()
         kx = torch.linalg.solve(x @ x.T + lam * torch.eye(n_c, dtype=torch.float64), x)
         diagonal = ((1.0 - (x * kx).sum(0)) / lam).float()
         x32, kx32 = x.float(), kx.float()  # rows of P in single precision: they only rank and weigh
@@ -90,7 +110,7 @@ def ease_neighbours(train: torch.Tensor, lam: float, k: int, chunk: int = 2048) 
             out[torch.arange(len(rows)), rows] -= 1.0
             return -out / lam
     else:
-        p = torch.linalg.inv(x.T @ x + lam * torch.eye(n_p, dtype=torch.float64)).float()
+        p = torch.linalg.inv(gram(train) + lam * torch.eye(n_p, dtype=torch.float64)).float()
         diagonal = torch.diag(p)
 
         def rows_of_p(rows: torch.Tensor) -> torch.Tensor:

@@ -26,7 +26,7 @@ from ..config import Settings
 from ..errors import NotEnoughData
 from ..graphmodel import CONTEXTS, REV_USES_EDGE, USES_EDGE
 from ..progress import SILENT, Progress
-from .baselines import EASE_MAX_SIDE, ease, ease_neighbours, interaction_matrix
+from .baselines import EASE_MAX_SIDE, ease, ease_neighbours, ease_weights, gram, interaction_matrix
 from .export import GraphTables, fetch
 from .model import CO_ADOPTED, DENSE_CHANNEL_PRODUCTS, channel_plan
 from .split import HOLDOUT_SHARE, Split, latest_first, supervision_split, temporal_split
@@ -35,6 +35,7 @@ USES = USES_EDGE
 REV_USES = REV_USES_EDGE
 CO_NEIGHBOURS = 100  # strongest EASE neighbours kept per product
 CO_LAMBDAS = (10.0, 50.0, 200.0, 500.0)
+EASE_BLOCK = 20_000  # customers scored at a time when the item channel's lambda is chosen
 CUSTOMER_CATEGORIES = ("customerType", "industry", "location", "relationshipManager", "riskRating")
 CUSTOMER_NUMBERS = {
     "companySize": True,
@@ -325,7 +326,7 @@ def choose_co_lambda(
     wins. Validation and test are not read. None (no channel) when both the customers and
     the products outnumber :data:`EASE_MAX_SIDE` or nothing can be predicted.
     """
-    from .metrics import ranking_metrics
+    from .metrics import ranking_metrics, ranking_metrics_by_chunks
 
     n_c, n_p = len(enc.customer_ids), len(enc.product_ids)
     if min(n_c, n_p) > EASE_MAX_SIDE:
@@ -336,7 +337,16 @@ def choose_co_lambda(
         return None
     seen = interaction_matrix(customer[given], product[given], n_c, n_p)
     wanted = interaction_matrix(customer[target], product[target], n_c, n_p).bool()
-    tried = {lam: ranking_metrics(ease(seen, lam), wanted, seen.bool(), ks=(10,))["ndcg@10"] for lam in CO_LAMBDAS}
+    if n_c < n_p:
+        tried = {lam: ranking_metrics(ease(seen, lam), wanted, seen.bool(), ks=(10,)) for lam in CO_LAMBDAS}
+    else:  # B once per lambda, X B a block of customers at a time: no customers x products float64 copies
+        xx, rows = gram(seen), torch.nonzero(wanted.any(1)).flatten().split(EASE_BLOCK)
+        tried = {}
+        for lam in CO_LAMBDAS:
+            b = ease_weights(xx, lam)
+            blocks = (((seen[r].double() @ b).float(), wanted[r], seen[r].bool()) for r in rows)
+            tried[lam] = ranking_metrics_by_chunks(blocks, n_p, ks=(10,))
+    tried = {lam: figures["ndcg@10"] for lam, figures in tried.items()}
     return max(tried, key=lambda lam: (tried[lam], -lam))
 
 
