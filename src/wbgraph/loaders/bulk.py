@@ -103,7 +103,7 @@ def write_import_files(scan: Scan, folder: Path) -> ImportFiles:
     names: dict[str, set] = {context.label: set() for context in CONTEXTS}
     regulations: set[tuple[str, str]] = set()
     usage: list[pd.DataFrame] = []
-    pending = 0
+    pending = merged = 0  # rows of USES parts held; rows after the last merge (the pairs so far)
     with _Appender(files, scan.kinds) as out:
         for rows in scan.rows(at_least=BULK_ROWS):
             for owner in ("Customer", "Product"):
@@ -133,9 +133,9 @@ def write_import_files(scan: Scan, folder: Path) -> ImportFiles:
                 out.relationships(kind, transactions[columns], start, end)
             usage.append(usage_parts(_coded(scan, transactions), ["pair"]))
             pending += len(usage[-1])
-            if pending > USAGE_PARTS_LIMIT:  # parts no larger than the pairs, however long the file
+            if pending > max(USAGE_PARTS_LIMIT, 2 * merged):  # at most twice the pairs, however long the file
                 usage = [merge_usage(usage, ["pair"])]
-                pending = len(usage[0])
+                pending = merged = len(usage[0])
         for context in CONTEXTS:
             if context.many:
                 links = pd.DataFrame(sorted(regulations), columns=[KEYS[context.owner], "name"])
@@ -157,7 +157,9 @@ def write_import_files(scan: Scan, folder: Path) -> ImportFiles:
 
 
 BULK_ROWS = 100_000  # rows per frame written to the importer's files
-USAGE_PARTS_LIMIT = 500_000  # rows of per-chunk USES parts before they are merged
+# rows of per-chunk USES parts before they are merged, or twice the last merge's: with a fixed limit,
+# once the pairs outnumber it every chunk re-aggregates them all (1.45M pairs at 10M rows)
+USAGE_PARTS_LIMIT = 500_000
 USES_SLICE = 200_000
 
 
