@@ -365,13 +365,13 @@ def test_a_step_of_customer_batches_passes_messages_into_its_customers_and_a_sam
 def test_a_graph_over_the_memory_budget_trains_in_customer_batches_and_still_learns(generated):
     data = prepare_tables(generated["tables"])
     trained = fit(data, TrainConfig(epochs=20, hidden=16, patience=20, memory_budget="100KB"))
-    assert trained.batches["customersPerStep"] < data.n_customers
+    assert not trained.batches["fullBatch"] and trained.batches["customersPerStep"] < data.n_customers
     seen = data.matrix(data.split.train)
     popular = ranking_metrics(baselines.popularity(seen.float()), data.matrix(data.split.val), seen)
     assert trained.val["ndcg@10"] > popular["ndcg@10"]
     short = TrainConfig(epochs=2, hidden=16, memory_budget="100KB")
     assert fit(data, short).history == fit(data, short).history  # batches and samples are drawn from the seed
-    assert fit(data, TrainConfig(epochs=1, hidden=16)).batches["customersPerStep"] == data.n_customers
+    assert fit(data, TrainConfig(epochs=1, hidden=16)).batches["fullBatch"]
     bpr = fit(data, TrainConfig(epochs=2, hidden=16, loss="bpr", memory_budget="100KB"))
     assert np.isfinite(bpr.history[-1]["loss"])
 

@@ -85,7 +85,7 @@ def train(obj, config_file: str | None, runs_dir: str, silent: bool, as_json: bo
         f"Export {result.seconds['export']:.1f}s, training {result.seconds['train']:.1f}s "
         f"({result.seconds['perEpoch']:.2f}s/epoch)"
     )
-    if result.batches.get("customersPerStep", 0) < result.batches.get("customers", 0):
+    if not result.batches.get("fullBatch", True):
         click.echo(f"Trained in batches of {result.batches['customersPerStep']:,} customers (memory budget)")
     for note in result.notes:
         click.echo(f"Note: {note}")

@@ -188,7 +188,7 @@ def fit(data: Prepared, config: TrainConfig, progress: Progress = SILENT) -> Fit
     channel = _ChannelTask(data, config, device) if model.channel else None
     batches = plan_batches(data, config)
     choose_on = val_relevant
-    if batches.customers < data.n_customers:
+    if not batches.full:
         progress.say(f"Training in batches of {batches.customers:,} customers: {batches.reason}")
         choose_on = sample_rows(val_relevant, VALIDATION_CUSTOMERS, config.seed)
 
@@ -197,7 +197,7 @@ def fit(data: Prepared, config: TrainConfig, progress: Progress = SILENT) -> Fit
         for epoch in range(1, config.epochs + 1):
             model.train()
             supervised = (torch.rand(len(train_c), generator=generator) < config.supervision_ratio).to(device)
-            if batches.customers >= data.n_customers:
+            if batches.full:
                 loss = _loss(model, graph, config, train_c, train_p, supervised, held, generator, data.n_products)
                 if channel is not None:
                     loss = loss + channel.loss(model, held)
@@ -250,9 +250,15 @@ class Batches:
     estimate: int  # bytes the whole graph at once would need
     reason: str = ""
 
+    @property
+    def full(self) -> bool:
+        """One full-batch step an epoch: the whole graph fits the budget."""
+        return not self.reason
+
     def describe(self) -> dict:
         return {
             "customers": self.total,
+            "fullBatch": self.full,
             "customersPerStep": self.customers,
             "fanout": self.fanout,
             "memoryBudget": self.budget,
@@ -495,7 +501,7 @@ def _validate(model: HeteroGATRecommender, graph, relevant: torch.Tensor, held: 
     for block, gat, channel in _parts_by_rows(model, graph, relevant, rows):
         for mix in MIXES if channel is not None else ((1.0, 0.0),):
             scores = gat if channel is None else mixed(gat, channel, torch.tensor(mix))
-            tried.setdefault(mix, RankedRows()).add(scores, relevant[block], held[block])
+            tried.setdefault(mix, RankedRows(10)).add(scores, relevant[block], held[block])
     figures = {mix: ranked.figures(relevant.shape[1], ks=(10,)) for mix, ranked in tried.items()}
     if len(figures) == 1:
         return figures[(1.0, 0.0)], (1.0, 0.0), {"gat": figures[(1.0, 0.0)]["ndcg@10"]}
