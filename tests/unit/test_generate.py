@@ -109,3 +109,14 @@ def test_history_ceiling_ranks_the_last_adoption_better_than_attributes_and_wors
 def test_truth_can_be_skipped_and_the_rows_stay_the_same():
     assert generate(2000, seed=6, truth=False).truth == {}
     assert generate(2000, seed=6, truth=False).rows.equals(generate(2000, seed=6).rows)
+
+
+def test_the_file_is_written_a_slice_of_rows_at_a_time_with_the_same_bytes(tmp_path, monkeypatch):
+    from wbgraph.loaders import generate as generator
+
+    data = generate(3000, seed=4, truth=False)
+    generator.write(data, tmp_path / "whole.csv")
+    monkeypatch.setattr(generator, "WRITE_ROWS", 700)  # 5 slices, the last one short
+    generator.write(data, tmp_path / "sliced.csv")
+    assert (tmp_path / "sliced.csv").read_bytes() == (tmp_path / "whole.csv").read_bytes()
+    assert len((tmp_path / "sliced.csv").read_text().splitlines()) == 3001

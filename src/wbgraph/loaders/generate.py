@@ -379,19 +379,28 @@ def history_ceiling(
     return out
 
 
+WRITE_ROWS = 200_000
+
+
 def write(generated: Generated, output: str | Path, truth: str | Path | None = None) -> None:
     """Write the rows as CSV (dates with microseconds, as the seed notebook writes them).
 
-    Column lists through the csv module: twice as fast as ``DataFrame.to_csv`` here.
+    Column lists through the csv module: twice as fast as ``DataFrame.to_csv`` here; a slice
+    of :data:`WRITE_ROWS` rows at a time, so the Python lists never hold the whole file (at
+    10M rows they were half of the command's 19.6 GB).
     """
     frame = generated.rows
-    columns = [
-        frame[name].dt.strftime("%Y-%m-%d %H:%M:%S.%f").tolist() if name == "Transaction Date" else frame[name].tolist()
-        for name in frame.columns
-    ]
     with open(output, "w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f, lineterminator="\n")
         writer.writerow(frame.columns)
-        writer.writerows(zip(*columns))
+        for start in range(0, len(frame), WRITE_ROWS):
+            part = frame.iloc[start : start + WRITE_ROWS]
+            columns = [
+                part[name].dt.strftime("%Y-%m-%d %H:%M:%S.%f").tolist()
+                if name == "Transaction Date"
+                else part[name].tolist()
+                for name in part.columns
+            ]
+            writer.writerows(zip(*columns))
     if truth:
         Path(truth).write_text(json.dumps({"customers": generated.truth}, separators=(",", ":")))
