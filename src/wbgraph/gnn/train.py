@@ -363,15 +363,13 @@ def _batch_epoch(
     device = train_c.device
     targets = torch.unique(train_c[supervised])
     order = targets[torch.randperm(len(targets), generator=generator).to(device)]
-    n_c = graph["customer"].num_nodes
+    hidden = torch.stack([train_c[supervised], train_p[supervised]])
     losses, weights = [], []
     for customers in order.split(batches.customers):
         x_dict, edge_index, edge_attr = batch_subgraph(graph, supervised, customers, batches.fanout, generator)
         h = model.encode(x_dict, edge_index, edge_attr)
-        position = torch.full((n_c,), -1, dtype=torch.long, device=device)
-        position[customers] = torch.arange(len(customers), device=device)
-        mine = supervised & (position[train_c] >= 0)
-        c, p, mine_h = position[train_c[mine]], train_p[mine], h["customer"][: len(customers)]
+        _, (c, p) = rows_of(hidden, customers, graph["customer"].num_nodes)  # its hidden pairs, rows renumbered
+        mine_h = h["customer"][: len(customers)]
         if config.loss == "softmax":
             loss = multinomial_loss(model.score(mine_h, h["product"]), c, p, held[customers])
         else:
