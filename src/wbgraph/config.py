@@ -275,6 +275,7 @@ class TrainConfig:
     supervision_ratio: float = 0.3
     holdout_share: float = 0.2
     channel: bool = True
+    evidence: bool = True  # interaction edges carry signed evidence (EvidenceGATv2Conv); false: plain GATv2
     loss: Loss = "softmax"
     seed: int = 0
     device: str = "auto"  # auto, cpu, cuda or cuda:N

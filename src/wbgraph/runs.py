@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -359,6 +359,8 @@ class Run:
 
         config = config or self.config()
         state = self.weights()
+        if not any(".evidence_" in key for key in state):  # plain GATv2: trained with --no-evidence, or before it
+            config = replace(config, evidence=False)
         graph = data.train_graph
         trained = {
             key.removeprefix("embeddings.").removesuffix(".weight"): value.shape[0]

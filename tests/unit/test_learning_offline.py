@@ -4,6 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from torch_geometric.nn import GATv2Conv
 
 from wbgraph.config import TrainConfig
 from wbgraph.errors import ConfigError, NotEnoughData
@@ -425,3 +426,54 @@ def test_the_exact_sub_graph_of_some_customers_gives_them_the_representations_of
         part = model.encode(*batch_subgraph(graph, None, some, None))
     assert torch.allclose(part["customer"][:3], whole["customer"][some], atol=1e-5)
     assert torch.allclose(part["product"], whole["product"], atol=1e-5)
+
+
+def _evidence_conv(heads: int = 1, width: int = 4):
+    from wbgraph.gnn.model import EvidenceGATv2Conv
+
+    torch.manual_seed(0)
+    conv = EvidenceGATv2Conv((width, width), width // heads, heads=heads, add_self_loops=False, edge_dim=1)
+    plain = GATv2Conv((width, width), width // heads, heads=heads, add_self_loops=False, edge_dim=1)
+    plain.load_state_dict({k: v for k, v in conv.state_dict().items() if not k.startswith("evidence_")})
+    return conv, plain
+
+
+def test_evidence_is_added_to_gatv2_attention_and_is_nothing_when_its_weights_are_zero():
+    conv, plain = _evidence_conv(heads=2)
+    products, customers = torch.randn(3, 4), torch.randn(2, 4)
+    edges, attributes = torch.tensor([[0, 1, 2, 0], [0, 0, 1, 1]]), torch.randn(4, 1)
+    assert not torch.allclose(
+        conv((products, customers), edges, attributes), plain((products, customers), edges, attributes)
+    )
+    torch.nn.init.zeros_(conv.evidence_value.weight)
+    assert torch.allclose(
+        conv((products, customers), edges, attributes), plain((products, customers), edges, attributes)
+    )
+
+
+def test_evidence_is_signed_and_averaged_over_the_holdings_with_one_more_in_the_count():
+    # an interaction that reads below what the two ends expect argues against its product:
+    # attention alone (a convex combination) cannot say that
+    conv, plain = _evidence_conv()
+    for module in (conv.evidence_query, conv.evidence_key):
+        torch.nn.init.zeros_(module.weight)  # nothing expected: the evidence is the attributes' score
+    torch.nn.init.ones_(conv.evidence_edge.weight)
+    torch.nn.init.zeros_(conv.evidence_edge.bias)
+    products, customers = torch.randn(1, 4), torch.randn(3, 4)
+    edges = torch.tensor([[0, 0, 0, 0], [0, 1, 2, 2]])  # customer 2 holds the product twice (two edges)
+    attributes = torch.tensor([[1.0], [-1.0], [1.0], [1.0]])
+    evidence = conv((products, customers), edges, attributes) - plain((products, customers), edges, attributes)
+    value = conv.evidence_value(products)[0]
+    assert torch.allclose(evidence[0], value / 2, atol=1e-6)  # one holding: 1 / (1 + 1)
+    assert torch.allclose(evidence[1], -value / 2, atol=1e-6)  # read below expectation: against it
+    assert torch.allclose(evidence[2], 2 * value / 3, atol=1e-6)  # two: 2 / (2 + 1)
+
+
+def test_interaction_edges_carry_evidence_unless_switched_off(generated):
+    from wbgraph.gnn.model import EvidenceGATv2Conv
+
+    graph = build_graph(generated["tables"], Encoders.fit(generated["tables"]), generated["tables"].interactions)
+    convs = HeteroGATRecommender.for_graph(graph, TrainConfig(hidden=8)).convs[0].convs
+    assert {et for et, conv in convs.items() if isinstance(conv, EvidenceGATv2Conv)} == {USES_EDGE, REV_USES_EDGE}
+    plain = HeteroGATRecommender.for_graph(graph, TrainConfig(hidden=8, evidence=False)).convs[0].convs
+    assert not any(isinstance(conv, EvidenceGATv2Conv) for conv in plain.values())

@@ -1,6 +1,7 @@
 """The run folder has one owner, ``Run``: it saves, finds, checks and reads every artefact."""
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -185,3 +186,14 @@ def test_a_run_records_what_it_was_made_with(saved):
     assert {"wbgraph", "torch", "torch-geometric", "neo4j", "python"} <= set(made["versions"])
     assert made["versions"]["torch"] and made["versions"]["neo4j"]
     assert made["gitCommit"] is None or len(made["gitCommit"].removesuffix("-dirty")) == 40
+
+
+def test_a_run_trained_before_the_evidence_term_loads_as_plain_gatv2(saved, tmp_path):
+    runs, run, fitted, data = saved
+    old = Run(shutil.copytree(run.folder, tmp_path / run.id))
+    state = {k: v for k, v in fitted.model.state_dict().items() if ".evidence_" not in k}
+    assert len(state) < len(fitted.model.state_dict())  # the saved model has the term
+    torch.save(state, old.folder / "model.pt")
+    model = old.model(data)
+    assert not model.evidence
+    assert all(torch.equal(model.state_dict()[k], v) for k, v in state.items())

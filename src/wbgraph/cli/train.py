@@ -38,6 +38,12 @@ DEFAULTS = TrainConfig()
     default=None,
     help="Add the item channel (EASE's item-item weights read through attention) to the GAT (default: on).",
 )
+@click.option(
+    "--evidence/--no-evidence",
+    default=None,
+    help="Interaction edges also carry signed evidence: what an interaction's attributes say beyond what "
+    "the customer and product predict (default: on; --no-evidence: plain GATv2).",
+)
 @click.option("--seed", type=int, help=f"Random seed (default {DEFAULTS.seed}).")
 @click.option("--device", help=f"cpu, cuda, cuda:N or auto (default {DEFAULTS.device}).")
 @click.option(

