@@ -4,7 +4,8 @@ A real public interaction data set measures what the generator cannot: users are
 movies products, ratings transactions (``benchmarks/mappings/movielens.toml``). Research use
 only (see the data set's README.txt): the data stays outside this repository and is read from
 ``--data``. Beside it, the generator's data (``wbgraph generate --rows 50000 --seed 1``) with
-its oracles. For each data set and each seed: ``wbgraph train`` (the command, timed whole,
+its oracles, held out as the oracles are made for (each customer's latest adoption:
+``--holdout-share 0``; ``--generated-holdout-share`` to change it). For each data set and each seed: ``wbgraph train`` (the command, timed whole,
 as a user runs it) and ``wbgraph evaluate`` (every baseline, the bootstrap intervals); the
 tables give the mean and the spread (min-max) over the seeds. Runs on a local Neo4j of its
 own (a separate ``WBGRAPH_HOME``, emptied first), so it never touches your database.
@@ -41,6 +42,13 @@ def main() -> int:
     parser.add_argument("--seeds", default="0,1,2", help="Training seeds, comma-separated (default 0,1,2).")
     parser.add_argument("--generated-rows", type=int, default=50_000, help="Rows of generated data (0: skip it).")
     parser.add_argument("--epochs", type=int, help="Most training epochs (default: the training default).")
+    parser.add_argument(
+        "--generated-holdout-share",
+        type=float,
+        default=0.0,
+        help="--holdout-share of the generated data's runs (default 0: each customer's latest adoption, the "
+        "hold-out the oracles are made for).",
+    )
     parser.add_argument("--home", type=Path, help="WBGRAPH_HOME of the Neo4j it starts (default: a temporary folder).")
     parser.add_argument("--json", type=Path, help="Also write the figures as JSON here.")
     args = parser.parse_args()
@@ -81,7 +89,11 @@ def main() -> int:
                 write(generate(args.generated_rows, seed=1), folder / "g.csv", folder / "truth.json")
                 wbgraph.ingest(driver, settings, folder / "g.csv")
                 figures["sets"][f"generated ({args.generated_rows:,} rows, seed 1)"] = run_seeds(
-                    home / "runs-generated", seeds, args.epochs, folder / "truth.json"
+                    home / "runs-generated",
+                    seeds,
+                    args.epochs,
+                    folder / "truth.json",
+                    ["--holdout-share", str(args.generated_holdout_share)],
                 )
     finally:
         stop()
@@ -91,11 +103,13 @@ def main() -> int:
     return 0
 
 
-def run_seeds(runs: Path, seeds: list[int], epochs: int | None, truth: Path | None) -> dict:
-    """``wbgraph train`` and ``wbgraph evaluate`` per seed, as a user runs them (separate processes)."""
-    out = {"seeds": []}
+def run_seeds(
+    runs: Path, seeds: list[int], epochs: int | None, truth: Path | None, options: list[str] | None = None
+) -> dict:
+    """``wbgraph train`` (with ``options``) and ``wbgraph evaluate`` per seed, as a user runs them (separate processes)."""
+    out = {"seeds": [], "trainOptions": options or []}
     for seed in seeds:
-        command = ["train", "--seed", str(seed), "--runs-dir", str(runs), "--json"]
+        command = ["train", "--seed", str(seed), "--runs-dir", str(runs), "--json", *(options or [])]
         mark = time.perf_counter()
         trained = cli(command + (["--epochs", str(epochs)] if epochs else []))
         train_seconds = time.perf_counter() - mark
@@ -149,6 +163,8 @@ def show(figures: dict) -> None:
         if "ingest" in data:
             i = data["ingest"]
             print(f"ingest {i['loaded']:,} of {i['read']:,} rows in {i['seconds']}s")
+        if data.get("trainOptions"):
+            print("wbgraph train " + " ".join(data["trainOptions"]))
         first = runs[0]["metrics"]
         extra = ["shareOfOracleRecall@10"] if "shareOfOracleRecall@10" in first["gat"] else []
         print("| method | " + " | ".join((*COLUMNS, *(["of oracle"] if extra else []))) + " |")
