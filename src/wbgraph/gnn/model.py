@@ -298,11 +298,11 @@ class EvidenceGATv2Conv(GATv2Conv):
     score, less what the two ends' representations expect of the pair, weighing the
     neighbour's value vector; ``d_i`` is ``i``'s degree. That is the first step of a
     per-customer ridge regression of the usage residuals on product vectors: on the
-    generator's data, where usage rises with the hidden taste, the oracle told the same
-    residuals ranks the next adoption at 0.92 of the full oracle, against 0.85 for the one
-    reading the adoption order alone (:func:`wbgraph.loaders.generate.history_ceiling`);
-    with it the model went from 0.870 to 0.89 of the oracle. Shapes as :class:`GATv2Conv`
-    with ``edge_attr``; the same ``(in, out)`` arguments.
+    generator's data, where usage rises with the hidden taste, a ranking told those
+    residuals (and the generator's parameters) finds the latest adoption at 0.925 of the
+    oracle's rate (``benchmarks/generator_ceiling.py``); with the term the model went from
+    0.870 to 0.887 of the oracle's recall@10 (latest fifth held out, three seeds). Shapes as
+    :class:`GATv2Conv` with ``edge_attr``; the same ``(in, out)`` arguments.
     """
 
     def __init__(self, in_channels: tuple, out_channels: int, **kwargs) -> None:
