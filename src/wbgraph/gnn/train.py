@@ -269,6 +269,9 @@ class Batches:
 
 BYTES_PER_SCORE = 48  # float32 scores x the copies the two softmax losses and their gradients hold at once
 BYTES_PER_EDGE_UNIT = 24  # float32 x the per-edge tensors GATv2 keeps for its gradient, per hidden unit
+# and on an interaction edge with the evidence term (EvidenceGATv2Conv): its gathered query, key and
+# value; measured at 50,000 x 60, full batch: 0.53 GB more than plain GATv2 over 509k such edges x 64
+BYTES_PER_EVIDENCE_UNIT = 16
 
 
 def plan_batches(data: Prepared, config: TrainConfig) -> Batches:
@@ -277,9 +280,11 @@ def plan_batches(data: Prepared, config: TrainConfig) -> Batches:
     The estimate: one float32 score per customer x product times :data:`BYTES_PER_SCORE`
     (the softmax loss and the item channel score every customer against every product),
     plus one attention message per edge and hidden unit times :data:`BYTES_PER_EDGE_UNIT`
-    (GATv2 keeps several per-edge tensors for its gradient). Measured: at 50,000 x 60 the
-    estimate is 1.4 GB and full-batch training added 1.2 GB to the 1.1 GB already held; at
-    200,000 x 1,000 it is 14.6 GB, and with a 4 GB budget training added 3.9 GB to 1.8 GB.
+    (GATv2 keeps several per-edge tensors for its gradient), and on the interaction edges
+    :data:`BYTES_PER_EVIDENCE_UNIT` more with the evidence term. Measured (plain GATv2): at
+    50,000 x 60 the estimate was 1.4 GB and full-batch training added 1.2 GB to the 1.1 GB
+    already held (with evidence: 1.9 GB estimated, 1.7 GB added); at 200,000 x 1,000 it was
+    14.6 GB, and with a 4 GB budget training added 3.9 GB to 1.8 GB.
     A step holds at most :data:`MAX_BATCH` customers whatever the budget allows. Outside the
     budget: PyTorch itself, three boolean customer x product matrices (held, and the
     validation and test answers, one byte a cell) and the no-gradient encoding of the
@@ -287,21 +292,25 @@ def plan_batches(data: Prepared, config: TrainConfig) -> Batches:
     """
     budget = parse_size(config.memory_budget) if config.memory_budget else available_memory() // 2
     n_c, n_p = data.n_customers, data.n_products
-    edges = sum(data.train_graph[et].num_edges for et in data.train_graph.edge_types if et != CO_ADOPTED)
-    per_edge = config.hidden * BYTES_PER_EDGE_UNIT
-    estimate = n_c * n_p * BYTES_PER_SCORE + edges * per_edge
+    graph = data.train_graph
+    passing = [et for et in graph.edge_types if et != CO_ADOPTED]
+
+    def per_edge(et: tuple) -> int:
+        evidence = config.evidence and et in (USES, REV_USES)
+        return config.hidden * (BYTES_PER_EDGE_UNIT + (BYTES_PER_EVIDENCE_UNIT if evidence else 0))
+
+    estimate = n_c * n_p * BYTES_PER_SCORE + sum(graph[et].num_edges * per_edge(et) for et in passing)
     if estimate <= budget:
         return Batches(n_c, n_c, config.fanout, budget, estimate)
     # a step: its customers' scores and edges, plus each product's sampled customers
-    graph = data.train_graph
     fixed = sum(
-        min(graph[et].num_edges, graph[et[2]].num_nodes * config.fanout)
-        for et in graph.edge_types
-        if et != CO_ADOPTED and et[2] != "customer"
+        min(graph[et].num_edges, graph[et[2]].num_nodes * config.fanout) * per_edge(et)
+        for et in passing
+        if et[2] != "customer"
     )
-    into_customers = sum(graph[et].num_edges for et in graph.edge_types if et[2] == "customer")
-    per_customer = n_p * BYTES_PER_SCORE + into_customers / max(n_c, 1) * per_edge
-    room = budget - fixed * per_edge
+    into_customers = sum(graph[et].num_edges * per_edge(et) for et in passing if et[2] == "customer")
+    per_customer = n_p * BYTES_PER_SCORE + into_customers / max(n_c, 1)
+    room = budget - fixed
     customers = int(min(n_c, MAX_BATCH, max(MIN_BATCH, room // per_customer)))
     reason = (
         f"the whole graph at once needs about {estimate / 1e9:.1f} GB, over the "
