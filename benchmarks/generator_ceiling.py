@@ -35,13 +35,9 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
 
-    rng = np.random.default_rng(args.seed)  # the draws of wbgraph.loaders.generate.generate, in order
-    c = g._customers(rng, max(20, min(args.rows // 20, 50_000)))
-    p = g._products(rng, 60)
-    affinity, taste = g._affinity(rng, c, p)
-    a = g._adoptions(rng, c, affinity, args.rows)
-    frame = g._transactions(rng, c, p, a, affinity, args.rows)
-    attributes = affinity - taste
+    drawn = g.story(args.rows, args.seed)  # what `wbgraph generate --rows ROWS --seed SEED` draws
+    c, p, affinity, a, frame = drawn.customers, drawn.products, drawn.affinity, drawn.adoptions, drawn.frame
+    attributes = affinity - drawn.taste
     loading = p.taste / np.sqrt(g.TASTE_DIM) * g.TASTE_WEIGHT  # taste part = customer taste @ loading.T
 
     customer = frame["Customer ID"].map({x: i for i, x in enumerate(c.ids)})

@@ -97,6 +97,26 @@ def generate(
     ``truth=False`` skips the rankings of the truth file (the history ceiling costs a few
     seconds per 10,000 customers). The steps draw from one generator in the story's order.
     """
+    s = story(rows, seed, customers, products)
+    if not truth:
+        return Generated(s.frame, {})
+    return Generated(s.frame, _truth(s.customers, s.products, s.adoptions, s.affinity, s.taste, seed))
+
+
+@dataclass
+class Story:
+    """Everything :func:`generate` draws, hidden parts included (for measuring what a model could learn)."""
+
+    customers: _Customers
+    products: _Products
+    affinity: np.ndarray  # [customers, products]
+    taste: np.ndarray  # the affinity's hidden-taste part, [customers, products]
+    adoptions: _Adoptions
+    frame: pd.DataFrame  # the 28 input columns
+
+
+def story(rows: int, seed: int = 0, customers: int | None = None, products: int = 60) -> Story:
+    """The draws of :func:`generate` with these arguments, in the story's order (the same rows)."""
     if rows < 1:
         raise ValueError("rows must be at least 1")
     rng = np.random.default_rng(seed)
@@ -104,10 +124,7 @@ def generate(
     p = _products(rng, products)
     affinity, taste = _affinity(rng, c, p)
     a = _adoptions(rng, c, affinity, rows)
-    frame = _transactions(rng, c, p, a, affinity, rows)
-    if not truth:
-        return Generated(frame, {})
-    return Generated(frame, _truth(c, p, a, affinity, taste, seed))
+    return Story(c, p, affinity, taste, a, _transactions(rng, c, p, a, affinity, rows))
 
 
 @dataclass
