@@ -279,7 +279,7 @@ class TrainConfig:
     loss: Loss = "softmax"
     seed: int = 0
     device: str = "auto"  # auto, cpu, cuda or cuda:N
-    memory_budget: str | None = None  # e.g. "6GB"; None: half the memory available when training starts
+    memory_budget: str | None = None  # e.g. "6GB"; None: half the memory free where training runs (the GPU's on CUDA)
     fanout: int = 256  # in customer batches: customers sampled per product each step
     since: str | None = None
     until: str | None = None

@@ -9,13 +9,14 @@ from torch_geometric.nn import GATv2Conv
 from wbgraph.config import TrainConfig
 from wbgraph.errors import ConfigError, NotEnoughData
 from wbgraph.gnn import baselines
+from wbgraph.gnn import train as training
 from wbgraph.gnn.data import Encoders, build_graph, prepare_tables
 from wbgraph.gnn.evaluate import check_gate, gate, verdict
 from wbgraph.gnn.export import GraphTables
 from wbgraph.gnn.metrics import bootstrap_difference, per_customer, ranking_metrics, ranking_metrics_by_chunks
 from wbgraph.gnn.model import CO_ADOPTED, HeteroGATRecommender, bpr_loss
 from wbgraph.gnn.split import supervision_split, temporal_split
-from wbgraph.gnn.train import MIXES, batch_subgraph, fit, patience_at
+from wbgraph.gnn.train import MIXES, batch_subgraph, default_budget, fit, patience_at
 from wbgraph.graphmodel import CONTEXTS, REV_USES_EDGE, USES_EDGE
 
 
@@ -375,6 +376,13 @@ def test_a_graph_over_the_memory_budget_trains_in_customer_batches_and_still_lea
     assert fit(data, TrainConfig(epochs=1, hidden=16)).batches["fullBatch"]
     bpr = fit(data, TrainConfig(epochs=2, hidden=16, loss="bpr", memory_budget="100KB"))
     assert np.isfinite(bpr.history[-1]["loss"])
+
+
+def test_without_a_budget_training_may_use_half_the_memory_free_where_it_trains(monkeypatch):
+    monkeypatch.setattr(training, "available_memory", lambda: 10_000_000)
+    assert default_budget(torch.device("cpu")) == 5_000_000  # the machine's, on the CPU
+    monkeypatch.setattr(torch.cuda, "mem_get_info", lambda device=None: (3_000_000, 80_000_000))
+    assert default_budget(torch.device("cuda")) == 1_500_000  # the GPU's free memory, not the machine's, on CUDA
 
 
 def test_the_channel_reads_ease_through_attention_over_what_the_customer_holds():

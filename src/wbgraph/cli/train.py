@@ -49,7 +49,7 @@ DEFAULTS = TrainConfig()
 @click.option(
     "--memory-budget",
     help="Memory training may use, e.g. 6GB: a graph that needs more trains in batches of customers "
-    "(default: half the memory available).",
+    "(default: half the memory free where it trains: the GPU's on CUDA, else the machine's).",
 )
 @click.option("--since", help="Only transactions on or after this date (ISO 8601).")
 @click.option("--until", help="Only transactions before this date (ISO 8601).")

@@ -48,11 +48,16 @@ class RankedRows:
         self.k, self.top, self.hits, self.n_relevant = k, [], [], []
 
     def add(self, scores: torch.Tensor, relevant: torch.Tensor, exclude: torch.Tensor) -> None:
-        """Rank a block of rows (rows with nothing relevant are left out, as in :func:`ranking_metrics`)."""
-        top, hits, n_relevant = _ranked(scores, relevant, exclude, self.k)
-        self.top.append(top)
-        self.hits.append(hits)
-        self.n_relevant.append(n_relevant)
+        """Rank a block of rows (rows with nothing relevant are left out, as in :func:`ranking_metrics`).
+
+        Ranked on the scores' device (a GPU's, when training there: no scores cross to the CPU);
+        only the top ``k`` and their hits are kept, on the CPU.
+        """
+        device = scores.device
+        top, hits, n_relevant = _ranked(scores, relevant.to(device), exclude.to(device), self.k)
+        self.top.append(top.cpu())
+        self.hits.append(hits.cpu())
+        self.n_relevant.append(n_relevant.cpu())
 
     def figures(self, n_items: int, ks: tuple[int, ...] = KS) -> dict:
         """``{"recall@10": ..., "customers": n}`` over every row added so far (``ks`` at most ``k``)."""

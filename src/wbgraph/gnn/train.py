@@ -290,7 +290,7 @@ def plan_batches(data: Prepared, config: TrainConfig) -> Batches:
     validation and test answers, one byte a cell) and the no-gradient encoding of the
     sub-graph validation needs.
     """
-    budget = parse_size(config.memory_budget) if config.memory_budget else available_memory() // 2
+    budget = parse_size(config.memory_budget) if config.memory_budget else default_budget(pick_device(config.device))
     n_c, n_p = data.n_customers, data.n_products
     graph = data.train_graph
     passing = [et for et in graph.edge_types if et != CO_ADOPTED]
@@ -336,6 +336,14 @@ def sample_rows(relevant: torch.Tensor, most: int, seed: int) -> torch.Tensor:
     out = torch.zeros_like(relevant)
     out[chosen] = relevant[chosen]
     return out
+
+
+def default_budget(device: torch.device) -> int:
+    """Half the memory free where training runs: the GPU's own on CUDA, else the machine's."""
+    if device.type == "cuda":
+        free, _total = torch.cuda.mem_get_info(device)
+        return free // 2
+    return available_memory() // 2
 
 
 def available_memory() -> int:
@@ -481,7 +489,7 @@ class _ChannelTask:
 
 @torch.no_grad()
 def _parts_by_rows(model: HeteroGATRecommender, graph, relevant: torch.Tensor, rows_per_chunk: int):
-    """``(rows, GAT scores, item-channel scores or None)`` a block of customers at a time.
+    """``(rows, GAT scores, item-channel scores or None)`` a block of customers at a time, on the model's device.
 
     All customers in one block when ``rows_per_chunk`` covers them (the full-batch case),
     else only the customers with something ``relevant``, ``rows_per_chunk`` at a time, from
@@ -494,8 +502,8 @@ def _parts_by_rows(model: HeteroGATRecommender, graph, relevant: torch.Tensor, r
         h = model.encode_graph(graph)
         yield (
             torch.arange(n_c),
-            model.score(h["customer"], h["product"]).cpu(),
-            model.channel_of(graph).cpu() if has_channel else None,
+            model.score(h["customer"], h["product"]),
+            model.channel_of(graph) if has_channel else None,
         )
         return
     device = graph["customer"].x.device
@@ -504,17 +512,18 @@ def _parts_by_rows(model: HeteroGATRecommender, graph, relevant: torch.Tensor, r
     for start in range(0, len(wanted), rows_per_chunk):
         rows = wanted[start : start + rows_per_chunk]
         on = rows.to(device)
-        channel = model.channel_of(graph, on).cpu() if has_channel else None
-        yield rows, model.score(h["customer"][start : start + len(rows)], h["product"]).cpu(), channel
+        channel = model.channel_of(graph, on) if has_channel else None
+        yield rows, model.score(h["customer"][start : start + len(rows)], h["product"]), channel
 
 
 def _validate(model: HeteroGATRecommender, graph, relevant: torch.Tensor, held: torch.Tensor, rows: int) -> tuple:
     """``(figures, mix, NDCG@10 of each part alone)`` of the model's best mix of its parts on validation."""
     tried = {}
     for block, gat, channel in _parts_by_rows(model, graph, relevant, rows):
+        answers, known = relevant[block].to(gat.device), held[block].to(gat.device)  # ranked where scored
         for mix in MIXES if channel is not None else ((1.0, 0.0),):
             scores = gat if channel is None else mixed(gat, channel, torch.tensor(mix))
-            tried.setdefault(mix, RankedRows(10)).add(scores, relevant[block], held[block])
+            tried.setdefault(mix, RankedRows(10)).add(scores, answers, known)
     figures = {mix: ranked.figures(relevant.shape[1], ks=(10,)) for mix, ranked in tried.items()}
     if len(figures) == 1:
         return figures[(1.0, 0.0)], (1.0, 0.0), {"gat": figures[(1.0, 0.0)]["ndcg@10"]}
@@ -531,11 +540,12 @@ def _scored(
     """
     mixed_rows, gat_rows, channel_rows, shares, counted = RankedRows(), RankedRows(), RankedRows(), 0.0, 0
     for block, gat, channel in _parts_by_rows(model, graph, relevant, rows):
+        answers, seen = relevant[block].to(gat.device), known[block].to(gat.device)  # ranked where scored
         scores = gat if channel is None else mixed(gat, channel, model.mix.cpu())
-        mixed_rows.add(scores, relevant[block], known[block])
+        mixed_rows.add(scores, answers, seen)
         if parts and channel is not None:
-            gat_rows.add(gat, relevant[block], known[block])
-            channel_rows.add(channel, relevant[block], known[block])
+            gat_rows.add(gat, answers, seen)
+            channel_rows.add(channel, answers, seen)
             shares += channel_share(gat, channel, model.mix.cpu()) * len(block)
             counted += len(block)
     n_items = relevant.shape[1]
