@@ -1,8 +1,9 @@
 """Load on the serving path: concurrent clients asking for random customers' recommendations.
 
-Each client is its own process with its own driver (as separate application servers
-would be), calling ``wbgraph.recommend.recommend`` — exactly what ``wbgraph recommend``
-runs — for random customers, back to back, for ``--seconds``. Prints a markdown table of
+Each client is its own process with its own driver and one read session held for its life
+(as separate application servers, or their workers, would be), calling
+``wbgraph.recommend.recommend`` — exactly what ``wbgraph recommend`` runs — for random
+customers, back to back, for ``--seconds``. Prints a markdown table of
 queries/s, p50/p99 latency and errors per client count, and writes the same as JSON.
 Bounded: clients x seconds, nothing else. Run against a graph with recommendations
 (``make demo`` leaves one):
@@ -25,20 +26,25 @@ from wbgraph.config import resolve_settings
 from wbgraph.db import open_driver
 from wbgraph.serve.recommend import recommend
 
+READ = "READ"  # neo4j.READ_ACCESS
+
 
 def client(customer_ids: list[str], seconds: float, seed: int, start_at: float, queue) -> None:
     settings = resolve_settings()
     rng = random.Random(seed)
     latencies, errors = [], 0
-    with open_driver(settings) as driver:
-        recommend(driver, settings, customer_ids[0])  # warm the connection pool
+    with (
+        open_driver(settings) as driver,
+        driver.session(database=settings.database, default_access_mode=READ) as session,
+    ):
+        recommend(driver, settings, customer_ids[0], session=session)  # warm the connection
         while time.time() < start_at:
             time.sleep(0.001)
         end = start_at + seconds
         while time.time() < end:
             began = time.perf_counter()
             try:
-                result = recommend(driver, settings, rng.choice(customer_ids), top_k=5)
+                result = recommend(driver, settings, rng.choice(customer_ids), top_k=5, session=session)
                 if not result["recommendations"]:
                     errors += 1
             except Exception:  # counted, not raised: the figure is the point

@@ -17,7 +17,7 @@ from .common import echo_json, json_option, pass_obj, runs_option
 def recommend(
     obj, customer_id: str, top_k: int, explain: bool, no_live: bool, runs_dir: str | None, as_json: bool
 ) -> None:
-    """Show a customer's recommendations from the RECOMMENDED relationships in Neo4j.
+    """Show a customer's recommendations as the last writeback stored them in Neo4j.
 
     A customer no writeback has reached yet (a newcomer since the last one) is scored now
     by the serving run from its attributes and holdings, without retraining, under the

@@ -1,7 +1,8 @@
-"""``wbgraph recommend``: the serving path, reading RECOMMENDED edges from Neo4j."""
+"""``wbgraph recommend``: the serving path, reading the stored sets from Neo4j."""
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
@@ -21,14 +22,22 @@ def recommend(
     explain: bool = False,
     live: bool = True,
     runs_dir: str | Path | None = None,
+    session: neo4j.Session | None = None,
 ) -> dict:
     """The customer's facts and its current recommendations, best first (``explain``: with reasons).
 
-    One auto-commit read: a single round trip, the serving path's whole cost. Never a partial,
-    mixed or emptied set while a writeback replaces it: Neo4j reads at read-committed, so a read
-    can meet a commit half-applied; the query says whether the set it read is whole (the size
-    and run the writeback recorded on the customer, ranks 1..n), and a set that is not is read
-    again (:data:`READ_AGAIN` times at most, then a one-line error).
+    One auto-commit read: a single round trip, the serving path's whole cost. Without
+    ``explain`` it reads one node: the customer's ``recommendationSnapshot``, the set as the
+    writeback wrote it with the edges, one property read whole. With ``explain``, or for a set
+    written by a wbgraph older than the snapshot, it reads the RECOMMENDED edges. Never a
+    partial, mixed or emptied set while a writeback replaces it: Neo4j reads at
+    read-committed, so a read of the edges can meet a commit half-applied; that query says
+    whether the set it read is whole (the size and run the writeback recorded on the customer,
+    ranks 1..n), and a set that is not is read again (:data:`READ_AGAIN` times at most, then a
+    one-line error).
+
+    ``session``: a read session of ``driver`` to run on (an application worker can hold one
+    for its life: a session is not shared between threads); else one is opened per call.
 
     A customer no writeback has reached yet (a newcomer) is scored now, with ``live``, by the
     serving run (:meth:`wbgraph.runs.Run.serving`) from its attributes and holdings, without
@@ -36,7 +45,11 @@ def recommend(
     popularity. That exports the graph once: seconds, not milliseconds. ``source`` says which:
     ``graph``, ``model`` or ``segment popularity``; ``runId`` the run.
     """
-    found = _read(driver, settings, customer_id, top_k, explain)
+    if session is None:
+        with driver.session(database=settings.database, default_access_mode=neo4j.READ_ACCESS) as own:
+            found = _read(own, customer_id, top_k, explain)
+    else:
+        found = _read(session, customer_id, top_k, explain)
     if found.pop("hasSet") or not live:
         return found | {"source": "graph" if found["recommendations"] else None}
     return found | _score_now(driver, settings, customer_id, top_k, explain, runs_dir)
@@ -77,21 +90,54 @@ def _score_now(
     return {"recommendations": recommendations, "source": row["source"], "runId": run.id, "segment": row["segment"]}
 
 
-def _read(driver: neo4j.Driver, settings: Settings, customer_id: str, top_k: int, explain: bool) -> dict:
-    """The customer's facts and stored set, read again while a writeback is met half-applied."""
+def _read(session: neo4j.Session, customer_id: str, top_k: int, explain: bool) -> dict:
+    """The customer's facts and stored set: its snapshot, else its edges, read again while a
+    writeback is met half-applied."""
+    if not explain:
+        records = list(session.run(cypher.load("serve/customer_snapshot"), customerId=customer_id))
+        if not records:
+            raise NotInGraph(f"No customer {customer_id!r} in the graph.")
+        found = dict(records[0])
+        snapshot = found.pop("snapshot")
+        if snapshot is not None:
+            return _from_snapshot(found, json.loads(snapshot), top_k)
     query = cypher.load("serve/customer_recommendations")
-    with driver.session(database=settings.database, default_access_mode=neo4j.READ_ACCESS) as session:
-        for attempt in range(READ_AGAIN + 1):
-            records = list(session.run(query, customerId=customer_id, topK=top_k, explain=explain))
-            if not records:
-                raise NotInGraph(f"No customer {customer_id!r} in the graph.")
-            found = dict(records[0])
-            if found.pop("consistent"):
-                return found
-            time.sleep(0.001 * attempt)
+    for attempt in range(READ_AGAIN + 1):
+        records = list(session.run(query, customerId=customer_id, topK=top_k, explain=explain))
+        if not records:
+            raise NotInGraph(f"No customer {customer_id!r} in the graph.")
+        found = dict(records[0])
+        if found.pop("consistent"):
+            return found
+        time.sleep(0.001 * attempt)
     raise QueryFailed(
         f"The recommendations of {customer_id!r} were being replaced during {READ_AGAIN + 1} reads in a row; try again."
     )
+
+
+def _from_snapshot(customer: dict, snapshot: dict, top_k: int) -> dict:
+    """The customer's facts and snapshot as ``serve/customer_recommendations`` returns them (no reasons)."""
+    extra = {"reasons": None, "runId": snapshot["runId"], "createdAt": snapshot["createdAt"]}
+    return {
+        "customerId": customer["customerId"],
+        "customerType": customer["customerType"],
+        "industry": customer["industry"],
+        "hasSet": True,
+        "location": customer["location"],
+        "segment": snapshot["segment"],
+        "segmentName": snapshot["segmentName"],
+        "recommendations": [
+            {"rank": rank, "productId": pid, "productType": product_type, "category": category, "score": score} | extra
+            for rank, pid, product_type, category, score in zip(
+                range(1, top_k + 1),
+                snapshot["productIds"],
+                snapshot["productTypes"],
+                snapshot["categories"],
+                snapshot["scores"],
+                strict=False,
+            )
+        ],
+    }
 
 
 READ_AGAIN = 50  # reads of a set met half-replaced before giving up

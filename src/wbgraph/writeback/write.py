@@ -10,17 +10,19 @@ Safety: the run's Segment nodes are written first (and customers without any set
 stamped ``recommendationCount = 0``); then customers are replaced a batch at a time, each
 batch in one write transaction (old edges, segment membership, new edges and the set's
 ``recommendationRunId`` / ``recommendationCount`` together, against which the serving read
-checks what it sees): a reader never finds a customer without recommendations, an interrupted
-writeback leaves every customer with its complete old or new set, and running it again
-finishes the job; only then are the Segment nodes it did not write removed, and the Run nodes
-no customer's set comes from any more. ``createdAt`` is
-the time the run was trained and everything is seeded, so writing the same run twice gives
-the same graph. The set a customer had under a different run is kept as
+checks what it sees, and ``recommendationSnapshot``, the set as one JSON text that the
+serving read takes whole from the customer alone): a reader never finds a customer without
+recommendations, an interrupted writeback leaves every customer with its complete old or
+new set, and running it again finishes the job; only then are the Segment nodes it did not
+write removed, and the Run nodes no customer's set comes from any more. ``createdAt`` is the
+time the run was trained and everything is seeded, so writing the same run twice gives the
+same graph. The set a customer had under a different run is kept as
 ``Customer.previousRecommendations`` / ``previousRunId``, for "what changed" queries.
 """
 
 from __future__ import annotations
 
+import json
 import os
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
@@ -76,8 +78,50 @@ def default_workers() -> int:
     return min(4, os.cpu_count() or 1)
 
 
-def compact(row: dict) -> dict:
-    """A plan row as ``writeback/write_recommendations`` takes it: parallel lists by rank."""
+@dataclass
+class ServingFacts:
+    """What a serving snapshot repeats of the run, the segments and the products (read once)."""
+
+    run_id: str
+    created_at: str | None
+    segments: dict = field(default_factory=dict)  # segmentKey -> (segmentId, name)
+    products: dict = field(default_factory=dict)  # productId -> (productType, category)
+
+    @classmethod
+    def read(cls, tx: neo4j.ManagedTransaction, run_id: str) -> ServingFacts:
+        record = tx.run(cypher.load("writeback/serving_facts"), runId=run_id).single()
+        return cls(
+            run_id,
+            record["createdAt"],
+            {key: (segment_id, name) for key, segment_id, name in record["segments"]},
+            {pid: (product_type, category) for pid, product_type, category in record["products"]},
+        )
+
+    def snapshot(self, row: dict) -> str:
+        """The customer's set as the serving read returns it (``serve/customer_snapshot``): one
+        JSON text, a list per field by rank (ranks 1..n), the keys written once."""
+        segment_id, name = self.segments.get(row["segmentKey"], (None, None))
+        ids = [r["productId"] for r in row["recommendations"]]
+        facts = [self.products.get(pid, (None, None)) for pid in ids]
+        return json.dumps(
+            {
+                "runId": self.run_id,
+                "createdAt": self.created_at,
+                "segment": segment_id,
+                "segmentName": name,
+                "productIds": ids,
+                "productTypes": [f[0] for f in facts],
+                "categories": [f[1] for f in facts],
+                "scores": [r["score"] for r in row["recommendations"]],
+            },
+            separators=(",", ":"),
+            ensure_ascii=False,
+        )
+
+
+def compact(row: dict, facts: ServingFacts | None = None) -> dict:
+    """A plan row as ``writeback/write_recommendations`` takes it: parallel lists by rank, and
+    the serving snapshot (none without ``facts``: the serving read then reads the edges)."""
     recs = row["recommendations"]
     if [r["rank"] for r in recs] != list(range(1, len(recs) + 1)):
         raise ValueError(f"ranks of {row['customerId']!r} are not 1..{len(recs)}")
@@ -88,6 +132,7 @@ def compact(row: dict) -> dict:
         "products": [r["productId"] for r in recs],
         "scores": [r["score"] for r in recs],
         "reasons": [REASON_LINE.join(" ".join(x.splitlines()) for x in r.get("reasons") or []) for r in recs],
+        "snapshot": None if facts is None else facts.snapshot(row),
     }
 
 
@@ -120,11 +165,12 @@ def write(
                 lambda tx: tx.run(cypher.load("writeback/write_segments"), segments=planned.segments).consume()
             )
         session.execute_write(lambda tx: tx.run(cypher.load("writeback/stamp_empty_sets")).consume())
+        facts = session.execute_read(lambda tx: ServingFacts.read(tx, planned.run_id))
     query = cypher.load("writeback/write_recommendations")
 
     def write_batch(batch: list[dict]) -> int:
         with driver.session(database=settings.database) as own:
-            rows = [compact(row) for row in batch]
+            rows = [compact(row, facts) for row in batch]
             own.execute_write(lambda tx: tx.run(query, rows=rows, runId=planned.run_id).consume())
         pause_point("write+1")  # in the worker: with one worker, exactly one batch is written
         return len(batch)

@@ -7,8 +7,10 @@
 // and createdAt are on its (:Run {runId}) node (writeback/write_run), and the reasons of rank
 // k on the customer, recommendationReasons[k - 1] (one text per rank, reasons separated by
 // newlines: split(c.recommendationReasons[r.rank - 1], '\n') gives them back).
+// The serving read's copy of the set is on the customer too, written here with the edges:
+// recommendationSnapshot, one JSON text (serve/customer_snapshot).
 // $rows: [{customerId, segment, segmentKey, products: [productId by rank], scores: [score by
-// rank], reasons: [text by rank]}]; $runId.
+// rank], reasons: [text by rank], snapshot}]; $runId.
 UNWIND $rows AS row
 MATCH (c:Customer {customerId: row.customerId})
 OPTIONAL MATCH (c)-[old:RECOMMENDED]->(op:Product)
@@ -20,7 +22,8 @@ SET c.previousRunId = CASE WHEN oldRun IS NOT NULL AND oldRun <> $runId THEN old
     c.segment = row.segment,
     c.recommendationRunId = $runId,
     c.recommendationCount = size(row.products),
-    c.recommendationReasons = row.reasons
+    c.recommendationReasons = row.reasons,
+    c.recommendationSnapshot = row.snapshot
 WITH c, row
 OPTIONAL MATCH (c)-[m:IN_SEGMENT]->(:Segment)
 DELETE m
