@@ -203,3 +203,41 @@ def test_reasons_state_figures_that_can_be_recounted():
     )
     assert why[3][0] == ["adopted by 3 Energy customers in segment 1, whom the model sees as similar to this one"]
     assert why[0][0] == ["held by 0% of the 4 customers of this type and industry"]
+
+
+def test_the_serving_copy_holds_the_set_by_rank_with_the_facts_as_of_the_writeback():
+    import json
+
+    from wbgraph.serve.recommend import _from_snapshot
+    from wbgraph.writeback.write import ServingFacts, compact
+
+    facts = ServingFacts(
+        "run-1",
+        "2026-11-26T10:00:00Z",
+        {"key-3": (3, "Segment 3: Corporate · Energy")},
+        {"P1": ("Loan", "Lending"), "P2": ("Deposit", "Cash")},
+    )
+    row = {
+        "customerId": "C1",
+        "segment": 3,
+        "segmentKey": "key-3",
+        "recommendations": [
+            {"rank": 1, "productId": "P2", "score": 0.75, "reasons": ["because"]},
+            {"rank": 2, "productId": "P1", "score": 0.5, "reasons": []},
+            {"rank": 3, "productId": "P9", "score": 0.25, "reasons": []},  # a product the facts do not know
+        ],
+    }
+    written = compact(row, facts)
+    assert compact(row)["snapshot"] is None  # without facts, no copy: the serving read takes the edges
+    assert "·" in written["snapshot"]  # written as UTF-8, not escaped
+    customer = {"customerId": "C1", "customerType": "Corporate", "industry": "Energy", "location": "Europe"}
+    served = _from_snapshot(customer, json.loads(written["snapshot"]), top_k=2)
+    assert served["segment"] == 3 and served["segmentName"] == "Segment 3: Corporate · Energy" and served["hasSet"]
+    assert served["recommendations"] == [
+        {"rank": 1, "productId": "P2", "productType": "Deposit", "category": "Cash", "score": 0.75}
+        | {"reasons": None, "runId": "run-1", "createdAt": "2026-11-26T10:00:00Z"},
+        {"rank": 2, "productId": "P1", "productType": "Loan", "category": "Lending", "score": 0.5}
+        | {"reasons": None, "runId": "run-1", "createdAt": "2026-11-26T10:00:00Z"},
+    ]
+    everything = _from_snapshot(customer, json.loads(written["snapshot"]), top_k=10)["recommendations"]
+    assert [r["productId"] for r in everything] == ["P2", "P1", "P9"] and everything[2]["productType"] is None
