@@ -120,9 +120,8 @@ class _EpochClock:
 
     def median_epoch(self, began: float) -> float:
         """The median epoch's seconds, the first left out when there are more than two."""
-        times = sorted(b - a for a, b in zip([began, *self.ends], self.ends, strict=False))
-        if len(self.ends) > 2:
-            times = sorted(b - a for a, b in zip(self.ends, self.ends[1:], strict=False))
+        times = [b - a for a, b in zip([began, *self.ends], self.ends, strict=False)]
+        times = sorted(times[1:] if len(times) > 2 else times)
         return times[len(times) // 2] if times else float("nan")
 
 
