@@ -376,5 +376,13 @@ def _one_hot(values: pd.Series, vocabulary: list[str]) -> np.ndarray:
 
 
 def _index(vocabulary: list[str], values) -> np.ndarray:
-    position = {v: i for i, v in enumerate(vocabulary)}
-    return np.array([position.get(v if v is None else str(v), -1) for v in values], dtype=np.int64)
+    """Each value's position in ``vocabulary``, -1 where it is not there or missing; a value is
+    looked up as its text. Text columns (IDs) are looked up at once, not a value at a time."""
+    values = values if isinstance(values, pd.Series) else pd.Series(values, dtype=object)
+    index = pd.Index(vocabulary, dtype=object)
+    if not index.is_unique:  # the first position of a repeated entry would be ambiguous: the last one wins
+        position = {v: i for i, v in enumerate(vocabulary)}
+        return np.array([position.get(v if v is None else str(v), -1) for v in values], dtype=np.int64)
+    if not isinstance(values.dtype, pd.StringDtype):
+        values = values.astype(object).map(lambda v: v if v is None else str(v))
+    return index.get_indexer(values.astype(object)).astype(np.int64)
