@@ -276,6 +276,7 @@ class TrainConfig:
     holdout_share: float = 0.2
     channel: bool = True
     evidence: bool = True  # interaction edges carry signed evidence (EvidenceGATv2Conv); false: plain GATv2
+    refit: bool = True  # after early stopping, the chosen epochs again on training + validation: the saved model
     loss: Loss = "softmax"
     seed: int = 0
     device: str = "auto"  # auto, cpu, cuda or cuda:N

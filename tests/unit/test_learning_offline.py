@@ -145,6 +145,24 @@ def test_training_beats_popularity_on_validation_and_is_deterministic(generated,
     assert 1 <= first.best_epoch <= 60 and len(first.history) <= 60
 
 
+def test_the_saved_model_learns_the_chosen_epochs_again_from_training_and_validation(generated, monkeypatch):
+    data = prepare_tables(generated["tables"])
+    config = TrainConfig(epochs=12, hidden=16, patience=12)
+    chosen, refit = fit(data, TrainConfig(epochs=12, hidden=16, patience=12, refit=False)), fit(data, config)
+    # validation made every choice before the refit: the same curve, best epoch, validation figures and mix
+    assert refit.history == chosen.history and refit.best_epoch == chosen.best_epoch and refit.val == chosen.val
+    assert refit.model.mix.tolist() == chosen.model.mix.tolist()
+    assert (refit.refit_epochs, chosen.refit_epochs) == (chosen.best_epoch, 0)
+    weights = zip(refit.model.state_dict().values(), chosen.model.state_dict().values(), strict=True)
+    assert not all(torch.equal(a, b) for a, b in weights)  # the saved model is the refit one
+    # what each epoch learns from: the training part, then (the refit) training and validation
+    learned_from = []
+    monkeypatch.setattr(training, "_epoch", lambda *args: learned_from.append(len(args[5])) or 0.0)
+    flat = fit(data, config)  # nothing learns, so the first epoch is the best: one epoch refit
+    train, val = int(data.split.train.sum()), int(data.split.val.sum())
+    assert flat.best_epoch == 1 and learned_from == [train] * len(flat.history) + [train + val]
+
+
 def test_early_stopping_waits_longer_the_longer_training_has_run():
     # patience early on; a quarter of the epochs so far once that is more (plateaus lengthen)
     assert [patience_at(epoch, 20) for epoch in (1, 30, 80, 81, 84, 400)] == [20, 20, 20, 20, 21, 100]

@@ -44,6 +44,12 @@ DEFAULTS = TrainConfig()
     help="Interaction edges also carry signed evidence: what an interaction's attributes say beyond what "
     "the customer and product predict (default: on; --no-evidence: plain GATv2).",
 )
+@click.option(
+    "--refit/--no-refit",
+    default=None,
+    help="After early stopping, train the chosen number of epochs again on the training and validation "
+    "interactions, and save that model (default: on; --no-refit: the chosen weights as they were).",
+)
 @click.option("--seed", type=int, help=f"Random seed (default {DEFAULTS.seed}).")
 @click.option("--device", help=f"cpu, cuda, cuda:N or auto (default {DEFAULTS.device}).")
 @click.option(
@@ -81,7 +87,9 @@ def train(obj, config_file: str | None, runs_dir: str, silent: bool, as_json: bo
         return
     click.echo(
         f"Run {result.run_id} saved in {result.run_dir} "
-        f"({result.epochs} epochs, best {result.best_epoch}, {result.device})"
+        f"({result.epochs} epochs, best {result.best_epoch}"
+        + (f", refit {result.refit_epochs} on training + validation" if result.refit_epochs else "")
+        + f", {result.device})"
     )
     click.echo(
         f"Validation NDCG@10 {result.val['ndcg@10']:.3f}   test NDCG@10 {result.test['ndcg@10']:.3f}   "
