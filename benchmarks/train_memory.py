@@ -171,7 +171,7 @@ def _train_one(tables_path: Path, budget: str, epochs: int, device_name: str) ->
         "cpuThreads": torch.get_num_threads(),
         "customers": data.n_customers,
         "products": data.n_products,
-        "trainPairs": int(data.split.train.sum()),
+        "trainPairs": len(data.val.rows),
         "customersPerStep": fitted.batches["customersPerStep"],
         "prepareSeconds": round(prepared, 1),
         "preparePeakGb": round(prepare_peak / 1e9, 2),

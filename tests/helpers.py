@@ -63,6 +63,38 @@ def write_csv(path: Path, rows: list[dict], headers=HEADERS, **fmt) -> Path:
     return path
 
 
+def holdings_csv(path: Path, customers: int = 300, months: int = 6, products: int = 12, seed: int = 0) -> Path:
+    """A monthly holdings extract (one row per product held per month-end, as a bank's warehouse
+    gives them): each month a third of the customers take a new product, by a rule of their type
+    and of what they hold, so every window of the as-of protocol has something to find."""
+    import random
+
+    rng = random.Random(seed)
+    types = ("Corporate", "Institutional", "Government")
+    rows = []
+    for c in range(customers):
+        kind = types[c % 3]
+        held = [rng.randrange(products)]
+        for month in range(months):
+            if month and rng.random() < 0.35:
+                wanted = (held[-1] + 1 + types.index(kind)) % products
+                if wanted not in held:
+                    held.append(wanted)
+            for p in held:
+                rows.append(
+                    row(
+                        Customer_ID=f"H-{c:04d}",
+                        Customer_Type=kind,
+                        Product_ID=f"HP-{p:02d}",
+                        Transaction_ID=f"H-{c:04d}-{p:02d}-{month}",
+                        Transaction_Date=f"2025-{month + 1:02d}-28",
+                        Transaction_Amount="1",
+                        Transaction_Value="1",
+                    )
+                )
+    return write_csv(path, rows)
+
+
 CONNECTION = ("NEO4J_URI", "NEO4J_USERNAME", "NEO4J_PASSWORD", "NEO4J_DATABASE")
 
 

@@ -35,6 +35,8 @@ from pathlib import Path
 from typing import Literal
 
 from .errors import ConfigError
+from .graphmodel import CUSTOMER_ATTRIBUTES, PRODUCT_ATTRIBUTES
+from .horizon import Horizon, parse_date
 
 DEFAULT_DATABASE = "neo4j"
 DEFAULT_USER = "neo4j"
@@ -238,6 +240,8 @@ def runs_location(runs_dir: str | Path | None = None) -> Path:
 
 
 Loss = Literal["softmax", "bpr"]
+Protocol = Literal["latest", "asof"]
+ATTRIBUTES = CUSTOMER_ATTRIBUTES + PRODUCT_ATTRIBUTES  # what a run may leave out (``ignore``)
 
 
 SIZE_UNITS = {"": 1, "B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12}
@@ -261,7 +265,11 @@ class TrainConfig:
     value of the wrong type or outside its choices is a :class:`ConfigError`, never ignored.
     ``loss``: ``"softmax"`` scores each hidden link against every product the customer does
     not hold (the likelihood of the next adoption, what the test measures); ``"bpr"`` against
-    one random product.
+    one random product. ``protocol`` (:mod:`wbgraph.gnn.asof`): ``latest`` holds out each
+    customer's latest interactions (``holdout_share``); ``asof`` asks, at ``cutoff`` (default:
+    one ``horizon`` before the day after the latest transaction), which products each
+    customer newly takes within the ``horizon``; a ``cutoff`` alone means ``asof``.
+    ``ignore``: attributes left out of the model and of every attribute-using baseline.
     """
 
     epochs: int = 400
@@ -286,11 +294,19 @@ class TrainConfig:
     until: str | None = None
     customer_type: str | None = None
     location: str | None = None
+    protocol: Protocol | None = None  # None: asof with a cutoff, else latest
+    cutoff: str | None = None
+    horizon: str = "1m"
+    ignore: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
+        if self.protocol is None:
+            self.protocol = "asof" if self.cutoff is not None else "latest"
         hints = typing.get_type_hints(type(self))
         for f in fields(self):
             value, hint = getattr(self, f.name), hints[f.name]
+            if hint == Protocol | None:
+                hint = Protocol
             if typing.get_origin(hint) is Literal:
                 if value not in typing.get_args(hint):
                     raise ConfigError(f"{f.name} must be one of {', '.join(typing.get_args(hint))}, not {value!r}.")
@@ -302,6 +318,8 @@ class TrainConfig:
                 raise ConfigError(f"{f.name} must be a number, not {value!r}.")
             elif hint in (str, str | None) and value is not None and not isinstance(value, str):
                 raise ConfigError(f"{f.name} must be text, not {value!r}.")
+            elif hint == list[str] and not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
+                raise ConfigError(f"{f.name} must be a list of names, not {value!r}.")
         if self.memory_budget is not None:
             parse_size(self.memory_budget, "memory_budget")
         for name in ("epochs", "hidden", "heads", "layers", "patience", "fanout"):
@@ -315,6 +333,19 @@ class TrainConfig:
             raise ConfigError(f"holdout_share must be in [0, 1), not {self.holdout_share!r}.")
         if not (self.device in ("auto", "cpu", "cuda") or self.device.startswith("cuda:")):
             raise ConfigError(f"device must be auto, cpu, cuda or cuda:N, not {self.device!r}.")
+        unknown = [name for name in self.ignore if name not in ATTRIBUTES]
+        if unknown:
+            raise ConfigError(f"ignore: no attribute named {unknown[0]!r}; choose from {', '.join(ATTRIBUTES)}.")
+        Horizon.parse(self.horizon)
+        if self.cutoff is not None:
+            if self.protocol != "asof":
+                raise ConfigError("cutoff is the as-of protocol's: it does not combine with protocol latest.")
+            parse_date(self.cutoff)
+        if self.protocol == "asof" and self.until is not None:
+            raise ConfigError(
+                "until does not combine with the as-of protocol: the cutoff and the horizon end its data "
+                "(since still leaves out older transactions)."
+            )
 
     @classmethod
     def load(cls, path: str | Path | None = None, **overrides: object) -> TrainConfig:
@@ -336,16 +367,25 @@ class TrainConfig:
         unknown = set(values) - {f.name for f in fields(cls)}
         if unknown:
             raise ConfigError(f"{path or 'settings'}: unknown settings: {', '.join(sorted(unknown))}.")
+        asof = values.get("protocol", "asof" if values.get("cutoff") is not None else "latest") == "asof"
+        if asof and "holdout_share" in values:
+            raise ConfigError(
+                "holdout_share is the latest protocol's: under the as-of protocol the cutoff and the horizon "
+                "decide what is held out."
+            )
         return cls(**values)
 
     def to_dict(self) -> dict:
         return asdict(self)
 
     def filters(self) -> dict:
-        """The data selection, as the exporter's keyword arguments."""
-        return {
+        """The data selection, as the exporter's keyword arguments (with the as-of protocol's cutoff and horizon)."""
+        out = {
             "since": self.since,
             "until": self.until,
             "customer_type": self.customer_type,
             "location": self.location,
         }
+        if self.protocol == "asof":
+            out |= {"cutoff": self.cutoff, "horizon": self.horizon}
+        return out

@@ -56,6 +56,20 @@ CONTEXTS = (
     Context("Product", "regulations", "Regulation", "SUBJECT_TO", many=True),
 )
 
+# the customers' and products' attributes the exporter reads and the model may use, in the export's order
+CUSTOMER_ATTRIBUTES = (
+    "customerType",
+    "industry",
+    "location",
+    "relationshipManager",
+    "riskRating",
+    "companySize",
+    "creditScore",
+    "defaultProbability",
+    "exposure",
+)
+PRODUCT_ATTRIBUTES = ("productType", "category", "subcategory", "features", "regulations")
+
 # the PyG edge types of the interactions the model learns to predict, and their reverse
 USES_EDGE = ("customer", "uses", "product")
 REV_USES_EDGE = ("product", "rev_uses", "customer")

@@ -156,7 +156,7 @@ DEFAULT_GATE = ("popularity",)
 class RunResult(Summary):
     """What ``wbgraph run`` did: each stage's summary, where it stopped and why."""
 
-    run_id: str | None = None
+    run_id: str | None = None  # the run written back (under asof: the one refitted on everything)
     stopped_at: str | None = None  # the stage that stopped the run; None: it went through
     error: str | None = None
     exit_code: int = 0
@@ -164,6 +164,7 @@ class RunResult(Summary):
     ingest: Summary | None = None
     training: Summary | None = None
     evaluation: Summary | None = None
+    refit: Summary | None = None  # asof: the model trained again up to the latest data, written back
     writeback: Summary | None = None
     seconds: dict = field(default_factory=dict)
     total: float = 0.0
@@ -180,6 +181,7 @@ def run(
     require_beat: Sequence[str] | None = DEFAULT_GATE,
     metric: str = "recall@10",
     margin: float = 0.0,
+    k: int = 10,
     top_k: int = 10,
     segments: int | str = "auto",
     rules: str | Path | None = "default",
@@ -187,8 +189,14 @@ def run(
     progress: Progress = SILENT,
 ) -> RunResult:
     """Ingest ``files`` (none: train on what the graph holds), train, evaluate with the gate
-    (``require_beat``: the model must beat these baselines on ``metric`` by ``margin``;
-    None or empty: no gate), and write back only when the gate passed.
+    (``require_beat``: the model must beat these baselines on ``metric`` by ``margin``, with
+    evidence; None or empty: no gate), and write back only when the gate passed.
+
+    Under the as-of protocol (``config.protocol``) the evaluation is a backtest: trained at
+    the cutoff (default: one horizon before the day after the latest transaction) and tested
+    on the horizon after it; when the gate passes, the model is trained again as of the day
+    after the latest transaction (validated on the last horizon, which the backtest tested
+    on) and that model is written back, with the backtest's evaluation as its evidence.
 
     The whole run holds the database's writer lock, so two scheduled refreshes never
     overlap and no ingest or writeback runs in between. A stage that fails stops the run
@@ -204,7 +212,8 @@ def run(
     from .writeback import writeback
 
     gate = list(require_beat or [])
-    check_gate(gate, metric, margin)  # a bad gate fails before anything is written
+    check_gate(gate, metric, margin, k=k)  # a bad gate fails before anything is written
+    config = config or TrainConfig()
     result, phases = RunResult(), Phases()
     stage = "lock"
     try:
@@ -223,17 +232,30 @@ def run(
             progress.say("Evaluating against the baselines" + (f", gate: beat {', '.join(gate)}" if gate else ""))
             with phases(stage):
                 result.evaluation = evaluate(
-                    driver, settings, run=result.training.run_dir, require_beat=gate, metric=metric, margin=margin
+                    driver,
+                    settings,
+                    run=result.training.run_dir,
+                    require_beat=gate,
+                    metric=metric,
+                    margin=margin,
+                    k=k,
+                    runs_dir=runs_dir,
                 )
             if result.evaluation.gate and not result.evaluation.gate["passed"]:
                 raise GateFailed(gate_message(result.evaluation) + " Nothing was written back.")
+            written = result.training
+            if config.protocol == "asof":
+                stage = "refit"
+                with phases(stage):
+                    written = result.refit = _refit_to_now(driver, settings, config, result, runs_dir, progress)
+            result.run_id = written.run_id
             stage = "writeback"
             had_promoted = Run.promoted(runs_dir) is not None
             with phases(stage):
                 result.writeback = writeback(
                     driver,
                     settings,
-                    run=result.training.run_dir,
+                    run=written.run_dir,
                     top_k=top_k,
                     segments=segments,
                     rules=rules,
@@ -242,7 +264,7 @@ def run(
                     require_evaluated=True,
                 )
             if had_promoted:
-                promote(result.training.run_dir, runs_dir)
+                promote(written.run_dir, runs_dir)
                 result.promoted = True
     except WbgraphError as e:
         result.stopped_at, result.error, result.exit_code = stage, str(e), e.exit_code
@@ -250,3 +272,30 @@ def run(
     if result.stopped_at:
         raise PipelineStopped(result)
     return result
+
+
+def _refit_to_now(
+    driver: neo4j.Driver,
+    settings: Settings,
+    config: TrainConfig,
+    result: RunResult,
+    runs_dir: str | Path | None,
+    progress: Progress,
+) -> Summary:
+    """The as-of model trained again with everything up to the latest transaction; the backtest's
+    evaluation (its figures and gate) is kept in its folder as the evidence it was written back on."""
+    from dataclasses import replace
+
+    from .gnn.export import latest_cutoff
+    from .gnn.train import train
+    from .runs import Run
+
+    cutoff = latest_cutoff(driver, settings, config.since)
+    progress.say(f"Training again as of {cutoff}, with everything up to the latest transaction")
+    trained = train(driver, settings, replace(config, cutoff=cutoff), runs_dir=runs_dir, progress=progress)
+    evidence = result.evaluation.to_json() | {
+        "evaluatedRun": result.training.run_id,
+        "note": f"The backtest of run {result.training.run_id}; this model was trained again as of {cutoff}.",
+    }
+    Run.open(trained.run_dir, runs_dir).save_evaluation(evidence)
+    return trained

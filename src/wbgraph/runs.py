@@ -344,7 +344,8 @@ class Run:
         if not newcomers:
             data = prepare(driver, settings, config.filters(), encoders=encoders, holdout_share=config.holdout_share)
             return Restored(self, config, data, self.model(data, config))
-        tables = fetch(driver, settings, **(config.filters() | {"since": None, "until": None}))
+        everything = {"since": None, "until": None, "cutoff": None, "horizon": None}  # all of it, as it is now
+        tables = fetch(driver, settings, **(config.filters() | everything))
         data = prepare_tables(tables, encoders.with_newcomers(tables), config.holdout_share)
         return Restored(self, config, data, self.model(data, config))
 

@@ -45,7 +45,7 @@ def test_each_customer_gets_k_ranked_products_it_does_not_hold_none_a_rule_exclu
     rules_file.write_text(RULES)
     planned = plan_restored(restored, top_k=5, segments=3, rules=load_rules(rules_file))
     data = restored.data
-    held = data.matrix(data.split.train | data.split.val | data.split.test).numpy()
+    held = data.everything.held().numpy()
     customers, products = data.customers(), data.products()
     loans = set(products.loc[products["productType"] == "Loan", "productId"])
     high_risk = set(customers.loc[customers["riskRating"] == "High", "customerId"])

@@ -90,6 +90,16 @@ def prompt_password(text: str) -> str:
 pass_obj = click.make_pass_decorator(Obj, ensure=True)
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
+
+k_option = click.option(
+    "--k",
+    "k",
+    type=click.IntRange(1, 50),
+    default=10,
+    show_default=True,
+    help="The evaluation's ranking cut-off, read beside 5, 10 and 20 (MAP@k leads the comparison), e.g. 7 "
+    "for a month of the Santander data.",
+)
 silent_option = click.option("--silent", is_flag=True, help="No progress bar.")
 runs_option = click.option(
     "--runs-dir",

@@ -9,7 +9,8 @@ import click
 if TYPE_CHECKING:
     from ..gnn.evaluate import Evaluation
 
-from .common import echo_json, json_option, pass_obj, runs_option
+from ..gnn.baselines import BASELINES, REGISTRY
+from .common import echo_json, json_option, k_option, pass_obj, runs_option
 
 
 def _names(ctx: click.Context, param: click.Parameter, value: str | None) -> list[str]:
@@ -32,16 +33,17 @@ def _names(ctx: click.Context, param: click.Parameter, value: str | None) -> lis
     "--baselines",
     callback=_names,
     metavar="NAME[,NAME...]",
-    help="Only these baselines, e.g. 'popularity,item kNN,EASE' (default: all six; LightGCN and matrix "
-    "factorisation take the longest on large graphs).",
+    help=f"Only these baselines, e.g. 'popularity,item kNN,EASE' (default: all {len(BASELINES)}: "
+    f"{', '.join(BASELINES)}; LightGCN, the boosted tree and matrix factorisation take the longest).",
 )
 @click.option(
     "--margin",
     type=float,
     default=0.0,
     show_default=True,
-    help="Relative margin of the gate: 0.02 means the model must reach 1.02 x each baseline.",
+    help="Relative margin of the gate: 0.02 means the model must beat 1.02 x each baseline, with evidence.",
 )
+@k_option
 @runs_option
 @json_option
 @pass_obj
@@ -53,23 +55,25 @@ def evaluate(
     metric: str,
     baselines: list[str],
     margin: float,
+    k: int,
     runs_dir: str,
     as_json: bool,
 ) -> None:
-    """Compare the trained model with baselines on the held-out part of the run's split.
+    """Compare the trained model with baselines on the held-out question of the run's protocol.
 
-    Baselines: global popularity, popularity within the customer's (type, industry)
-    segment, item co-occurrence kNN, EASE, BPR matrix factorisation and LightGCN, all on
-    the same split; each makes its choices (EASE's lambda, when MF and LightGCN stop) on
-    the validation part. Each comparison with the best baseline carries a paired bootstrap
+    Baselines (each chooses its settings on the validation question, then is fitted again
+    with it, as the model was). {baselines}. The protocol, cutoff and horizon are the run's.
+    Each comparison is with the baseline best on validation and carries a paired bootstrap
     95% interval over customers. With --require-beat the command is a gate: it exits 10,
-    saying by how much the model lost, unless the model reaches (1 + margin) x each named
-    baseline on --metric; the verdict is kept in the run for writeback --require-evaluated.
+    saying by how much the model lost, unless on --metric the interval of model - (1 +
+    margin) x each named baseline lies above zero; the verdict is kept in the run for
+    writeback --require-evaluated.
 
     \b
     Example:
         wbgraph evaluate --truth truth.json
         wbgraph evaluate --require-beat popularity,EASE --metric ndcg@10 --margin 0.02
+        wbgraph evaluate --k 7 --require-beat 'boosted tree' --metric map@7
         wbgraph evaluate --baselines 'popularity,item kNN,EASE'
     """
     from ..errors import GateFailed
@@ -87,6 +91,7 @@ def evaluate(
             metric=metric,
             margin=margin,
             baselines=baselines or None,
+            k=k,
         )
     if as_json:
         echo_json(result)
@@ -96,16 +101,29 @@ def evaluate(
         raise GateFailed(gate_message(result))
 
 
+evaluate.help = evaluate.help.replace("{baselines}", "; ".join(f"{m.name}: {m.summary}" for m in REGISTRY))
+
+
 def echo_evaluation(result: Evaluation, with_truth: bool) -> None:
     """The evaluation table: one row per method, one column per metric; then the comparison."""
     columns = ["recall@5", "recall@10", "ndcg@10", "precision@10", "map@10", "hit@10", "recall@20", "coverage@10"]
+    k = result.k
+    if k != 10:
+        columns = [f"map@{k}", f"recall@{k}", f"ndcg@{k}", "ndcg@10", "recall@10", "hit@10", "coverage@10"]
     headings = dict(zip(columns, columns))
     if with_truth:
         headings |= {"shareOfOracleRecall@10": "of oracle", "shareOfHistoryOracleRecall@10": "of history"}
         columns += ["shareOfOracleRecall@10", "shareOfHistoryOracleRecall@10"]
     width = max(len(n) for n in result.metrics)
     customers = next(iter(result.metrics.values()))["customers"]
-    click.echo(f"Run {result.run_id}: {customers:,} customers with held-out interactions")
+    p = result.protocol
+    if p.get("name") == "asof":
+        click.echo(
+            f"Run {result.run_id}: {customers:,} customers known before {p['cutoff']} took a product new to them "
+            f"by {p['test'][1]} ({p['leftOut']['testCustomers']:,} more were first seen after the cutoff: left out)"
+        )
+    else:
+        click.echo(f"Run {result.run_id}: {customers:,} customers with held-out interactions")
     click.echo(" " * width + "  " + "  ".join(f"{headings[c]:>12}" for c in columns))
     for name, m in result.metrics.items():
         cells = [f"{m[c]:12.3f}" if isinstance(m.get(c), float) else f"{'':>12}" for c in columns]
@@ -120,6 +138,12 @@ def echo_evaluation(result: Evaluation, with_truth: bool) -> None:
         click.echo(
             "Chosen on validation: "
             + "; ".join(f"{n}: " + ", ".join(f"{k} {v}" for k, v in c.items()) for n, c in result.chosen.items())
+        )
+    if result.validation:
+        headline = next(iter(result.comparison), "ndcg@10")
+        click.echo(
+            f"Validation {headline}: "
+            + ", ".join(f"{n} {v.get(headline, 0.0):.3f}" for n, v in result.validation.items())
         )
     click.echo(result.verdict)
     if result.gate:

@@ -12,6 +12,7 @@ from .common import (
     bars,
     echo_json,
     json_option,
+    k_option,
     mapping_option,
     max_rejects_option,
     pass_obj,
@@ -37,6 +38,18 @@ if TYPE_CHECKING:
 )
 @click.option("--epochs", type=click.IntRange(min=1), help="Most training epochs (default: the training default).")
 @click.option(
+    "--protocol",
+    type=click.Choice(["latest", "asof"]),
+    help="latest: hold out each customer's latest interactions; asof: backtest at --cutoff, then train again "
+    "up to the latest transaction and write that model back (default: asof with --cutoff, else latest).",
+)
+@click.option(
+    "--cutoff",
+    help="The as-of backtest's date (default with --protocol asof: one horizon before the day after the latest "
+    "transaction).",
+)
+@click.option("--horizon", help="How far ahead the as-of question looks: 30d, 2w, 1m, 1q or 1y (default 1m).")
+@click.option(
     "--require-beat",
     callback=_names,
     default="popularity",
@@ -49,6 +62,7 @@ if TYPE_CHECKING:
 @click.option(
     "--margin", type=float, default=0.0, show_default=True, help="Relative margin of the gate (0.02: 1.02 x)."
 )
+@k_option
 @click.option(
     "--top-k", type=click.IntRange(min=1), default=10, show_default=True, help="Recommendations per customer."
 )
@@ -68,10 +82,14 @@ def run(
     max_rejects: int | None,
     config_file: str | None,
     epochs: int | None,
+    protocol: str | None,
+    cutoff: str | None,
+    horizon: str | None,
     require_beat: list[str],
     no_gate: bool,
     metric: str,
     margin: float,
+    k: int,
     top_k: int,
     segments: int | str,
     rules: str | None,
@@ -83,7 +101,10 @@ def run(
     """Refresh everything: ingest FILES, train, evaluate with a gate, write back if it passed.
 
     Without FILES it trains on what the graph holds. The gate (--require-beat, default
-    popularity) must pass for anything to be written back. The whole run holds the
+    popularity) must pass, with evidence, for anything to be written back. Under the as-of
+    protocol (--cutoff, --protocol asof) the evaluation is a backtest at the cutoff; when it
+    passes, the model is trained again up to the latest transaction and that one is written
+    back. The whole run holds the
     database's writer lock, so two refreshes never overlap. The exit status says which
     stage stopped it: the stage's own (3 or 4 from the ingest, 10 when the gate failed and
     nothing was written back, 13 when another writer holds the lock; see "Exit status"
@@ -92,13 +113,14 @@ def run(
     \b
     Example:
         wbgraph run extract.csv --require-beat popularity,EASE --json > refresh.json
+        wbgraph run holdings.csv --protocol asof --horizon 1m --k 7 --metric map@7
     """
     from ..config import TrainConfig
     from ..pipeline import run as library
 
     if rules and no_rules:
         raise click.UsageError("--rules and --no-rules cannot be combined.")
-    config = TrainConfig.load(config_file, epochs=epochs)
+    config = TrainConfig.load(config_file, epochs=epochs, protocol=protocol, cutoff=cutoff, horizon=horizon)
     with obj.connect() as (driver, settings):
         try:
             result = library(
@@ -111,6 +133,7 @@ def run(
                 require_beat=[] if no_gate else require_beat,
                 metric=metric,
                 margin=margin,
+                k=k,
                 top_k=top_k,
                 segments=segments,
                 rules=None if no_rules else (rules or "default"),
@@ -143,8 +166,13 @@ def echo_run(result: RunResult) -> None:
         gate = e.gate
         verdict = ("gate passed" if gate["passed"] else "gate FAILED") if gate else "no gate"
         gat = e.metrics.get("gat", {})
-        figures = f"recall@10 {gat.get('recall@10', 0):.3f}, ndcg@10 {gat.get('ndcg@10', 0):.3f}"
-        click.echo(f"evaluate   {figures}; {verdict}")
+        headline = f"map@{e.k}" if e.k != 10 else "recall@10"
+        figures = f"{headline} {gat.get(headline, 0):.3f}, ndcg@10 {gat.get('ndcg@10', 0):.3f}"
+        asof = f" (backtest as of {e.protocol['cutoff']})" if e.protocol.get("name") == "asof" else ""
+        click.echo(f"evaluate   {figures}{asof}; {verdict}")
+    if result.refit:
+        r = result.refit
+        click.echo(f"refit      run {r.run_id}: trained again as of {r.protocol.get('cutoff')} ({r.epochs} epochs)")
     if result.writeback:
         w = result.writeback
         click.echo(f"writeback  {w.edges:,} RECOMMENDED edges for {w.covered:,} customers")

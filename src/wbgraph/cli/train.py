@@ -4,7 +4,7 @@ import typing
 
 import click
 
-from ..config import Loss, TrainConfig
+from ..config import Loss, Protocol, TrainConfig
 from .common import bars, echo_json, json_option, pass_obj, runs_option, silent_option
 
 DEFAULTS = TrainConfig()
@@ -28,10 +28,32 @@ DEFAULTS = TrainConfig()
 @click.option("--lr", type=float, help=f"Learning rate (default {DEFAULTS.lr}).")
 @click.option("--loss", type=click.Choice(typing.get_args(Loss)), help=f"Training loss (default {DEFAULTS.loss}).")
 @click.option(
+    "--protocol",
+    type=click.Choice(typing.get_args(Protocol)),
+    help="latest: hold out each customer's latest interactions; asof: ask, at --cutoff, which products each "
+    "customer newly takes within --horizon (default: asof with --cutoff, else latest).",
+)
+@click.option(
+    "--cutoff",
+    help="The as-of protocol's date (ISO 8601): test on what is newly taken in the horizon after it, from "
+    "what was known before it (default with --protocol asof: one horizon before the day after the latest "
+    "transaction).",
+)
+@click.option(
+    "--horizon",
+    help=f"How far ahead the as-of question looks: 30d, 2w, 1m, 1q or 1y (default {DEFAULTS.horizon}).",
+)
+@click.option(
     "--holdout-share",
     type=click.FloatRange(0, 1, max_open=True),
-    help=f"Each customer's latest share of interactions held out for testing, and of the rest for "
-    f"validation; at least one each (default {DEFAULTS.holdout_share}).",
+    help=f"The latest protocol's: each customer's latest share of interactions held out for testing, and of "
+    f"the rest for validation; at least one each (default {DEFAULTS.holdout_share}).",
+)
+@click.option(
+    "--ignore",
+    callback=lambda ctx, param, value: [n.strip() for n in value.split(",") if n.strip()] if value else None,
+    metavar="ATTRIBUTE[,ATTRIBUTE...]",
+    help="Attributes left out of the model and of every attribute-using baseline, e.g. relationshipManager.",
 )
 @click.option(
     "--channel/--no-channel",
@@ -68,14 +90,18 @@ DEFAULTS = TrainConfig()
 def train(obj, config_file: str | None, runs_dir: str, silent: bool, as_json: bool, **options: object) -> None:
     """Train the graph-attention recommender on the graph in Neo4j and save a run.
 
-    Holds out each customer's latest interactions (--holdout-share, at least one) for
-    testing and the latest of the rest for validation, stops early on validation NDCG@10,
-    and saves runs/<run-id>/ (weights, encoders, config, metrics, curve.png), marking it
-    latest.
+    The latest protocol holds out each customer's latest interactions (--holdout-share, at
+    least one) for testing and the latest of the rest for validation. The as-of protocol
+    (--cutoff, --horizon) asks what a bank asks: which products each customer newly takes
+    in the horizon after the cutoff, learning only from what was known before it, choosing
+    on the same question one horizon earlier, and refitting with the validation window.
+    Training stops early on validation NDCG@10 and saves runs/<run-id>/ (weights, encoders,
+    config, metrics, curve.png), marking it latest.
 
     \b
     Example:
         wbgraph train --epochs 100 --seed 1
+        wbgraph train --cutoff 2016-03-01 --horizon 1m
     """
     from ..gnn.train import train as library  # torch loads only for the commands that need it
 
@@ -91,9 +117,15 @@ def train(obj, config_file: str | None, runs_dir: str, silent: bool, as_json: bo
         + (f", refit {result.refit_epochs} on training + validation" if result.refit_epochs else "")
         + f", {result.device})"
     )
+    if result.protocol.get("name") == "asof":
+        p = result.protocol
+        click.echo(
+            f"As of {p['cutoff']}, horizon {p['horizon']}: validation {p['validation'][0]} to {p['validation'][1]}, "
+            f"test {p['test'][0]} to {p['test'][1]}, {p['trainingWindows']} training window(s)"
+        )
     click.echo(
-        f"Validation NDCG@10 {result.val['ndcg@10']:.3f}   test NDCG@10 {result.test['ndcg@10']:.3f}   "
-        f"test recall@10 {result.test['recall@10']:.3f}"
+        f"Validation NDCG@10 {result.val['ndcg@10']:.3f}   test NDCG@10 {result.test.get('ndcg@10', 0.0):.3f}   "
+        f"test recall@10 {result.test.get('recall@10', 0.0):.3f}"
     )
     click.echo(
         f"Export {result.seconds['export']:.1f}s, training {result.seconds['train']:.1f}s "

@@ -26,7 +26,8 @@ from ..config import Settings
 from ..errors import NotEnoughData
 from ..graphmodel import CONTEXTS, REV_USES_EDGE, USES_EDGE
 from ..progress import SILENT, Progress
-from .baselines import EASE_MAX_SIDE, ease, ease_neighbours, ease_weights, gram, interaction_matrix
+from .asof import Horizon, first_periods, known_before
+from .ease import EASE_MAX_SIDE, ease, ease_neighbours, ease_weights, gram, interaction_matrix
 from .export import GraphTables, fetch
 from .model import CO_ADOPTED, DENSE_CHANNEL_PRODUCTS, channel_plan
 from .split import HOLDOUT_SHARE, Split, latest_first, supervision_split, temporal_split
@@ -67,10 +68,21 @@ class Encoders:
     cutoff: float = 0.0  # epoch seconds of the latest interaction seen: recency is measured from here
     dropped: list[str] = field(default_factory=list)  # features with no value at all: not in the model
     co_lambda: float | None = None  # EASE's regularisation for the item channel; None: no channel
+    ignored: list[str] = field(default_factory=list)  # attributes left out on request (TrainConfig.ignore)
 
     @classmethod
-    def fit(cls, tables: GraphTables, interactions: pd.DataFrame | None = None) -> Encoders:
-        """Learn the encodings; edge statistics come from ``interactions`` (default: all of them)."""
+    def fit(
+        cls,
+        tables: GraphTables,
+        interactions: pd.DataFrame | None = None,
+        ignore: Iterable[str] = (),
+        asof: float | None = None,
+    ) -> Encoders:
+        """Learn the encodings; edge statistics come from ``interactions`` (default: all of them).
+
+        ``ignore``: attributes left out as if they had no value; ``asof``: the date recency is
+        measured from (default: the latest interaction's).
+        """
         interactions = tables.interactions if interactions is None else interactions
         enc = cls(sorted(tables.customers["customerId"]), sorted(tables.products["productId"]))
         for column in CUSTOMER_CATEGORIES:
@@ -83,12 +95,16 @@ class Encoders:
         for column, log in CUSTOMER_NUMBERS.items():
             enc.scales[column] = _scale(_numbers(tables.customers[column], log))
         enc.cutoff = float(interactions["lastDate"].max()) if len(interactions) else 0.0
+        if asof is not None:
+            enc.cutoff = float(asof)
         edges = edge_table(interactions, enc.cutoff)
         for column, log in EDGE_NUMBERS.items():
             enc.scales["edge." + column] = _scale(_numbers(edges[column], log))
         numbers = {c: tables.customers[c] for c in CUSTOMER_NUMBERS} | {"edge." + c: edges[c] for c in EDGE_NUMBERS}
         enc.dropped = [name for name, values in enc.vocabularies.items() if not values]
         enc.dropped += [name for name, values in numbers.items() if not np.isfinite(_numbers(values, False)).any()]
+        enc.ignored = [name for name in ignore if name not in enc.dropped]
+        enc.dropped += enc.ignored
         return enc
 
     def with_newcomers(self, tables: GraphTables) -> Encoders:
@@ -104,7 +120,15 @@ class Encoders:
 
     def notes(self) -> list[str]:
         """One line per feature the data has no value for, which the model therefore does without."""
-        return [f"{name.removeprefix('edge.')}: no value in the data, left out of the model" for name in self.dropped]
+        return [
+            f"{name.removeprefix('edge.')}: "
+            + (
+                "left out of the model on request (ignore)"
+                if name in self.ignored
+                else "no value in the data, left out of the model"
+            )
+            for name in self.dropped
+        ]
 
     def to_json(self) -> str:
         return json.dumps(self.__dict__, indent=1)
@@ -134,7 +158,7 @@ class Encoders:
     def product_features(self, products: pd.DataFrame) -> torch.Tensor:
         rows = products.set_index("productId").reindex(self.product_ids)
         parts = [_one_hot(rows[c], self.vocabularies[c]) for c in PRODUCT_CATEGORIES if c not in self.dropped]
-        vocabulary = self.vocabularies["regulations"]
+        vocabulary = [] if "regulations" in self.dropped else self.vocabularies["regulations"]
         counts = np.zeros((len(rows), len(vocabulary)), dtype="float32")  # how often each regulation is listed
         listed = rows["regulations"].apply(lambda v: v if isinstance(v, list) else []).reset_index(drop=True).explode()
         listed = listed[listed.notna()]
@@ -144,8 +168,9 @@ class Encoders:
         parts.append(counts)
         return torch.tensor(np.hstack(parts), dtype=torch.float32)
 
-    def edge_features(self, interactions: pd.DataFrame) -> torch.Tensor:
-        edges = edge_table(interactions, self.cutoff)
+    def edge_features(self, interactions: pd.DataFrame, asof: float | None = None) -> torch.Tensor:
+        """The interaction attributes, recency measured from ``asof`` (default: :attr:`cutoff`)."""
+        edges = edge_table(interactions, self.cutoff if asof is None else asof)
         parts = [
             self._standard(edges[c], "edge." + c, log)
             for c, log in EDGE_NUMBERS.items()
@@ -176,8 +201,13 @@ def edge_table(interactions: pd.DataFrame, cutoff: float) -> pd.DataFrame:
     return out
 
 
-def build_graph(tables: GraphTables, enc: Encoders, interactions: pd.DataFrame) -> HeteroData:
-    """The heterogeneous graph with ``interactions`` as its customer -> product edges, plus reverses."""
+def build_graph(
+    tables: GraphTables, enc: Encoders, interactions: pd.DataFrame, asof: float | None = None
+) -> HeteroData:
+    """The heterogeneous graph with ``interactions`` as its customer -> product edges, plus reverses.
+
+    ``asof``: the date the interactions are known at (recency is measured from it; default
+    the encoders' :attr:`Encoders.cutoff`)."""
     data = HeteroData()
     data["customer"].x = enc.customer_features(tables.customers)
     data["customer"].num_nodes = len(enc.customer_ids)
@@ -189,7 +219,7 @@ def build_graph(tables: GraphTables, enc: Encoders, interactions: pd.DataFrame) 
     dst = enc.product_index(interactions["productId"])
     keep = (src >= 0) & (dst >= 0)
     data[USES].edge_index = torch.tensor(np.vstack([src[keep], dst[keep]]), dtype=torch.long)
-    data[USES].edge_attr = enc.edge_features(interactions[keep])
+    data[USES].edge_attr = enc.edge_features(interactions[keep], asof)
     owners = {
         "Customer": (tables.customers.set_index("customerId").reindex(enc.customer_ids), enc.customer_ids),
         "Product": (tables.products.set_index("productId").reindex(enc.product_ids), enc.product_ids),
@@ -225,16 +255,88 @@ def build_graph(tables: GraphTables, enc: Encoders, interactions: pd.DataFrame) 
 
 
 @dataclass
+class Stage:
+    """One question of the protocol: the interactions known at ``asof``, and the products then newly taken.
+
+    ``rows`` are the interactions as known then (only the customers and products the model
+    knows), ``customer``/``product`` their model indices; ``answer_customer``/``answer_product``
+    the pairs newly taken after it (none where that is not known, e.g. when serving).
+    """
+
+    rows: pd.DataFrame
+    customer: np.ndarray
+    product: np.ndarray
+    answer_customer: np.ndarray
+    answer_product: np.ndarray
+    asof: float  # epoch seconds: recency is measured from here
+    shape: tuple[int, int]  # customers, products
+
+    @classmethod
+    def of(cls, enc: Encoders, rows: pd.DataFrame, answers: pd.DataFrame | None, asof: float) -> Stage:
+        """The stage of ``rows`` (known) and ``answers`` (customerId, productId newly taken), in ``enc``'s indices."""
+        c, p = enc.customer_index(rows["customerId"]), enc.product_index(rows["productId"])
+        keep = (c >= 0) & (p >= 0)
+        rows = rows[keep].reset_index(drop=True)
+        ac = enc.customer_index(answers["customerId"]) if answers is not None else np.zeros(0, dtype=np.int64)
+        ap = enc.product_index(answers["productId"]) if answers is not None else np.zeros(0, dtype=np.int64)
+        ok = (ac >= 0) & (ap >= 0)
+        return cls(rows, c[keep], p[keep], ac[ok], ap[ok], asof, (len(enc.customer_ids), len(enc.product_ids)))
+
+    @classmethod
+    def from_matrices(
+        cls,
+        held: torch.Tensor,
+        answers: torch.Tensor | None = None,
+        dates: torch.Tensor | None = None,
+        asof: float = 0.0,
+    ) -> Stage:
+        """A stage from [customers, products] matrices, for notebooks and tests: IDs are positions,
+        ``dates`` (epoch seconds) each holding's first (and last) transaction, default 0."""
+        c, p = held.nonzero(as_tuple=True)
+        when = dates[c, p].double().numpy() if dates is not None else np.zeros(len(c))
+        rows = pd.DataFrame(
+            {"customerId": c.numpy().astype(str), "productId": p.numpy().astype(str), "transactionCount": 1}
+        ).assign(firstDate=when, lastDate=when)
+        ac, ap = answers.nonzero(as_tuple=True) if answers is not None else (torch.zeros(0, dtype=torch.long),) * 2
+        return cls(rows, c.numpy(), p.numpy(), ac.numpy(), ap.numpy(), asof, tuple(held.shape))
+
+    def held(self) -> torch.Tensor:
+        """What each customer holds (held at some time before ``asof``), as a bool [customers, products] matrix."""
+        return interaction_matrix(self.customer, self.product, *self.shape).bool()
+
+    def answers(self) -> torch.Tensor:
+        """The products newly taken, as a bool [customers, products] matrix."""
+        return interaction_matrix(self.answer_customer, self.answer_product, *self.shape).bool()
+
+    def graph(self, tables: GraphTables, enc: Encoders) -> HeteroData:
+        """The graph a model sees at this stage: its rows as the interaction edges, recency from ``asof``."""
+        return build_graph(tables, enc, self.rows, self.asof)
+
+
+@dataclass
 class Prepared:
-    """The exported tables, their encoders, the split and the two graphs the model sees."""
+    """The exported tables, their encoders, the protocol's questions and the two graphs the model sees.
+
+    ``val`` asks what comes after the training-time view (the model learns on its rows, every
+    choice is made on its answers), ``test`` what comes after the test-time view (read once);
+    ``history`` are earlier questions with their answers (the item channel's task, the
+    boosted tree's examples), ``refit`` the question a model refitted for the test time learns
+    from, ``everything`` all interactions (for serving). Under the ``latest`` protocol they
+    come from each customer's temporal split (:mod:`wbgraph.gnn.split`), under ``asof`` from
+    the periods before a cutoff (:mod:`wbgraph.gnn.asof`).
+    """
 
     tables: GraphTables
     encoders: Encoders
-    split: Split
-    customer: np.ndarray  # model index of each interaction's customer
-    product: np.ndarray
-    train_graph: HeteroData  # message passing over training interactions
-    test_graph: HeteroData  # ... over training and validation interactions
+    history: list[Stage]
+    val: Stage
+    test: Stage
+    refit: Stage
+    everything: Stage
+    train_graph: HeteroData  # message passing over the training-time view (val's rows)
+    test_graph: HeteroData  # ... over the test-time view (test's rows)
+    protocol: dict = field(default_factory=dict)  # name, and for asof cutoff, horizon, windows
+    split: Split | None = None  # the latest protocol's masks over tables.interactions
 
     @property
     def n_customers(self) -> int:
@@ -243,10 +345,6 @@ class Prepared:
     @property
     def n_products(self) -> int:
         return len(self.encoders.product_ids)
-
-    def matrix(self, mask: np.ndarray) -> torch.Tensor:
-        """The interactions selected by ``mask`` as a boolean [customers, products] matrix."""
-        return interaction_matrix(self.customer[mask], self.product[mask], self.n_customers, self.n_products).bool()
 
     def customers(self) -> pd.DataFrame:
         """The customer table in model order (one row per model index)."""
@@ -259,6 +357,34 @@ class Prepared:
     def peer_groups(self) -> np.ndarray:
         """Each customer's peer group, its (type, industry), as a small integer (a missing fact is a value too)."""
         return peer_groups(self.customers())
+
+    def side(self, seed: int = 0) -> Side:
+        """:class:`Side` of this data: what the baselines may know, the attributes the run ignores left out."""
+        ignored = set(self.encoders.ignored)
+        customers = self.customers().drop(columns=[c for c in ignored if c in self.tables.customers])
+        products = self.products().drop(columns=[c for c in ignored if c in self.tables.products])
+        for column in ("customerType", "industry"):  # the peer group without an ignored attribute
+            if column not in customers:
+                customers[column] = None
+        horizon = Horizon.parse(self.protocol["horizon"]).days if self.protocol.get("name") == "asof" else None
+        return Side(customers, products, peer_groups(customers), horizon, seed)
+
+
+@dataclass
+class Side:
+    """What every method may know besides the interactions: attributes, peer groups, the horizon.
+
+    ``customers`` and ``products`` are in model order, without the attributes the run leaves
+    out (``ignore``); ``cache`` holds what several methods share within one evaluation (EASE's
+    chosen regularisation, item-item products of one matrix).
+    """
+
+    customers: pd.DataFrame
+    products: pd.DataFrame
+    segments: np.ndarray
+    horizon_days: float | None  # the as-of protocol's horizon; None under the latest protocol
+    seed: int = 0
+    cache: dict = field(default_factory=dict)
 
 
 def peer_groups(customers: pd.DataFrame) -> np.ndarray:
@@ -274,69 +400,167 @@ def prepare(
     encoders: Encoders | None = None,
     progress: Progress = SILENT,
     holdout_share: float = HOLDOUT_SHARE,
+    ignore: tuple[str, ...] = (),
 ) -> Prepared:
     """Export the graph, split it in time and build the graphs the model sees.
 
-    With ``encoders`` (from a saved run) the export maps exactly as it did for that run.
+    ``filters`` are :meth:`wbgraph.config.TrainConfig.filters`: with a ``horizon`` the
+    as-of protocol. With ``encoders`` (from a saved run) the export maps exactly as it did for that run.
     """
-    return prepare_tables(fetch(driver, settings, progress=progress, **filters), encoders, holdout_share)
+    tables = fetch(driver, settings, progress=progress, **filters)
+    return prepare_tables(tables, encoders, holdout_share, ignore)
 
 
 def prepare_tables(
-    tables: GraphTables, encoders: Encoders | None = None, holdout_share: float = HOLDOUT_SHARE
+    tables: GraphTables,
+    encoders: Encoders | None = None,
+    holdout_share: float = HOLDOUT_SHARE,
+    ignore: tuple[str, ...] = (),
 ) -> Prepared:
-    """Split exported tables in time and build the graphs the model sees (no database needed)."""
+    """The protocol's questions and the graphs the model sees, from exported tables (no database needed).
+
+    Tables with periods (exported with a horizon) follow the as-of protocol, others each
+    customer's temporal split. ``ignore``: customer or product attributes left out of the
+    model (and of every attribute-using baseline), as if the data had no value for them.
+    """
     if len(tables.interactions) == 0:
         raise NotEnoughData(
             "No customer -> product interactions in the graph (or in the chosen window): ingest data first."
         )
+    if tables.periods is not None:
+        return _prepare_asof(tables, encoders, ignore)
     split = temporal_split(tables.interactions, holdout_share)
     if split.val.sum() == 0:
         raise NotEnoughData(
             "No customer has 3 or more adopted products: nothing to hold out for validation and testing."
         )
-    train_rows = tables.interactions[split.train]
+    interactions = tables.interactions
     fresh = encoders is None
     if fresh:
-        encoders = Encoders.fit(tables, train_rows)
-    customer = encoders.customer_index(tables.interactions["customerId"])
-    product = encoders.product_index(tables.interactions["productId"])
-    known = (customer >= 0) & (product >= 0)
-    split = Split(split.train & known, split.val & known, split.test & known)
+        encoders = Encoders.fit(tables, interactions[split.train], ignore)
+    at = encoders.cutoff
+
+    def stage(known: np.ndarray, answers: np.ndarray | None) -> Stage:
+        return Stage.of(encoders, interactions[known], None if answers is None else interactions[answers], at)
+
+    def one_level_down(known: np.ndarray) -> Stage:  # each customer's latest known interactions from its earlier ones
+        target = supervision_split(interactions, known, holdout_share)
+        return stage(known & ~target, target)
+
+    everything = np.ones(len(interactions), dtype=bool)
+    history = [one_level_down(split.train)]
     if fresh:
-        encoders.co_lambda = choose_co_lambda(tables.interactions, split.train, customer, product, encoders)
+        encoders.co_lambda = choose_co_lambda(history[-1], encoders)
+    val, test = stage(split.train, split.val), stage(split.train | split.val, split.test)
     return Prepared(
         tables,
         encoders,
+        history,
+        val,
+        test,
+        one_level_down(split.train | split.val),
+        stage(everything, None),
+        val.graph(tables, encoders),
+        test.graph(tables, encoders),
+        {"name": "latest", "holdoutShare": holdout_share},
         split,
-        customer,
-        product,
-        build_graph(tables, encoders, tables.interactions[split.train]),
-        build_graph(tables, encoders, tables.interactions[split.train | split.val]),
     )
 
 
-def choose_co_lambda(
-    interactions: pd.DataFrame, train: np.ndarray, customer: np.ndarray, product: np.ndarray, enc: Encoders
-) -> float | None:
-    """EASE's regularisation for the item channel, chosen inside the training part.
+def _prepare_asof(tables: GraphTables, encoders: Encoders | None, ignore: tuple[str, ...] = ()) -> Prepared:
+    """:func:`prepare_tables` under the as-of protocol (:mod:`wbgraph.gnn.asof`)."""
+    periods = tables.periods
+    parts, bounds = periods.parts, periods.boundaries
+    cut = len(bounds) - 2  # the cutoff's boundary: periods up to it are known before the cutoff
+    before = parts[parts["period"] <= cut]
+    known = GraphTables(
+        tables.customers[tables.customers["customerId"].isin(set(before["customerId"]))].reset_index(drop=True),
+        tables.products[tables.products["productId"].isin(set(before["productId"]))].reset_index(drop=True),
+        known_before(parts, cut),
+        periods,
+    )
+    first = first_periods(parts)
+    views = {b: known_before(parts, b) for b in range(1, cut + 1)}
 
-    Each customer's latest training interactions (:func:`supervision_split`) are predicted
-    by EASE fitted on its earlier ones, for each of :data:`CO_LAMBDAS`; the best NDCG@10
-    wins. Validation and test are not read. None (no channel) when both the customers and
-    the products outnumber :data:`EASE_MAX_SIDE` or nothing can be predicted.
+    def answers(boundary: int) -> pd.DataFrame:
+        """Pairs first taken in [bounds[boundary], bounds[boundary + 1]) by customers known before it."""
+        taken = first[first["period"] == boundary + 1]
+        return taken[taken["customerId"].isin(set(views[boundary]["customerId"]))]
+
+    if cut < 2 or not len(views[cut - 1]) or not len(answers(cut - 1)):
+        day = pd.Timestamp(bounds[-2], unit="s", tz="UTC").date()
+        raise NotEnoughData(
+            f"Nothing to validate on before the cutoff {day}: the as-of protocol needs interactions known one "
+            f"horizon ({periods.horizon}) before it and products newly taken in that horizon; choose a later "
+            "--cutoff or a shorter --horizon."
+        )
+    fresh = encoders is None
+    if fresh:
+        encoders = Encoders.fit(known, views[cut - 1], ignore, asof=bounds[cut - 1])
+
+    def stage(boundary: int, asked: bool = True) -> Stage:
+        return Stage.of(encoders, views[boundary], answers(boundary) if asked else None, bounds[boundary])
+
+    history = [stage(b) for b in range(1, cut - 1) if len(views[b]) and len(answers(b))]
+    val = stage(cut - 1)
+    if not history:  # no earlier window: the latest of each customer's interactions then, from its earlier ones
+        rows = views[cut - 1]
+        target = supervision_split(rows, np.ones(len(rows), dtype=bool))
+        history = [Stage.of(encoders, rows[~target], rows[target], bounds[cut - 1])]
+    if fresh:
+        encoders.co_lambda = choose_co_lambda(history[-1], encoders)
+    test = stage(cut, asked=cut + 1 < len(bounds))
+    latest = float(pd.to_numeric(tables.interactions["lastDate"], errors="coerce").max())
+    everything = Stage.of(encoders, tables.interactions, None, max(latest, bounds[cut]))
+    day = lambda seconds: pd.Timestamp(seconds, unit="s", tz="UTC").date().isoformat()
+    protocol = {
+        "name": "asof",
+        "cutoff": day(bounds[cut]),
+        "horizon": periods.horizon,
+        "validation": [day(bounds[cut - 1]), day(bounds[cut])],
+        "test": [day(bounds[cut]), day(bounds[cut + 1])],
+        "trainingWindows": len(history),
+        "leftOut": {
+            "customers": int(tables.customers["customerId"].nunique() - known.customers["customerId"].nunique()),
+            "testCustomers": int(
+                first[(first["period"] == cut + 1) & ~first["customerId"].isin(set(views[cut]["customerId"]))][
+                    "customerId"
+                ].nunique()
+            ),
+        },
+    }
+    return Prepared(
+        known,
+        encoders,
+        history,
+        val,
+        test,
+        val,
+        everything,
+        val.graph(known, encoders),
+        test.graph(known, encoders),
+        protocol,
+    )
+
+
+def choose_co_lambda(task: Stage, enc: Encoders) -> float | None:
+    """EASE's regularisation for the item channel, chosen on a question before validation.
+
+    ``task`` is the earliest-level question (a training window, or each customer's latest
+    training interactions from its earlier ones): EASE fitted on what it knows predicts its
+    answers, for each of :data:`CO_LAMBDAS`; the best NDCG@10 wins. Validation and test are
+    not read. None (no channel) when both the customers and the products outnumber
+    :data:`EASE_MAX_SIDE` or nothing can be predicted.
     """
     from .metrics import ranking_metrics, ranking_metrics_by_chunks
 
     n_c, n_p = len(enc.customer_ids), len(enc.product_ids)
     if min(n_c, n_p) > EASE_MAX_SIDE:
         return None
-    target = supervision_split(interactions, train)
-    given = train & ~target
-    if not target.any() or not given.any():
+    if not len(task.answer_customer) or not len(task.customer):
         return None
-    seen = interaction_matrix(customer[given], product[given], n_c, n_p)
-    wanted = interaction_matrix(customer[target], product[target], n_c, n_p).bool()
+    seen = task.held().float()
+    wanted = task.answers()
     if n_c < n_p:
         tried = {lam: ranking_metrics(ease(seen, lam), wanted, seen.bool(), ks=(10,)) for lam in CO_LAMBDAS}
     else:  # B once per lambda, X B a block of customers at a time: no customers x products float64 copies

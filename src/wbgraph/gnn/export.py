@@ -22,21 +22,13 @@ import pandas as pd
 from .. import cypher
 from ..config import Settings
 from ..db import READ
+from ..errors import NotEnoughData
+from ..graphmodel import CUSTOMER_ATTRIBUTES, PRODUCT_ATTRIBUTES
 from ..progress import SILENT, Progress
+from .asof import Horizon, boundaries, epoch, known_before, parse_date, periods_of
 
-CUSTOMER_COLUMNS = (
-    "customerId",
-    "customerType",
-    "industry",
-    "location",
-    "relationshipManager",
-    "riskRating",
-    "companySize",
-    "creditScore",
-    "defaultProbability",
-    "exposure",
-)
-PRODUCT_COLUMNS = ("productId", "productType", "category", "subcategory", "features", "regulations")
+CUSTOMER_COLUMNS = ("customerId", *CUSTOMER_ATTRIBUTES)
+PRODUCT_COLUMNS = ("productId", *PRODUCT_ATTRIBUTES)
 INTERACTION_COLUMNS = (
     "customerId",
     "productId",
@@ -50,17 +42,62 @@ INTERACTION_COLUMNS = (
     "totalValueReporting",
 )
 
-TEXT = {"customerId", "productId"}
+PART_COLUMNS = (  # the as-of export's sums, counts and bounds per (customer, product, period)
+    "customerId",
+    "productId",
+    "period",
+    "transactionCount",
+    "firstDate",
+    "lastDate",
+    "totalAmount",
+    "totalValue",
+    "usageSum",
+    "usageCount",
+    "engagementSum",
+    "engagementCount",
+    "currency",
+    "currencies",
+    "amountCount",
+    "valueCount",
+    "amountReporting",
+    "amountConverted",
+    "valueReporting",
+    "valueConverted",
+)
+
+TEXT = {"customerId", "productId", "currency"}
 WHOLE = {"transactionCount", "firstDate", "lastDate"}
 
 
 @dataclass
+class Periods:
+    """The as-of protocol's view of the transactions: sums per (customer, product, period).
+
+    ``boundaries`` (epoch seconds, ascending) end with the cutoff and the cutoff plus the
+    horizon; a transaction's period is how many boundaries lie at or before its date.
+    """
+
+    boundaries: list[float]
+    parts: pd.DataFrame  # PART_COLUMNS
+    horizon: str
+
+    @property
+    def cutoff(self) -> float:
+        return self.boundaries[-2]
+
+
+@dataclass
 class GraphTables:
-    """What the exporter fetched: one DataFrame per node type and the interactions."""
+    """What the exporter fetched: one DataFrame per node type and the interactions.
+
+    Under the as-of protocol ``periods`` holds the transactions summed per period, and
+    ``interactions`` their sums over all periods (what ``USES`` holds now).
+    """
 
     customers: pd.DataFrame
     products: pd.DataFrame
     interactions: pd.DataFrame  # customerId, productId, transactionCount, firstDate, lastDate (epoch s), ...
+    periods: Periods | None = None
 
 
 def fetch(
@@ -71,6 +108,8 @@ def fetch(
     until: str | None = None,
     customer_type: str | None = None,
     location: str | None = None,
+    cutoff: str | None = None,
+    horizon: str | None = None,
     page_size: int = 20_000,
     edge_page_size: int = 2_500,
     workers: int = 4,
@@ -80,7 +119,12 @@ def fetch(
 
     Customers come ``page_size`` at a time; their interactions ``edge_page_size`` customers
     per query, ``workers`` queries at a time, while the next page of customers is read.
+    With a ``horizon`` (the as-of protocol, :mod:`wbgraph.gnn.asof`) the transactions are
+    read summed per period instead, the periods one horizon apart up to ``cutoff`` and one
+    beyond (default cutoff: one horizon before the day after the latest transaction);
+    ``until`` does not apply then.
     """
+    bounds = _asof_boundaries(driver, settings, since, cutoff, horizon) if horizon else None
 
     def rows(name: str, columns: tuple[str, ...], **params: object) -> pd.DataFrame:
         """A query's one record, a list of rows (nulls in place), as a frame with ``columns``."""
@@ -92,10 +136,12 @@ def fetch(
     def interactions_of(chunk: list[str]) -> pd.DataFrame:
         name = "gnn/export_interactions_window" if windowed else "gnn/export_interactions"
         params = {"customerIds": chunk, "since": since, "until": until}
+        columns = INTERACTION_COLUMNS
+        if bounds is not None:
+            name, columns = "gnn/export_interactions_asof", PART_COLUMNS
+            params = {"customerIds": chunk, "since": since, "boundaries": [b.isoformat() for b in bounds]}
         record = driver.execute_query(cypher.load(name), params, database_=settings.database, routing_=READ).records[0]
-        return pd.DataFrame(
-            {c: np.asarray(record[c], dtype=object if c in TEXT else "float64") for c in INTERACTION_COLUMNS}
-        )
+        return pd.DataFrame({c: np.asarray(record[c], dtype=object if c in TEXT else "float64") for c in columns})
 
     pages, after, futures = [], "", []
     edges, done = [], 0
@@ -123,8 +169,11 @@ def fetch(
             done += len(frame)
             update(done, None)
     customers = pd.concat(pages, ignore_index=True) if pages else pd.DataFrame(columns=list(CUSTOMER_COLUMNS))
-    interactions = pd.concat(edges, ignore_index=True) if edges else pd.DataFrame(columns=list(INTERACTION_COLUMNS))
     products = rows("gnn/export_products", PRODUCT_COLUMNS)
+    if bounds is not None:
+        parts = pd.concat(edges, ignore_index=True) if edges else pd.DataFrame(columns=list(PART_COLUMNS))
+        return with_periods(customers, products, parts, [epoch(b) for b in bounds], str(horizon))
+    interactions = pd.concat(edges, ignore_index=True) if edges else pd.DataFrame(columns=list(INTERACTION_COLUMNS))
     # a canonical row order: the same graph content gives the same tensors, whatever the store's order
     interactions = interactions.sort_values(["customerId", "productId"], ignore_index=True)
     for column in INTERACTION_COLUMNS[2:]:  # numbers, NaN where missing; whole numbers as integers where none is
@@ -135,14 +184,73 @@ def fetch(
     return GraphTables(customers, products, interactions)
 
 
-def tables_from_rows(rows: pd.DataFrame, regulations: str = "accumulate") -> GraphTables:
+def _asof_boundaries(
+    driver: neo4j.Driver, settings: Settings, since: str | None, cutoff: str | None, horizon: str
+) -> list[pd.Timestamp]:
+    """The as-of periods' boundaries, back to the earliest transaction (on or after ``since``)."""
+    record = driver.execute_query(
+        cypher.load("gnn/transaction_dates"), since=since, database_=settings.database, routing_=READ
+    ).records[0]
+    return asof_boundaries(record["earliest"], record["latest"], cutoff, horizon)
+
+
+def latest_cutoff(driver: neo4j.Driver, settings: Settings, since: str | None = None) -> str:
+    """The day after the latest transaction (ISO date): the as-of cutoff that learns from all the data."""
+    record = driver.execute_query(
+        cypher.load("gnn/transaction_dates"), since=since, database_=settings.database, routing_=READ
+    ).records[0]
+    if record["latest"] is None:
+        raise NotEnoughData("No transactions in the graph (or after --since): ingest data first.")
+    day = pd.Timestamp(record["latest"], unit="s", tz="UTC").floor("D") + pd.Timedelta(days=1)
+    return day.date().isoformat()
+
+
+def asof_boundaries(
+    earliest: float | None, latest: float | None, cutoff: str | None, horizon: str
+) -> list[pd.Timestamp]:
+    """:func:`wbgraph.gnn.asof.boundaries` for data from ``earliest`` to ``latest`` (epoch seconds).
+
+    No ``cutoff``: one horizon before the day after the latest transaction, so that the test
+    window holds the latest horizon of the data.
+    """
+    length = Horizon.parse(horizon)
+    if cutoff is not None:
+        when = parse_date(cutoff)
+    elif latest is None:
+        raise NotEnoughData("No transactions in the graph (or after --since): ingest data first.")
+    else:
+        day_after = pd.Timestamp(latest, unit="s", tz="UTC").floor("D") + pd.Timedelta(days=1)
+        when = length.shift(day_after, -1)
+    start = None if earliest is None else pd.Timestamp(earliest, unit="s", tz="UTC")
+    return boundaries(when, length, start)
+
+
+def with_periods(
+    customers: pd.DataFrame, products: pd.DataFrame, parts: pd.DataFrame, bounds: list[float], horizon: str
+) -> GraphTables:
+    """The as-of tables: ``parts`` in a canonical order, typed, and their sums over all periods."""
+    parts = parts.sort_values(["customerId", "productId", "period"], ignore_index=True)
+    for column in PART_COLUMNS:
+        if column not in TEXT:
+            parts[column] = pd.to_numeric(parts[column])
+    parts["period"] = parts["period"].astype("int64")
+    parts["currency"] = parts["currency"].astype(object)
+    everything = known_before(parts, None)[list(INTERACTION_COLUMNS)]
+    everything = everything.sort_values(["customerId", "productId"], ignore_index=True)
+    return GraphTables(customers, products, everything, Periods(list(bounds), parts, horizon))
+
+
+def tables_from_rows(
+    rows: pd.DataFrame, regulations: str = "accumulate", cutoff: str | None = None, horizon: str | None = None
+) -> GraphTables:
     """The tables :func:`fetch` would read after ingesting these validated rows, without a database.
 
     ``rows`` is :attr:`wbgraph.loaders.validate.Validated.rows`; ``regulations`` the mapping's
-    (``"accumulate"`` or ``"latest"``). For notebooks that study the model offline, and for the
-    unit tests; the real-server tests check it equals :func:`fetch`.
+    (``"accumulate"`` or ``"latest"``); ``cutoff`` and ``horizon`` as :func:`fetch`'s. For
+    notebooks that study the model offline, and for the unit tests; the real-server tests
+    check it equals :func:`fetch`.
     """
-    from ..loaders.ingest import latest_rows, product_regulations, usage_table
+    from ..loaders.ingest import PAIR, latest_rows, product_regulations, usage_parts, usage_table
 
     customers = latest_rows(rows, "customerId").sort_values("customerId")[list(CUSTOMER_COLUMNS)].reset_index(drop=True)
     products = latest_rows(rows, "productId").sort_values("productId")
@@ -153,7 +261,19 @@ def tables_from_rows(rows: pd.DataFrame, regulations: str = "accumulate") -> Gra
             "regulations": [regulations.get(p, []) for p in products["productId"]],
         }
     )
-    usage = usage_table(rows.drop_duplicates("transactionKey"))
+    transactions = rows.drop_duplicates("transactionKey")
+    if horizon:
+        seconds = (transactions["date"] - pd.Timestamp(0, tz="UTC")) / pd.Timedelta(seconds=1)
+        found = seconds.dropna()
+        bounds = asof_boundaries(
+            found.min() if len(found) else None, found.max() if len(found) else None, cutoff, horizon
+        )
+        bounds = [epoch(b) for b in bounds]
+        parts = usage_parts(transactions.assign(period=periods_of(seconds, bounds)), [*PAIR, "period"])
+        for column in ("firstDate", "lastDate"):
+            parts[column] = (parts[column] - pd.Timestamp(0, tz="UTC")) // pd.Timedelta(seconds=1)
+        return with_periods(customers, products, parts[list(PART_COLUMNS)], bounds, horizon)
+    usage = usage_table(transactions)
     for column in ("firstDate", "lastDate"):  # as Cypher's epochSeconds: whole seconds, rounded down
         usage[column] = (usage[column] - pd.Timestamp(0, tz="UTC")) // pd.Timedelta(seconds=1)
     interactions = usage[list(INTERACTION_COLUMNS)].sort_values(["customerId", "productId"], ignore_index=True)

@@ -82,13 +82,27 @@ class RankedRows:
         return out
 
 
-def per_customer(scores: torch.Tensor, relevant: torch.Tensor, exclude: torch.Tensor, k: int = 10) -> dict:
-    """``recall@k`` and ``ndcg@k`` of each customer with something held out, in row order.
+def per_customer(
+    scores: torch.Tensor, relevant: torch.Tensor, exclude: torch.Tensor, k: int = 10, names: tuple[str, ...] = ()
+) -> dict:
+    """Each customer's ``recall@k`` and ``ndcg@k`` (and ``names``: any of ``precision``, ``map``,
+    ``hit`` at ``k``) over the customers with something held out, in row order.
 
     Their means are :func:`ranking_metrics`' figures; the paired bootstrap resamples them.
     """
     _, hits, n_relevant = _ranked(scores, relevant, exclude, k)
-    return {f"recall@{k}": (hits.sum(dim=1) / n_relevant).numpy(), f"ndcg@{k}": _ndcg(hits, n_relevant).numpy()}
+    found = hits.sum(dim=1)
+    kk = hits.shape[1]
+    precision_at = torch.cumsum(hits, dim=1) / torch.arange(1, kk + 1, dtype=torch.float32)
+    figures = {
+        "recall": lambda: found / n_relevant,
+        "ndcg": lambda: _ndcg(hits, n_relevant),
+        "precision": lambda: found / k,
+        "map": lambda: (precision_at * hits).sum(dim=1) / torch.clamp(n_relevant, max=kk),
+        "hit": lambda: (found > 0).float(),
+    }
+    wanted = dict.fromkeys(("recall", "ndcg", *(n.partition("@")[0] for n in names)))
+    return {f"{name}@{k}": figures[name]().numpy() for name in wanted}
 
 
 def _ranked(scores: torch.Tensor, relevant: torch.Tensor, exclude: torch.Tensor, k: int) -> tuple:

@@ -33,10 +33,9 @@ from ..config import Settings, TrainConfig, parse_size
 from ..db import describe_interrupted, interrupted_ingests
 from ..progress import SILENT, Phases, Progress, Summary
 from ..runs import Run, environment
-from .data import REV_USES, USES, Prepared, build_graph, prepare
+from .data import REV_USES, USES, Prepared, Stage, prepare
 from .metrics import RankedRows
 from .model import CO_ADOPTED, HeteroGATRecommender, bpr_loss, channel_share, mixed, rows_of
-from .split import supervision_split
 
 
 @dataclass
@@ -55,6 +54,7 @@ class TrainResult(Summary):
     notes: list = field(default_factory=list)  # features the data has no value for, left out of the model
     warnings: list = field(default_factory=list)  # e.g. an interrupted ingest: aggregates may be stale
     refit_epochs: int = 0  # the refit on training + validation (0: none)
+    protocol: dict = field(default_factory=dict)  # latest, or asof with its cutoff, horizon and windows
 
 
 @dataclass
@@ -98,14 +98,22 @@ def train(
         progress.say(f"Warning: {warning}")
     with phases("export"):
         counts = driver.execute_query(cypher.load("db/label_counts"), database_=settings.database).records[0].data()
-        data = prepare(driver, settings, config.filters(), progress=progress, holdout_share=config.holdout_share)
+        data = prepare(
+            driver,
+            settings,
+            config.filters(),
+            progress=progress,
+            holdout_share=config.holdout_share,
+            ignore=tuple(config.ignore),
+        )
     with phases("train"):
         fitted = fit(data, config, progress)
     epochs = len(fitted.history) + fitted.refit_epochs
     seconds = {"export": phases["export"], "train": phases["train"], "perEpoch": phases["train"] / epochs}
     now = datetime.now(UTC)
     metrics = {
-        "split": data.split.sizes(),
+        "split": sizes(data),
+        "protocol": data.protocol,
         "bestEpoch": fitted.best_epoch,
         "refitEpochs": fitted.refit_epochs,
         "val": fitted.val,
@@ -118,7 +126,11 @@ def train(
     }
     record = environment() | {
         "graph": counts | {"database": settings.database, "uri": settings.uri},
-        "learnedFrom": {"customers": data.n_customers, "products": data.n_products, "interactions": len(data.customer)},
+        "learnedFrom": {
+            "customers": data.n_customers,
+            "products": data.n_products,
+            "interactions": len(data.tables.interactions),
+        },
         "window": window(data.tables.interactions, config),
         "fingerprint": fingerprint(data.tables.interactions),
     }
@@ -136,7 +148,13 @@ def train(
         data.encoders.notes(),
         warnings,
         fitted.refit_epochs,
+        data.protocol,
     )
+
+
+def sizes(data: Prepared) -> dict:
+    """How many interactions the model learns from, and how many answers validation and test hold."""
+    return {"train": len(data.val.rows), "val": len(data.val.answer_customer), "test": len(data.test.answer_customer)}
 
 
 def window(interactions: pd.DataFrame, config: TrainConfig) -> dict:
@@ -151,8 +169,6 @@ def fingerprint(interactions: pd.DataFrame) -> str:
     """A hash of the customer -> product interactions a run learned from, independent of their
     order: two runs with the same fingerprint saw the same data."""
     import hashlib
-
-    import numpy as np
 
     columns = [c for c in ("customerId", "productId", "transactionCount", "firstDate", "lastDate") if c in interactions]
     rows = np.sort(pd.util.hash_pandas_object(interactions[columns], index=False).to_numpy())
@@ -188,11 +204,11 @@ def fit(data: Prepared, config: TrainConfig, progress: Progress = SILENT) -> Fit
     graph = data.train_graph.to(device)
     optimiser = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     generator = torch.Generator(device="cpu").manual_seed(config.seed)
-    train_c = torch.as_tensor(data.customer[data.split.train], device=device)
-    train_p = torch.as_tensor(data.product[data.split.train], device=device)
-    held = data.matrix(data.split.train).to(device)
-    val_relevant = data.matrix(data.split.val).cpu()
-    channel = _ChannelTask(data, config, device) if model.channel else None
+    train_c = torch.as_tensor(data.val.customer, device=device)
+    train_p = torch.as_tensor(data.val.product, device=device)
+    held = data.val.held().to(device)
+    val_relevant = data.val.answers()
+    channel = _ChannelTask(data, data.history[-1], device) if model.channel else None
     batches = plan_batches(data, config)
     choose_on = val_relevant
     if not batches.full:
@@ -225,7 +241,7 @@ def fit(data: Prepared, config: TrainConfig, progress: Progress = SILENT) -> Fit
     if config.refit:
         model, refit_epochs = _refit(data, config, best_epoch, model.mix, device, batches, progress), best_epoch
     test_graph = data.test_graph.to(device)
-    test_relevant, known = data.matrix(data.split.test), data.matrix(data.split.train | data.split.val)
+    test_relevant, known = data.test.answers(), data.test.held()
     test = _scored(model, test_graph, test_relevant, known, batches.customers, parts=model.channel)
     return Fitted(model, history, best_epoch, val, test, str(device), batches.describe(), refit_epochs)
 
@@ -250,15 +266,14 @@ def _refit(
     dropped, the validation part the refit's test) recall@10 rose by 0.005-0.020 too.
     """
     torch.manual_seed(config.seed)
-    known = data.split.train | data.split.val
     model = HeteroGATRecommender.for_graph(data.test_graph, config).to(device)
     graph = data.test_graph.to(device)
     optimiser = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     generator = torch.Generator(device="cpu").manual_seed(config.seed)
-    train_c = torch.as_tensor(data.customer[known], device=device)
-    train_p = torch.as_tensor(data.product[known], device=device)
-    held = data.matrix(known).to(device)
-    channel = _ChannelTask(data, config, device, known) if model.channel else None
+    train_c = torch.as_tensor(data.test.customer, device=device)
+    train_p = torch.as_tensor(data.test.product, device=device)
+    held = data.test.held().to(device)
+    channel = _ChannelTask(data, data.refit, device) if model.channel else None
     with progress.task("Refitting on training + validation", "epochs") as update:
         for epoch in range(1, epochs + 1):
             _epoch(model, graph, config, batches, optimiser, train_c, train_p, held, generator, channel)
@@ -528,15 +543,17 @@ def patience_at(epoch: int, patience: int) -> int:
 
 
 class _ChannelTask:
-    """The item channel's training task: each customer's latest training interactions from its earlier ones."""
+    """The item channel's training task: a question before the one it is judged on (:attr:`Prepared.history`).
 
-    def __init__(self, data: Prepared, config: TrainConfig, device: torch.device, known: np.ndarray | None = None):
-        known = data.split.train if known is None else known  # the interactions it learns from
-        target = supervision_split(data.tables.interactions, known, config.holdout_share)
-        given = known & ~target
-        self.graph = build_graph(data.tables, data.encoders, data.tables.interactions[given]).to(device)
-        self.customers = torch.as_tensor(data.customer[target], device=device)
-        self.products = torch.as_tensor(data.product[target], device=device)
+    Under the latest protocol each customer's latest training interactions from its earlier
+    ones; under the as-of protocol the last training window: what was newly taken in it,
+    from what was known before it.
+    """
+
+    def __init__(self, data: Prepared, task: Stage, device: torch.device):
+        self.graph = task.graph(data.tables, data.encoders).to(device)
+        self.customers = torch.as_tensor(task.answer_customer, device=device)
+        self.products = torch.as_tensor(task.answer_product, device=device)
 
     def loss(
         self, model: HeteroGATRecommender, held: torch.Tensor, customers: torch.Tensor | None = None

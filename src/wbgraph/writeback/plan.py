@@ -22,7 +22,7 @@ from sklearn.decomposition import PCA
 
 from .. import cypher
 from ..config import Settings
-from ..gnn.data import build_graph, peer_groups
+from ..gnn.data import peer_groups
 from ..gnn.export import GraphTables, fetch
 from ..gnn.train import pick_device
 from ..runs import Restored, Run
@@ -194,7 +194,7 @@ def _current(data, current: GraphTables | None) -> tuple[np.ndarray, pd.DataFram
     """``(held [customers, products], customer facts, product facts)`` in model order, from ``current`` if given."""
     if current is None:
         return (
-            data.matrix(data.split.train | data.split.val | data.split.test).numpy(),
+            data.everything.held().numpy(),
             data.customers(),
             data.products(),
         )
@@ -213,8 +213,7 @@ def _score_everything(restored: Restored) -> tuple:
     """``(graph, scores, customer embeddings)`` with every interaction visible, as in serving."""
     data = restored.data
     device = pick_device(restored.config.device)
-    everything = data.split.train | data.split.val | data.split.test
-    graph = build_graph(data.tables, data.encoders, data.tables.interactions[everything]).to(device)
+    graph = data.everything.graph(data.tables, data.encoders).to(device)
     scores, h = restored.model.to(device).score_all(graph)
     return graph, scores.cpu(), h["customer"].cpu().numpy()
 
