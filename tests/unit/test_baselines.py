@@ -129,3 +129,24 @@ def test_the_boosted_trees_importances_name_its_features_and_add_up():
     assert next(iter(importance)) in ("customerType", "product")  # the rule's features lead
     assert sum(importance.values()) == pytest.approx(1.0, abs=0.01)
     assert 1 <= fitted.chosen["trees"] <= boosted.MAX_TREES
+
+
+def test_lightgcns_batch_embeddings_are_pygs_whole_graph_embeddings(monkeypatch):
+    from torch_geometric.nn import LightGCN
+
+    from wbgraph.gnn import factors
+
+    x = (torch.rand(30, 7, generator=torch.Generator().manual_seed(4)) < 0.3).float()
+    x[0] = 0.0  # a customer without holdings
+    c, p = x.nonzero(as_tuple=True)
+    edges = torch.stack([torch.cat([c, p + 30]), torch.cat([p + 30, c])])
+    torch.manual_seed(0)
+    model = LightGCN(37, 8, 3)
+    whole = model.get_embedding(edges)
+    some = torch.tensor([0, 3, 29, 3])
+    for small_side in (factors.SMALL_SIDE, 0):  # from the product side, and over the whole graph
+        monkeypatch.setattr(factors, "SMALL_SIDE", small_side)
+        customers, products = factors.Propagation(x).embeddings(model, some)
+        assert torch.allclose(customers, whole[some], atol=1e-6) and torch.allclose(products, whole[30:], atol=1e-6)
+        everyone, _ = factors.Propagation(x).embeddings(model)
+        assert torch.allclose(everyone, whole[:30], atol=1e-6)

@@ -105,7 +105,11 @@ def _segment_popularity(history: list[Stage], task: Stage, side: Side, setting: 
 def _item_knn(history: list[Stage], task: Stage, side: Side, setting: dict) -> torch.Tensor:
     from .neighbours import item_knn
 
-    return item_knn(task.held().float(), setting["neighbours"], setting["shrink"])
+    x = task.held().float()
+    key = ("co-occurrence", id(task))
+    if key not in side.cache:  # X'X once per question, for every setting tried
+        side.cache[key] = x.T @ x
+    return item_knn(x, setting["neighbours"], setting["shrink"], side.cache[key])
 
 
 def _rp3beta(history: list[Stage], task: Stage, side: Side, setting: dict) -> torch.Tensor:

@@ -25,14 +25,16 @@ from .ease import ease_weights, gram
 from .split import latest_first
 
 
-def item_knn(train: torch.Tensor, neighbours: int | None = None, shrink: float = 0.0) -> torch.Tensor:
+def item_knn(
+    train: torch.Tensor, neighbours: int | None = None, shrink: float = 0.0, co: torch.Tensor | None = None
+) -> torch.Tensor:
     """Item co-occurrence kNN: products often held together with the customer's products.
 
     ``similarity(i, j) = co(i, j) / (|i| |j| + shrink)`` with ``|i|`` the square root of i's
     holders; for each product ``j`` only its ``neighbours`` most similar products vote (None:
-    all). Ties in the scores are broken by popularity.
+    all). Ties in the scores are broken by popularity. ``co``: ``X'X``, when the caller kept it.
     """
-    co = train.T @ train
+    co = train.T @ train if co is None else co
     norms = torch.sqrt(torch.diag(co)).clamp(min=1e-9)
     similarity = co / (norms[:, None] * norms[None, :] + shrink)
     similarity.fill_diagonal_(0.0)

@@ -116,6 +116,11 @@ def train(
         "protocol": data.protocol,
         "bestEpoch": fitted.best_epoch,
         "refitEpochs": fitted.refit_epochs,
+        "testModel": (  # which model the test figures are of: the saved one
+            "refit: the chosen epochs again on what the test question knows"
+            if fitted.refit_epochs
+            else "the weights validation chose"
+        ),
         "val": fitted.val,
         "test": {"gat": fitted.test},
         "history": fitted.history,
