@@ -241,6 +241,7 @@ def runs_location(runs_dir: str | Path | None = None) -> Path:
 
 Loss = Literal["softmax", "bpr"]
 Protocol = Literal["latest", "asof"]
+GatTask = Literal["mask", "temporal", "both"]
 ATTRIBUTES = CUSTOMER_ATTRIBUTES + PRODUCT_ATTRIBUTES  # what a run may leave out (``ignore``)
 
 
@@ -286,6 +287,7 @@ class TrainConfig:
     evidence: bool = True  # interaction edges carry signed evidence (EvidenceGATv2Conv); false: plain GATv2
     refit: bool = True  # after early stopping, the chosen epochs again on training + validation: the saved model
     loss: Loss = "softmax"
+    gat_task: GatTask = "mask"  # what the GAT part learns: masked links, the earlier question's answers, or both
     seed: int = 0
     device: str = "auto"  # auto, cpu, cuda or cuda:N
     memory_budget: str | None = None  # e.g. "6GB"; None: half the memory free where training runs (the GPU's on CUDA)

@@ -148,3 +148,30 @@ def test_nothing_on_or_after_the_cutoff_reaches_the_model_or_the_baselines(rewri
     for name in baselines.BASELINES:
         assert torch.equal(fitted[0][name].scores, fitted[1][name].scores), name
         assert fitted[0][name].chosen == fitted[1][name].chosen, name
+
+
+def test_the_gat_part_can_learn_the_earlier_question_instead_of_masked_links(rewritten, monkeypatch):
+    from wbgraph.gnn import train as training
+
+    data = rewritten["as is"]
+    calls = {"mask": 0, "temporal": 0}
+    masked_loss, question_loss = training._loss, training._Question.gat_loss
+    monkeypatch.setattr(
+        training, "_loss", lambda *a, **k: calls.__setitem__("mask", calls["mask"] + 1) or masked_loss(*a, **k)
+    )
+    monkeypatch.setattr(
+        training._Question,
+        "gat_loss",
+        lambda *a, **k: calls.__setitem__("temporal", calls["temporal"] + 1) or question_loss(*a, **k),
+    )
+    runs = {}
+    for task in ("mask", "temporal", "both"):
+        calls.update(mask=0, temporal=0)
+        config = TrainConfig(epochs=3, hidden=8, patience=3, gat_task=task, cutoff="2025-09-01", refit=False)
+        runs[task] = fit(data, config)
+        assert (calls["mask"] > 0, calls["temporal"] > 0) == {
+            "mask": (True, False),
+            "temporal": (False, True),
+            "both": (True, True),
+        }[task]
+    assert runs["temporal"].history != runs["mask"].history

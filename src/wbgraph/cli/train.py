@@ -4,7 +4,7 @@ import typing
 
 import click
 
-from ..config import Loss, Protocol, TrainConfig
+from ..config import GatTask, Loss, Protocol, TrainConfig
 from .common import bars, echo_json, json_option, pass_obj, runs_option, silent_option
 
 DEFAULTS = TrainConfig()
@@ -54,6 +54,13 @@ DEFAULTS = TrainConfig()
     callback=lambda ctx, param, value: [n.strip() for n in value.split(",") if n.strip()] if value else None,
     metavar="ATTRIBUTE[,ATTRIBUTE...]",
     help="Attributes left out of the model and of every attribute-using baseline, e.g. relationshipManager.",
+)
+@click.option(
+    "--gat-task",
+    type=click.Choice(typing.get_args(GatTask)),
+    help="What the GAT part learns: mask (a random share of the links hidden and predicted), temporal (the "
+    "earlier question's answers: what was newly taken in the last training window) or both "
+    f"(default {DEFAULTS.gat_task}).",
 )
 @click.option(
     "--channel/--no-channel",

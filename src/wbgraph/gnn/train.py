@@ -213,7 +213,7 @@ def fit(data: Prepared, config: TrainConfig, progress: Progress = SILENT) -> Fit
     train_p = torch.as_tensor(data.val.product, device=device)
     held = data.val.held().to(device)
     val_relevant = data.val.answers()
-    channel = _ChannelTask(data, data.history[-1], device) if model.channel else None
+    channel = _Question(data, data.history[-1], device) if model.channel or config.gat_task != "mask" else None
     batches = plan_batches(data, config)
     choose_on = val_relevant
     if not batches.full:
@@ -278,7 +278,7 @@ def _refit(
     train_c = torch.as_tensor(data.test.customer, device=device)
     train_p = torch.as_tensor(data.test.product, device=device)
     held = data.test.held().to(device)
-    channel = _ChannelTask(data, data.refit, device) if model.channel else None
+    channel = _Question(data, data.refit, device) if model.channel or config.gat_task != "mask" else None
     with progress.task("Refitting on training + validation", "epochs") as update:
         for epoch in range(1, epochs + 1):
             _epoch(model, graph, config, batches, optimiser, train_c, train_p, held, generator, channel)
@@ -298,7 +298,7 @@ def _epoch(
     train_p: torch.Tensor,
     held: torch.Tensor,
     generator: torch.Generator,
-    channel: _ChannelTask | None,
+    channel: _Question | None,
 ) -> float:
     """One training epoch, full batch or in customer batches: a random ``supervision_ratio`` of
     the interactions hidden and predicted; the loss."""
@@ -308,8 +308,12 @@ def _epoch(
         return _batch_epoch(
             model, graph, config, batches, optimiser, train_c, train_p, supervised, held, generator, channel
         )
-    loss = _loss(model, graph, config, train_c, train_p, supervised, held, generator, held.shape[1])
-    if channel is not None:
+    loss = 0.0
+    if config.gat_task != "temporal":
+        loss = _loss(model, graph, config, train_c, train_p, supervised, held, generator, held.shape[1])
+    if config.gat_task != "mask":
+        loss = loss + channel.gat_loss(model)
+    if model.channel:
         loss = loss + channel.loss(model, held)
     optimiser.zero_grad()
     loss.backward()
@@ -451,7 +455,7 @@ def _batch_epoch(
     supervised: torch.Tensor,
     held: torch.Tensor,
     generator: torch.Generator,
-    channel: _ChannelTask | None,
+    channel: _Question | None,
 ) -> float:
     """One pass over the customers with hidden interactions, ``batches.customers`` per step; the mean loss.
 
@@ -475,7 +479,11 @@ def _batch_epoch(
             negative = torch.randint(0, len(held[0]), (len(c),), generator=generator).to(device)
             positive_score = model.pair_score(mine_h[c], h["product"][p], p)
             loss = bpr_loss(positive_score, model.pair_score(mine_h[c], h["product"][negative], negative))
-        if channel is not None:
+        if config.gat_task == "temporal":
+            loss = 0.0 * loss  # the masked links' loss computed, not learned from: the step's customers stay the same
+        if config.gat_task != "mask":
+            loss = loss + channel.gat_loss(model, customers, batches.fanout, generator)
+        if model.channel:
             loss = loss + channel.loss(model, held, customers)
         optimiser.zero_grad()
         loss.backward()
@@ -547,18 +555,20 @@ def patience_at(epoch: int, patience: int) -> int:
     return max(patience, epoch // 4)
 
 
-class _ChannelTask:
-    """The item channel's training task: a question before the one it is judged on (:attr:`Prepared.history`).
+class _Question:
+    """An earlier question with its answers (:attr:`Prepared.history`), a training task of the model.
 
     Under the latest protocol each customer's latest training interactions from its earlier
     ones; under the as-of protocol the last training window: what was newly taken in it,
-    from what was known before it.
+    from what was known before it. The item channel always learns it; the GAT part learns it
+    with ``gat_task`` ``temporal`` or ``both`` (the question the test asks, one window earlier).
     """
 
     def __init__(self, data: Prepared, task: Stage, device: torch.device):
         self.graph = task.graph(data.tables, data.encoders).to(device)
         self.customers = torch.as_tensor(task.answer_customer, device=device)
         self.products = torch.as_tensor(task.answer_product, device=device)
+        self.held = task.held().to(device)  # what was held then: the answers are among the rest
 
     def loss(
         self, model: HeteroGATRecommender, held: torch.Tensor, customers: torch.Tensor | None = None
@@ -570,6 +580,25 @@ class _ChannelTask:
         if not kept.any():
             return torch.zeros((), device=held.device)
         return multinomial_loss(model.channel_of(self.graph, customers), index[0], index[1], held[customers])
+
+    def gat_loss(
+        self,
+        model: HeteroGATRecommender,
+        customers: torch.Tensor | None = None,
+        fanout: int | None = None,
+        generator: torch.Generator | None = None,
+    ) -> torch.Tensor:
+        """The GAT part's softmax loss on this question: what each customer newly took, among what it
+        did not hold then, from the graph as it was (all customers, or ``customers`` over their sub-graph)."""
+        if customers is None:
+            h = model.encode_graph(self.graph)
+            return multinomial_loss(model.score(h["customer"], h["product"]), self.customers, self.products, self.held)
+        kept, index = rows_of(torch.stack([self.customers, self.products]), customers, self.held.shape[0])
+        if not kept.any():
+            return torch.zeros((), device=self.held.device)
+        h = model.encode(*batch_subgraph(self.graph, None, customers, fanout, generator))
+        scores = model.score(h["customer"][: len(customers)], h["product"])
+        return multinomial_loss(scores, index[0], index[1], self.held[customers])
 
 
 @torch.no_grad()
