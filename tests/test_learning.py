@@ -64,6 +64,10 @@ def test_train_saves_a_run_and_evaluate_reproduces_its_test_scores(cli, backend,
     assert (run_dir / "curve.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     state = torch.load(run_dir / "model.pt", weights_only=True)
     assert "product_bias" in state
+    tried = trained["tuning"]  # gat_task auto: both tasks trained, the better on validation kept and saved
+    assert [t["gatTask"] for t in tried] == ["mask", "temporal"]
+    assert trained["chosen"]["gatTask"] == max(tried, key=lambda t: t["val"]["ndcg@10"])["gatTask"]
+    assert json.loads((run_dir / "config.json").read_text())["gat_task"] == trained["chosen"]["gatTask"]
 
     evaluated = cli("evaluate", "--runs-dir", str(runs), "--truth", str(small_graph / "t.json"), "--json")
     assert evaluated.exit_code == 0, evaluated.output
@@ -92,6 +96,24 @@ def test_train_saves_a_run_and_evaluate_reproduces_its_test_scores(cli, backend,
     assert report["parts"]["mix"] in [list(m) for m in MIXES] and 0 <= report["parts"]["channelShare"] <= 1
     table = cli("evaluate", "--runs-dir", str(runs))
     assert table.exit_code == 0 and "matrix factorisation" in table.output and "95% bootstrap interval" in table.output
+
+
+def test_tune_chooses_its_settings_on_validation_and_saves_the_winner(cli, backend, small_graph, tmp_path):
+    runs = tmp_path / "runs"
+    result = cli("train", "--epochs", "2", "--gat-task", "mask", "--tune", "--runs-dir", str(runs), "--json")
+    assert result.exit_code == 0, result.output
+    trained = json.loads(result.output)
+    tried = trained["tuning"]
+    assert len(tried) == 12 and {(t["hidden"], t["lr"], t["weightDecay"]) for t in tried} == {
+        (h, lr, wd) for h in (32, 64, 128) for lr in (0.003, 0.01) for wd in (0.0, 1e-4)
+    }
+    best = max(tried, key=lambda t: t["val"]["ndcg@10"])
+    saved = json.loads((runs / trained["runId"] / "config.json").read_text())
+    assert (saved["hidden"], saved["lr"], saved["weight_decay"]) == (best["hidden"], best["lr"], best["weightDecay"])
+    assert trained["val"]["ndcg@10"] == pytest.approx(best["val"]["ndcg@10"], abs=1e-9)
+    assert json.loads((runs / trained["runId"] / "metrics.json").read_text())["tuning"] == tried
+    shown = cli("train", "--epochs", "1", "--gat-task", "mask", "--tune", "--runs-dir", str(runs))
+    assert shown.exit_code == 0 and "Chosen on validation of 12 trained" in shown.output
 
 
 def test_a_crippled_model_fails_the_gate_and_writeback_refuses_it(cli, backend, small_graph, tmp_path):

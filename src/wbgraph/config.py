@@ -241,7 +241,7 @@ def runs_location(runs_dir: str | Path | None = None) -> Path:
 
 Loss = Literal["softmax", "bpr"]
 Protocol = Literal["latest", "asof"]
-GatTask = Literal["mask", "temporal", "both"]
+GatTask = Literal["auto", "mask", "temporal", "both"]
 ATTRIBUTES = CUSTOMER_ATTRIBUTES + PRODUCT_ATTRIBUTES  # what a run may leave out (``ignore``)
 
 
@@ -271,6 +271,9 @@ class TrainConfig:
     one ``horizon`` before the day after the latest transaction), which products each
     customer newly takes within the ``horizon``; a ``cutoff`` alone means ``asof``.
     ``ignore``: attributes left out of the model and of every attribute-using baseline.
+    ``gat_task``: what the GAT part learns (:class:`wbgraph.gnn.train._Question`): hidden links
+    (``mask``), the earlier question's answers (``temporal``), both, or (``auto``) the better of
+    the first two on validation: neither won on every data set.
     """
 
     epochs: int = 400
@@ -287,11 +290,14 @@ class TrainConfig:
     evidence: bool = True  # interaction edges carry signed evidence (EvidenceGATv2Conv); false: plain GATv2
     refit: bool = True  # after early stopping, the chosen epochs again on training + validation: the saved model
     loss: Loss = "softmax"
-    gat_task: GatTask = "mask"  # what the GAT part learns: masked links, the earlier question's answers, or both
+    gat_task: GatTask = (
+        "auto"  # what the GAT part learns: auto (mask or temporal, chosen on validation), mask, temporal, both
+    )
     seed: int = 0
     device: str = "auto"  # auto, cpu, cuda or cuda:N
     memory_budget: str | None = None  # e.g. "6GB"; None: half the memory free where training runs (the GPU's on CUDA)
     fanout: int = 256  # in customer batches: customers sampled per product each step
+    batch_customers: int = 0  # customers per optimiser step; 0: all at once when the graph fits memory_budget
     since: str | None = None
     until: str | None = None
     customer_type: str | None = None
@@ -327,6 +333,8 @@ class TrainConfig:
         for name in ("epochs", "hidden", "heads", "layers", "patience", "fanout"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be 1 or more, not {getattr(self, name)}.")
+        if self.batch_customers < 0:
+            raise ConfigError(f"batch_customers must be 0 (all at once) or more, not {self.batch_customers}.")
         if self.hidden % self.heads:
             raise ConfigError(f"hidden ({self.hidden}) must be divisible by heads ({self.heads}).")
         if not 0 <= self.dropout < 1 or not 0 < self.supervision_ratio <= 1:

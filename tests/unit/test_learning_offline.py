@@ -1,5 +1,7 @@
 """Graph learning without a server: metrics, split, encoders, model, training, baselines, config."""
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -19,7 +21,7 @@ from wbgraph.gnn.metrics import bootstrap_difference, per_customer, ranking_metr
 from wbgraph.gnn.model import CO_ADOPTED, HeteroGATRecommender, bpr_loss
 from wbgraph.gnn.neighbours import item_knn, rp3beta
 from wbgraph.gnn.split import supervision_split, temporal_split
-from wbgraph.gnn.train import MIXES, batch_subgraph, default_budget, fit, patience_at
+from wbgraph.gnn.train import MIXES, _validate, batch_subgraph, default_budget, fit, patience_at
 from wbgraph.graphmodel import CONTEXTS, REV_USES_EDGE, USES_EDGE
 
 
@@ -150,12 +152,13 @@ def test_training_beats_popularity_on_validation_and_is_deterministic(generated,
 
 def test_the_saved_model_learns_the_chosen_epochs_again_from_training_and_validation(generated, monkeypatch):
     data = prepare_tables(generated["tables"])
-    config = TrainConfig(epochs=12, hidden=16, patience=12)
-    chosen, refit = fit(data, TrainConfig(epochs=12, hidden=16, patience=12, refit=False)), fit(data, config)
+    config = TrainConfig(epochs=12, hidden=16, patience=12, gat_task="mask")
+    chosen, refit = fit(data, dataclasses.replace(config, refit=False)), fit(data, config)
     # validation made every choice before the refit: the same curve, best epoch, validation figures and mix
     assert refit.history == chosen.history and refit.best_epoch == chosen.best_epoch and refit.val == chosen.val
     assert refit.model.mix.tolist() == chosen.model.mix.tolist()
-    assert (refit.refit_epochs, chosen.refit_epochs) == (chosen.best_epoch, 0)
+    scoring = [e for part, e in chosen.part_epochs.items() if chosen.model.mix[training.PARTS.index(part)] != 0]
+    assert (refit.refit_epochs, chosen.refit_epochs) == (max(scoring), 0)  # the parts that score, to their epochs
     weights = zip(refit.model.state_dict().values(), chosen.model.state_dict().values(), strict=True)
     assert not all(torch.equal(a, b) for a, b in weights)  # the saved model is the refit one
     # what each epoch learns from: the training part, then (the refit) training and validation
@@ -164,6 +167,18 @@ def test_the_saved_model_learns_the_chosen_epochs_again_from_training_and_valida
     flat = fit(data, config)  # nothing learns, so the first epoch is the best: one epoch refit
     train, val = int(data.split.train.sum()), int(data.split.val.sum())
     assert flat.best_epoch == 1 and learned_from == [train] * len(flat.history) + [train + val]
+
+
+def test_a_part_the_mix_leaves_out_is_not_refitted_but_kept_as_chosen(generated, monkeypatch):
+    monkeypatch.setattr(training, "MIXES", ((0.0, 1.0),))  # validation can only choose the channel alone
+    data = prepare_tables(generated["tables"])
+    config = TrainConfig(epochs=6, hidden=16, patience=6, gat_task="mask")
+    chosen = training.choose(data, config)
+    gat, channel = chosen.model.part_state("gat"), chosen.model.part_state("channel")
+    final = training.finish(data, config, chosen)
+    assert final.refit_epochs == chosen.part_epochs["channel"]  # only the part that scores is trained again
+    assert all(torch.equal(v, final.model.part_state("gat")[k]) for k, v in gat.items())
+    assert not all(torch.equal(v, final.model.part_state("channel")[k]) for k, v in channel.items())
 
 
 def test_early_stopping_waits_longer_the_longer_training_has_run():
@@ -423,6 +438,45 @@ def test_a_graph_over_the_memory_budget_trains_in_customer_batches_and_still_lea
     assert np.isfinite(bpr.history[-1]["loss"])
 
 
+def test_batch_customers_makes_an_epoch_several_steps_even_when_the_graph_fits(generated, monkeypatch):
+    data = prepare_tables(generated["tables"])
+    steps = []
+    real_step = torch.optim.Adam.step
+    monkeypatch.setattr(torch.optim.Adam, "step", lambda self, *a, **k: steps.append(1) or real_step(self, *a, **k))
+    whole = fit(data, TrainConfig(epochs=1, hidden=16, refit=False, gat_task="mask"))
+    assert whole.batches["fullBatch"] and len(steps) == 1  # the graph fits: one step an epoch
+    steps.clear()
+    batched = fit(data, TrainConfig(epochs=1, hidden=16, refit=False, batch_customers=40, gat_task="mask"))
+    assert not batched.batches["fullBatch"] and batched.batches["customersPerStep"] == 40
+    assert 2 <= len(steps) <= -(-data.n_customers // 40)  # a step per 40 customers with something to predict
+    with pytest.raises(ConfigError, match="batch_customers"):
+        TrainConfig(batch_customers=-1)
+
+
+def test_tune_trains_every_setting_on_validation_and_only_the_winner_is_tested(generated):
+    data = prepare_tables(generated["tables"])
+    grid = {"hidden": (8, 16), "lr": (0.01, 0.003)}
+    config = TrainConfig(epochs=4, patience=2, refit=False, gat_task="mask")
+    chosen, config, tried = training.tune(data, config, grid)
+    assert [(t["hidden"], t["lr"]) for t in tried] == [(8, 0.01), (8, 0.003), (16, 0.01), (16, 0.003)]
+    best = max(tried, key=lambda t: t["val"]["ndcg@10"])
+    assert (config.hidden, config.lr) == (best["hidden"], best["lr"])  # the best on validation, its settings kept
+    assert chosen.val["ndcg@10"] == best["val"]["ndcg@10"] and chosen.test == {}  # no test figure while tuning
+    assert chosen.model.hidden == config.hidden
+    final = training.finish(data, config, chosen)
+    assert "ndcg@10" in final.test
+
+
+def test_auto_trains_the_gat_part_on_each_task_and_keeps_the_better_on_validation(generated):
+    data = prepare_tables(generated["tables"])
+    chosen, config, tried = training.select(data, TrainConfig(epochs=4, patience=2, refit=False, hidden=16))
+    assert [t["gatTask"] for t in tried] == ["mask", "temporal"]
+    assert config.gat_task == max(tried, key=lambda t: t["val"]["ndcg@10"])["gatTask"]
+    assert training.select(data, dataclasses.replace(config, gat_task="mask"))[2] == []  # a task given: no choice
+    with pytest.raises(ValueError, match="auto"):
+        training.choose(data, TrainConfig(epochs=1, hidden=16))
+
+
 def test_without_a_budget_training_may_use_half_the_memory_free_where_it_trains(monkeypatch):
     monkeypatch.setattr(training, "available_memory", lambda: 10_000_000)
     assert default_budget(torch.device("cpu")) == 5_000_000  # the machine's, on the CPU
@@ -441,13 +495,20 @@ def test_the_channel_reads_ease_through_attention_over_what_the_customer_holds()
     assert torch.bincount(strongest[0]).max() == 2
 
 
-def test_training_chooses_the_mix_of_the_gat_and_the_channel_on_validation(generated):
+def test_each_part_keeps_its_own_best_epoch_and_validation_then_chooses_their_mix(generated):
     data = prepare_tables(generated["tables"])
-    fitted = fit(data, TrainConfig(epochs=30, hidden=16, patience=30))
+    fitted = fit(data, TrainConfig(epochs=30, hidden=16, patience=30, refit=False))
     assert all(tuple(h["mix"]) in MIXES for h in fitted.history)
-    best = fitted.history[fitted.best_epoch - 1]
-    assert fitted.model.mix.tolist() == best["mix"]
-    assert fitted.val["ndcg@10"] == pytest.approx(best["val_ndcg@10"], abs=1e-6)  # the kept weights and mix
+    for part in ("gat", "channel"):  # each part's weights are those of its own best epoch
+        curve = [h["alone"][part] for h in fitted.history]
+        assert fitted.part_epochs[part] == 1 + int(np.argmax(curve))
+    assert fitted.best_epoch == max(fitted.part_epochs.values())
+    held, relevant = data.val.held(), data.val.answers()
+    figures, mix, alone = _validate(fitted.model, data.train_graph, relevant, held, data.n_customers)
+    for part, figure in alone.items():  # the kept weights score each part's best, together
+        assert figure == pytest.approx(max(h["alone"][part] for h in fitted.history), abs=1e-6)
+    assert fitted.model.mix.tolist() == list(mix)  # the best mix of the kept parts
+    assert fitted.val["ndcg@10"] == pytest.approx(figures["ndcg@10"], abs=1e-6)
     parts = fitted.test["parts"]
     assert set(parts) == {"mix", "gatAlone", "channelAlone", "channelShare"} and 0 <= parts["channelShare"] <= 1
     without = fit(data, TrainConfig(epochs=5, hidden=16, channel=False))

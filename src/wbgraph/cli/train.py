@@ -59,8 +59,8 @@ DEFAULTS = TrainConfig()
     "--gat-task",
     type=click.Choice(typing.get_args(GatTask)),
     help="What the GAT part learns: mask (a random share of the links hidden and predicted), temporal (the "
-    "earlier question's answers: what was newly taken in the last training window) or both "
-    f"(default {DEFAULTS.gat_task}).",
+    "earlier question's answers: what was newly taken in the last training window), both, or auto (mask and "
+    f"temporal each trained, the better on validation kept; default {DEFAULTS.gat_task}).",
 )
 @click.option(
     "--channel/--no-channel",
@@ -79,12 +79,24 @@ DEFAULTS = TrainConfig()
     help="After early stopping, train the chosen number of epochs again on the training and validation "
     "interactions, and save that model (default: on; --no-refit: the chosen weights as they were).",
 )
+@click.option(
+    "--tune",
+    is_flag=True,
+    help="Choose hidden (32/64/128), lr (0.003/0.01) and weight decay (0/1e-4) on validation: 12 trainings on "
+    "one export, each with its own early stopping; the winner is refitted and saved (metrics.json: tuning).",
+)
 @click.option("--seed", type=int, help=f"Random seed (default {DEFAULTS.seed}).")
 @click.option("--device", help=f"cpu, cuda, cuda:N or auto (default {DEFAULTS.device}).")
 @click.option(
     "--memory-budget",
     help="Memory training may use, e.g. 6GB: a graph that needs more trains in batches of customers "
     "(default: half the memory free where it trains: the GPU's on CUDA, else the machine's).",
+)
+@click.option(
+    "--batch-customers",
+    type=click.IntRange(0),
+    help="Customers per optimiser step, so an epoch is several steps even when the whole graph fits the memory "
+    "budget (default 0: all at once when it fits; the budget may make batches smaller still).",
 )
 @click.option("--since", help="Only transactions on or after this date (ISO 8601).")
 @click.option("--until", help="Only transactions before this date (ISO 8601).")
@@ -94,7 +106,9 @@ DEFAULTS = TrainConfig()
 @silent_option
 @json_option
 @pass_obj
-def train(obj, config_file: str | None, runs_dir: str, silent: bool, as_json: bool, **options: object) -> None:
+def train(
+    obj, config_file: str | None, runs_dir: str, silent: bool, as_json: bool, tune: bool, **options: object
+) -> None:
     """Train the graph-attention recommender on the graph in Neo4j and save a run.
 
     The latest protocol holds out each customer's latest interactions (--holdout-share, at
@@ -109,12 +123,13 @@ def train(obj, config_file: str | None, runs_dir: str, silent: bool, as_json: bo
     Example:
         wbgraph train --epochs 100 --seed 1
         wbgraph train --cutoff 2016-03-01 --horizon 1m
+        wbgraph train --cutoff 2016-03-01 --tune
     """
     from ..gnn.train import train as library  # torch loads only for the commands that need it
 
     config = TrainConfig.load(config_file, **options)
     with obj.connect() as (driver, settings):
-        result = library(driver, settings, config, runs_dir=runs_dir, progress=bars(silent or as_json))
+        result = library(driver, settings, config, runs_dir=runs_dir, progress=bars(silent or as_json), tuning=tune)
     if as_json:
         echo_json(result)
         return
@@ -124,6 +139,12 @@ def train(obj, config_file: str | None, runs_dir: str, silent: bool, as_json: bo
         + (f", refit {result.refit_epochs} on training + validation" if result.refit_epochs else "")
         + f", {result.device})"
     )
+    if result.tuning:
+        c = result.chosen
+        click.echo(
+            f"Chosen on validation of {len(result.tuning)} trained: GAT task {c['gatTask']}, hidden {c['hidden']}, "
+            f"lr {c['lr']}, weight decay {c['weightDecay']}"
+        )
     if result.protocol.get("name") == "asof":
         p = result.protocol
         click.echo(

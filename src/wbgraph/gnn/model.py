@@ -279,6 +279,10 @@ class HeteroGATRecommender(nn.Module):
             return gat, h
         return mixed(gat, channel, self.mix), h
 
+    def part_state(self, part: str) -> dict:
+        """A copy of one part's weights (``gat`` or ``channel``, :func:`part_of`): each part stops on its own."""
+        return {k: v.detach().clone() for k, v in self.state_dict().items() if k != "mix" and part_of(k) == part}
+
     def __repr__(self) -> str:
         return f"{self.__class__.__name__}(hidden={self.hidden}, heads={self.heads}, layers={self.layers})"
 
@@ -368,6 +372,18 @@ def channel_plan(edge_index: torch.Tensor, co_index: torch.Tensor, n_products: i
         torch.cumsum(per_edge, 0) - per_edge, per_edge
     )
     return edge_of, start[held][edge_of] + offset
+
+
+CHANNEL_MODULES = ("attend_edge", "attend_customer", "attend_product", "attend_vector", "log_temperature")
+
+
+def part_of(name: str) -> str:
+    """Which part a weight of :class:`HeteroGATRecommender` belongs to: ``channel`` or ``gat``.
+
+    The parts share no weight and each has its own loss term, so training them together
+    is training each alone (Adam is per weight): each can keep its own best epoch.
+    """
+    return "channel" if name.split(".")[0] in CHANNEL_MODULES else "gat"
 
 
 def mixed(gat: torch.Tensor, channel: torch.Tensor, mix: torch.Tensor) -> torch.Tensor:

@@ -17,6 +17,8 @@ most 16,384 customers, 5.1 GB for 200,000 x 1,000 (both with about 1 GB of PyTor
 
 from __future__ import annotations
 
+import dataclasses
+import itertools
 import os
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -55,6 +57,8 @@ class TrainResult(Summary):
     warnings: list = field(default_factory=list)  # e.g. an interrupted ingest: aggregates may be stale
     refit_epochs: int = 0  # the refit on training + validation (0: none)
     protocol: dict = field(default_factory=dict)  # latest, or asof with its cutoff, horizon and windows
+    tuning: list = field(default_factory=list)  # every setting tried on validation (gat_task auto, --tune)
+    chosen: dict = field(default_factory=dict)  # the settings trained with: gatTask, hidden, lr, weightDecay
 
 
 @dataclass
@@ -69,6 +73,7 @@ class Fitted:
     device: str
     batches: dict = field(default_factory=dict)  # customers per step, fanout, memory budget
     refit_epochs: int = 0  # epochs of the refit on training + validation (0: the chosen weights as they were)
+    part_epochs: dict = field(default_factory=dict)  # each part's best epoch on its own validation curve
 
 
 def pick_device(name: str) -> torch.device:
@@ -84,8 +89,13 @@ def train(
     config: TrainConfig | None = None,
     runs_dir: str | Path | None = None,
     progress: Progress = SILENT,
+    tuning: bool = False,
 ) -> TrainResult:
     """Export, split, train with early stopping, score the test set, save the run.
+
+    ``tuning`` (``--tune``): the settings of :data:`TUNING_GRID` each trained and judged on
+    validation (:func:`select`), the winner refitted and saved with its settings (and, with
+    ``gat_task = "auto"``, the task chosen the same way first).
 
     An interrupted ingest in the graph (:func:`wbgraph.db.interrupted_ingests`) is a warning,
     said before the export and kept in the result: the aggregates trained on may be stale.
@@ -107,14 +117,16 @@ def train(
             ignore=tuple(config.ignore),
         )
     with phases("train"):
-        fitted = fit(data, config, progress)
-    epochs = len(fitted.history) + fitted.refit_epochs
+        chosen, config, tried = select(data, config, progress, tuning)
+        fitted = finish(data, config, chosen, progress)
+    epochs = (sum(t["epochs"] for t in tried) if tried else len(fitted.history)) + fitted.refit_epochs
     seconds = {"export": phases["export"], "train": phases["train"], "perEpoch": phases["train"] / epochs}
     now = datetime.now(UTC)
     metrics = {
         "split": sizes(data),
         "protocol": data.protocol,
         "bestEpoch": fitted.best_epoch,
+        "partEpochs": fitted.part_epochs,
         "refitEpochs": fitted.refit_epochs,
         "testModel": (  # which model the test figures are of: the saved one
             "refit: the chosen epochs again on what the test question knows"
@@ -124,6 +136,8 @@ def train(
         "val": fitted.val,
         "test": {"gat": fitted.test},
         "history": fitted.history,
+        "tuning": tried,
+        "gatTask": config.gat_task,
         "seconds": seconds,
         "device": fitted.device,
         "batches": fitted.batches,
@@ -154,6 +168,8 @@ def train(
         warnings,
         fitted.refit_epochs,
         data.protocol,
+        tried,
+        {"gatTask": config.gat_task, "hidden": config.hidden, "lr": config.lr, "weightDecay": config.weight_decay},
     )
 
 
@@ -180,28 +196,67 @@ def fingerprint(interactions: pd.DataFrame) -> str:
     return hashlib.sha256(rows.tobytes()).hexdigest()[:16]
 
 
-PROMISING = 0.75
+PARTS = ("gat", "channel")  # the order of a mix's weights
+ALONE = ((1.0, 0.0), (0.0, 1.0))  # each part alone: scored every epoch, each part's own curve
 MIXES = ((1.0, 0.0), (1.0, 0.5), (1.0, 1.0), (1.0, 2.0), (0.0, 1.0))  # (GAT part, item channel)
 
 
+class EarlyStopping:
+    """Each part's own validation curve: its best figure, epoch and weights, and when all have stopped.
+
+    The GAT part and the item channel share no weight (:func:`~wbgraph.gnn.model.part_of`),
+    so each keeps the weights of its own best epoch: the channel, quick to learn, no longer
+    decides when the slower GAT part stops (on ml-latest-small it stopped the GAT at epoch 26,
+    its kept weights after 6 optimiser steps). A part has stopped when it has not improved for
+    :func:`patience_at` epochs; training ends when every part has.
+    """
+
+    def __init__(self, patience: int):
+        self.patience = patience
+        self.best: dict[str, float] = {}
+        self.epoch: dict[str, int] = {}
+        self.state: dict[str, dict] = {}
+
+    def update(self, epoch: int, alone: dict, model: HeteroGATRecommender) -> None:
+        """Record ``epoch``'s figure of each part alone (``alone``), keeping a part's weights when it is its best."""
+        for part, figure in alone.items():
+            if figure > self.best.get(part, -1.0):
+                self.best[part], self.epoch[part], self.state[part] = figure, epoch, model.part_state(part)
+
+    def done(self, epoch: int) -> bool:
+        """Every part has gone :func:`patience_at` epochs without improving."""
+        return all(epoch - best >= patience_at(epoch, self.patience) for best in self.epoch.values())
+
+    def restore(self, model: HeteroGATRecommender) -> None:
+        """Each part's best weights into ``model``."""
+        for state in self.state.values():
+            model.load_state_dict(state, strict=False)
+
+
 def fit(data: Prepared, config: TrainConfig, progress: Progress = SILENT) -> Fitted:
-    """Train on prepared data with early stopping on validation NDCG@10; keep the best weights.
+    """Train on prepared data (:func:`select`), then refit and score the test part (:func:`finish`)."""
+    chosen, config, _tried = select(data, config, progress)
+    return finish(data, config, chosen, progress)
+
+
+def choose(data: Prepared, config: TrainConfig, progress: Progress = SILENT) -> Fitted:
+    """Train with early stopping on validation NDCG@10; the chosen weights and mix, no test figures yet.
 
     With the item channel, each epoch also fits it to predict each customer's latest
-    training interactions from its earlier ones (the channel's EASE weights are fitted on
-    those earlier ones only, so it cannot read the answer), and validation chooses, per
-    epoch, the mix of the two parts from :data:`MIXES`; the best epoch's mix is kept.
-    Training stops when for ``patience`` epochs (or a quarter of the epochs so far, when
-    that is more: a long run's plateaus are longer) neither the mix nor either part alone
-    improved on validation (the parts learn at different speeds), a part counting only
-    while it is at least :data:`PROMISING` times as good as the best mix so far.
+    training interactions from its earlier ones, under the as-of protocol the last training
+    window's new adoptions (the channel's EASE weights are fitted on what was known before,
+    so it cannot read the answer). Each part stops on its own validation curve and keeps its
+    own best weights (:class:`EarlyStopping`); then validation chooses the mix of the two
+    from :data:`MIXES`.
 
     When the whole graph at once would not fit ``config.memory_budget`` (:func:`plan_batches`),
-    an epoch is a pass over customer batches instead of one full-batch step, validation
-    and test are scored a batch of customers at a time, and each epoch's choices (early
-    stopping, the mix) are made on a fixed random :data:`VALIDATION_CUSTOMERS` of the
-    validation customers (the validation figures reported are over all of them).
+    or ``config.batch_customers`` asks for it, an epoch is a pass over customer batches
+    instead of one full-batch step, validation and test are scored a batch of customers at a
+    time, and each epoch's figures are taken on a fixed random :data:`VALIDATION_CUSTOMERS`
+    of the validation customers (the validation figures reported are over all of them).
     """
+    if config.gat_task == "auto":
+        raise ValueError("choose() trains one GAT task: select() chooses between them for gat_task 'auto'")
     torch.manual_seed(config.seed)
     torch.use_deterministic_algorithms(True, warn_only=True)
     device = pick_device(config.device)
@@ -220,7 +275,7 @@ def fit(data: Prepared, config: TrainConfig, progress: Progress = SILENT) -> Fit
         progress.say(f"Training in batches of {batches.customers:,} customers: {batches.reason}")
         choose_on = sample_rows(val_relevant, VALIDATION_CUSTOMERS, config.seed)
 
-    history, best, best_state, best_epoch, stale, best_alone = [], -1.0, None, 0, 0, {}
+    history, stopping = [], EarlyStopping(config.patience)
     with progress.task("Training", "epochs") as update:
         for epoch in range(1, config.epochs + 1):
             loss = _epoch(model, graph, config, batches, optimiser, train_c, train_p, held, generator, channel)
@@ -229,39 +284,98 @@ def fit(data: Prepared, config: TrainConfig, progress: Progress = SILENT) -> Fit
                 {"epoch": epoch, "loss": loss, "val_ndcg@10": val["ndcg@10"], "mix": list(mix), "alone": alone}
             )
             update(epoch, config.epochs)
-            stale += 1
-            if any(f > best_alone.get(p, -1.0) and f >= PROMISING * best for p, f in alone.items()):
-                stale = 0  # a part that counts still learns: its best mix may be ahead
-            best_alone = best_alone | {p: max(f, best_alone.get(p, -1.0)) for p, f in alone.items()}
-            if val["ndcg@10"] > best:
-                best, best_epoch, stale = val["ndcg@10"], epoch, 0
-                model.mix = torch.tensor(mix, device=device)
-                best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-            if stale >= patience_at(epoch, config.patience):
+            stopping.update(epoch, alone, model)
+            if stopping.done(epoch):
                 break
-    model.load_state_dict(best_state)
-
+    stopping.restore(model)
+    _val, mix, _alone = _validate(model, graph, choose_on, held.cpu(), batches.customers)
+    model.mix = torch.tensor(mix, device=device)
     val = _scored(model, graph, val_relevant, held.cpu(), batches.customers)
-    refit_epochs = 0
+    best = max(stopping.epoch.values())
+    return Fitted(model, history, best, val, {}, str(device), batches.describe(), 0, dict(stopping.epoch))
+
+
+def finish(data: Prepared, config: TrainConfig, chosen: Fitted, progress: Progress = SILENT) -> Fitted:
+    """The model to save, and its test figures: with ``config.refit`` the refit (:func:`_refit`) of
+    what :func:`choose` chose, else the chosen weights as they are.
+
+    A part the mix leaves out (weight 0) is not refitted: it keeps its chosen weights, so its
+    row alone in ``evaluate`` is what validation saw, and the refit costs only the epochs of
+    the parts that score (on MovieLens the channel's 6, not the unused GAT part's 52).
+    """
+    device, batches, model = pick_device(config.device), plan_batches(data, config), chosen.model
+    used = {p: e for p, e in chosen.part_epochs.items() if float(model.mix[PARTS.index(p)]) != 0}
+    refit_epochs = max(used.values()) if config.refit else 0
     if config.refit:
-        model, refit_epochs = _refit(data, config, best_epoch, model.mix, device, batches, progress), best_epoch
+        model = _refit(data, config, used, model.mix, device, batches, progress)
+        for part in chosen.part_epochs.keys() - used.keys():  # left out of the mix: not refitted, kept as chosen
+            model.load_state_dict(chosen.model.part_state(part), strict=False)
     test_graph = data.test_graph.to(device)
     test_relevant, known = data.test.answers(), data.test.held()
     test = _scored(model, test_graph, test_relevant, known, batches.customers, parts=model.channel)
-    return Fitted(model, history, best_epoch, val, test, str(device), batches.describe(), refit_epochs)
+    return dataclasses.replace(chosen, model=model, test=test, refit_epochs=refit_epochs)
+
+
+GAT_TASKS = {"gat_task": ("mask", "temporal")}  # gat_task "auto": both trained, the better on validation kept
+TUNING_GRID = {"hidden": (32, 64, 128), "lr": (0.003, 0.01), "weight_decay": (0.0, 1e-4)}  # --tune
+CAMEL = {"gat_task": "gatTask", "weight_decay": "weightDecay"}
+
+
+def select(
+    data: Prepared, config: TrainConfig, progress: Progress = SILENT, tuning: bool = False
+) -> tuple[Fitted, TrainConfig, list]:
+    """The chosen weights (for :func:`finish`), the config that made them, and every setting tried.
+
+    ``gat_task = "auto"``: the GAT part's task first, :data:`GAT_TASKS` tried at the given
+    settings; then, with ``tuning``, :data:`TUNING_GRID` with the task chosen (:func:`tune`).
+    """
+    tried, chosen = [], None
+    if config.gat_task == "auto":
+        chosen, config, tried = tune(data, config, GAT_TASKS, progress)
+    if tuning:
+        chosen, config, grid = tune(data, config, TUNING_GRID, progress)
+        tried += grid
+    return chosen or choose(data, config, progress), config, tried
+
+
+def tune(
+    data: Prepared, config: TrainConfig, grid: dict, progress: Progress = SILENT
+) -> tuple[Fitted, TrainConfig, list]:
+    """Every setting of ``grid`` (each name's values crossed) trained and judged on validation alone.
+
+    Each setting trains with its own early stopping on the same prepared data (one export);
+    the best validation NDCG@10 of its chosen mix wins, ties to the earlier in the grid.
+    Returns the winner's chosen weights, its config and every setting with its validation
+    figures (``metrics.json`` ``tuning``); the test part is scored once, for the winner,
+    by :func:`finish`.
+    """
+    names = list(grid)
+    settings = [dict(zip(names, values)) for values in itertools.product(*grid.values())]
+    tried, best = [], None
+    for number, setting in enumerate(settings, start=1):
+        progress.say(f"Trying {number}/{len(settings)}: " + ", ".join(f"{k} {v}" for k, v in setting.items()))
+        candidate = dataclasses.replace(config, **setting)
+        fitted = choose(data, candidate, progress)
+        named = {CAMEL.get(k, k): v for k, v in setting.items()}
+        tried.append(
+            named | {"val": _headline(fitted.val), "epochs": len(fitted.history), "partEpochs": fitted.part_epochs}
+        )
+        if best is None or fitted.val["ndcg@10"] > best[0].val["ndcg@10"]:
+            best = (fitted, candidate)
+    return best[0], best[1], tried
 
 
 def _refit(
     data: Prepared,
     config: TrainConfig,
-    epochs: int,
+    epochs: dict,
     mix: torch.Tensor,
     device: torch.device,
     batches: Batches,
     progress: Progress,
 ) -> HeteroGATRecommender:
     """The model again from the same start, on the training and validation interactions both,
-    for the ``epochs`` validation chose, with the mix validation chose: the final weights.
+    each part for the ``epochs`` validation chose for it, with the mix validation chose: the final weights.
 
     Validation has made every choice by then; what it held out is data the deployed model
     should learn from, as the test-time graph already shows it (each customer's latest
@@ -269,6 +383,7 @@ def _refit(
     fitted on both. On the generator's data (50k rows, seed 1, five seeds) it raised test
     recall@10 from 0.888-0.899 to 0.903-0.913 of the oracle's; one level down (the test part
     dropped, the validation part the refit's test) recall@10 rose by 0.005-0.020 too.
+    The parts train together (they share no weight) and each is kept at its own epoch count.
     """
     torch.manual_seed(config.seed)
     model = HeteroGATRecommender.for_graph(data.test_graph, config).to(device)
@@ -279,10 +394,14 @@ def _refit(
     train_p = torch.as_tensor(data.test.product, device=device)
     held = data.test.held().to(device)
     channel = _Question(data, data.refit, device) if model.channel or config.gat_task != "mask" else None
+    kept, last = {}, max(epochs.values())
     with progress.task("Refitting on training + validation", "epochs") as update:
-        for epoch in range(1, epochs + 1):
+        for epoch in range(1, last + 1):
             _epoch(model, graph, config, batches, optimiser, train_c, train_p, held, generator, channel)
-            update(epoch, epochs)
+            kept |= {part: model.part_state(part) for part, at in epochs.items() if at == epoch}
+            update(epoch, last)
+    for state in kept.values():
+        model.load_state_dict(state, strict=False)
     model.mix = mix.to(device)
     model.eval()
     return model
@@ -363,6 +482,10 @@ BYTES_PER_EVIDENCE_UNIT = 16
 def plan_batches(data: Prepared, config: TrainConfig) -> Batches:
     """Full batch when the whole graph fits ``config.memory_budget``, else the batch size that does.
 
+    ``config.batch_customers`` (when not 0) caps the customers a step whether or not the
+    graph fits: an epoch is then several optimiser steps, each over its customers' sub-graph
+    with ``fanout`` sampled customers per product, as when memory forces batches.
+
     The estimate: one float32 score per customer x product times :data:`BYTES_PER_SCORE`
     (the softmax loss and the item channel score every customer against every product),
     plus one attention message per edge and hidden unit times :data:`BYTES_PER_EDGE_UNIT`
@@ -386,7 +509,10 @@ def plan_batches(data: Prepared, config: TrainConfig) -> Batches:
         return config.hidden * (BYTES_PER_EDGE_UNIT + (BYTES_PER_EVIDENCE_UNIT if evidence else 0))
 
     estimate = n_c * n_p * BYTES_PER_SCORE + sum(graph[et].num_edges * per_edge(et) for et in passing)
+    asked = config.batch_customers
     if estimate <= budget:
+        if 0 < asked < n_c:
+            return Batches(asked, n_c, config.fanout, budget, estimate, f"batch_customers asks for {asked:,} a step")
         return Batches(n_c, n_c, config.fanout, budget, estimate)
     # a step: its customers' scores and edges, plus each product's sampled customers
     fixed = sum(
@@ -397,7 +523,7 @@ def plan_batches(data: Prepared, config: TrainConfig) -> Batches:
     into_customers = sum(graph[et].num_edges * per_edge(et) for et in passing if et[2] == "customer")
     per_customer = n_p * BYTES_PER_SCORE + into_customers / max(n_c, 1)
     room = budget - fixed
-    customers = int(min(n_c, MAX_BATCH, max(MIN_BATCH, room // per_customer)))
+    customers = int(min(n_c, MAX_BATCH, max(MIN_BATCH, room // per_customer), asked or n_c))
     reason = (
         f"the whole graph at once needs about {estimate / 1e9:.1f} GB, over the "
         f"{budget / 1e9:.1f} GB memory budget (--memory-budget)"
@@ -635,13 +761,13 @@ def _validate(model: HeteroGATRecommender, graph, relevant: torch.Tensor, held: 
     tried = {}
     for block, gat, channel in _parts_by_rows(model, graph, relevant, rows):
         answers, known = relevant[block].to(gat.device), held[block].to(gat.device)  # ranked where scored
-        for mix in MIXES if channel is not None else ((1.0, 0.0),):
+        for mix in dict.fromkeys([*MIXES, *ALONE]) if channel is not None else ((1.0, 0.0),):
             scores = gat if channel is None else mixed(gat, channel, torch.tensor(mix))
             tried.setdefault(mix, RankedRows(10)).add(scores, answers, known)
     figures = {mix: ranked.figures(relevant.shape[1], ks=(10,)) for mix, ranked in tried.items()}
     if len(figures) == 1:
         return figures[(1.0, 0.0)], (1.0, 0.0), {"gat": figures[(1.0, 0.0)]["ndcg@10"]}
-    mix = max(figures, key=lambda m: figures[m]["ndcg@10"])
+    mix = max(MIXES, key=lambda m: figures[m]["ndcg@10"])
     return figures[mix], mix, {"gat": figures[(1.0, 0.0)]["ndcg@10"], "channel": figures[(0.0, 1.0)]["ndcg@10"]}
 
 
