@@ -290,9 +290,7 @@ class TrainConfig:
     evidence: bool = True  # interaction edges carry signed evidence (EvidenceGATv2Conv); false: plain GATv2
     refit: bool = True  # after early stopping, the chosen epochs again on training + validation: the saved model
     loss: Loss = "softmax"
-    gat_task: GatTask = (
-        "auto"  # what the GAT part learns: auto (mask or temporal, chosen on validation), mask, temporal, both
-    )
+    gat_task: GatTask = "auto"  # what the GAT part learns: mask, temporal, both, or auto (chosen on validation)
     seed: int = 0
     device: str = "auto"  # auto, cpu, cuda or cuda:N
     memory_budget: str | None = None  # e.g. "6GB"; None: half the memory free where training runs (the GPU's on CUDA)

@@ -33,7 +33,7 @@ from torch_geometric.data import HeteroData
 from .. import cypher
 from ..config import Settings, TrainConfig, parse_size
 from ..db import describe_interrupted, interrupted_ingests
-from ..progress import SILENT, Phases, Progress, Summary
+from ..progress import SILENT, Phases, Progress, Summary, camel
 from ..runs import Run, environment
 from .data import REV_USES, USES, Prepared, Stage, prepare
 from .metrics import RankedRows
@@ -318,7 +318,6 @@ def finish(data: Prepared, config: TrainConfig, chosen: Fitted, progress: Progre
 
 GAT_TASKS = {"gat_task": ("mask", "temporal")}  # gat_task "auto": both trained, the better on validation kept
 TUNING_GRID = {"hidden": (32, 64, 128), "lr": (0.003, 0.01), "weight_decay": (0.0, 1e-4)}  # --tune
-CAMEL = {"gat_task": "gatTask", "weight_decay": "weightDecay"}
 
 
 def select(
@@ -356,7 +355,7 @@ def tune(
         progress.say(f"Trying {number}/{len(settings)}: " + ", ".join(f"{k} {v}" for k, v in setting.items()))
         candidate = dataclasses.replace(config, **setting)
         fitted = choose(data, candidate, progress)
-        named = {CAMEL.get(k, k): v for k, v in setting.items()}
+        named = {camel(k): v for k, v in setting.items()}
         tried.append(
             named | {"val": _headline(fitted.val), "epochs": len(fitted.history), "partEpochs": fitted.part_epochs}
         )
