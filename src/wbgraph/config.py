@@ -243,6 +243,7 @@ Loss = Literal["softmax", "bpr"]
 Protocol = Literal["latest", "asof"]
 GatTask = Literal["auto", "mask", "temporal", "both"]
 ATTRIBUTES = CUSTOMER_ATTRIBUTES + PRODUCT_ATTRIBUTES  # what a run may leave out (``ignore``)
+BEHAVIOUR = ("trajectory", "changes", "reactivations")  # wbgraph.gnn.behaviour.GROUPS: what a run may add
 
 
 SIZE_UNITS = {"": 1, "B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12}
@@ -271,6 +272,9 @@ class TrainConfig:
     one ``horizon`` before the day after the latest transaction), which products each
     customer newly takes within the ``horizon``; a ``cutoff`` alone means ``asof``.
     ``ignore``: attributes left out of the model and of every attribute-using baseline.
+    ``behaviour``: groups of the customers' behaviour features (:mod:`wbgraph.gnn.behaviour`,
+    as-of only) added to the model's customer features; none by default, as none helped on
+    validation on the data we have (docs/benchmarks.md).
     ``gat_task``: what the GAT part learns (:class:`wbgraph.gnn.train._Question`): hidden links
     (``mask``), the earlier question's answers (``temporal``), both, or (``auto``) the better of
     the first two on validation: neither won on every data set.
@@ -304,6 +308,7 @@ class TrainConfig:
     cutoff: str | None = None
     horizon: str = "1m"
     ignore: list[str] = field(default_factory=list)
+    behaviour: list[str] = field(default_factory=list)  # trajectory, changes, reactivations (as-of only)
 
     def __post_init__(self) -> None:
         if self.protocol is None:
@@ -344,6 +349,9 @@ class TrainConfig:
         unknown = [name for name in self.ignore if name not in ATTRIBUTES]
         if unknown:
             raise ConfigError(f"ignore: no attribute named {unknown[0]!r}; choose from {', '.join(ATTRIBUTES)}.")
+        unknown = [name for name in self.behaviour if name not in BEHAVIOUR]
+        if unknown:
+            raise ConfigError(f"behaviour: no group named {unknown[0]!r}; choose from {', '.join(BEHAVIOUR)}.")
         Horizon.parse(self.horizon)
         if self.cutoff is not None:
             if self.protocol != "asof":

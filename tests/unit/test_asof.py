@@ -114,9 +114,17 @@ def test_the_protocol_settings_combine_only_where_they_mean_something():
 
 @pytest.fixture(scope="module")
 def rewritten(generated):
-    """The generated rows as they are, and with everything on or after the cutoff rewritten: amounts
-    x1000, dates moved within the test window, and new customers and products."""
+    """The generated rows as they are, and with everything on or after the cutoff rewritten."""
     rows = generated["rows"]
+    return {
+        name: prepare_tables(tables_from_rows(r, cutoff="2025-09-01", horizon="1m"))
+        for name, r in (("as is", rows), ("rewritten", rewrite(rows)))
+    }
+
+
+def rewrite(rows):
+    """``rows`` with everything on or after 2025-09-01 rewritten: amounts x1000, dates moved within
+    the test window, and new customers and products."""
     cutoff = pd.Timestamp("2025-09-01", tz="UTC")
     after = rows["date"] >= cutoff
     changed = rows.copy()
@@ -128,11 +136,7 @@ def rewritten(generated):
     newcomers["customerId"] = "NEW-" + newcomers["customerId"]
     newcomers["productId"] = "NEW-" + newcomers["productId"]
     newcomers["transactionKey"] = "NEW-" + newcomers["transactionKey"]
-    changed = pd.concat([changed, newcomers], ignore_index=True)
-    return {
-        name: prepare_tables(tables_from_rows(r, cutoff="2025-09-01", horizon="1m"))
-        for name, r in (("as is", rows), ("rewritten", changed))
-    }
+    return pd.concat([changed, newcomers], ignore_index=True)
 
 
 def test_nothing_on_or_after_the_cutoff_reaches_the_model_or_the_baselines(rewritten, monkeypatch):

@@ -4,7 +4,7 @@ import typing
 
 import click
 
-from ..config import GatTask, Loss, Protocol, TrainConfig
+from ..config import BEHAVIOUR, GatTask, Loss, Protocol, TrainConfig
 from .common import bars, echo_json, json_option, pass_obj, runs_option, silent_option
 
 DEFAULTS = TrainConfig()
@@ -54,6 +54,13 @@ DEFAULTS = TrainConfig()
     callback=lambda ctx, param, value: [n.strip() for n in value.split(",") if n.strip()] if value else None,
     metavar="ATTRIBUTE[,ATTRIBUTE...]",
     help="Attributes left out of the model and of every attribute-using baseline, e.g. relationshipManager.",
+)
+@click.option(
+    "--behaviour",
+    callback=lambda ctx, param, value: [n.strip() for n in value.split(",") if n.strip()] if value else None,
+    metavar="GROUP[,GROUP...]",
+    help=f"Customer behaviour features added to the model (as-of only): {', '.join(BEHAVIOUR)}; a feature "
+    "the last training window cannot know yet is left out with a note (default: none; see docs/benchmarks.md).",
 )
 @click.option(
     "--gat-task",

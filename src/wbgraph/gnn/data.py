@@ -27,6 +27,7 @@ from ..errors import NotEnoughData
 from ..graphmodel import CONTEXTS, REV_USES_EDGE, USES_EDGE
 from ..progress import SILENT, Progress
 from .asof import Horizon, first_periods, known_before
+from .behaviour import FEATURES, behaviour, expand, transform
 from .ease import EASE_MAX_SIDE, ease, ease_neighbours, ease_weights, gram, interaction_matrix
 from .export import GraphTables, fetch
 from .model import CO_ADOPTED, DENSE_CHANNEL_PRODUCTS, channel_plan
@@ -69,6 +70,7 @@ class Encoders:
     dropped: list[str] = field(default_factory=list)  # features with no value at all: not in the model
     co_lambda: float | None = None  # EASE's regularisation for the item channel; None: no channel
     ignored: list[str] = field(default_factory=list)  # attributes left out on request (TrainConfig.ignore)
+    behaviour: list[str] = field(default_factory=list)  # the customer behaviour features in the model (as-of only)
 
     @classmethod
     def fit(
@@ -107,6 +109,21 @@ class Encoders:
         enc.dropped += enc.ignored
         return enc
 
+    def fit_behaviour(self, values: dict | None, earliest: dict | None, groups: Iterable[str] = ()) -> None:
+        """Learn the scales of the behaviour features of ``groups`` (:mod:`wbgraph.gnn.behaviour`) from
+        ``values`` (at validation's question; None: the latest protocol, which has no periods). One that
+        is unknown or one value for every customer at the last training window (``earliest``, the
+        question the GAT part learns from before validation; None: none) is left out: the model
+        could not learn what it means."""
+        for name in expand(groups):
+            x = transform(name, values[name]) if values is not None else np.full(1, np.nan)
+            first = transform(name, earliest[name]) if earliest is not None else np.full(1, np.nan)
+            if not all(np.isfinite(v).any() and np.ptp(v[np.isfinite(v)]) > 1e-12 for v in (x, first)):
+                self.dropped.append(name)
+                continue
+            self.scales["behaviour." + name] = _scale(x)
+            self.behaviour.append(name)
+
     def with_newcomers(self, tables: GraphTables) -> Encoders:
         """These encodings with the customers and products of ``tables`` they never saw appended
         (in ID order), for serving newcomers without retraining: every learned vocabulary and
@@ -125,6 +142,8 @@ class Encoders:
             + (
                 "left out of the model on request (ignore)"
                 if name in self.ignored
+                else "needs the as-of protocol and a last training window that looks back as far: left out of the model"
+                if name in FEATURES
                 else "no value in the data, left out of the model"
             )
             for name in self.dropped
@@ -146,11 +165,16 @@ class Encoders:
     def product_index(self, ids: Iterable) -> np.ndarray:
         return _index(self.product_ids, ids)
 
-    def customer_features(self, customers: pd.DataFrame) -> torch.Tensor:
-        """One row per customer; a constant column when the data has no customer attribute at all."""
+    def customer_features(self, customers: pd.DataFrame, behaviour: dict | None = None) -> torch.Tensor:
+        """One row per customer: its attributes, and its :attr:`behaviour` features as known at the
+        question (``behaviour``, zero where not given); a constant column when there is nothing at all."""
         rows = customers.set_index("customerId").reindex(self.customer_ids)
         parts = [_one_hot(rows[c], self.vocabularies[c]) for c in CUSTOMER_CATEGORIES if c not in self.dropped]
         parts += [self._standard(rows[c], c, log) for c, log in CUSTOMER_NUMBERS.items() if c not in self.dropped]
+        for name in self.behaviour:
+            mean, std = self.scales["behaviour." + name]
+            values = behaviour[name] if behaviour is not None else np.full(len(rows), np.nan)
+            parts.append(np.nan_to_num((transform(name, values) - mean) / std, nan=0.0).reshape(-1, 1))
         if not sum(p.shape[1] for p in parts):
             parts = [np.ones((len(rows), 1), dtype="float32")]  # customers are then known by their products alone
         return torch.tensor(np.hstack(parts), dtype=torch.float32)
@@ -202,14 +226,18 @@ def edge_table(interactions: pd.DataFrame, cutoff: float) -> pd.DataFrame:
 
 
 def build_graph(
-    tables: GraphTables, enc: Encoders, interactions: pd.DataFrame, asof: float | None = None
+    tables: GraphTables,
+    enc: Encoders,
+    interactions: pd.DataFrame,
+    asof: float | None = None,
+    behaviour: dict | None = None,
 ) -> HeteroData:
     """The heterogeneous graph with ``interactions`` as its customer -> product edges, plus reverses.
 
     ``asof``: the date the interactions are known at (recency is measured from it; default
-    the encoders' :attr:`Encoders.cutoff`)."""
+    the encoders' :attr:`Encoders.cutoff`); ``behaviour``: the customers' behaviour features then."""
     data = HeteroData()
-    data["customer"].x = enc.customer_features(tables.customers)
+    data["customer"].x = enc.customer_features(tables.customers, behaviour)
     data["customer"].num_nodes = len(enc.customer_ids)
     product_x = enc.product_features(tables.products)
     if product_x.shape[1]:  # without any product attribute, products are their ID embeddings alone
@@ -270,9 +298,17 @@ class Stage:
     answer_product: np.ndarray
     asof: float  # epoch seconds: recency is measured from here
     shape: tuple[int, int]  # customers, products
+    behaviour: dict | None = None  # the customers' behaviour features then (as-of only; wbgraph.gnn.behaviour)
 
     @classmethod
-    def of(cls, enc: Encoders, rows: pd.DataFrame, answers: pd.DataFrame | None, asof: float) -> Stage:
+    def of(
+        cls,
+        enc: Encoders,
+        rows: pd.DataFrame,
+        answers: pd.DataFrame | None,
+        asof: float,
+        behaviour: dict | None = None,
+    ) -> Stage:
         """The stage of ``rows`` (known) and ``answers`` (customerId, productId newly taken), in ``enc``'s indices."""
         c, p = enc.customer_index(rows["customerId"]), enc.product_index(rows["productId"])
         keep = (c >= 0) & (p >= 0)
@@ -280,7 +316,8 @@ class Stage:
         ac = enc.customer_index(answers["customerId"]) if answers is not None else np.zeros(0, dtype=np.int64)
         ap = enc.product_index(answers["productId"]) if answers is not None else np.zeros(0, dtype=np.int64)
         ok = (ac >= 0) & (ap >= 0)
-        return cls(rows, c[keep], p[keep], ac[ok], ap[ok], asof, (len(enc.customer_ids), len(enc.product_ids)))
+        shape = (len(enc.customer_ids), len(enc.product_ids))
+        return cls(rows, c[keep], p[keep], ac[ok], ap[ok], asof, shape, behaviour)
 
     @classmethod
     def from_matrices(
@@ -310,7 +347,7 @@ class Stage:
 
     def graph(self, tables: GraphTables, enc: Encoders) -> HeteroData:
         """The graph a model sees at this stage: its rows as the interaction edges, recency from ``asof``."""
-        return build_graph(tables, enc, self.rows, self.asof)
+        return build_graph(tables, enc, self.rows, self.asof, self.behaviour)
 
 
 @dataclass
@@ -401,6 +438,7 @@ def prepare(
     progress: Progress = SILENT,
     holdout_share: float = HOLDOUT_SHARE,
     ignore: tuple[str, ...] = (),
+    behaviour: tuple[str, ...] = (),
 ) -> Prepared:
     """Export the graph, split it in time and build the graphs the model sees.
 
@@ -408,7 +446,7 @@ def prepare(
     as-of protocol. With ``encoders`` (from a saved run) the export maps exactly as it did for that run.
     """
     tables = fetch(driver, settings, progress=progress, **filters)
-    return prepare_tables(tables, encoders, holdout_share, ignore)
+    return prepare_tables(tables, encoders, holdout_share, ignore, behaviour)
 
 
 def prepare_tables(
@@ -416,19 +454,21 @@ def prepare_tables(
     encoders: Encoders | None = None,
     holdout_share: float = HOLDOUT_SHARE,
     ignore: tuple[str, ...] = (),
+    behaviour: tuple[str, ...] = (),
 ) -> Prepared:
     """The protocol's questions and the graphs the model sees, from exported tables (no database needed).
 
     Tables with periods (exported with a horizon) follow the as-of protocol, others each
     customer's temporal split. ``ignore``: customer or product attributes left out of the
-    model (and of every attribute-using baseline), as if the data had no value for them.
+    model (and of every attribute-using baseline), as if the data had no value for them;
+    ``behaviour``: groups of the customers' behaviour features added to the model (as-of only).
     """
     if len(tables.interactions) == 0:
         raise NotEnoughData(
             "No customer -> product interactions in the graph (or in the chosen window): ingest data first."
         )
     if tables.periods is not None:
-        return _prepare_asof(tables, encoders, ignore)
+        return _prepare_asof(tables, encoders, ignore, behaviour)
     split = temporal_split(tables.interactions, holdout_share)
     if split.val.sum() == 0:
         raise NotEnoughData(
@@ -438,6 +478,7 @@ def prepare_tables(
     fresh = encoders is None
     if fresh:
         encoders = Encoders.fit(tables, interactions[split.train], ignore)
+        encoders.fit_behaviour(None, None, behaviour)  # no periods: each one requested is noted as left out
     at = encoders.cutoff
 
     def stage(known: np.ndarray, answers: np.ndarray | None) -> Stage:
@@ -467,7 +508,9 @@ def prepare_tables(
     )
 
 
-def _prepare_asof(tables: GraphTables, encoders: Encoders | None, ignore: tuple[str, ...] = ()) -> Prepared:
+def _prepare_asof(
+    tables: GraphTables, encoders: Encoders | None, ignore: tuple[str, ...] = (), groups: tuple[str, ...] = ()
+) -> Prepared:
     """:func:`prepare_tables` under the as-of protocol (:mod:`wbgraph.gnn.asof`)."""
     periods = tables.periods
     parts, bounds = periods.parts, periods.boundaries
@@ -497,21 +540,32 @@ def _prepare_asof(tables: GraphTables, encoders: Encoders | None, ignore: tuple[
     fresh = encoders is None
     if fresh:
         encoders = Encoders.fit(known, views[cut - 1], ignore, asof=bounds[cut - 1])
+    part_c, part_p = encoders.customer_index(parts["customerId"]), encoders.product_index(parts["productId"])
+    start = int(parts["period"].min())
+
+    def doings(boundary: int) -> dict | None:
+        if not (groups or encoders.behaviour):
+            return None
+        return behaviour(parts, part_c, part_p, boundary, len(encoders.customer_ids), len(encoders.product_ids), start)
 
     def stage(boundary: int, asked: bool = True) -> Stage:
-        return Stage.of(encoders, views[boundary], answers(boundary) if asked else None, bounds[boundary])
+        return Stage.of(
+            encoders, views[boundary], answers(boundary) if asked else None, bounds[boundary], doings(boundary)
+        )
 
     history = [stage(b) for b in range(1, cut - 1) if len(views[b]) and len(answers(b))]
     val = stage(cut - 1)
     if not history:  # no earlier window: the latest of each customer's interactions then, from its earlier ones
         rows = views[cut - 1]
         target = supervision_split(rows, np.ones(len(rows), dtype=bool))
-        history = [Stage.of(encoders, rows[~target], rows[target], bounds[cut - 1])]
+        history = [Stage.of(encoders, rows[~target], rows[target], bounds[cut - 1])]  # no behaviour: not a date's
     if fresh:
+        encoders.fit_behaviour(val.behaviour, history[-1].behaviour, groups)
         encoders.co_lambda = choose_co_lambda(history[-1], encoders)
     test = stage(cut, asked=cut + 1 < len(bounds))
     latest = float(pd.to_numeric(tables.interactions["lastDate"], errors="coerce").max())
-    everything = Stage.of(encoders, tables.interactions, None, max(latest, bounds[cut]))
+    now = doings(int(parts["period"].max()))
+    everything = Stage.of(encoders, tables.interactions, None, max(latest, bounds[cut]), now)
     day = lambda seconds: pd.Timestamp(seconds, unit="s", tz="UTC").date().isoformat()
     protocol = {
         "name": "asof",

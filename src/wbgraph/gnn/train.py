@@ -115,6 +115,7 @@ def train(
             progress=progress,
             holdout_share=config.holdout_share,
             ignore=tuple(config.ignore),
+            behaviour=tuple(config.behaviour),
         )
     with phases("train"):
         chosen, config, tried = select(data, config, progress, tuning)
