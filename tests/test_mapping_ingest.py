@@ -19,6 +19,10 @@ key = "movieId"
 [products.columns]
 productType = { column = "genres", split = "|", take = "first" }
 category = { column = "genres", split = "|", take = "first", case = "upper" }
+[products.extra]
+year = { column = "year", type = "int", model = true }
+[extra.Customer]
+cohort = { column = "cohort", model = true }
 """
 
 
@@ -26,10 +30,13 @@ def test_a_ratings_file_with_a_product_catalogue_goes_through_ingest_train_evalu
     rows = wbgraph.generate(2000, seed=6, customers=80, products=15, truth=False).rows
     ratings = rows.assign(timestamp=rows["Transaction Date"].astype("int64") // 10**9)  # nanoseconds -> epoch seconds
     ratings = ratings.rename(columns={"Customer ID": "userId", "Product ID": "movieId", "Product Usage": "rating"})
-    ratings[["userId", "movieId", "rating", "timestamp"]].to_csv(tmp_path / "ratings.csv", index=False)
+    ratings["cohort"] = "c" + (ratings["userId"].str[-1:].astype(int) % 3).astype(str)  # a model feature
+    ratings[["userId", "movieId", "rating", "timestamp", "cohort"]].to_csv(tmp_path / "ratings.csv", index=False)
     movies = rows.drop_duplicates("Product ID")[["Product ID", "Product Type", "Product Category"]]
     movies = movies.assign(genres=movies["Product Type"] + "|" + movies["Product Category"])
-    movies.rename(columns={"Product ID": "movieId"})[["movieId", "genres"]].to_csv(tmp_path / "movies.csv", index=False)
+    movies["year"] = 1990 + movies["Product ID"].str[-2:].astype(int)
+    catalogue = movies.rename(columns={"Product ID": "movieId"})[["movieId", "genres", "year"]]
+    catalogue.to_csv(tmp_path / "movies.csv", index=False)
     (tmp_path / "movielens.toml").write_text(MAPPING)
 
     checked = cli("mapping", "check", str(tmp_path / "movielens.toml"))
@@ -52,6 +59,10 @@ def test_a_ratings_file_with_a_product_catalogue_goes_through_ingest_train_evalu
 
     runs = str(tmp_path / "runs")
     assert cli("train", "--epochs", "5", "--hidden", "8", "--runs-dir", runs, "--silent").exit_code == 0
+    (run,) = (tmp_path / "runs").glob("*/encoders.json")  # the mapping's model = true properties reached the model
+    encoders = json.loads(run.read_text())
+    assert encoders["extras"] == {"Customer": {"cohort": "category"}, "Product": {"year": "number"}}
+    assert encoders["vocabularies"]["Customer.cohort"] == ["c0", "c1", "c2"] and "Product.year" in encoders["scales"]
     assert cli("evaluate", "--runs-dir", runs).exit_code == 0
     written = cli("writeback", "--no-rules", "--runs-dir", runs, "--silent", "--json")
     assert written.exit_code == 0 and json.loads(written.output)["edges"] > 0

@@ -170,10 +170,23 @@ def test_extra_columns_become_typed_properties_of_their_node(tmp_path):
         ("[extra.Customer]\nsize = { column = 'x', type = 'money' }\n", "type must be one of text, float, int, date"),
         ("[extra.Account]\nsize = 'x'\n", "[extra.Customer], [extra.Product] and [extra.Transaction] only"),
         ("[extra.Customer]\nsize = 'x'\n[extra.Product]\nsize = 'y'\n", "extra properties named twice: size"),
+        ("[extra.Customer]\nsize = { column = 'x', model = 'yes' }\n", "size: model must be true or false"),
+        (
+            "[extra.Customer]\nsince = { column = 'x', type = 'date', model = true }\n",
+            "since: model = true takes a text, float or int property",
+        ),
+        (
+            "[extra.Transaction]\nfee = { column = 'x', model = true }\n",
+            "fee: model = true is for customer and product",
+        ),
+        ("[columns]\nexposure = { column = 'x', model = true }\n", "exposure: model applies to extra properties"),
     ],
 )
 def test_an_unusable_extra_property_is_one_line(tmp_path, extra, message):
-    (tmp_path / "m.toml").write_text("[columns]\ncustomerId = 'a'\nproductId = 'b'\ndate = 'c'\n" + extra)
+    head = "[columns]\ncustomerId = 'a'\nproductId = 'b'\ndate = 'c'\n"
+    if extra.startswith("[columns]"):
+        head, extra = head + extra.removeprefix("[columns]\n"), ""
+    (tmp_path / "m.toml").write_text(head + extra)
     with pytest.raises(MappingError, match=re.escape(message)):
         load_mapping(tmp_path / "m.toml")
 

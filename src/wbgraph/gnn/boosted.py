@@ -10,7 +10,8 @@ known answers, and the question asked gives the rows to score.
 Features of a pair, all as known at the question's date:
 
 - the customer's attributes (categories as categories, numbers as numbers) and the
-  product's (its identity, type and category, up to :data:`MAX_CANDIDATES` products);
+  product's (its identity, type and category, up to :data:`MAX_CANDIDATES` products), the
+  mapping's ``model = true`` properties of both among them;
 - the customer's holdings: each product held ever and held within the last horizon (up to
   :data:`HOLDING_COLUMNS` products; beyond, their counts), how many, how long since its
   latest adoption and since its first, how many it took in the last horizon;
@@ -151,6 +152,7 @@ def _customer_table(task: Stage, side: Side, held: torch.Tensor) -> pd.DataFrame
     for column in CUSTOMER_NUMBERS:
         if column in side.customers:
             out[column] = pd.to_numeric(side.customers[column], errors="coerce").to_numpy("float64")
+    _extras(out, side.customers, side.features.get("Customer", {}), "customer")
     recent = _recent(task, side)
     current = _matrix(task, _current_rows(task, side))
     out["holdings"] = held.sum(1).numpy()
@@ -181,10 +183,24 @@ def _product_table(task: Stage, side: Side, x: torch.Tensor) -> pd.DataFrame:
     for column in PRODUCT_CATEGORIES:
         if column in side.products:
             out[column] = pd.Categorical(side.products[column].astype("string"))
+    _extras(out, side.products, side.features.get("Product", {}), "product")
     known = max(len(np.unique(task.customer)), 1)
     out["popularity"] = x.sum(0).numpy() / known
     out["recentPopularity"] = _matrix(task, _recent(task, side)).sum(0) / known
     return out
+
+
+def _extras(out: pd.DataFrame, table: pd.DataFrame, kinds: dict, prefix: str) -> None:
+    """The mapping's ``model = true`` properties as columns of ``out``: categories as categories,
+    numbers as numbers (named ``customer_<property>`` / ``product_<property>``)."""
+    for prop, kind in kinds.items():
+        if prop not in table:
+            continue
+        name = f"{prefix}_{prop}"  # a mapping's extra name is letters, digits and _ already
+        if kind == "category":
+            out[name] = pd.Categorical(table[prop].astype("string"))
+        else:
+            out[name] = pd.to_numeric(table[prop], errors="coerce").to_numpy("float64")
 
 
 def _recent(task: Stage, side: Side) -> np.ndarray:

@@ -71,6 +71,7 @@ class Encoders:
     co_lambda: float | None = None  # EASE's regularisation for the item channel; None: no channel
     ignored: list[str] = field(default_factory=list)  # attributes left out on request (TrainConfig.ignore)
     behaviour: list[str] = field(default_factory=list)  # the customer behaviour features in the model (as-of only)
+    extras: dict = field(default_factory=dict)  # the mapping's model = true properties: owner -> {property: kind}
 
     @classmethod
     def fit(
@@ -96,6 +97,16 @@ class Encoders:
                 enc.vocabularies[context.prop] = _vocabulary(tables.products[context.prop].explode())
         for column, log in CUSTOMER_NUMBERS.items():
             enc.scales[column] = _scale(_numbers(tables.customers[column], log))
+        enc.extras = {owner: dict(props) for owner, props in tables.features.items()}
+        extra_values = {}
+        for owner, table in (("Customer", tables.customers), ("Product", tables.products)):
+            for prop, kind in enc.extras.get(owner, {}).items():
+                values = table[prop] if prop in table else pd.Series(dtype=object)
+                if kind == "category":
+                    enc.vocabularies[f"{owner}.{prop}"] = _vocabulary(values)
+                else:
+                    enc.scales[f"{owner}.{prop}"] = _scale(_numbers(values, False))
+                    extra_values[f"{owner}.{prop}"] = values
         enc.cutoff = float(interactions["lastDate"].max()) if len(interactions) else 0.0
         if asof is not None:
             enc.cutoff = float(asof)
@@ -103,6 +114,7 @@ class Encoders:
         for column, log in EDGE_NUMBERS.items():
             enc.scales["edge." + column] = _scale(_numbers(edges[column], log))
         numbers = {c: tables.customers[c] for c in CUSTOMER_NUMBERS} | {"edge." + c: edges[c] for c in EDGE_NUMBERS}
+        numbers |= extra_values
         enc.dropped = [name for name, values in enc.vocabularies.items() if not values]
         enc.dropped += [name for name, values in numbers.items() if not np.isfinite(_numbers(values, False)).any()]
         enc.ignored = [name for name in ignore if name not in enc.dropped]
@@ -171,6 +183,7 @@ class Encoders:
         rows = customers.set_index("customerId").reindex(self.customer_ids)
         parts = [_one_hot(rows[c], self.vocabularies[c]) for c in CUSTOMER_CATEGORIES if c not in self.dropped]
         parts += [self._standard(rows[c], c, log) for c, log in CUSTOMER_NUMBERS.items() if c not in self.dropped]
+        parts += self._extras("Customer", rows)
         for name in self.behaviour:
             mean, std = self.scales["behaviour." + name]
             values = behaviour[name] if behaviour is not None else np.full(len(rows), np.nan)
@@ -190,7 +203,22 @@ class Encoders:
         known = column >= 0
         np.add.at(counts, (listed.index.to_numpy()[known], column[known]), 1.0)
         parts.append(counts)
+        parts += self._extras("Product", rows)
         return torch.tensor(np.hstack(parts), dtype=torch.float32)
+
+    def _extras(self, owner: str, rows: pd.DataFrame) -> list[np.ndarray]:
+        """The mapping's ``model = true`` properties of ``owner``: categories one-hot, numbers standardised."""
+        out = []
+        for prop, kind in self.extras.get(owner, {}).items():
+            name = f"{owner}.{prop}"
+            if name in self.dropped:
+                continue
+            values = rows[prop] if prop in rows else pd.Series(np.nan, index=rows.index, dtype=object)
+            if kind == "category":
+                out.append(_one_hot(values, self.vocabularies[name]))
+            else:
+                out.append(self._standard(values, name, False))
+        return out
 
     def edge_features(self, interactions: pd.DataFrame, asof: float | None = None) -> torch.Tensor:
         """The interaction attributes, recency measured from ``asof`` (default: :attr:`cutoff`)."""
@@ -404,7 +432,11 @@ class Prepared:
             if column not in customers:
                 customers[column] = None
         horizon = Horizon.parse(self.protocol["horizon"]).days if self.protocol.get("name") == "asof" else None
-        return Side(customers, products, peer_groups(customers), horizon, seed)
+        extras = {
+            owner: {p: k for p, k in props.items() if f"{owner}.{p}" not in self.encoders.dropped}
+            for owner, props in self.encoders.extras.items()
+        }
+        return Side(customers, products, peer_groups(customers), horizon, seed, features=extras)
 
 
 @dataclass
@@ -412,7 +444,8 @@ class Side:
     """What every method may know besides the interactions: attributes, peer groups, the horizon.
 
     ``customers`` and ``products`` are in model order, without the attributes the run leaves
-    out (``ignore``); ``cache`` holds what several methods share within one evaluation (EASE's
+    out (``ignore``), ``features`` the mapping's ``model = true`` properties among their columns;
+    ``cache`` holds what several methods share within one evaluation (EASE's
     chosen regularisation, item-item products of one matrix).
     """
 
@@ -422,6 +455,7 @@ class Side:
     horizon_days: float | None  # the as-of protocol's horizon; None under the latest protocol
     seed: int = 0
     cache: dict = field(default_factory=dict)
+    features: dict = field(default_factory=dict)  # the mapping's model = true properties: owner -> {property: kind}
 
 
 def peer_groups(customers: pd.DataFrame) -> np.ndarray:
@@ -521,6 +555,7 @@ def _prepare_asof(
         tables.products[tables.products["productId"].isin(set(before["productId"]))].reset_index(drop=True),
         known_before(parts, cut),
         periods,
+        tables.features,
     )
     first = first_periods(parts)
     views = {b: known_before(parts, b) for b in range(1, cut + 1)}

@@ -13,7 +13,7 @@ day). What becomes of the tables, features and the
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import neo4j
 import numpy as np
@@ -98,6 +98,20 @@ class GraphTables:
     products: pd.DataFrame
     interactions: pd.DataFrame  # customerId, productId, transactionCount, firstDate, lastDate (epoch s), ...
     periods: Periods | None = None
+    features: dict = field(default_factory=dict)  # the mapping's model = true extras: owner -> {property: kind}
+
+
+def model_features(declared: list[str]) -> dict[str, dict[str, str]]:
+    """``{"Customer": {property: kind}, "Product": {...}}`` from ingests' ``Owner.property:kind``
+    declarations (:attr:`wbgraph.loaders.mapping.Mapping.model_features`), a later one winning."""
+    out: dict[str, dict[str, str]] = {"Customer": {}, "Product": {}}
+    for item in declared:
+        owner_prop, _, kind = item.partition(":")
+        owner, _, prop = owner_prop.partition(".")
+        if owner in out and prop and kind in ("number", "category"):
+            out[owner].pop(prop, None)
+            out[owner][prop] = kind
+    return {owner: props for owner, props in out.items() if props}
 
 
 def fetch(
@@ -125,6 +139,11 @@ def fetch(
     ``until`` does not apply then.
     """
     bounds = _asof_boundaries(driver, settings, since, cutoff, horizon) if horizon else None
+    declared = driver.execute_query(
+        cypher.load("gnn/model_features"), database_=settings.database, routing_=READ
+    ).records[0]["features"]
+    features = model_features(declared)
+    customer_extras, product_extras = list(features.get("Customer", {})), list(features.get("Product", {}))
 
     def rows(name: str, columns: tuple[str, ...], **params: object) -> pd.DataFrame:
         """A query's one record, a list of rows (nulls in place), as a frame with ``columns``."""
@@ -149,7 +168,8 @@ def fetch(
         while True:  # a page's interactions are read (in parallel) while the next page of customers is
             page = rows(
                 "gnn/export_customers",
-                CUSTOMER_COLUMNS,
+                (*CUSTOMER_COLUMNS, *customer_extras),
+                extras=customer_extras,
                 after=after,
                 pageSize=page_size,
                 customerType=customer_type,
@@ -168,11 +188,15 @@ def fetch(
             edges.append(frame)
             done += len(frame)
             update(done, None)
-    customers = pd.concat(pages, ignore_index=True) if pages else pd.DataFrame(columns=list(CUSTOMER_COLUMNS))
-    products = rows("gnn/export_products", PRODUCT_COLUMNS)
+    customers = (
+        pd.concat(pages, ignore_index=True) if pages else pd.DataFrame(columns=[*CUSTOMER_COLUMNS, *customer_extras])
+    )
+    products = rows("gnn/export_products", (*PRODUCT_COLUMNS, *product_extras), extras=product_extras)
     if bounds is not None:
         parts = pd.concat(edges, ignore_index=True) if edges else pd.DataFrame(columns=list(PART_COLUMNS))
-        return with_periods(customers, products, parts, [epoch(b) for b in bounds], str(horizon))
+        tables = with_periods(customers, products, parts, [epoch(b) for b in bounds], str(horizon))
+        tables.features = features
+        return tables
     interactions = pd.concat(edges, ignore_index=True) if edges else pd.DataFrame(columns=list(INTERACTION_COLUMNS))
     # a canonical row order: the same graph content gives the same tensors, whatever the store's order
     interactions = interactions.sort_values(["customerId", "productId"], ignore_index=True)
@@ -181,7 +205,7 @@ def fetch(
         if column in WHOLE and not values.isna().any():
             values = values.astype("int64")
         interactions[column] = values
-    return GraphTables(customers, products, interactions)
+    return GraphTables(customers, products, interactions, features=features)
 
 
 def _asof_boundaries(
@@ -241,24 +265,33 @@ def with_periods(
 
 
 def tables_from_rows(
-    rows: pd.DataFrame, regulations: str = "accumulate", cutoff: str | None = None, horizon: str | None = None
+    rows: pd.DataFrame,
+    regulations: str = "accumulate",
+    cutoff: str | None = None,
+    horizon: str | None = None,
+    features: list[str] | None = None,
 ) -> GraphTables:
     """The tables :func:`fetch` would read after ingesting these validated rows, without a database.
 
     ``rows`` is :attr:`wbgraph.loaders.validate.Validated.rows`; ``regulations`` the mapping's
-    (``"accumulate"`` or ``"latest"``); ``cutoff`` and ``horizon`` as :func:`fetch`'s. For
+    (``"accumulate"`` or ``"latest"``); ``cutoff`` and ``horizon`` as :func:`fetch`'s;
+    ``features`` the mapping's :attr:`~wbgraph.loaders.mapping.Mapping.model_features`. For
     notebooks that study the model offline, and for the unit tests; the real-server tests
     check it equals :func:`fetch`.
     """
     from ..loaders.ingest import PAIR, latest_rows, product_regulations, usage_parts, usage_table
 
-    customers = latest_rows(rows, "customerId").sort_values("customerId")[list(CUSTOMER_COLUMNS)].reset_index(drop=True)
+    declared = model_features(features or [])
+    customer_extras, product_extras = list(declared.get("Customer", {})), list(declared.get("Product", {}))
+    customers = latest_rows(rows, "customerId").sort_values("customerId")
+    customers = customers[[*CUSTOMER_COLUMNS, *customer_extras]].reset_index(drop=True)
     products = latest_rows(rows, "productId").sort_values("productId")
     regulations = product_regulations(products if regulations == "latest" else rows)
     products = pd.DataFrame(
         {
             **{c: products[c].to_numpy() for c in PRODUCT_COLUMNS[:-1]},
             "regulations": [regulations.get(p, []) for p in products["productId"]],
+            **{c: products[c].to_numpy() for c in product_extras},
         }
     )
     transactions = rows.drop_duplicates("transactionKey")
@@ -272,9 +305,11 @@ def tables_from_rows(
         parts = usage_parts(transactions.assign(period=periods_of(seconds, bounds)), [*PAIR, "period"])
         for column in ("firstDate", "lastDate"):
             parts[column] = (parts[column] - pd.Timestamp(0, tz="UTC")) // pd.Timedelta(seconds=1)
-        return with_periods(customers, products, parts[list(PART_COLUMNS)], bounds, horizon)
+        tables = with_periods(customers, products, parts[list(PART_COLUMNS)], bounds, horizon)
+        tables.features = declared
+        return tables
     usage = usage_table(transactions)
     for column in ("firstDate", "lastDate"):  # as Cypher's epochSeconds: whole seconds, rounded down
         usage[column] = (usage[column] - pd.Timestamp(0, tz="UTC")) // pd.Timedelta(seconds=1)
     interactions = usage[list(INTERACTION_COLUMNS)].sort_values(["customerId", "productId"], ignore_index=True)
-    return GraphTables(customers, products, interactions)
+    return GraphTables(customers, products, interactions, features=declared)

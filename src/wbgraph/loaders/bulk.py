@@ -321,6 +321,7 @@ def _bulk(
                 file=str(Path(path).resolve()),
                 rows=summary.read,
                 rejectsFile=str(Path(summary.rejects_file).resolve()) if summary.rejects_file else None,
+                modelFeatures=checked.mapping.model_features or None,
             ).consume()
             session.run(cypher.load("loaders/ingest_finished"), fingerprint=fingerprint).consume()
         summary.loaded = checked.valid

@@ -136,6 +136,7 @@ def ingest(
                     file=str(p.resolve()),
                     rows=summary.read,
                     rejectsFile=str(Path(summary.rejects_file).resolve()) if summary.rejects_file else None,
+                    modelFeatures=checked.mapping.model_features or None,
                 )
                 _write(session, checked, summary, batch_size, phases, progress)
                 _mark(session, "loaders/ingest_finished", fingerprint=fingerprint)

@@ -54,7 +54,7 @@ BY_PROP = {c.prop: c for c in COLUMNS}
 REGULATIONS = ("accumulate", "latest")
 ALWAYS_REQUIRED = ("customerId", "productId", "date")
 DATE_FORMATS = ("iso8601", "epoch-seconds", "epoch-milliseconds")  # or a strftime pattern such as "%d/%m/%Y"
-SOURCE_KEYS = {"column", "constant", "format", "trim", "case", "split", "take", "required", "type"}
+SOURCE_KEYS = {"column", "constant", "format", "trim", "case", "split", "take", "required", "type", "model"}
 OWNERS = {"customers": "Customer", "products": "Product"}
 LABELS = ("Customer", "Product", "Transaction")
 EXTRA_TYPES = {"text": "category", "float": "float", "int": "int", "date": "date"}  # -> the validator's kinds
@@ -75,6 +75,7 @@ class Source:
     take: str = "first"  # with split: "first" item, or "all" items (joined for list properties)
     required: bool = False
     type: str = "text"  # extra properties only: text, float, int or date
+    model: bool = False  # extra properties of customers and products only: a feature of the graph model too
 
 
 @dataclass(frozen=True)
@@ -117,6 +118,19 @@ class Mapping:
         return tuple(
             Column(f"{owner}.{prop}", prop, owner, EXTRA_TYPES[source.type]) for prop, (owner, source) in found.items()
         )
+
+    @property
+    def model_features(self) -> list[str]:
+        """The extra properties marked ``model = true``, as ``Owner.property:kind`` (kind: ``number``
+        for float and int, ``category`` for text): what an ingest records for training to read."""
+        found = {prop: (owner, source) for prop, (owner, source) in self.extras.items()}
+        for side_name, side in self.sides.items():
+            found.update({prop: (OWNERS[side_name], source) for prop, source in side.extras.items()})
+        return [
+            f"{owner}.{prop}:{'category' if source.type == 'text' else 'number'}"
+            for prop, (owner, source) in found.items()
+            if source.model
+        ]
 
     @property
     def is_default(self) -> bool:
@@ -170,6 +184,10 @@ def load_mapping(path: str | Path) -> Mapping:
     extras, names = {}, []
     for label, table in raw.items():
         for prop, source in _extras(where, table, f"[extra.{label}]").items():
+            if source.model and label == "Transaction":
+                raise MappingError(
+                    f"{where}: [extra.Transaction]: {prop}: model = true is for customer and product properties."
+                )
             extras[prop] = (label, source)
             names.append(prop)
     names += [prop for side in sides.values() for prop in side.extras]
@@ -200,7 +218,8 @@ def _currency(where: str, raw: object) -> tuple[str | None, dict[str, float]]:
 
 
 def _extras(where: str, raw: object, section: str) -> dict[str, Source]:
-    """Extra properties beyond the graph model's: stored on the node, not used by the model."""
+    """Extra properties beyond the graph model's: stored on the node; a feature of the model too
+    where marked ``model = true``."""
     if not isinstance(raw, dict):
         raise MappingError(f"{where}: {section} must be a table of property = source column.")
     out = {}
@@ -214,6 +233,8 @@ def _extras(where: str, raw: object, section: str) -> dict[str, Source]:
         if kind not in EXTRA_TYPES:
             raise MappingError(f"{where}: {section}: {prop}: type must be one of {', '.join(EXTRA_TYPES)}.")
         out[prop] = _source(where, prop, spec, EXTRA_TYPES[kind])
+        if out[prop].model and kind == "date":
+            raise MappingError(f"{where}: {section}: {prop}: model = true takes a text, float or int property.")
     return out
 
 
@@ -230,6 +251,8 @@ def _columns(where: str, raw: object, section: str, allowed: set[str]) -> dict[s
         out[prop] = _source(where, prop, spec, BY_PROP[prop].kind)
         if isinstance(spec, dict) and "type" in spec:
             raise MappingError(f"{where}: {prop}: type applies to extra properties only (the graph model's are typed).")
+        if isinstance(spec, dict) and "model" in spec:
+            raise MappingError(f"{where}: {prop}: model applies to extra properties (the graph model's are in it).")
     return out
 
 
@@ -254,6 +277,8 @@ def _source(where: str, prop: str, spec: object, kind: str) -> Source:
                 f"{where}: {prop}: date format {fmt!r} is not iso8601, epoch-seconds, "
                 'epoch-milliseconds or a strftime pattern such as "%d/%m/%Y".'
             )
+    if not isinstance(spec.get("model", False), bool):
+        raise MappingError(f"{where}: {prop}: model must be true or false.")
     if spec.get("case") not in (None, "upper", "lower"):
         raise MappingError(f'{where}: {prop}: case must be "upper" or "lower".')
     if spec.get("take", "first") not in ("first", "all"):
@@ -270,6 +295,7 @@ def _source(where: str, prop: str, spec: object, kind: str) -> Source:
         take=spec.get("take", "first"),
         required=bool(spec.get("required", False)),
         type=str(spec.get("type", "text")),
+        model=spec.get("model", False),
     )
 
 
@@ -425,7 +451,8 @@ def init_mapping(path: str | Path, sample: int = 1_000, encoding: str = DEFAULT_
         lines += [
             "",
             "# Columns not mapped: map them to a property above, keep them as extra properties",
-            "# (uncomment, choose the label; type = text, float, int or date), or leave them out:",
+            "# (uncomment, choose the label; type = text, float, int or date; model = true makes a",
+            "# customer's or product's one a feature of the model too), or leave them out:",
             "# [extra.Customer]",
         ]
         lines += [f'# {_extra_name(c)} = {{ column = {_quoted(c)}, type = "text" }}' for c in unused]

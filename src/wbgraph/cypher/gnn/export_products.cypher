@@ -1,7 +1,9 @@
 // Every product for the graph-learning export, with the regulations it is traded under.
 // One row holding a list of rows, each [productId, productType, category, subcategory,
-// features, regulations]; a missing property is a null in its place.
+// features, regulations] followed by the extra properties named in $extras
+// (gnn/model_features); a missing property is a null in its place.
 MATCH (p:Product)
 OPTIONAL MATCH (p)-[:SUBJECT_TO]->(g:Regulation)
 WITH p, collect(g.name) AS regulations ORDER BY p.productId
-RETURN collect([p.productId, p.productType, p.category, p.subcategory, p.features, regulations]) AS rows
+RETURN collect([p.productId, p.productType, p.category, p.subcategory, p.features, regulations]
+               + [name IN $extras | p[name]]) AS rows
