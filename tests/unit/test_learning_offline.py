@@ -114,6 +114,22 @@ def test_the_graph_has_a_node_and_edge_type_per_context_of_the_graph_model(gener
         assert (dst, "rev_" + rel, src) in graph.edge_types
 
 
+@pytest.mark.parametrize("layers", [1, 2])
+def test_the_last_attention_round_passes_only_the_messages_a_score_reads(generated, layers):
+    tables = generated["tables"]
+    graph = build_graph(tables, Encoders.fit(tables), tables.interactions)
+    torch.manual_seed(0)
+    model = HeteroGATRecommender.for_graph(graph, TrainConfig(hidden=16, layers=layers)).eval()
+    h = model.initial(graph.x_dict)  # every round over every edge type, as before the shortcut
+    for conv, norms in zip(model.convs, model.norms):
+        out = conv(h, graph.edge_index_dict, edge_attr_dict=graph.edge_attr_dict)
+        h = {t: norms[t](h[t] + torch.nn.functional.elu(out[t])) if t in out else h[t] for t in h}
+    assert any(dst not in ("customer", "product") for _, _, dst in graph.edge_types)
+    fast = model.encode_graph(graph)
+    for node_type in ("customer", "product"):
+        assert torch.allclose(fast[node_type], h[node_type], atol=1e-6), node_type
+
+
 def test_model_overfits_a_tiny_graph(generated):
     torch.manual_seed(0)
     tables = generated["tables"]

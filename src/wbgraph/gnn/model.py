@@ -12,6 +12,7 @@ from torch_geometric.utils import softmax as softmax_per_node
 
 from ..graphmodel import USES_EDGE
 
+SCORED = ("customer", "product")  # the node types a score reads
 CO_ADOPTED = ("product", "co_adopted", "product")  # EASE's item-item weights: the item channel's edges
 DENSE_CHANNEL_PRODUCTS = 4096  # up to this many products the channel multiplies by a dense item-item matrix
 
@@ -172,9 +173,14 @@ class HeteroGATRecommender(nn.Module):
         }
 
     def encode(self, x_dict: dict, edge_index_dict: dict, edge_attr_dict: dict) -> dict:
-        """Every node's representation after ``layers`` rounds of attention."""
+        """Customers' and products' representations after ``layers`` rounds of attention (the other
+        node types' after one round fewer: the last round passes only the messages into customers
+        and products, the only ones read after it, so half the attention is not computed for nothing)."""
         h = self.initial(x_dict)
-        for conv, norms in zip(self.convs, self.norms):
+        for depth, (conv, norms) in enumerate(zip(self.convs, self.norms)):
+            if depth == len(self.convs) - 1:
+                edge_index_dict = {k: v for k, v in edge_index_dict.items() if k[2] in SCORED}
+                edge_attr_dict = {k: v for k, v in edge_attr_dict.items() if k[2] in SCORED}
             out = conv(h, edge_index_dict, edge_attr_dict=edge_attr_dict)
             h = {
                 t: norms[t](h[t] + nn.functional.dropout(nn.functional.elu(out[t]), self.dropout, self.training))
