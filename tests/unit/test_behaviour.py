@@ -93,6 +93,19 @@ def test_no_behaviour_feature_reads_anything_on_or_after_the_cutoff(generated):
         assert torch.equal(views[0].test_graph["customer"].x, other.test_graph["customer"].x)
 
 
+def test_the_boosted_tree_gets_the_behaviour_features_the_model_has(generated):
+    from wbgraph.gnn import boosted
+
+    data = prepare_tables(
+        tables_from_rows(generated["rows"], cutoff="2025-09-01", horizon="1m"), behaviour=("changes",)
+    )
+    features, c, _ = boosted.pair_features(data.test, data.side(), 50.0, np.arange(data.n_customers))
+    assert list(features.columns[features.columns.isin(FEATURES)]) == list(FEATURES[3:6])
+    assert np.array_equal(features["productsTakenUp"].to_numpy(), data.test.behaviour["productsTakenUp"][c])
+    plain = prepare_tables(tables_from_rows(generated["rows"], cutoff="2025-09-01", horizon="1m"))
+    assert not boosted.pair_features(plain.test, plain.side(), 50.0, np.arange(3))[0].columns.isin(FEATURES).any()
+
+
 def test_an_unknown_behaviour_group_is_a_one_line_error():
     with pytest.raises(ConfigError, match="behaviour: no group named 'mood'; choose from trajectory, changes"):
         TrainConfig.load(None, behaviour=["mood"])

@@ -11,7 +11,8 @@ Features of a pair, all as known at the question's date:
 
 - the customer's attributes (categories as categories, numbers as numbers) and the
   product's (its identity, type and category, up to :data:`MAX_CANDIDATES` products), the
-  mapping's ``model = true`` properties of both among them;
+  mapping's ``model = true`` properties of both among them, and the customer's behaviour
+  features when the run adds them (``--behaviour``);
 - the customer's holdings: each product held ever and held within the last horizon (up to
   :data:`HOLDING_COLUMNS` products; beyond, their counts), how many, how long since its
   latest adoption and since its first, how many it took in the last horizon;
@@ -153,6 +154,8 @@ def _customer_table(task: Stage, side: Side, held: torch.Tensor) -> pd.DataFrame
         if column in side.customers:
             out[column] = pd.to_numeric(side.customers[column], errors="coerce").to_numpy("float64")
     _extras(out, side.customers, side.features.get("Customer", {}), "customer")
+    for name in side.behaviour:  # what the customer did lately, as the model has it (unknown: NaN)
+        out[name] = task.behaviour[name] if task.behaviour is not None else np.nan
     recent = _recent(task, side)
     current = _matrix(task, _current_rows(task, side))
     out["holdings"] = held.sum(1).numpy()

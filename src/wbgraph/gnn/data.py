@@ -436,7 +436,8 @@ class Prepared:
             owner: {p: k for p, k in props.items() if f"{owner}.{p}" not in self.encoders.dropped}
             for owner, props in self.encoders.extras.items()
         }
-        return Side(customers, products, peer_groups(customers), horizon, seed, features=extras)
+        segments = peer_groups(customers)
+        return Side(customers, products, segments, horizon, seed, features=extras, behaviour=self.encoders.behaviour)
 
 
 @dataclass
@@ -444,7 +445,8 @@ class Side:
     """What every method may know besides the interactions: attributes, peer groups, the horizon.
 
     ``customers`` and ``products`` are in model order, without the attributes the run leaves
-    out (``ignore``), ``features`` the mapping's ``model = true`` properties among their columns;
+    out (``ignore``), ``features`` the mapping's ``model = true`` properties among their columns,
+    ``behaviour`` the customer behaviour features the model has (the boosted tree gets them too);
     ``cache`` holds what several methods share within one evaluation (EASE's
     chosen regularisation, item-item products of one matrix).
     """
@@ -456,6 +458,7 @@ class Side:
     seed: int = 0
     cache: dict = field(default_factory=dict)
     features: dict = field(default_factory=dict)  # the mapping's model = true properties: owner -> {property: kind}
+    behaviour: list = field(default_factory=list)  # the behaviour features the model has (Encoders.behaviour)
 
 
 def peer_groups(customers: pd.DataFrame) -> np.ndarray:
