@@ -531,22 +531,22 @@ def test_each_part_keeps_its_own_best_epoch_and_validation_then_chooses_their_mi
     assert "parts" not in without.test and not without.model.channel
 
 
-def test_a_part_that_has_stopped_is_frozen_at_its_best_while_the_other_trains_on(generated, monkeypatch):
+def test_the_refit_trains_each_part_that_scores_for_its_own_epochs_and_no_longer(generated, monkeypatch):
     data = prepare_tables(generated["tables"])
-    calls = {"channel": 0}
-    original = training._Question.loss
+    chosen, config, _ = training.select(data, TrainConfig(epochs=40, hidden=16, patience=5, gat_task="mask"))
+    calls = {"gat": 0, "channel": 0}
+    masked, question = training._loss, training._Question.loss
+    monkeypatch.setattr(
+        training, "_loss", lambda *a, **k: calls.__setitem__("gat", calls["gat"] + 1) or masked(*a, **k)
+    )
     monkeypatch.setattr(
         training._Question,
         "loss",
-        lambda *a, **k: calls.__setitem__("channel", calls["channel"] + 1) or original(*a, **k),
+        lambda *a, **k: calls.__setitem__("channel", calls["channel"] + 1) or question(*a, **k),
     )
-    fitted = fit(data, TrainConfig(epochs=60, hidden=16, patience=5, refit=False, gat_task="mask"))
-    best = fitted.part_epochs["channel"]
-    stop = next(e for e in range(best, 61) if e - best >= patience_at(e, 5))
-    assert stop < len(fitted.history)  # the GAT part trained on after the channel stopped
-    assert calls["channel"] == stop  # the channel's loss: not one epoch after it stopped
-    curve = [h["alone"]["channel"] for h in fitted.history]
-    assert curve[stop:] == [max(curve)] * (len(curve) - stop)  # frozen at its best
+    training.finish(data, config, chosen)
+    mix = dict(zip(training.PARTS, chosen.model.mix.tolist()))
+    assert calls == {part: chosen.part_epochs[part] if mix[part] else 0 for part in training.PARTS}
 
 
 def test_training_predicts_each_customers_latest_training_interactions_from_its_earlier_ones():

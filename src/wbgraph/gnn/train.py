@@ -209,9 +209,10 @@ class EarlyStopping:
     so each keeps the weights of its own best epoch: the channel, quick to learn, no longer
     decides when the slower GAT part stops (on ml-latest-small it stopped the GAT at epoch 26,
     its kept weights after 6 optimiser steps). A part has stopped when it has not improved for
-    :func:`patience_at` epochs: it is then frozen at its best weights (no more loss, its
-    validation scores computed once) while the others train on; training ends when every part
-    has stopped.
+    :func:`patience_at` epochs; training ends when every part has. A stopped part trains on
+    while the other finishes, and may still improve: on the bank's month (seed 2) the channel
+    found a better epoch 40 epochs after its patience ran out, which validation then mixed in
+    (freezing it at its first stop saved 14 s there and lost that, so it is not done).
     """
 
     def __init__(self, patience: int):
@@ -226,13 +227,9 @@ class EarlyStopping:
             if figure > self.best.get(part, -1.0):
                 self.best[part], self.epoch[part], self.state[part] = figure, epoch, model.part_state(part)
 
-    def stopped(self, epoch: int) -> set[str]:
-        """The parts that have gone :func:`patience_at` epochs without improving."""
-        return {part for part, best in self.epoch.items() if epoch - best >= patience_at(epoch, self.patience)}
-
     def done(self, epoch: int) -> bool:
         """Every part has gone :func:`patience_at` epochs without improving."""
-        return self.stopped(epoch) == set(self.epoch)
+        return all(epoch - best >= patience_at(epoch, self.patience) for best in self.epoch.values())
 
     def restore(self, model: HeteroGATRecommender) -> None:
         """Each part's best weights into ``model``."""
@@ -282,13 +279,11 @@ def choose(data: Prepared, config: TrainConfig, progress: Progress = SILENT) -> 
         progress.say(f"Training in batches of {batches.customers:,} customers: {batches.reason}")
         choose_on = sample_rows(val_relevant, VALIDATION_CUSTOMERS, config.seed)
 
-    history, stopping, frozen = [], EarlyStopping(config.patience), {}
+    history, stopping = [], EarlyStopping(config.patience)
     with progress.task("Training", "epochs") as update:
         for epoch in range(1, config.epochs + 1):
-            loss = _epoch(
-                model, graph, config, batches, optimiser, train_c, train_p, held, generator, channel, set(frozen)
-            )
-            val, mix, alone = _validate(model, graph, choose_on, held.cpu(), batches.customers, frozen)
+            loss = _epoch(model, graph, config, batches, optimiser, train_c, train_p, held, generator, channel)
+            val, mix, alone = _validate(model, graph, choose_on, held.cpu(), batches.customers)
             history.append(
                 {"epoch": epoch, "loss": loss, "val_ndcg@10": val["ndcg@10"], "mix": list(mix), "alone": alone}
             )
@@ -296,9 +291,6 @@ def choose(data: Prepared, config: TrainConfig, progress: Progress = SILENT) -> 
             stopping.update(epoch, alone, model)
             if stopping.done(epoch):
                 break
-            for part in sorted(stopping.stopped(epoch) - set(frozen)):  # frozen at its best from now on
-                model.load_state_dict(stopping.state[part], strict=False)
-                frozen[part] = _frozen_scores(model, graph, choose_on, batches.customers, part)
     stopping.restore(model)
     _val, mix, _alone = _validate(model, graph, choose_on, held.cpu(), batches.customers)
     model.mix = torch.tensor(mix, device=device)
@@ -408,7 +400,8 @@ def _refit(
     kept, last = {}, max(epochs.values())
     with progress.task("Refitting on training + validation", "epochs") as update:
         for epoch in range(1, last + 1):
-            _epoch(model, graph, config, batches, optimiser, train_c, train_p, held, generator, channel, set(kept))
+            done = set(kept) | (set(PARTS) - set(epochs))  # past its count, or left out of the mix: no loss
+            _epoch(model, graph, config, batches, optimiser, train_c, train_p, held, generator, channel, done)
             kept |= {part: model.part_state(part) for part, at in epochs.items() if at == epoch}
             update(epoch, last)
     for state in kept.values():
@@ -432,8 +425,9 @@ def _epoch(
     frozen: set[str] = frozenset(),
 ) -> float:
     """One training epoch, full batch or in customer batches: a random ``supervision_ratio`` of
-    the interactions hidden and predicted; the loss. A ``frozen`` part (``"gat"``, ``"channel"``)
-    has no loss, so its weights stay as they are (the parts share none)."""
+    the interactions hidden and predicted; the loss. A ``frozen`` part (``"gat"``, ``"channel"``;
+    the refit's, past its own epoch count) has no loss, so its weights stay as they are (the
+    parts share none)."""
     model.train()
     supervised = (torch.rand(len(train_c), generator=generator) < config.supervision_ratio).to(train_c.device)
     if not batches.full:
@@ -609,32 +603,30 @@ def _batch_epoch(
     hidden = torch.stack([train_c[supervised], train_p[supervised]])
     losses, weights = [], []
     for customers in order.split(batches.customers):
-        loss = torch.zeros((), device=device)
-        if "gat" not in frozen:
-            x_dict, edge_index, edge_attr = batch_subgraph(graph, supervised, customers, batches.fanout, generator)
-            h = model.encode(x_dict, edge_index, edge_attr)
-            _, (c, p) = rows_of(hidden, customers, graph["customer"].num_nodes)  # its hidden pairs, rows renumbered
-            mine_h = h["customer"][: len(customers)]
-            if config.loss == "softmax":
-                loss = multinomial_loss(model.score(mine_h, h["product"]), c, p, held[customers])
-            else:
-                negative = torch.randint(0, len(held[0]), (len(c),), generator=generator).to(device)
-                positive_score = model.pair_score(mine_h[c], h["product"][p], p)
-                loss = bpr_loss(positive_score, model.pair_score(mine_h[c], h["product"][negative], negative))
-            if config.gat_task == "temporal":
-                loss = 0.0 * loss  # the masked links' loss computed, not learned from: the same customers a step
-            if config.gat_task != "mask":
-                loss = loss + channel.gat_loss(model, customers, batches.fanout, generator)
+        # a frozen GAT part is still computed here: skipping it would change the random draws the
+        # batch order and the channel's steps follow (the refit restores its kept weights anyway)
+        x_dict, edge_index, edge_attr = batch_subgraph(graph, supervised, customers, batches.fanout, generator)
+        h = model.encode(x_dict, edge_index, edge_attr)
+        _, (c, p) = rows_of(hidden, customers, graph["customer"].num_nodes)  # its hidden pairs, rows renumbered
+        mine_h = h["customer"][: len(customers)]
+        if config.loss == "softmax":
+            loss = multinomial_loss(model.score(mine_h, h["product"]), c, p, held[customers])
+        else:
+            negative = torch.randint(0, len(held[0]), (len(c),), generator=generator).to(device)
+            positive_score = model.pair_score(mine_h[c], h["product"][p], p)
+            loss = bpr_loss(positive_score, model.pair_score(mine_h[c], h["product"][negative], negative))
+        if config.gat_task == "temporal":
+            loss = 0.0 * loss  # the masked links' loss computed, not learned from: the step's customers stay the same
+        if config.gat_task != "mask":
+            loss = loss + channel.gat_loss(model, customers, batches.fanout, generator)
         if model.channel and "channel" not in frozen:
             loss = loss + channel.loss(model, held, customers)
-        if not loss.requires_grad:  # nothing of an unfrozen part in this batch
-            continue
         optimiser.zero_grad()
         loss.backward()
         optimiser.step()
         losses.append(loss.item())
         weights.append(len(customers))
-    return float(sum(f * w for f, w in zip(losses, weights)) / sum(weights)) if weights else 0.0
+    return float(sum(f * w for f, w in zip(losses, weights)) / sum(weights))
 
 
 def batch_subgraph(
@@ -746,29 +738,23 @@ class _Question:
 
 
 @torch.no_grad()
-def _parts_by_rows(
-    model: HeteroGATRecommender, graph, relevant: torch.Tensor, rows_per_chunk: int, frozen: dict | None = None
-):
+def _parts_by_rows(model: HeteroGATRecommender, graph, relevant: torch.Tensor, rows_per_chunk: int):
     """``(rows, GAT scores, item-channel scores or None)`` a block of customers at a time, on the model's device.
 
     All customers in one block when ``rows_per_chunk`` covers them (the full-batch case),
     else only the customers with something ``relevant``, ``rows_per_chunk`` at a time, from
     one encoding (without gradients) of the sub-graph their representations need.
-    ``frozen``: a frozen part's full-batch scores (:func:`_frozen_scores`), used as they are.
     """
     model.eval()
     n_c = graph["customer"].num_nodes
     has_channel = model.channel and CO_ADOPTED in graph.edge_types
-    frozen = frozen or {}
     if rows_per_chunk >= n_c:
-        gat = frozen.get("gat")
-        if gat is None:
-            h = model.encode_graph(graph)
-            gat = model.score(h["customer"], h["product"])
-        channel = None
-        if has_channel:
-            channel = frozen["channel"] if "channel" in frozen else model.channel_of(graph)
-        yield torch.arange(n_c), gat, channel
+        h = model.encode_graph(graph)
+        yield (
+            torch.arange(n_c),
+            model.score(h["customer"], h["product"]),
+            model.channel_of(graph) if has_channel else None,
+        )
         return
     device = graph["customer"].x.device
     wanted = torch.nonzero(relevant.any(1)).flatten()
@@ -780,30 +766,10 @@ def _parts_by_rows(
         yield rows, model.score(h["customer"][start : start + len(rows)], h["product"]), channel
 
 
-def _frozen_scores(
-    model: HeteroGATRecommender, graph, relevant: torch.Tensor, rows: int, part: str
-) -> torch.Tensor | None:
-    """A frozen part's validation scores, computed once (full batch; None in customer batches, where
-    they are computed each time)."""
-    if rows < graph["customer"].num_nodes:
-        return None
-    ((_, gat, channel),) = list(_parts_by_rows(model, graph, relevant, rows))
-    return gat if part == "gat" else channel
-
-
-def _validate(
-    model: HeteroGATRecommender,
-    graph,
-    relevant: torch.Tensor,
-    held: torch.Tensor,
-    rows: int,
-    frozen: dict | None = None,
-) -> tuple:
-    """``(figures, mix, NDCG@10 of each part alone)`` of the model's best mix of its parts on validation
-    (``frozen``: the frozen parts' scores, :func:`_frozen_scores`)."""
+def _validate(model: HeteroGATRecommender, graph, relevant: torch.Tensor, held: torch.Tensor, rows: int) -> tuple:
+    """``(figures, mix, NDCG@10 of each part alone)`` of the model's best mix of its parts on validation."""
     tried = {}
-    frozen = {part: scores for part, scores in (frozen or {}).items() if scores is not None}
-    for block, gat, channel in _parts_by_rows(model, graph, relevant, rows, frozen):
+    for block, gat, channel in _parts_by_rows(model, graph, relevant, rows):
         answers, known = relevant[block].to(gat.device), held[block].to(gat.device)  # ranked where scored
         for mix in dict.fromkeys([*MIXES, *ALONE]) if channel is not None else ((1.0, 0.0),):
             scores = gat if channel is None else mixed(gat, channel, torch.tensor(mix))
