@@ -211,8 +211,8 @@ class EarlyStopping:
     its kept weights after 6 optimiser steps). A part has stopped when it has not improved for
     :func:`patience_at` epochs; training ends when every part has. A stopped part trains on
     while the other finishes, and may still improve: on the bank's month (seed 2) the channel
-    found a better epoch 40 epochs after its patience ran out, which validation then mixed in
-    (freezing it at its first stop saved 14 s there and lost that, so it is not done).
+    found its best epoch (60) after its patience had run out, which validation then mixed in
+    (freezing it at its first stop saved ~14 s there and lost that, so it is not done).
     """
 
     def __init__(self, patience: int):
