@@ -110,11 +110,17 @@ class Mapping:
         return set(ALWAYS_REQUIRED) | {prop for prop, s in self.columns.items() if s.required} | extras
 
     @property
-    def extra_columns(self) -> tuple[Column, ...]:
-        """The extra properties as columns of the validator, from the main file and the side files alike."""
-        found = {prop: (owner, source) for prop, (owner, source) in self.extras.items()}
+    def all_extras(self) -> dict[str, tuple[str, Source]]:
+        """Every extra property -> (its owner's label, its source), from the main file and the side files alike."""
+        found = dict(self.extras)
         for side_name, side in self.sides.items():
             found.update({prop: (OWNERS[side_name], source) for prop, source in side.extras.items()})
+        return found
+
+    @property
+    def extra_columns(self) -> tuple[Column, ...]:
+        """The extra properties as columns of the validator, from the main file and the side files alike."""
+        found = self.all_extras
         return tuple(
             Column(f"{owner}.{prop}", prop, owner, EXTRA_TYPES[source.type]) for prop, (owner, source) in found.items()
         )
@@ -123,9 +129,7 @@ class Mapping:
     def model_features(self) -> list[str]:
         """The extra properties marked ``model = true``, as ``Owner.property:kind`` (kind: ``number``
         for float and int, ``category`` for text): what an ingest records for training to read."""
-        found = {prop: (owner, source) for prop, (owner, source) in self.extras.items()}
-        for side_name, side in self.sides.items():
-            found.update({prop: (OWNERS[side_name], source) for prop, source in side.extras.items()})
+        found = self.all_extras
         return [
             f"{owner}.{prop}:{'category' if source.type == 'text' else 'number'}"
             for prop, (owner, source) in found.items()
