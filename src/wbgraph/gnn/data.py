@@ -304,8 +304,8 @@ def build_graph(
         co = data[CO_ADOPTED]
         co.edge_index, co.edge_weight = ease_neighbours(held, enc.co_lambda, CO_NEIGHBOURS)
         if len(enc.product_ids) > DENSE_CHANNEL_PRODUCTS:  # the model gathers: keep its plan with the graph
-            co.gather_edge, co.gather_position = channel_plan(
-                data[USES].edge_index, co.edge_index, len(enc.product_ids)
+            co.gather_edge, co.gather_target, co.gather_weight = channel_plan(
+                data[USES].edge_index, co.edge_index, co.edge_weight, len(enc.product_ids)
             )
     return data
 

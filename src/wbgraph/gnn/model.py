@@ -235,19 +235,16 @@ class HeteroGATRecommender(nn.Module):
         """
         alpha = self.history_attention(x_dict, edge_index, edge_attr)
         n_customers = x_dict["customer"].shape[0]
-        c, held = edge_index
         if n_products <= DENSE_CHANNEL_PRODUCTS:
             b = torch.zeros(n_products, n_products, device=co_weight.device)
             b[co_index[0], co_index[1]] = co_weight
             a = torch.sparse_coo_tensor(edge_index, alpha, (n_customers, n_products), check_invariants=False)
             out = torch.sparse.mm(a, b)
         else:  # each held product's neighbours, gathered: memory ~ edges x neighbours
-            edge_of, position = plan if plan is not None else channel_plan(edge_index, co_index, n_products)
+            plan = plan if plan is not None else channel_plan(edge_index, co_index, co_weight, n_products)
+            edge_of, target, weight = plan
             flat = torch.zeros(n_customers * n_products, device=co_weight.device)
-            flat = flat.index_add(
-                0, c[edge_of] * n_products + co_index[1][position], alpha[edge_of] * co_weight[position]
-            )
-            out = flat.view(n_customers, n_products)
+            out = flat.index_add(0, target, alpha[edge_of] * weight).view(n_customers, n_products)
         return out * self.log_temperature.exp()
 
     def channel_of(self, graph: HeteroData, customers: torch.Tensor | None = None) -> torch.Tensor:
@@ -257,7 +254,7 @@ class HeteroGATRecommender(nn.Module):
         is over its own holdings, so a row is the same alone as in the whole matrix).
         """
         uses, co = graph[USES_EDGE], graph[CO_ADOPTED]
-        plan = (co.gather_edge, co.gather_position) if "gather_edge" in co else None
+        plan = (co.gather_edge, co.gather_target, co.gather_weight) if "gather_edge" in co else None
         n_products = graph["product"].num_nodes
         x_dict, edge_index, edge_attr = graph.x_dict, uses.edge_index, uses.edge_attr
         if customers is not None:
@@ -363,13 +360,15 @@ def rows_of(edge_index: torch.Tensor, customers: torch.Tensor, n_customers: int)
     return kept, torch.stack([source[kept], edge_index[1][kept]])
 
 
-def channel_plan(edge_index: torch.Tensor, co_index: torch.Tensor, n_products: int) -> tuple:
-    """For the gathered channel: ``(edge_of, position)``, one entry per (held product, neighbour) pair.
+def channel_plan(edge_index: torch.Tensor, co_index: torch.Tensor, co_weight: torch.Tensor, n_products: int) -> tuple:
+    """For the gathered channel: ``(edge_of, target, weight)``, one entry per (held product, neighbour) pair.
 
-    ``edge_of`` is the customer -> product edge, ``position`` the co-adoption edge (its
-    sources must be ascending). It depends only on the graph, so a graph keeps it.
+    ``edge_of`` is the customer -> product edge, ``target`` the flat (customer, neighbour)
+    cell it adds to, ``weight`` the co-adoption weight (``co_index``'s sources must be
+    ascending). It depends only on the graph, so a graph keeps it: each pass of the channel
+    is then one gather of the attention, a product and an ``index_add``.
     """
-    held = edge_index[1]
+    customer, held = edge_index
     counts = torch.bincount(co_index[0], minlength=n_products)
     start = torch.cumsum(counts, 0) - counts
     per_edge = counts[held]
@@ -377,7 +376,8 @@ def channel_plan(edge_index: torch.Tensor, co_index: torch.Tensor, n_products: i
     offset = torch.arange(len(edge_of), device=held.device) - torch.repeat_interleave(
         torch.cumsum(per_edge, 0) - per_edge, per_edge
     )
-    return edge_of, start[held][edge_of] + offset
+    position = start[held][edge_of] + offset
+    return edge_of, customer[edge_of] * n_products + co_index[1][position], co_weight[position]
 
 
 CHANNEL_MODULES = ("attend_edge", "attend_customer", "attend_product", "attend_vector", "log_temperature")
