@@ -104,16 +104,17 @@ def test_tune_chooses_its_settings_on_validation_and_saves_the_winner(cli, backe
     assert result.exit_code == 0, result.output
     trained = json.loads(result.output)
     tried = trained["tuning"]
-    assert len(tried) == 12 and {(t["hidden"], t["lr"], t["weightDecay"]) for t in tried} == {
+    assert len(tried) == 13 and {(t["hidden"], t["lr"], t["weightDecay"]) for t in tried[1:]} == {
         (h, lr, wd) for h in (32, 64, 128) for lr in (0.003, 0.01) for wd in (0.0, 1e-4)
     }
+    assert tried[0]["given"] and (tried[0]["hidden"], tried[0]["lr"], tried[0]["weightDecay"]) == (64, 0.01, 1e-5)
     best = max(tried, key=lambda t: t["val"]["ndcg@10"])
     saved = json.loads((runs / trained["runId"] / "config.json").read_text())
     assert (saved["hidden"], saved["lr"], saved["weight_decay"]) == (best["hidden"], best["lr"], best["weightDecay"])
     assert trained["val"]["ndcg@10"] == pytest.approx(best["val"]["ndcg@10"], abs=1e-9)
     assert json.loads((runs / trained["runId"] / "metrics.json").read_text())["tuning"] == tried
     shown = cli("train", "--epochs", "1", "--gat-task", "mask", "--tune", "--runs-dir", str(runs))
-    assert shown.exit_code == 0 and "Chosen on validation of 12 trained" in shown.output
+    assert shown.exit_code == 0 and "Chosen on validation of 13 raced" in shown.output
 
 
 def test_a_crippled_model_fails_the_gate_and_writeback_refuses_it(cli, backend, small_graph, tmp_path):

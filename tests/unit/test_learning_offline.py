@@ -384,6 +384,7 @@ def test_a_feature_without_any_value_is_left_out_with_a_note_and_training_still_
 
 
 def test_the_item_channel_gives_the_same_scores_dense_and_gathered(generated, monkeypatch):
+    from wbgraph.gnn import data as data_module
     from wbgraph.gnn import model as model_module
 
     data = prepare_tables(generated["tables"])
@@ -394,6 +395,9 @@ def test_the_item_channel_gives_the_same_scores_dense_and_gathered(generated, mo
     monkeypatch.setattr(model_module, "DENSE_CHANNEL_PRODUCTS", 0)
     gathered = model.parts(graph)[1]
     assert torch.allclose(dense, gathered, atol=1e-5)
+    monkeypatch.setattr(data_module, "DENSE_CHANNEL_PRODUCTS", 0)  # a graph that keeps its gathering plan
+    kept = prepare_tables(generated["tables"]).train_graph
+    assert "gather_target" in kept[CO_ADOPTED] and torch.equal(model.parts(kept)[1], gathered)
 
 
 def test_the_channel_of_some_customers_is_their_rows_of_the_whole_channel(generated, monkeypatch):
@@ -469,18 +473,66 @@ def test_batch_customers_makes_an_epoch_several_steps_even_when_the_graph_fits(g
         TrainConfig(batch_customers=-1)
 
 
-def test_tune_trains_every_setting_on_validation_and_only_the_winner_is_tested(generated):
+def test_tune_races_every_setting_on_validation_and_only_the_winner_is_tested(generated):
     data = prepare_tables(generated["tables"])
     grid = {"hidden": (8, 16), "lr": (0.01, 0.003)}
     config = TrainConfig(epochs=4, patience=2, refit=False, gat_task="mask")
     chosen, config, tried = training.tune(data, config, grid)
     assert [(t["hidden"], t["lr"]) for t in tried] == [(8, 0.01), (8, 0.003), (16, 0.01), (16, 0.003)]
-    best = max(tried, key=lambda t: t["val"]["ndcg@10"])
+    assert sum("leftAt" in t for t in tried) == 2  # the worse half at the first rung (the patience: 2 epochs)
+    best = max((t for t in tried if "leftAt" not in t), key=lambda t: t["val"]["ndcg@10"])
     assert (config.hidden, config.lr) == (best["hidden"], best["lr"])  # the best on validation, its settings kept
     assert chosen.val["ndcg@10"] == best["val"]["ndcg@10"] and chosen.test == {}  # no test figure while tuning
     assert chosen.model.hidden == config.hidden
     final = training.finish(data, config, chosen)
     assert "ndcg@10" in final.test
+
+
+def test_tune_races_the_settings_as_given_and_keeps_them_when_none_does_better(generated, monkeypatch):
+    data = prepare_tables(generated["tables"])
+    config = TrainConfig(epochs=12, patience=2, refit=False, hidden=16, gat_task="mask", channel=False)
+    given = training.choose(data, config)
+    trained = []
+    monkeypatch.setattr(training.Training, "advance", _counting(training.Training.advance, trained))
+    chosen, kept, tried = training.tune(data, config, {"lr": (1e-9, 0.01, 1e-8)}, given=given)
+    assert [t["lr"] for t in tried] == [0.01, 1e-9, 1e-8] and tried[0]["given"]  # first; 0.01 not raced twice
+    assert tried[0]["val"]["ndcg@10"] == given.val["ndcg@10"] and tried[0]["epochs"] == len(given.history)
+    assert chosen is given and kept == config  # no setting that cannot learn beats it
+    assert {lr for lr, _ in trained} == {1e-9, 1e-8}  # the given settings were not trained again
+
+
+def _counting(advance, calls: list):
+    def counted(self, until, *args, **kwargs):
+        calls.append((self.config.lr, until))
+        return advance(self, until, *args, **kwargs)
+
+    return counted
+
+
+def test_a_training_paused_while_another_trains_goes_on_exactly_as_straight_through(generated):
+    data = prepare_tables(generated["tables"])
+    config = TrainConfig(epochs=6, patience=50, refit=False, hidden=16, dropout=0.3, gat_task="mask")
+    straight = training.choose(data, config)
+    paused = training.Training(data, config)
+    paused.advance(3)
+    training.Training(data, dataclasses.replace(config, seed=7)).advance(4)  # draws on the same global random state
+    paused.advance(6)
+    resumed = paused.result()
+    assert [h["loss"] for h in paused.history] == [h["loss"] for h in straight.history]  # dropout drew the same
+    assert resumed.val == straight.val and resumed.part_epochs == straight.part_epochs
+
+
+def test_a_race_keeps_the_better_half_at_each_rung_and_its_winner_trains_as_if_alone(generated):
+    data = prepare_tables(generated["tables"])
+    grid = {"lr": (0.01, 1e-9, 0.003, 1e-8)}  # two settings that cannot learn
+    config = TrainConfig(epochs=12, patience=2, refit=False, hidden=16, gat_task="mask", channel=False)
+    chosen, config, tried = training.tune(data, config, grid)  # rungs at 2 epochs (the patience), then 4
+    assert [t.get("leftAt") for t in tried][1::2] == [2, 2]  # behind at the first rung: the half left there
+    behind = [t for t in tried[0::2] if "leftAt" in t]
+    assert [t["leftAt"] for t in behind] == [4]  # of the two that learn, one left at the second rung
+    alone = training.choose(data, config)  # the winner trained by itself, no race around it
+    assert [h["loss"] for h in chosen.history] == [h["loss"] for h in alone.history] and chosen.val == alone.val
+    assert behind[0]["val"]["ndcg@10"] <= max(h["val_ndcg@10"] for h in chosen.history[:4])  # it was behind
 
 
 def test_auto_trains_the_gat_part_on_each_task_and_keeps_the_better_on_validation(generated):

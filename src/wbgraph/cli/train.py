@@ -67,7 +67,7 @@ DEFAULTS = TrainConfig()
     type=click.Choice(typing.get_args(GatTask)),
     help="What the GAT part learns: mask (a random share of the links hidden and predicted), temporal (the "
     "earlier question's answers: what was newly taken in the last training window), both, or auto (mask and "
-    f"temporal each trained, the better on validation kept; default {DEFAULTS.gat_task}).",
+    f"temporal raced on validation, the better kept; default {DEFAULTS.gat_task}).",
 )
 @click.option(
     "--channel/--no-channel",
@@ -90,7 +90,9 @@ DEFAULTS = TrainConfig()
     "--tune",
     is_flag=True,
     help="Choose hidden (32/64/128), lr (0.003/0.01) and weight decay (0/1e-4) on validation: 12 trainings on "
-    "one export, each with its own early stopping; the winner is refitted and saved (metrics.json: tuning).",
+    "one export, raced with the settings as given (the better half goes on after the patience's epochs, "
+    "then after twice as many, ...; each with its own early stopping); the winner is refitted and saved "
+    "(metrics.json: tuning).",
 )
 @click.option("--seed", type=int, help=f"Random seed (default {DEFAULTS.seed}).")
 @click.option("--device", help=f"cpu, cuda, cuda:N or auto (default {DEFAULTS.device}).")
@@ -149,7 +151,7 @@ def train(
     if result.tuning:
         c = result.chosen
         click.echo(
-            f"Chosen on validation of {len(result.tuning)} trained: GAT task {c['gatTask']}, hidden {c['hidden']}, "
+            f"Chosen on validation of {len(result.tuning)} raced: GAT task {c['gatTask']}, hidden {c['hidden']}, "
             f"lr {c['lr']}, weight decay {c['weightDecay']}"
         )
     if result.protocol.get("name") == "asof":

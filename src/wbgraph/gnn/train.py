@@ -33,7 +33,7 @@ from torch_geometric.data import HeteroData
 from .. import cypher
 from ..config import Settings, TrainConfig, parse_size
 from ..db import describe_interrupted, interrupted_ingests
-from ..progress import SILENT, Phases, Progress, Summary, camel
+from ..progress import SILENT, Phases, Progress, Summary, Update, camel
 from ..runs import Run, environment
 from .data import REV_USES, USES, Prepared, Stage, prepare
 from .metrics import RankedRows
@@ -93,8 +93,8 @@ def train(
 ) -> TrainResult:
     """Export, split, train with early stopping, score the test set, save the run.
 
-    ``tuning`` (``--tune``): the settings of :data:`TUNING_GRID` each trained and judged on
-    validation (:func:`select`), the winner refitted and saved with its settings (and, with
+    ``tuning`` (``--tune``): the settings of :data:`TUNING_GRID` raced and judged on
+    validation (:func:`select`, :func:`tune`), the winner refitted and saved with its settings (and, with
     ``gat_task = "auto"``, the task chosen the same way first).
 
     An interrupted ingest in the graph (:func:`wbgraph.db.interrupted_ingests`) is a warning,
@@ -259,44 +259,103 @@ def choose(data: Prepared, config: TrainConfig, progress: Progress = SILENT) -> 
     time, and each epoch's figures are taken on a fixed random :data:`VALIDATION_CUSTOMERS`
     of the validation customers (the validation figures reported are over all of them).
     """
-    if config.gat_task == "auto":
-        raise ValueError("choose() trains one GAT task: select() chooses between them for gat_task 'auto'")
-    torch.manual_seed(config.seed)
-    torch.use_deterministic_algorithms(True, warn_only=True)
-    device = pick_device(config.device)
-    model = HeteroGATRecommender.for_graph(data.train_graph, config).to(device)
-    graph = data.train_graph.to(device)
-    optimiser = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
-    generator = torch.Generator(device="cpu").manual_seed(config.seed)
-    train_c = torch.as_tensor(data.val.customer, device=device)
-    train_p = torch.as_tensor(data.val.product, device=device)
-    held = data.val.held().to(device)
-    val_relevant = data.val.answers()
-    channel = _Question(data, data.history[-1], device) if model.channel or config.gat_task != "mask" else None
-    batches = plan_batches(data, config)
-    choose_on = val_relevant
-    if not batches.full:
-        progress.say(f"Training in batches of {batches.customers:,} customers: {batches.reason}")
-        choose_on = sample_rows(val_relevant, VALIDATION_CUSTOMERS, config.seed)
-
-    history, stopping = [], EarlyStopping(config.patience)
+    training = Training(data, config)
+    if not training.batches.full:
+        progress.say(f"Training in batches of {training.batches.customers:,} customers: {training.batches.reason}")
     with progress.task("Training", "epochs") as update:
-        for epoch in range(1, config.epochs + 1):
-            loss = _epoch(model, graph, config, batches, optimiser, train_c, train_p, held, generator, channel)
-            val, mix, alone = _validate(model, graph, choose_on, held.cpu(), batches.customers)
-            history.append(
+        training.advance(config.epochs, update)
+    return training.result()
+
+
+class Training:
+    """One setting's training that chooses (:func:`choose`), an epoch at a time.
+
+    It keeps its own random state between calls to :meth:`advance`, so a training paused
+    (while :func:`tune` trains other settings) and taken up again goes exactly as it would
+    have straight through: the settings a race keeps have the figures they would have had alone.
+    """
+
+    def __init__(self, data: Prepared, config: TrainConfig, question: _Question | None = None):
+        if config.gat_task == "auto":
+            raise ValueError("choose() trains one GAT task: select() chooses between them for gat_task 'auto'")
+        torch.manual_seed(config.seed)
+        torch.use_deterministic_algorithms(True, warn_only=True)
+        self.data, self.config = data, config
+        self.device = device = pick_device(config.device)
+        self.model = HeteroGATRecommender.for_graph(data.train_graph, config).to(device)
+        self.graph = data.train_graph.to(device)
+        self.optimiser = torch.optim.Adam(self.model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+        self.generator = torch.Generator(device="cpu").manual_seed(config.seed)
+        self.train_c = torch.as_tensor(data.val.customer, device=device)
+        self.train_p = torch.as_tensor(data.val.product, device=device)
+        self.held = data.val.held().to(device)
+        self.val_relevant = data.val.answers()
+        wanted = self.model.channel or config.gat_task != "mask"
+        self.question = (question or _Question(data, data.history[-1], device)) if wanted else None
+        self.batches = plan_batches(data, config)
+        self.choose_on = self.val_relevant
+        if not self.batches.full:
+            self.choose_on = sample_rows(self.val_relevant, VALIDATION_CUSTOMERS, config.seed)
+        self.history: list[dict] = []
+        self.stopping = EarlyStopping(config.patience)
+        self.finished = False  # every part has stopped, or config.epochs are done
+        self._random = _random_state(device)
+
+    @property
+    def epoch(self) -> int:
+        """Epochs trained so far."""
+        return len(self.history)
+
+    def advance(self, until: int, update: Update = lambda done, total: None) -> None:
+        """Train up to epoch ``until``, or less when every part stops first (``finished``)."""
+        _set_random_state(self._random, self.device)
+        config = self.config
+        while not self.finished and self.epoch < min(until, config.epochs):
+            epoch = self.epoch + 1
+            loss = _epoch(
+                self.model,
+                self.graph,
+                config,
+                self.batches,
+                self.optimiser,
+                self.train_c,
+                self.train_p,
+                self.held,
+                self.generator,
+                self.question,
+            )
+            val, mix, alone = _validate(self.model, self.graph, self.choose_on, self.held.cpu(), self.batches.customers)
+            self.history.append(
                 {"epoch": epoch, "loss": loss, "val_ndcg@10": val["ndcg@10"], "mix": list(mix), "alone": alone}
             )
             update(epoch, config.epochs)
-            stopping.update(epoch, alone, model)
-            if stopping.done(epoch):
-                break
-    stopping.restore(model)
-    _val, mix, _alone = _validate(model, graph, choose_on, held.cpu(), batches.customers)
-    model.mix = torch.tensor(mix, device=device)
-    val = _scored(model, graph, val_relevant, held.cpu(), batches.customers)
-    best = max(stopping.epoch.values())
-    return Fitted(model, history, best, val, {}, str(device), batches.describe(), 0, dict(stopping.epoch))
+            self.stopping.update(epoch, alone, self.model)
+            self.finished = self.stopping.done(epoch) or epoch == config.epochs
+        self._random = _random_state(self.device)
+
+    def result(self) -> Fitted:
+        """Each part's best weights, the mix validation chooses for them, and their validation figures."""
+        model, graph, held = self.model, self.graph, self.held.cpu()
+        self.stopping.restore(model)
+        _val, mix, _alone = _validate(model, graph, self.choose_on, held, self.batches.customers)
+        model.mix = torch.tensor(mix, device=self.device)
+        val = _scored(model, graph, self.val_relevant, held, self.batches.customers)
+        best = max(self.stopping.epoch.values())
+        return Fitted(
+            model, self.history, best, val, {}, str(self.device), self.batches.describe(), 0, dict(self.stopping.epoch)
+        )
+
+
+def _random_state(device: torch.device) -> tuple:
+    """The global random state training draws from (dropout): the CPU's, and the GPU's when training there."""
+    return torch.get_rng_state(), torch.cuda.get_rng_state(device) if device.type == "cuda" else None
+
+
+def _set_random_state(state: tuple, device: torch.device) -> None:
+    """Put back a state :func:`_random_state` took."""
+    torch.set_rng_state(state[0])
+    if state[1] is not None:
+        torch.cuda.set_rng_state(state[1], device)
 
 
 def finish(data: Prepared, config: TrainConfig, chosen: Fitted, progress: Progress = SILENT) -> Fitted:
@@ -320,7 +379,7 @@ def finish(data: Prepared, config: TrainConfig, chosen: Fitted, progress: Progre
     return dataclasses.replace(chosen, model=model, test=test, refit_epochs=refit_epochs)
 
 
-GAT_TASKS = {"gat_task": ("mask", "temporal")}  # gat_task "auto": both trained, the better on validation kept
+GAT_TASKS = {"gat_task": ("mask", "temporal")}  # gat_task "auto": the two raced, the better on validation kept
 TUNING_GRID = {"hidden": (32, 64, 128), "lr": (0.003, 0.01), "weight_decay": (0.0, 1e-4)}  # --tune
 
 
@@ -329,43 +388,108 @@ def select(
 ) -> tuple[Fitted, TrainConfig, list]:
     """The chosen weights (for :func:`finish`), the config that made them, and every setting tried.
 
-    ``gat_task = "auto"``: the GAT part's task first, :data:`GAT_TASKS` tried at the given
-    settings; then, with ``tuning``, :data:`TUNING_GRID` with the task chosen (:func:`tune`).
+    ``gat_task = "auto"``: the GAT part's task first, :data:`GAT_TASKS` raced at the given
+    settings; then, with ``tuning``, :data:`TUNING_GRID` raced with the task chosen, the
+    settings as given (trained to the end by then) in the race too (:func:`tune`).
     """
     tried, chosen = [], None
     if config.gat_task == "auto":
         chosen, config, tried = tune(data, config, GAT_TASKS, progress)
     if tuning:
-        chosen, config, grid = tune(data, config, TUNING_GRID, progress)
+        given = chosen or choose(data, config, progress)
+        chosen, config, grid = tune(data, config, TUNING_GRID, progress, given)
         tried += grid
     return chosen or choose(data, config, progress), config, tried
 
 
 def tune(
-    data: Prepared, config: TrainConfig, grid: dict, progress: Progress = SILENT
+    data: Prepared, config: TrainConfig, grid: dict, progress: Progress = SILENT, given: Fitted | None = None
 ) -> tuple[Fitted, TrainConfig, list]:
-    """Every setting of ``grid`` (each name's values crossed) trained and judged on validation alone.
+    """The settings of ``grid`` (each name's values crossed) raced on validation alone.
 
-    Each setting trains with its own early stopping on the same prepared data (one export);
-    the best validation NDCG@10 of its chosen mix wins, ties to the earlier in the grid.
-    Returns the winner's chosen weights, its config and every setting with its validation
-    figures (``metrics.json`` ``tuning``); the test part is scored once, for the winner,
-    by :func:`finish`.
+    Successive halving: every setting trains ``config.patience`` epochs (no setting is left
+    behind before its own early stopping would judge it), then the better half of them
+    (:func:`standing`: the best validation NDCG@10 of an epoch so far, ties to the better GAT
+    part alone, then to the earlier in the grid) goes on twice as far, and so on until one is
+    left, which trains to its own early stop. Each setting has its own early stopping and
+    random state on the same prepared data (one export), so the one kept ends with the
+    figures it would have had trained alone; a setting that stops on its own before a rung
+    stays in the race with what it has. ``given``: the settings as given (``config``'s),
+    already trained to the end, race as the first setting (``"given": true``), so tuning
+    never ends below them on validation. The winner is the best on validation of those still
+    in the race at the end. Returns its chosen weights, its config and every setting with
+    its validation figures (``metrics.json`` ``tuning``; one left behind has ``leftAt``, the
+    epoch, and ``val`` its best epoch's NDCG@10 so far); the test part is scored once, for
+    the winner, by :func:`finish`.
     """
     names = list(grid)
     settings = [dict(zip(names, values)) for values in itertools.product(*grid.values())]
-    tried, best = [], None
-    for number, setting in enumerate(settings, start=1):
-        progress.say(f"Trying {number}/{len(settings)}: " + ", ".join(f"{k} {v}" for k, v in setting.items()))
-        candidate = dataclasses.replace(config, **setting)
-        fitted = choose(data, candidate, progress)
-        named = {camel(k): v for k, v in setting.items()}
-        tried.append(
-            named | {"val": _headline(fitted.val), "epochs": len(fitted.history), "partEpochs": fitted.part_epochs}
-        )
-        if best is None or fitted.val["ndcg@10"] > best[0].val["ndcg@10"]:
-            best = (fitted, candidate)
-    return best[0], best[1], tried
+    runs: list = []
+    if given is not None:
+        as_given = {name: getattr(config, name) for name in names}
+        settings = [as_given] + [setting for setting in settings if setting != as_given]
+        runs.append(_Trained(given))
+    question = None
+    for setting in settings[len(runs) :]:
+        run = Training(data, dataclasses.replace(config, **setting), question)
+        question = question or run.question
+        runs.append(run)
+    racing, until, left = list(range(len(runs))), config.patience, {}
+    while True:
+        for number in racing:
+            if not runs[number].finished:
+                label = ", ".join(f"{k} {v}" for k, v in settings[number].items())
+                with progress.task(f"Trying {number + 1}/{len(runs)}: {label}", "epochs") as update:
+                    runs[number].advance(until, update)
+        if len(racing) == 1 or all(runs[n].finished for n in racing):
+            break
+        standings = {n: standing(runs[n].history) for n in racing}
+        ahead = sorted(racing, key=lambda n: standings[n], reverse=True)[: (len(racing) + 1) // 2]
+        for number in set(racing) - set(ahead):  # left behind: its figures so far kept, its weights let go
+            run, runs[number] = runs[number], None
+            left[number] = {"val": {"ndcg@10": standings[number][0]}, "epochs": run.epoch, "leftAt": run.epoch}
+        racing, until = sorted(ahead), config.epochs if len(ahead) == 1 else until * 2
+    results = {n: runs[n].result() for n in racing}
+    winner = max(racing, key=lambda n: (results[n].val["ndcg@10"], -n))
+    tried = []
+    for number, setting in enumerate(settings):
+        named = {camel(k): v for k, v in setting.items()} | ({"given": True} if given and number == 0 else {})
+        if number in left:
+            tried.append(named | left[number])
+        else:
+            fitted = results[number]
+            epochs = len(fitted.history)
+            tried.append(named | {"val": _headline(fitted.val), "epochs": epochs, "partEpochs": fitted.part_epochs})
+    chosen = dataclasses.replace(config, **settings[winner])
+    return results[winner], chosen, tried
+
+
+def standing(history: list[dict]) -> tuple[float, float]:
+    """Where a training stands in a race (:func:`tune`): its best validation NDCG@10 of an epoch
+    so far, then its GAT part's best alone (-1 before the first epoch).
+
+    Early on the item channel alone is often the best mix of every setting (MovieLens,
+    generated data: the same figure to the last digit for both GAT tasks, whose channels
+    train alike); the GAT part, what a task changes, then tells them apart.
+    """
+    best = max((h["val_ndcg@10"] for h in history), default=-1.0)
+    return best, max((h["alone"]["gat"] for h in history), default=-1.0)
+
+
+class _Trained:
+    """A setting already trained to its end (the settings as given), as it stands in a race."""
+
+    finished = True
+
+    def __init__(self, fitted: Fitted):
+        self.fitted, self.history = fitted, fitted.history
+
+    @property
+    def epoch(self) -> int:
+        return len(self.history)
+
+    def result(self) -> Fitted:
+        return self.fitted
 
 
 def _refit(
