@@ -120,7 +120,9 @@ def train(
     with phases("train"):
         chosen, config, tried = select(data, config, progress, tuning)
         fitted = finish(data, config, chosen, progress)
-    epochs = (sum(t["epochs"] for t in tried) if tried else len(fitted.history)) + fitted.refit_epochs
+    tasks_raced = any("gatTask" in t for t in tried)  # then the settings as given are counted there already
+    trained = [t["epochs"] for t in tried if not (t.get("given") and tasks_raced)]
+    epochs = (sum(trained) if tried else len(fitted.history)) + fitted.refit_epochs
     seconds = {"export": phases["export"], "train": phases["train"], "perEpoch": phases["train"] / epochs}
     now = datetime.now(UTC)
     metrics = {
