@@ -282,7 +282,7 @@ class Training:
             raise ValueError("choose() trains one GAT task: select() chooses between them for gat_task 'auto'")
         torch.manual_seed(config.seed)
         torch.use_deterministic_algorithms(True, warn_only=True)
-        self.data, self.config = data, config
+        self.config = config
         self.device = device = pick_device(config.device)
         self.model = HeteroGATRecommender.for_graph(data.train_graph, config).to(device)
         self.graph = data.train_graph.to(device)
@@ -290,7 +290,8 @@ class Training:
         self.generator = torch.Generator(device="cpu").manual_seed(config.seed)
         self.train_c = torch.as_tensor(data.val.customer, device=device)
         self.train_p = torch.as_tensor(data.val.product, device=device)
-        self.held = data.val.held().to(device)
+        self.known = data.val.held()  # on the CPU, where validation ranks it: moved once, not every epoch
+        self.held = self.known.to(device)
         self.val_relevant = data.val.answers()
         wanted = self.model.channel or config.gat_task != "mask"
         self.question = (question or _Question(data, data.history[-1], device)) if wanted else None
@@ -326,7 +327,7 @@ class Training:
                 self.generator,
                 self.question,
             )
-            val, mix, alone = _validate(self.model, self.graph, self.choose_on, self.held.cpu(), self.batches.customers)
+            val, mix, alone = _validate(self.model, self.graph, self.choose_on, self.known, self.batches.customers)
             self.history.append(
                 {"epoch": epoch, "loss": loss, "val_ndcg@10": val["ndcg@10"], "mix": list(mix), "alone": alone}
             )
@@ -337,7 +338,7 @@ class Training:
 
     def result(self) -> Fitted:
         """Each part's best weights, the mix validation chooses for them, and their validation figures."""
-        model, graph, held = self.model, self.graph, self.held.cpu()
+        model, graph, held = self.model, self.graph, self.known
         self.stopping.restore(model)
         _val, mix, _alone = _validate(model, graph, self.choose_on, held, self.batches.customers)
         model.mix = torch.tensor(mix, device=self.device)
