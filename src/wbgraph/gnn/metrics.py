@@ -54,10 +54,19 @@ class RankedRows:
         only the top ``k`` and their hits are kept, on the CPU.
         """
         device = scores.device
-        top, hits, n_relevant = _ranked(scores, relevant.to(device), exclude.to(device), self.k)
+        answered = Answered(relevant.to(device), exclude.to(device))
+        self.add_answered(answered.masked(scores), answered)
+
+    def add_answered(self, masked: torch.Tensor, answered: Answered) -> None:
+        """:meth:`add` of scores already cut to ``answered``'s rows and masked (:meth:`Answered.masked`).
+
+        Several rankings of the same rows (training's validation ranks each mix of the model's
+        parts every epoch) then find those rows, mask what is held and count the answers once.
+        """
+        top = masked.topk(min(self.k, masked.shape[1]), dim=1).indices
         self.top.append(top.cpu())
-        self.hits.append(hits.cpu())
-        self.n_relevant.append(n_relevant.cpu())
+        self.hits.append(answered.relevant.gather(1, top).float().cpu())
+        self.n_relevant.append(answered.n_relevant.cpu())
 
     def figures(self, n_items: int, ks: tuple[int, ...] = KS) -> dict:
         """``{"recall@10": ..., "customers": n}`` over every row added so far (``ks`` at most ``k``)."""
@@ -105,12 +114,28 @@ def per_customer(
     return {f"{name}@{k}": figures[name]().numpy() for name in wanted}
 
 
+class Answered:
+    """A block's rows with something relevant (the rows a ranking counts), their answers and what they hold."""
+
+    def __init__(self, relevant: torch.Tensor, exclude: torch.Tensor):
+        self.rows = relevant.any(dim=1)
+        self.relevant, self.exclude = relevant[self.rows], exclude[self.rows]
+        self.n_relevant = self.relevant.sum(dim=1).float()
+
+    def masked(self, scores: torch.Tensor) -> torch.Tensor:
+        """``scores`` of these rows, what they hold at minus infinity (never recommended).
+
+        Mixing masked scores with positive weights masks the mix: minus infinity stays so.
+        """
+        return scores[self.rows].float().masked_fill(self.exclude, float("-inf"))
+
+
 def _ranked(scores: torch.Tensor, relevant: torch.Tensor, exclude: torch.Tensor, k: int) -> tuple:
     """``(top k products, hit or not at each of them, relevant count)`` of the rows with something relevant."""
-    rows = relevant.any(dim=1)
-    scores, relevant, exclude = scores[rows].float(), relevant[rows], exclude[rows]
-    top = scores.masked_fill(exclude, float("-inf")).topk(min(k, scores.shape[1]), dim=1).indices
-    return top, relevant.gather(1, top).float(), relevant.sum(dim=1).float()
+    answered = Answered(relevant, exclude)
+    masked = answered.masked(scores)
+    top = masked.topk(min(k, masked.shape[1]), dim=1).indices
+    return top, answered.relevant.gather(1, top).float(), answered.n_relevant
 
 
 def _ndcg(hits: torch.Tensor, n_relevant: torch.Tensor) -> torch.Tensor:

@@ -211,9 +211,9 @@ class HeteroGATRecommender(nn.Module):
         learns is which holdings matter, not which IDs.
         """
         c, p = edge_index
-        z = self.attend_edge(edge_attr) + self.attend_customer(x_dict["customer"])[c]
+        z = self.attend_edge(edge_attr) + self.attend_customer(x_dict["customer"]).index_select(0, c)
         if self.attend_product is not None:
-            z = z + self.attend_product(x_dict["product"])[p]
+            z = z + self.attend_product(x_dict["product"]).index_select(0, p)
         logits = nn.functional.leaky_relu(z, 0.2) @ self.attend_vector
         return softmax_per_node(logits, c, num_nodes=x_dict["customer"].shape[0])
 
@@ -244,7 +244,7 @@ class HeteroGATRecommender(nn.Module):
             plan = plan if plan is not None else channel_plan(edge_index, co_index, co_weight, n_products)
             edge_of, target, weight = plan
             flat = torch.zeros(n_customers * n_products, device=co_weight.device)
-            out = flat.index_add(0, target, alpha[edge_of] * weight).view(n_customers, n_products)
+            out = flat.index_add(0, target, alpha.index_select(0, edge_of) * weight).view(n_customers, n_products)
         return out * self.log_temperature.exp()
 
     def channel_of(self, graph: HeteroData, customers: torch.Tensor | None = None) -> torch.Tensor:

@@ -36,7 +36,7 @@ from ..db import describe_interrupted, interrupted_ingests
 from ..progress import SILENT, Phases, Progress, Summary, Update, camel
 from ..runs import Run, environment
 from .data import REV_USES, USES, Prepared, Stage, prepare
-from .metrics import RankedRows
+from .metrics import Answered, RankedRows
 from .model import CO_ADOPTED, HeteroGATRecommender, bpr_loss, channel_share, mixed, rows_of
 
 
@@ -897,10 +897,12 @@ def _validate(model: HeteroGATRecommender, graph, relevant: torch.Tensor, held: 
     """``(figures, mix, NDCG@10 of each part alone)`` of the model's best mix of its parts on validation."""
     tried = {}
     for block, gat, channel in _parts_by_rows(model, graph, relevant, rows):
-        answers, known = relevant[block].to(gat.device), held[block].to(gat.device)  # ranked where scored
+        answered = Answered(relevant[block].to(gat.device), held[block].to(gat.device))  # ranked where scored
+        gat = answered.masked(gat)  # the rows and the mask found once: every mix of them is masked too
+        channel = answered.masked(channel) if channel is not None else None
         for mix in dict.fromkeys([*MIXES, *ALONE]) if channel is not None else ((1.0, 0.0),):
             scores = gat if channel is None else mixed(gat, channel, torch.tensor(mix))
-            tried.setdefault(mix, RankedRows(10)).add(scores, answers, known)
+            tried.setdefault(mix, RankedRows(10)).add_answered(scores, answered)
     figures = {mix: ranked.figures(relevant.shape[1], ks=(10,)) for mix, ranked in tried.items()}
     if len(figures) == 1:
         return figures[(1.0, 0.0)], (1.0, 0.0), {"gat": figures[(1.0, 0.0)]["ndcg@10"]}
