@@ -563,6 +563,19 @@ def test_the_channel_reads_ease_through_attention_over_what_the_customer_holds()
     assert torch.bincount(strongest[0]).max() == 2
 
 
+def test_a_product_nobody_holds_is_nobodys_neighbour_and_the_others_keep_their_weights():
+    held = torch.tensor([[1, 1, 0, 0, 1], [1, 1, 1, 0, 0], [0, 1, 1, 1, 0], [1, 0, 0, 1, 1]], dtype=torch.float32)
+    train = torch.cat([held[:, :2], torch.zeros(4, 1), held[:, 2:]], dim=1)  # product 2: nobody holds it
+    index, weight = ease_neighbours(train, 2.0, k=10)
+    assert not (index == 2).any()
+    b = torch.zeros(6, 6)
+    b[index[0], index[1]] = weight
+    assert torch.allclose(train @ b, ease(train, 2.0), atol=1e-5)  # EASE over all six, computed among five
+    alone, alone_weight = ease_neighbours(held, 2.0, k=10)
+    assert torch.equal(weight, alone_weight)  # the five's weights, to the last digit
+    assert torch.equal(index, alone + (alone >= 2).long())
+
+
 def test_each_part_keeps_its_own_best_epoch_and_validation_then_chooses_their_mix(generated):
     data = prepare_tables(generated["tables"])
     fitted = fit(data, TrainConfig(epochs=30, hidden=16, patience=30, refit=False))
@@ -677,3 +690,14 @@ def test_interaction_edges_carry_evidence_unless_switched_off(generated):
     assert {et for et, conv in convs.items() if isinstance(conv, EvidenceGATv2Conv)} == {USES_EDGE, REV_USES_EDGE}
     plain = HeteroGATRecommender.for_graph(graph, TrainConfig(hidden=8, evidence=False)).convs[0].convs
     assert not any(isinstance(conv, EvidenceGATv2Conv) for conv in plain.values())
+
+
+def test_the_refit_question_is_asked_on_the_training_graph_itself_which_it_would_have_built_again(generated):
+    data = prepare_tables(generated["tables"])
+    assert data.graph_of(data.refit) is data.train_graph  # not built again: its EASE neighbours are most of a build
+    again = data.refit.graph(data.tables, data.encoders)
+    for edge_type in again.edge_types:
+        assert torch.equal(again[edge_type].edge_index, data.train_graph[edge_type].edge_index)
+    earlier = data.graph_of(data.history[-1])  # the earlier question knows less: its own graph
+    uses = ("customer", "uses", "product")
+    assert earlier[uses].edge_index.shape[1] < data.train_graph[uses].edge_index.shape[1]

@@ -68,7 +68,11 @@ def ease_neighbours(train: torch.Tensor, lam: float, k: int, chunk: int = 2048) 
     """
     n_c, n_p = train.shape
     keep = min(k, max(n_p - 1, 1))
+    active = torch.nonzero(train.any(0)).flatten()
     if n_c < n_p:  # rows of P = (I - X' K^-1 X) / lam
+        # a product nobody holds has no weight to or from any other (its B row and column are 0): P is
+        # computed among the held ones only (MovieLens' training view: 7,165 of 9,724, half the work)
+        train = train[:, active]
         x = train.double()
         kx = torch.linalg.solve(x @ x.T + lam * torch.eye(n_c, dtype=torch.float64), x)
         diagonal = ((1.0 - (x * kx).sum(0)) / lam).float()
@@ -79,6 +83,7 @@ def ease_neighbours(train: torch.Tensor, lam: float, k: int, chunk: int = 2048) 
             out[torch.arange(len(rows)), rows] -= 1.0
             return -out / lam
     else:
+        active = torch.arange(n_p)
         p = torch.linalg.inv(gram(train) + lam * torch.eye(n_p, dtype=torch.float64)).float()
         diagonal = torch.diag(p)
 
@@ -86,10 +91,12 @@ def ease_neighbours(train: torch.Tensor, lam: float, k: int, chunk: int = 2048) 
             return p[rows]
 
     sources, targets, weights = [], [], []
-    for start in range(0, n_p, chunk):
-        rows = torch.arange(start, min(n_p, start + chunk))
-        b = -rows_of_p(rows) / diagonal[None, :]
-        b[torch.arange(len(rows)), rows] = 0.0
+    for start in range(0, len(active), chunk):
+        rows = torch.arange(start, min(len(active), start + chunk))  # positions among the active products
+        b = torch.zeros(len(rows), n_p)  # every product's column, 0 where nobody holds it: ranked as before
+        b[:, active] = -rows_of_p(rows) / diagonal[None, :]
+        b[torch.arange(len(rows)), active[rows]] = 0.0
+        rows = active[rows]
         strongest = b.abs().topk(keep, dim=1).indices
         sources.append(rows.repeat_interleave(keep))
         targets.append(strongest.reshape(-1))

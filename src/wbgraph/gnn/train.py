@@ -828,7 +828,7 @@ class _Question:
     """
 
     def __init__(self, data: Prepared, task: Stage, device: torch.device):
-        self.graph = task.graph(data.tables, data.encoders).to(device)
+        self.graph = data.graph_of(task).to(device)
         self.customers = torch.as_tensor(task.answer_customer, device=device)
         self.products = torch.as_tensor(task.answer_product, device=device)
         self.held = task.held().to(device)  # what was held then: the answers are among the rest
