@@ -278,6 +278,9 @@ class TrainConfig:
     ``gat_task``: what the GAT part learns (:class:`wbgraph.gnn.train._Question`): hidden links
     (``mask``), the earlier question's answers (``temporal``), both, or (``auto``) the better (raced) of
     the first two on validation: neither won on every data set.
+    ``windows``: how many of the latest earlier questions the ``temporal`` task learns from, one
+    an epoch in turn, oldest first (as-of: one a training window; latest: there is one); the
+    refit learns as many, one window later. Each is a graph held while training.
     """
 
     epochs: int = 400
@@ -295,6 +298,7 @@ class TrainConfig:
     refit: bool = True  # after early stopping, the chosen epochs again on training + validation: the saved model
     loss: Loss = "softmax"
     gat_task: GatTask = "auto"  # what the GAT part learns: mask, temporal, both, or auto (chosen on validation)
+    windows: int = 12  # the temporal task's earlier questions: the latest this many, one an epoch in turn
     seed: int = 0
     device: str = "auto"  # auto, cpu, cuda or cuda:N
     memory_budget: str | None = None  # e.g. "6GB"; None: half the memory free where training runs (the GPU's on CUDA)
@@ -333,7 +337,7 @@ class TrainConfig:
                 raise ConfigError(f"{f.name} must be a list of names, not {value!r}.")
         if self.memory_budget is not None:
             parse_size(self.memory_budget, "memory_budget")
-        for name in ("epochs", "hidden", "heads", "layers", "patience", "fanout"):
+        for name in ("epochs", "hidden", "heads", "layers", "patience", "fanout", "windows"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be 1 or more, not {getattr(self, name)}.")
         if self.batch_customers < 0:

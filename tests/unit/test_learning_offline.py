@@ -15,7 +15,7 @@ from wbgraph.gnn import train as training
 from wbgraph.gnn.data import Encoders, Side, Stage, build_graph, prepare_tables
 from wbgraph.gnn.ease import ease, ease_neighbours
 from wbgraph.gnn.evaluate import check_gate, gate, verdict
-from wbgraph.gnn.export import GraphTables
+from wbgraph.gnn.export import GraphTables, tables_from_rows
 from wbgraph.gnn.factors import lightgcn, matrix_factorisation
 from wbgraph.gnn.metrics import bootstrap_difference, per_customer, ranking_metrics, ranking_metrics_by_chunks
 from wbgraph.gnn.model import CO_ADOPTED, HeteroGATRecommender, bpr_loss
@@ -179,7 +179,7 @@ def test_the_saved_model_learns_the_chosen_epochs_again_from_training_and_valida
     assert not all(torch.equal(a, b) for a, b in weights)  # the saved model is the refit one
     # what each epoch learns from: the training part, then (the refit) training and validation
     learned_from = []
-    monkeypatch.setattr(training, "_epoch", lambda *args: learned_from.append(len(args[5])) or 0.0)
+    monkeypatch.setattr(training, "_epoch", lambda *args, **kwargs: learned_from.append(len(args[5])) or 0.0)
     flat = fit(data, config)  # nothing learns, so the first epoch is the best: one epoch refit
     train, val = int(data.split.train.sum()), int(data.split.val.sum())
     assert flat.best_epoch == 1 and learned_from == [train] * len(flat.history) + [train + val]
@@ -701,3 +701,28 @@ def test_the_refit_question_is_asked_on_the_training_graph_itself_which_it_would
     earlier = data.graph_of(data.history[-1])  # the earlier question knows less: its own graph
     uses = ("customer", "uses", "product")
     assert earlier[uses].edge_index.shape[1] < data.train_graph[uses].edge_index.shape[1]
+
+
+def test_the_temporal_task_learns_the_latest_windows_one_an_epoch_in_turn_and_the_refit_one_window_later(
+    generated, monkeypatch
+):
+    data = prepare_tables(tables_from_rows(generated["rows"], cutoff="2025-09-01", horizon="1m"))
+    assert len(data.history) >= 3  # monthly windows before the validation month
+    asked, channel = [], []
+    gat_loss, loss = training._Question.gat_loss, training._Question.loss
+    monkeypatch.setattr(
+        training._Question, "gat_loss", lambda self, *a, **k: asked.append(self.asof) or gat_loss(self, *a, **k)
+    )
+    monkeypatch.setattr(
+        training._Question, "loss", lambda self, *a, **k: channel.append(self.asof) or loss(self, *a, **k)
+    )
+    config = TrainConfig(epochs=4, patience=4, hidden=8, gat_task="temporal", windows=2, cutoff="2025-09-01")
+    chosen = fit(data, dataclasses.replace(config, refit=False))
+    older, latest = data.history[-2].asof, data.history[-1].asof
+    assert asked == [older, latest, older, latest]  # oldest first, one a step
+    assert channel == [latest] * 4  # the item channel learns the latest alone
+    asked.clear()
+    training.finish(data, config, chosen)  # the refit: as many windows, one later
+    assert asked[:2] == [latest, data.refit.asof]
+    one = fit(data, dataclasses.replace(config, windows=1, refit=False))
+    assert one.history != chosen.history  # learning one window is another training

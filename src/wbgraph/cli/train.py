@@ -70,6 +70,12 @@ DEFAULTS = TrainConfig()
     f"temporal raced on validation, the better kept; default {DEFAULTS.gat_task}).",
 )
 @click.option(
+    "--windows",
+    type=click.IntRange(1),
+    help="How many of the latest earlier questions (as-of: training windows) the temporal task learns from, "
+    f"one an epoch in turn; the refit as many, one window later (default {DEFAULTS.windows}).",
+)
+@click.option(
     "--channel/--no-channel",
     default=None,
     help="Add the item channel (EASE's item-item weights read through attention) to the GAT (default: on).",
