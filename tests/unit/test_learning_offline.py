@@ -535,6 +535,22 @@ def test_a_race_keeps_the_better_half_at_each_rung_and_its_winner_trains_as_if_a
     assert behind[0]["val"]["ndcg@10"] <= max(h["val_ndcg@10"] for h in chosen.history[:4])  # it was behind
 
 
+def test_settings_too_close_to_tell_apart_at_a_rung_all_go_on(generated, monkeypatch):
+    data = prepare_tables(generated["tables"])
+    grid = {"lr": (0.01, 0.005, 0.003, 1e-8)}
+    config = TrainConfig(epochs=12, patience=2, refit=False, hidden=16, gat_task="mask", channel=False)
+    first = [(0.50, 0.5), (0.49, 0.5), (0.48, 0.49), (0.10, 0.1)]  # (best mix, GAT part alone) at epoch 2
+    standings = iter(first + [(0.5, 0.5), (0.47, 0.5), (0.49, 0.5)] + [(0.5, 0.5), (0.4, 0.4)])
+    monkeypatch.setattr(training, "standing", lambda history: next(standings))  # as if these were the curves
+    _, _, tried = training.tune(data, config, grid, margin=0.05)
+    # three within 5% of the leader on both figures at the first rung: more than half go on; then 0.47
+    # trails 0.5 by 6% (left at 4), and 0.4 by 20% (left at 8)
+    assert [t.get("leftAt") for t in tried] == [None, 4, 8, 2]
+    standings = iter(first + [(0.5, 0.5), (0.47, 0.5)])
+    _, _, tried = training.tune(data, config, grid, margin=0.0)  # without a margin: the better half, as ever
+    assert [t.get("leftAt") for t in tried] == [None, 4, 2, 2]
+
+
 def test_auto_trains_the_gat_part_on_each_task_and_keeps_the_better_on_validation(generated):
     data = prepare_tables(generated["tables"])
     chosen, config, tried = training.select(data, TrainConfig(epochs=4, patience=2, refit=False, hidden=16))
