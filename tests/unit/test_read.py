@@ -57,23 +57,35 @@ LINE = ",".join(f"v{i}" for i in range(len(HEADERS)))
 
 
 @pytest.mark.parametrize(
-    "body",
+    "body,lines,ragged",
     [
-        f"{LINE}\n{LINE}\n",
-        f"{LINE}\n{LINE}",  # no newline at the end
-        f"\n{LINE}\n\n\n{LINE}\n\n",  # blank lines are not records, but count as lines
-        f"{LINE}\r\n\r\n{LINE}\r\n",  # Windows line ends, a blank one among them
-        f"{LINE}\n{LINE}\n" + LINE.replace("v3", '"a, ""quoted""\nvalue"') + f"\n{LINE}\n",  # quotes midway
-        f"{LINE}\n{LINE},extra\n{LINE}\n",  # a ragged row midway
-        f"{LINE}\n{LINE}\rv0\n{LINE}\n",  # a lone carriage return is a line end to csv
-        f"{LINE}\n" + LINE.replace("v5", "é ü 中文 🙂") + "\n",
-        f"{LINE}\n   \n{LINE}\n",  # spaces are a record of one field, not a blank line
+        (f"{LINE}\n{LINE}\n", [2, 3], {}),
+        (f"{LINE}\n{LINE}", [2, 3], {}),  # no newline at the end
+        (f"\n{LINE}\n\n\n{LINE}\n\n", [3, 6], {}),  # blank lines are not records, but count as lines
+        (f"{LINE}\r\n\r\n{LINE}\r\n", [2, 4], {}),  # Windows line ends, a blank one among them
+        (  # quotes midway: a record over two lines, the next one's line after them
+            f"{LINE}\n{LINE}\n" + LINE.replace("v3", '"a, ""quoted""\nvalue"') + f"\n{LINE}\n",
+            [2, 3, 4, 6],
+            {},
+        ),
+        (f"{LINE}\n{LINE},extra\n{LINE}\n", [2, 3, 4], {3: len(HEADERS) + 1}),  # a ragged row midway
+        (f"{LINE}\n{LINE}\rv0\n{LINE}\n", [2, 3, 4, 5], {4: 1}),  # a lone carriage return is a line end to csv
+        (f"{LINE}\n" + LINE.replace("v5", "é ü 中文 🙂") + "\n", [2, 3], {}),
+        (f"{LINE}\n   \n{LINE}\n", [2, 3, 4], {3: 1}),  # spaces are a record of one field, not a blank line
     ],
 )
-def test_tricky_text_reads_the_same_either_way(body, tmp_path, monkeypatch):
+def test_tricky_text_reads_the_same_either_way(body, lines, ragged, tmp_path, monkeypatch):
     path = tmp_path / "f.csv"
     path.write_bytes((HEADER + "\n" + body).encode())
-    assert both(path, monkeypatch)
+    chunks = both(path, monkeypatch)  # (records, their lines, ragged widths by place in the chunk, columns)
+    assert [line for chunk in chunks for line in chunk[1]] == lines  # each record at its line in the file
+    assert {chunk[1][i]: width for chunk in chunks for i, width in chunk[2].items()} == ragged
+    records = [record for chunk in chunks for record in chunk[0]]
+    assert all(len(record) == len(HEADERS) for record in records)
+    if "quoted" in body:
+        assert records[2][3] == 'a, "quoted"\nvalue'
+    if "中文" in body:
+        assert records[1][5] == "é ü 中文 🙂"
 
 
 def test_invalid_utf8_midway_is_the_same_one_line_error(tmp_path, monkeypatch):
