@@ -34,20 +34,34 @@ def test_any_text_in_a_number_column_is_parsed_exactly_or_rejected_with_a_reason
             assert math.isfinite(value) and value >= 0 and accepted[f"T{i}"] == value
 
 
-@settings(max_examples=150, deadline=None)
-@given(ID, ID)
-def test_any_id_is_stored_exactly_as_written(customer, product):
-    v = validated([row(Customer_ID=customer, Product_ID=product)])
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.tuples(ID, ID), min_size=1, max_size=10))  # several a file: one validation checks them all
+def test_any_id_is_stored_exactly_as_written(pairs):
+    v = validated([row(Customer_ID=c, Product_ID=p, Transaction_ID=f"T{i}") for i, (c, p) in enumerate(pairs)])
     assert len(v.rejects) == 0
-    assert (v.rows["customerId"].iat[0], v.rows["productId"].iat[0]) == (customer, product)
+    stored = v.rows.set_index("transactionId")
+    for i, (customer, product) in enumerate(pairs):
+        assert (stored.at[f"T{i}", "customerId"], stored.at[f"T{i}", "productId"]) == (customer, product)
 
 
-@settings(max_examples=100, deadline=None)
-@given(st.floats(min_value=0, max_value=1e15, allow_nan=False), st.floats(min_value=0, max_value=1))
-def test_valid_numbers_survive_the_round_trip(amount, probability):
-    v = validated([row(Transaction_Amount=repr(amount), Default_Probability=repr(probability))])
+@settings(max_examples=30, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.floats(min_value=0, max_value=1e15, allow_nan=False), st.floats(min_value=0, max_value=1)),
+        min_size=1,
+        max_size=10,
+    )
+)
+def test_valid_numbers_survive_the_round_trip(numbers):
+    rows = [
+        row(Customer_ID=f"C{i}", Transaction_ID=f"T{i}", Transaction_Amount=repr(a), Default_Probability=repr(p))
+        for i, (a, p) in enumerate(numbers)
+    ]
+    v = validated(rows)
     assert len(v.rejects) == 0
-    assert v.rows["amount"].iat[0] == amount and v.rows["defaultProbability"].iat[0] == probability
+    stored = v.rows.set_index("transactionId")
+    for i, (amount, probability) in enumerate(numbers):
+        assert stored.at[f"T{i}", "amount"] == amount and stored.at[f"T{i}", "defaultProbability"] == probability
 
 
 @settings(max_examples=60, deadline=None)
