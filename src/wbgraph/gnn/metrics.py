@@ -63,9 +63,9 @@ class RankedRows:
         Several rankings of the same rows (training's validation ranks each mix of the model's
         parts every epoch) then find those rows, mask what is held and count the answers once.
         """
-        top = masked.topk(min(self.k, masked.shape[1]), dim=1).indices
+        top, hits = answered.top(masked, self.k)
         self.top.append(top.cpu())
-        self.hits.append(answered.relevant.gather(1, top).float().cpu())
+        self.hits.append(hits.cpu())
         self.n_relevant.append(answered.n_relevant.cpu())
 
     def figures(self, n_items: int, ks: tuple[int, ...] = KS) -> dict:
@@ -129,13 +129,16 @@ class Answered:
         """
         return scores[self.rows].float().masked_fill(self.exclude, float("-inf"))
 
+    def top(self, masked: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(top k products, hit or not at each of them)`` of :meth:`masked` scores."""
+        top = masked.topk(min(k, masked.shape[1]), dim=1).indices
+        return top, self.relevant.gather(1, top).float()
+
 
 def _ranked(scores: torch.Tensor, relevant: torch.Tensor, exclude: torch.Tensor, k: int) -> tuple:
     """``(top k products, hit or not at each of them, relevant count)`` of the rows with something relevant."""
     answered = Answered(relevant, exclude)
-    masked = answered.masked(scores)
-    top = masked.topk(min(k, masked.shape[1]), dim=1).indices
-    return top, answered.relevant.gather(1, top).float(), answered.n_relevant
+    return *answered.top(answered.masked(scores), k), answered.n_relevant
 
 
 def _ndcg(hits: torch.Tensor, n_relevant: torch.Tensor) -> torch.Tensor:

@@ -750,8 +750,8 @@ def _batch_epoch(
     held: torch.Tensor,
     generator: torch.Generator,
     channel: _Question | None,
-    frozen: set[str] = frozenset(),
-    temporal: _Question | None = None,
+    frozen: set[str],
+    temporal: _Question | None,
 ) -> float:
     """One pass over the customers with hidden interactions, ``batches.customers`` per step; the mean loss.
 
@@ -780,7 +780,7 @@ def _batch_epoch(
         if config.gat_task == "temporal":
             loss = 0.0 * loss  # the masked links' loss computed, not learned from: the step's customers stay the same
         if config.gat_task != "mask":
-            loss = loss + (temporal or channel).gat_loss(model, customers, batches.fanout, generator)
+            loss = loss + temporal.gat_loss(model, customers, batches.fanout, generator)
         if model.channel and "channel" not in frozen:
             loss = loss + channel.loss(model, held, customers)
         optimiser.zero_grad()
