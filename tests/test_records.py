@@ -9,6 +9,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from wbgraph.db import open_driver
+from wbgraph.gnn.restore import encoders_of
 from wbgraph.loaders import generate as generator
 from wbgraph.runs import Run
 
@@ -92,7 +93,7 @@ def test_forget_erases_a_customer_from_the_graph_the_runs_and_the_rejects_and_sa
     rejects = world["folder"] / "extract.rejects.csv"
     assert GONE in rejects.read_text()
     run = Run.serving(world["runs"])
-    assert GONE in run.encoders().customer_ids and (run.audit()["customerId"] == GONE).any()
+    assert GONE in encoders_of(run).customer_ids and (run.audit()["customerId"] == GONE).any()
 
     result = cli("forget", GONE, "CUS-NOBODY", "--runs-dir", world["runs"], "--json")
     assert result.exit_code == 0, result.output
@@ -103,7 +104,7 @@ def test_forget_erases_a_customer_from_the_graph_the_runs_and_the_rejects_and_sa
             "MATCH (n) WHERE any(k IN keys(n) WHERE n[k] = $id) RETURN count(n) AS n", id=GONE
         ).records[0]["n"]
     assert left == 0  # no node holds the ID any more (its transactions went with it)
-    assert GONE not in run.encoders().customer_ids and not (run.audit()["customerId"] == GONE).any()
+    assert GONE not in encoders_of(run).customer_ids and not (run.audit()["customerId"] == GONE).any()
     assert GONE not in (run.folder / "embedding-2d.csv").read_text() and GONE not in rejects.read_text()
     assert str(rejects.resolve()) in summary["files"]
     assert any("input files" in place and "extract.csv" in place for place in summary["unreachable"])

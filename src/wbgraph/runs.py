@@ -19,23 +19,18 @@ from __future__ import annotations
 
 import json
 import shutil
-from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .config import Settings, TrainConfig, runs_location
+from .config import TrainConfig, runs_location
 from .errors import GateFailed, RunNotFound, TargetRefused, WbgraphError
 
 if TYPE_CHECKING:
-    import neo4j
     import pandas as pd
 
-    from .gnn.data import Encoders, Prepared
-    from .gnn.model import HeteroGATRecommender
-
 FORMAT = 3  # 1: before run.json; 2: before the per-customer split, the history edge features and the item channel
-__all__ = ["Run", "Restored", "list_runs", "show", "promote", "delete"]
+__all__ = ["Run", "list_runs", "show", "promote", "delete"]
 
 MANIFEST = "run.json"
 WEIGHTS = "model.pt"
@@ -50,20 +45,6 @@ AUDIT = "recommendations"  # one Parquet file per writeback: what it wrote, to w
 LATEST = "latest"
 PROMOTED = "promoted"
 REQUIRED = (MANIFEST, WEIGHTS, ENCODERS, CONFIG, METRICS)
-
-
-@dataclass
-class Restored:
-    """A saved run brought back: its model with weights, and the graph re-exported its way."""
-
-    run: Run
-    config: TrainConfig
-    data: Prepared
-    model: HeteroGATRecommender
-
-    @property
-    def run_id(self) -> str:
-        return self.run.id
 
 
 class Run:
@@ -91,12 +72,13 @@ class Run:
         runs_dir: str | Path | None,
         run_id: str,
         model: Any,
-        encoders: Encoders,
+        encoders: Any,
         config: TrainConfig,
         metrics: dict,
         record: dict | None = None,
     ) -> Run:
-        """Save a trained model as a new run folder and mark it latest.
+        """Save a trained model as a new run folder and mark it latest: ``model``'s
+        ``state_dict()`` and ``encoders.to_json()`` (:mod:`wbgraph.gnn.restore` brings them back).
 
         ``record`` (what :func:`wbgraph.gnn.train.train` knows: library versions, git commit,
         graph counts, data window and fingerprint) goes into ``run.json`` beside the format.
@@ -252,15 +234,10 @@ class Run:
     def metrics(self) -> dict:
         return self._read_json(METRICS)
 
-    def encoders(self) -> Encoders:
-        from .gnn.data import Encoders
-
-        return self._guard(ENCODERS, lambda: Encoders.from_json((self.folder / ENCODERS).read_text()))
-
     def weights(self) -> dict:
         import torch
 
-        return self._guard(WEIGHTS, lambda: torch.load(self.folder / WEIGHTS, weights_only=True, map_location="cpu"))
+        return self.guard(WEIGHTS, lambda: torch.load(self.folder / WEIGHTS, weights_only=True, map_location="cpu"))
 
     def evaluation(self) -> dict | None:
         """What ``wbgraph evaluate`` kept, or None before it ran."""
@@ -329,61 +306,15 @@ class Run:
 
         return pd.read_csv(self.folder / PROJECTION) if (self.folder / PROJECTION).is_file() else None
 
-    def restore(self, driver: neo4j.Driver, settings: Settings, newcomers: bool = False) -> Restored:
-        """The run's model with its weights, over the graph re-exported with the run's encoders,
-        so every customer and product has the index it had in training.
-
-        ``newcomers``: the current graph (the run's customer-type and location filters, not
-        its time window) with the customers and products that arrived after training
-        appended, and the model grown to score them (:meth:`HeteroGATRecommender.grow`).
-        """
-        from .gnn.data import prepare, prepare_tables
-        from .gnn.export import fetch
-
-        config, encoders = self.config(), self.encoders()
-        if not newcomers:
-            data = prepare(driver, settings, config.filters(), encoders=encoders, holdout_share=config.holdout_share)
-            return Restored(self, config, data, self.model(data, config))
-        everything = {"since": None, "until": None, "cutoff": None, "horizon": None}  # all of it, as it is now
-        tables = fetch(driver, settings, **(config.filters() | everything))
-        data = prepare_tables(tables, encoders.with_newcomers(tables), config.holdout_share)
-        return Restored(self, config, data, self.model(data, config))
-
-    def model(self, data: Prepared, config: TrainConfig | None = None) -> HeteroGATRecommender:
-        """The run's model for ``data`` (exported with the run's encoders), its weights loaded;
-        grown for the customers and products ``data`` has beyond the trained ones.
-
-        Weights that are unreadable or do not fit the model (a tampered or foreign ``model.pt``)
-        are a :class:`RunNotFound` naming the file.
-        """
-        from .gnn.model import HeteroGATRecommender
-
-        config = config or self.config()
-        state = self.weights()
-        if not any(".evidence_" in key for key in state):  # plain GATv2: trained with --no-evidence, or before it
-            config = replace(config, evidence=False)
-        graph = data.train_graph
-        trained = {
-            key.removeprefix("embeddings.").removesuffix(".weight"): value.shape[0]
-            for key, value in state.items()
-            if key.startswith("embeddings.") and key.endswith(".weight")
-        }
-        if "product_bias" in state:
-            trained["product"] = state["product_bias"].shape[0]
-        model = HeteroGATRecommender.for_graph(graph, config, num_nodes=trained)
-        self._guard(WEIGHTS, lambda: model.load_state_dict(state))
-        model.grow({t: graph[t].num_nodes for t in graph.node_types})
-        return model
-
     # reading and writing
 
     def _read_json(self, name: str) -> Any:
-        return self._guard(name, lambda: json.loads((self.folder / name).read_text()))
+        return self.guard(name, lambda: json.loads((self.folder / name).read_text()))
 
     def _write_json(self, name: str, value: Any) -> None:
         (self.folder / name).write_text(json.dumps(value, indent=2, default=str))
 
-    def _guard(self, name: str, read: Any) -> Any:
+    def guard(self, name: str, read: Any) -> Any:
         """Run ``read``; a truncated, tampered or foreign file becomes one line naming it."""
         try:
             return read()

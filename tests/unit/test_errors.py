@@ -10,6 +10,7 @@ from wbgraph.cli import cli as wbgraph
 from wbgraph.config import TrainConfig
 from wbgraph.errors import FileAccessError, Interrupted, RunNotFound
 from wbgraph.gnn.data import prepare_tables
+from wbgraph.gnn.restore import load_model
 from wbgraph.gnn.train import fit
 from wbgraph.runs import Run
 
@@ -76,7 +77,7 @@ def saved(generated, tmp_path_factory):
 
 def test_weights_of_the_wrong_shape_or_garbage_are_one_line_naming_the_file(saved):
     run_, data, config = saved
-    assert run_.model(data, config) is not None  # as saved: loads
+    assert load_model(run_, data, config) is not None  # as saved: loads
     good = run_.folder.joinpath("model.pt").read_bytes()
     try:
         state = torch.load(run_.folder / "model.pt", weights_only=True)
@@ -84,10 +85,10 @@ def test_weights_of_the_wrong_shape_or_garbage_are_one_line_naming_the_file(save
         state[name] = torch.zeros(3, 3, 3)
         torch.save(state, run_.folder / "model.pt")
         with pytest.raises(RunNotFound, match=r"model\.pt cannot be loaded \(RuntimeError: .*size mismatch"):
-            run_.model(data, config)
+            load_model(run_, data, config)
         (run_.folder / "model.pt").write_bytes(b"not a model")
         with pytest.raises(RunNotFound, match=r"model\.pt cannot be loaded"):
-            run_.model(data, config)
+            load_model(run_, data, config)
     finally:
         (run_.folder / "model.pt").write_bytes(good)
 

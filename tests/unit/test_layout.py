@@ -37,8 +37,9 @@ def imports() -> dict[str, set[str]]:
     return graph
 
 
-def test_no_import_cycles():
-    graph, cycles = imports(), []
+def cycles_of(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Every cycle a depth-first walk meets, each as the path that closes it."""
+    cycles: list[list[str]] = []
 
     def visit(node, path):
         for nxt in sorted(graph[node]):
@@ -52,7 +53,28 @@ def test_no_import_cycles():
     for start in sorted(graph):
         if start not in done:
             visit(start, [start])
+    return cycles
+
+
+def first_level(module: str) -> str:
+    """The first-level package or module a module belongs to: ``wbgraph.gnn.train`` -> ``wbgraph.gnn``."""
+    return ".".join(module.split(".")[:2])
+
+
+def test_no_import_cycles_between_modules():
+    cycles = cycles_of(imports())
     assert not cycles, "import cycles: " + "; ".join(" -> ".join(c) for c in cycles)
+
+
+def test_no_import_cycles_between_first_level_packages():
+    """A package is one room: two packages that import each other (even inside a function,
+    through different modules) are one room in two places."""
+    packages: dict[str, set[str]] = {}
+    for module, targets in imports().items():
+        here = first_level(module)
+        packages.setdefault(here, set()).update(first_level(t) for t in targets if first_level(t) != here)
+    cycles = cycles_of(packages)
+    assert not cycles, "import cycles between packages: " + "; ".join(" -> ".join(c) for c in cycles)
 
 
 def test_every_cypher_file_is_loaded_by_its_name_and_every_name_is_a_file():

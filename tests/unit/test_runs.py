@@ -10,6 +10,7 @@ import torch
 from wbgraph.config import TrainConfig
 from wbgraph.errors import GateFailed, RunNotFound, TargetRefused
 from wbgraph.gnn.data import Encoders, prepare_tables
+from wbgraph.gnn.restore import encoders_of, load_model
 from wbgraph.gnn.train import fit
 from wbgraph.runs import FORMAT, Run
 
@@ -30,7 +31,7 @@ def test_a_saved_run_is_found_by_id_by_folder_and_as_the_latest(saved):
     assert Run.latest(runs).folder == Run.open("20261125-000000-s0", runs).folder == Run.open(str(run.folder)).folder
     assert run.config() == TrainConfig(epochs=3, hidden=8)
     assert run.metrics()["bestEpoch"] == fitted.best_epoch
-    assert run.encoders() == Encoders.from_json(data.encoders.to_json())
+    assert encoders_of(run) == Encoders.from_json(data.encoders.to_json())
     assert all(torch.equal(run.weights()[k], v) for k, v in fitted.model.state_dict().items())
     assert (run.folder / "curve.png").read_bytes()[:4] == b"\x89PNG"
     assert run.evaluation() is None and run.writeback() is None and run.projection() is None
@@ -194,6 +195,6 @@ def test_a_run_trained_before_the_evidence_term_loads_as_plain_gatv2(saved, tmp_
     state = {k: v for k, v in fitted.model.state_dict().items() if ".evidence_" not in k}
     assert len(state) < len(fitted.model.state_dict())  # the saved model has the term
     torch.save(state, old.folder / "model.pt")
-    model = old.model(data)
+    model = load_model(old, data)
     assert not model.evidence
     assert all(torch.equal(model.state_dict()[k], v) for k, v in state.items())

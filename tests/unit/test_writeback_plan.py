@@ -9,8 +9,9 @@ import pytest
 from wbgraph.config import TrainConfig
 from wbgraph.errors import ConfigError
 from wbgraph.gnn.data import prepare_tables
+from wbgraph.gnn.restore import Restored
 from wbgraph.gnn.train import fit
-from wbgraph.runs import Restored, Run
+from wbgraph.runs import Run
 from wbgraph.writeback.eligibility import Rule, exclusions, impact, load_rules, missing_facts
 from wbgraph.writeback.explain import reasons
 from wbgraph.writeback.plan import plan_restored

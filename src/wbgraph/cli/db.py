@@ -172,7 +172,7 @@ def dump(file: str, database: str, as_json: bool) -> None:
     Example:
         wbgraph db dump backups/wbgraph-$(date +%F).dump
     """
-    from ..localserver.backup import dump as library
+    from ..backup import dump as library
 
     result = library(file, database=database, progress=bars(as_json))
     if as_json:
@@ -196,7 +196,7 @@ def load(file: str, database: str, yes: bool, as_json: bool) -> None:
     Example:
         wbgraph db load backups/wbgraph-2026-11-26.dump --yes
     """
-    from ..localserver.backup import load as library
+    from ..backup import load as library
 
     if not yes and not as_json:
         click.confirm(f"Replace everything in database {database!r} of the local server with {file}?", abort=True)

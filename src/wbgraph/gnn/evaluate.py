@@ -35,6 +35,7 @@ from .baselines import BASELINES, fit_all
 from .data import Prepared
 from .metrics import KS, bootstrap_difference, per_customer, ranking_metrics
 from .model import channel_share
+from .restore import restore
 
 MODEL = "gat"
 GAT_PART = "gat: graph part alone"
@@ -82,7 +83,7 @@ def evaluate(
     ``wbgraph report`` and ``writeback --require-evaluated``.
     """
     check_gate(require_beat, metric, margin, baselines, k)
-    restored = Run.open(run, runs_dir, default="latest").restore(driver, settings)
+    restored = restore(Run.open(run, runs_dir, default="latest"), driver, settings)
     data = restored.data
     model = restored.model
     methods = {MODEL: model.score_all(data.test_graph)[0]}

@@ -7,7 +7,7 @@ generated password kept in a file only the user can read.
 """
 
 from .distribution import NEO4J_VERSION, Distribution, ensure_distribution
-from .server import LocalServer, ServerConfig, StartResult, StopResult, start, stop
+from .server import LocalServer, ServerConfig, StartResult, StopResult, last_line, start, stop
 
 __all__ = [
     "NEO4J_VERSION",
@@ -17,6 +17,7 @@ __all__ = [
     "StartResult",
     "StopResult",
     "ensure_distribution",
+    "last_line",
     "start",
     "stop",
 ]

@@ -258,7 +258,7 @@ class LocalServer:
         finally:
             argfile.unlink(missing_ok=True)
         if done.returncode != 0:
-            raise ServerError(f"Setting the initial password failed: {_last_line(done.stderr or done.stdout)}")
+            raise ServerError(f"Setting the initial password failed: {last_line(done.stderr or done.stdout)}")
 
 
 def new_password() -> str:
@@ -360,7 +360,7 @@ def start(
     progress.say(f"Starting Neo4j {dist.version} in {server.home}...")
     done = server._boot("start", dist)
     if done.returncode != 0:
-        raise ServerError(f"Neo4j did not start: {_last_line(done.stderr or done.stdout)} (logs: {server.logs_dir})")
+        raise ServerError(f"Neo4j did not start: {last_line(done.stderr or done.stdout)} (logs: {server.logs_dir})")
     pid = _wait_for_bolt(server, began + timeout)
     return StartResult(False, pid, server.bolt_uri, server.browser_url, time.monotonic() - began)
 
@@ -416,7 +416,7 @@ def _port_in_use(port: int) -> bool:
         return s.connect_ex((HOST, port)) == 0
 
 
-def _last_line(text: str) -> str:
+def last_line(text: str) -> str:
     """The last line that says something (not the launcher's "Run with '--verbose'" hint)."""
     lines = [line.strip() for line in (text or "").splitlines() if line.strip()]
     lines = [line for line in lines if not line.startswith("Run with '--verbose'")] or lines

@@ -24,8 +24,9 @@ from .. import cypher
 from ..config import Settings
 from ..gnn.data import peer_groups
 from ..gnn.export import GraphTables, fetch
+from ..gnn.restore import Restored, restore
 from ..gnn.train import pick_device
-from ..runs import Restored, Run
+from ..runs import Run
 from . import explain
 from .eligibility import DEFAULT_RULES, exclusions, impact, load_rules, missing_facts
 from .segments import Segmentation, profiles, segment
@@ -73,7 +74,7 @@ def plan(
 ) -> Plan:
     """Score, filter, rank, segment and explain, without writing anything."""
     rule_list = load_rules(rules)  # a bad rules file fails before the export
-    restored = Run.open(run, runs_dir).restore(driver, settings)
+    restored = restore(Run.open(run, runs_dir), driver, settings)
     filtered = any(v is not None for v in restored.config.filters().values())
     current = fetch(driver, settings) if filtered else None  # held products and facts: the whole graph
     return plan_restored(restored, top_k, segments, rule_list, current)
@@ -89,12 +90,12 @@ def plan_newcomers(
 ) -> Plan:
     """The plan for customers without a current set (or for ``customers``), scored by ``run``
     without retraining, over the current graph: customers and products that arrived after
-    training included (:meth:`wbgraph.runs.Run.restore` with ``newcomers``). A customer that
+    training included (:func:`wbgraph.gnn.restore.restore` with ``newcomers``). A customer that
     holds nothing is ranked by segment popularity (what its type-and-industry peers hold)
     instead. Segments are the run's: a newcomer joins the one whose members' embeddings are
     nearest on average; no Segment node is rewritten.
     """
-    restored = run.restore(driver, settings, newcomers=True)
+    restored = restore(run, driver, settings, newcomers=True)
     if customers is None:
         records = driver.execute_query(cypher.load("writeback/customers_without_set"), database_=settings.database)
         customers = [r["customerId"] for r in records.records]

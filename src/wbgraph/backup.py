@@ -1,5 +1,8 @@
 """Backups of the local server's database with Neo4j's own tool: ``neo4j-admin database dump|load``.
 
+It sits above :mod:`wbgraph.localserver` and :mod:`wbgraph.db`: it stops and starts the server
+and asks the database whether a writer holds it, so the server package itself needs neither.
+
 Neo4j Community dumps and loads a database only while it is offline, so the server is
 stopped for the copy and started again afterwards (also when the copy fails). A dump is
 refused while a wbgraph writer holds the database (its half-written state would be the
@@ -13,9 +16,11 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import FileAccessError, Locked, ServerError, require_folder_of
-from ..progress import SILENT, Progress, Summary
-from .server import LocalServer, _last_line, start, stop
+from .config import Settings
+from .db import describe_holder, lock_holder, open_driver
+from .errors import FileAccessError, Locked, ServerError, require_folder_of
+from .localserver import LocalServer, last_line, start, stop
+from .progress import SILENT, Progress, Summary
 
 
 @dataclass
@@ -66,16 +71,13 @@ def _admin(server: LocalServer, verb: str, database: str, where: str, failed: st
         "database", verb, database, where, "--overwrite-destination=true", capture_output=True, text=True
     )
     if done.returncode != 0:
-        raise ServerError(f"neo4j-admin {failed}: {_last_line(done.stderr or done.stdout)}")
+        raise ServerError(f"neo4j-admin {failed}: {last_line(done.stderr or done.stdout)}")
 
 
 def _stop_for(server: LocalServer, database: str, progress: Progress, what: str) -> bool:
     """Stop the server if it runs (refusing while a wbgraph writer holds the database); whether it ran."""
     if not server.pid():
         return False
-    from ..config import Settings
-    from ..db import describe_holder, lock_holder, open_driver
-
     settings = Settings(server.bolt_uri, "neo4j", server.read_password(), database, local=True)
     with open_driver(settings) as driver:
         holder = lock_holder(driver, settings)
