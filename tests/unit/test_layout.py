@@ -126,3 +126,17 @@ def test_every_public_function_has_type_hints():
                 if node.returns is None or any(a.annotation is None for a in params):
                     missing.append(f"{path.relative_to(PACKAGE)}:{node.lineno} {node.name}")
     assert not missing, "public functions without type hints:\n" + "\n".join(missing)
+
+
+def test_no_module_imports_another_modules_private_names():
+    """A leading underscore means "this module's own": another module that needs it needs a public name."""
+    found = []
+    for path in PACKAGE.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module != "__future__":
+                found += [
+                    f"{path.relative_to(PACKAGE)}:{node.lineno} {alias.name}"
+                    for alias in node.names
+                    if alias.name.startswith("_") and not alias.name.startswith("__")
+                ]
+    assert not found, "private names imported from another module:\n" + "\n".join(found)

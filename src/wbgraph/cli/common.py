@@ -119,6 +119,24 @@ run_option = click.option(
 )
 
 
+def comma_list(ctx: click.Context, param: click.Parameter, value: str | None) -> list[str]:
+    """An option's comma-separated names as a list: ``'EASE, item kNN'`` -> ``['EASE', 'item kNN']``."""
+    return [n.strip() for n in value.split(",") if n.strip()] if value else []
+
+
+def segments_count(ctx: click.Context, param: click.Parameter, value: str) -> int | str:
+    """``--segments``: a number of segments (2 or more) or ``auto``."""
+    if value == "auto":
+        return "auto"
+    try:
+        k = int(value)
+    except ValueError:
+        raise click.BadParameter("a number of segments (2 or more) or 'auto'") from None
+    if k < 2:
+        raise click.BadParameter("a number of segments (2 or more) or 'auto'")
+    return k
+
+
 def echo_json(value: Any) -> None:
     """Print a summary (its :meth:`~wbgraph.progress.Summary.to_json`) or plain data as JSON."""
     click.echo(json.dumps(value.to_json() if isinstance(value, Summary) else value, indent=2, default=str))

@@ -10,11 +10,7 @@ if TYPE_CHECKING:
     from ..gnn.evaluate import Evaluation
 
 from ..gnn.baselines import BASELINES, REGISTRY
-from .common import echo_json, json_option, k_option, pass_obj, runs_option
-
-
-def _names(ctx: click.Context, param: click.Parameter, value: str | None) -> list[str]:
-    return [n.strip() for n in value.split(",") if n.strip()] if value else []
+from .common import comma_list, echo_json, json_option, k_option, pass_obj, runs_option
 
 
 @click.command()
@@ -24,14 +20,14 @@ def _names(ctx: click.Context, param: click.Parameter, value: str | None) -> lis
 )
 @click.option(
     "--require-beat",
-    callback=_names,
+    callback=comma_list,
     metavar="NAME[,NAME...]",
     help="Fail (exit 10) unless the model beats these baselines, e.g. 'EASE,item kNN'.",
 )
 @click.option("--metric", default="recall@10", show_default=True, help="The metric the gate compares.")
 @click.option(
     "--baselines",
-    callback=_names,
+    callback=comma_list,
     metavar="NAME[,NAME...]",
     help=f"Only these baselines, e.g. 'popularity,item kNN,EASE' (default: all {len(BASELINES)}: "
     f"{', '.join(BASELINES)}; LightGCN, the boosted tree and matrix factorisation take the longest).",

@@ -10,6 +10,7 @@ import click
 from ..errors import PipelineStopped
 from .common import (
     bars,
+    comma_list,
     echo_json,
     json_option,
     k_option,
@@ -17,10 +18,9 @@ from .common import (
     max_rejects_option,
     pass_obj,
     runs_option,
+    segments_count,
     silent_option,
 )
-from .evaluate import _names
-from .writeback import _segments
 
 if TYPE_CHECKING:
     from ..pipeline import RunResult
@@ -51,7 +51,7 @@ if TYPE_CHECKING:
 @click.option("--horizon", help="How far ahead the as-of question looks: 30d, 2w, 1m, 1q or 1y (default 1m).")
 @click.option(
     "--require-beat",
-    callback=_names,
+    callback=comma_list,
     default="popularity",
     show_default=True,
     metavar="NAME[,NAME...]",
@@ -66,7 +66,9 @@ if TYPE_CHECKING:
 @click.option(
     "--top-k", type=click.IntRange(min=1), default=10, show_default=True, help="Recommendations per customer."
 )
-@click.option("--segments", default="auto", show_default=True, callback=_segments, help="Customer segments: K or auto.")
+@click.option(
+    "--segments", default="auto", show_default=True, callback=segments_count, help="Customer segments: K or auto."
+)
 @click.option(
     "--rules", type=click.Path(exists=True, dir_okay=False), help="Eligibility rules file (default: the shipped rules)."
 )

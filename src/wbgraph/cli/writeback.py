@@ -2,19 +2,7 @@
 
 import click
 
-from .common import bars, echo_json, json_option, pass_obj, run_option, runs_option, silent_option
-
-
-def _segments(ctx: click.Context, param: click.Parameter, value: str) -> int | str:
-    if value == "auto":
-        return "auto"
-    try:
-        k = int(value)
-    except ValueError:
-        raise click.BadParameter("a number of segments (2 or more) or 'auto'") from None
-    if k < 2:
-        raise click.BadParameter("a number of segments (2 or more) or 'auto'")
-    return k
+from .common import bars, echo_json, json_option, pass_obj, run_option, runs_option, segments_count, silent_option
 
 
 @click.command()
@@ -26,7 +14,7 @@ def _segments(ctx: click.Context, param: click.Parameter, value: str) -> int | s
     "--segments",
     default="auto",
     show_default=True,
-    callback=_segments,
+    callback=segments_count,
     help="Customer segments: a number K, or 'auto' (the K in 3..10 with the best silhouette).",
 )
 @click.option(
