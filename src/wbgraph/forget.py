@@ -22,7 +22,7 @@ import neo4j
 from . import cypher
 from .config import Settings, runs_location
 from .db import writer_lock
-from .loaders.ingest import default_rejects_path
+from .loaders.rejects import default_rejects_path
 from .progress import SILENT, Progress, Summary
 from .runs import ENCODERS, PROJECTION, WRITEBACK, Run
 

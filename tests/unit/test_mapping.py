@@ -229,7 +229,7 @@ rates = { EUR = 1.1, JPY = 0.0065 }
 
 
 def test_a_rate_table_gives_every_transaction_its_money_in_the_reporting_currency(tmp_path):
-    from wbgraph.loaders.ingest import usage_table
+    from wbgraph.loaders.usage import usage_table
 
     (tmp_path / "t.csv").write_text(
         "client,product,booked,amount,value,ccy\n"

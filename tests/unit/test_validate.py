@@ -189,7 +189,7 @@ def test_a_parquet_file_reads_like_its_csv_with_rows_numbered(tmp_path, seed_csv
 def test_money_is_never_added_across_currencies():
     import pandas as pd
 
-    from wbgraph.loaders.ingest import usage_table
+    from wbgraph.loaders.usage import usage_table
 
     t = pd.DataFrame(
         {

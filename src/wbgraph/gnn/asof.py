@@ -64,7 +64,7 @@ def known_before(parts: pd.DataFrame, boundary: int | None) -> pd.DataFrame:
     (:func:`wbgraph.loaders.ingest.usage_parts`' columns and ``period``); the interactions
     are their sums over the periods before the boundary, as ``USES`` would have been then.
     """
-    from ..loaders.ingest import finish_usage, merge_usage
+    from ..loaders.usage import finish_usage, merge_usage
 
     rows = parts if boundary is None else parts[parts["period"] <= boundary]
     if not len(rows):

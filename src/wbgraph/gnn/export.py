@@ -279,7 +279,7 @@ def tables_from_rows(
     notebooks that study the model offline, and for the unit tests; the real-server tests
     check it equals :func:`fetch`.
     """
-    from ..loaders.ingest import PAIR, latest_rows, product_regulations, usage_parts, usage_table
+    from ..loaders.usage import PAIR, latest_rows, product_regulations, usage_parts, usage_table
 
     declared = model_features(features or [])
     customer_extras, product_extras = list(declared.get("Customer", {})), list(declared.get("Product", {}))

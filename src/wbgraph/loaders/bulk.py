@@ -36,9 +36,10 @@ from ..errors import ConnectionFailed, ServerError, TargetRefused, WbgraphError
 from ..graphmodel import CONTEXTS, KEYS, OF_PRODUCT, PERFORMED, USES, contexts_of
 from ..localserver import LocalServer, start, stop
 from ..progress import SILENT, Phases, Progress
-from .ingest import IngestSummary, check, file_fingerprint, finish_usage, merge_usage, usage_parts
+from .ingest import IngestSummary, check, file_fingerprint
 from .mapping import Mapping
 from .read import CHUNK_ROWS, DEFAULT_ENCODING
+from .usage import finish_usage, merge_usage, usage_parts
 from .validate import Scan
 
 IMPORTER_TYPE = {"int": "long", "float": "double", "date": "datetime", "category": "string", "id": "string"}

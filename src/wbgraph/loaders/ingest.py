@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import os
 import resource
 from collections import Counter
 from collections.abc import Sequence
@@ -24,16 +23,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import neo4j
-import numpy as np
 import pandas as pd
 
 from .. import cypher
 from ..config import Settings
 from ..db import apply_schema, describe_interrupted, interrupted_ingests, writer_lock
-from ..errors import ConfigError, InputFileError, TooManyRejects, require_folder_of
+from ..errors import ConfigError, InputFileError, require_folder_of
 from ..progress import SILENT, Phases, Progress, Summary, pause_point
 from .mapping import Mapping, default_mapping, load_mapping
 from .read import CHUNK_ROWS, DEFAULT_ENCODING
+from .rejects import RejectsFile, default_rejects_path, refuse_too_many_rejects
+from .usage import product_regulations
 from .validate import Scan
 
 DATE_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
@@ -70,11 +70,6 @@ class IngestSummary(Summary):
     def peak_rss_mb(self) -> float:
         """This process's peak resident memory so far (the neo4j-admin importer is a process of its own)."""
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def default_rejects_path(path: Path) -> Path:
-    """``data.csv`` -> ``data.rejects.csv`` beside it."""
-    return path.with_name(path.stem + ".rejects.csv")
 
 
 def ingest(
@@ -303,50 +298,6 @@ def check(
     return scan, summary
 
 
-class RejectsFile:
-    """The rejects CSV, written a chunk at a time: created at the first reject, complete or absent.
-
-    Rows go to a temporary file beside it, renamed when the whole input has been read, so a
-    file-level error half way leaves no partial rejects file behind.
-    """
-
-    def __init__(self, path: Path):
-        self.path = Path(path)
-        self.partial = self.path.with_name(self.path.name + ".partial")
-        self.rows = 0
-        self._file = None
-
-    def write(self, rejects: pd.DataFrame) -> None:
-        if self._file is None:
-            self._file = open(self.partial, "w", encoding="utf-8", newline="")
-        rejects.to_csv(self._file, index=False, header=not self.rows, lineterminator="\n")
-        self.rows += len(rejects)
-
-    def __enter__(self) -> RejectsFile:
-        return self
-
-    def __exit__(self, kind, error, tb) -> None:
-        if self._file is None:
-            return
-        self._file.close()
-        if kind is None:
-            os.replace(self.partial, self.path)
-        else:
-            self.partial.unlink(missing_ok=True)
-
-
-def refuse_too_many_rejects(summaries: list[IngestSummary], max_rejects: int | None, where: str | None = None) -> None:
-    """Raise :class:`TooManyRejects` when the files' rejects together exceed ``max_rejects`` (None: no limit)."""
-    rejected = sum(s.rejected for s in summaries)
-    if max_rejects is None or rejected <= max_rejects:
-        return
-    where = where or ", ".join(s.rejects_file for s in summaries if s.rejects_file)
-    raise TooManyRejects(
-        f"{rejected} of {sum(s.read for s in summaries)} rows rejected, more than --max-rejects {max_rejects}; "
-        f"nothing loaded (reasons in {where})."
-    )
-
-
 def _entities(scan: Scan, rows: pd.DataFrame, owner: str) -> list[dict]:
     """The attributes of the customers or products whose latest row is in this chunk, and the
     regulations of the chunk's products: every one a product was traded under accumulates, or,
@@ -371,123 +322,6 @@ def _entities(scan: Scan, rows: pd.DataFrame, owner: str) -> list[dict]:
                 for k, r in others.items()
             ]
     return records
-
-
-def latest_rows(rows: pd.DataFrame, key: str) -> pd.DataFrame:
-    """The latest row (by date, then line) of each ``key``: where an entity's attributes come from."""
-    return rows.sort_values(["date", "line"]).groupby(key, sort=False).tail(1)
-
-
-def product_regulations(rows: pd.DataFrame) -> pd.Series:
-    """Each product's regulations in ``rows``, sorted (every one it has been traded under; pass
-    only its latest row for the mapping's ``regulations = "latest"``)."""
-    return rows.dropna(subset=["regulation"]).groupby("productId")["regulation"].agg(lambda s: sorted(set(s)))
-
-
-def usage_table(transactions: pd.DataFrame) -> pd.DataFrame:
-    """``USES`` of each customer-product pair from its (distinct) transactions, as ``refresh_usage.cypher`` does.
-
-    Money is never added across currencies: the totals (and the pair's ``currency``) are
-    kept only when all the pair's transactions share one currency, or all name none.
-    """
-    return finish_usage(usage_parts(transactions))
-
-
-PAIR = ["customerId", "productId"]
-
-
-def usage_parts(transactions: pd.DataFrame, keys: list[str] = PAIR) -> pd.DataFrame:
-    """Sums, counts and bounds of each pair's transactions: parts that add up across chunks (:func:`merge_usage`).
-
-    ``keys``: the columns naming a pair (the bulk path uses one integer code per pair).
-    """
-    missing = pd.Series(np.nan, index=transactions.index)
-    frame = transactions.assign(
-        currencyKey=transactions["currency"].fillna(""),
-        usageCount=transactions["productUsage"].notna(),
-        engagementCount=transactions["customerEngagement"].notna(),
-        amountCount=transactions["amount"].notna(),
-        valueCount=transactions["value"].notna(),
-        amountReporting=transactions.get("amountReporting", missing),
-        valueReporting=transactions.get("valueReporting", missing),
-    )
-    frame["amountConverted"] = frame["amountReporting"].notna()
-    frame["valueConverted"] = frame["valueReporting"].notna()
-    return (
-        frame.groupby(keys, sort=False)
-        .agg(
-            transactionCount=("date", "size"),
-            firstDate=("date", "min"),
-            lastDate=("date", "max"),
-            totalAmount=("amount", "sum"),
-            totalValue=("value", "sum"),
-            usageSum=("productUsage", "sum"),
-            usageCount=("usageCount", "sum"),
-            engagementSum=("customerEngagement", "sum"),
-            engagementCount=("engagementCount", "sum"),
-            currency=("currencyKey", "first"),
-            currencies=("currencyKey", "nunique"),
-            **REPORTING_PARTS,
-        )
-        .reset_index()
-    )
-
-
-def merge_usage(parts: list[pd.DataFrame], keys: list[str] = PAIR) -> pd.DataFrame:
-    """Parts of the same pairs (from several chunks) as one part per pair."""
-    frame = pd.concat(parts, ignore_index=True)
-    merged = (
-        frame.groupby(keys, sort=False)
-        .agg(
-            transactionCount=("transactionCount", "sum"),
-            firstDate=("firstDate", "min"),
-            lastDate=("lastDate", "max"),
-            totalAmount=("totalAmount", "sum"),
-            totalValue=("totalValue", "sum"),
-            usageSum=("usageSum", "sum"),
-            usageCount=("usageCount", "sum"),
-            engagementSum=("engagementSum", "sum"),
-            engagementCount=("engagementCount", "sum"),
-            currency=("currency", "first"),
-            currencies=("currencies", "max"),
-            distinct=("currency", "nunique"),
-            **{name: (name, "sum") for name in REPORTING_PARTS},
-        )
-        .reset_index()
-    )
-    merged["currencies"] = np.maximum(merged["currencies"], merged.pop("distinct"))
-    return merged
-
-
-def finish_usage(parts: pd.DataFrame, keys: list[str] = PAIR) -> pd.DataFrame:
-    """The ``USES`` properties from one part per pair: means, and totals only within one currency."""
-    usage = parts[[*keys, "transactionCount", "firstDate", "lastDate"]].copy()
-    one = parts["currencies"] == 1
-    usage["totalAmount"] = parts["totalAmount"].where(one)
-    usage["totalValue"] = parts["totalValue"].where(one)
-    for mean, total, count in (
-        ("meanUsage", "usageSum", "usageCount"),
-        ("meanEngagement", "engagementSum", "engagementCount"),
-    ):
-        counted = parts[count].to_numpy(dtype="float64")
-        with np.errstate(divide="ignore", invalid="ignore"):
-            usage[mean] = np.where(counted > 0, parts[total].to_numpy(dtype="float64") / counted, np.nan)
-    usage["currency"] = parts["currency"].where(one & (parts["currency"] != ""))
-    for total, count in (("amount", "amountCount"), ("value", "valueCount")):  # every amount converted, or none
-        converted = parts[f"{total}Converted"]
-        every = (converted > 0) & (converted == parts[count])
-        usage[f"total{total.title()}Reporting"] = parts[f"{total}Reporting"].where(every)
-    return usage
-
-
-REPORTING_PARTS = {  # usage_parts' sums and counts for the totals in the reporting currency
-    "amountCount": ("amountCount", "sum"),
-    "valueCount": ("valueCount", "sum"),
-    "amountReporting": ("amountReporting", "sum"),
-    "amountConverted": ("amountConverted", "sum"),
-    "valueReporting": ("valueReporting", "sum"),
-    "valueConverted": ("valueConverted", "sum"),
-}
 
 
 def _plain(frame: pd.DataFrame, kinds: dict[str, str]) -> pd.DataFrame:

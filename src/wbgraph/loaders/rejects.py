@@ -1,0 +1,62 @@
+"""The rejects file and the ``--max-rejects`` limit, shared by the online ingest and the bulk importer."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pandas as pd
+
+from ..errors import TooManyRejects
+
+
+def default_rejects_path(path: Path) -> Path:
+    """``data.csv`` -> ``data.rejects.csv`` beside it."""
+    return path.with_name(path.stem + ".rejects.csv")
+
+
+class RejectsFile:
+    """The rejects CSV, written a chunk at a time: created at the first reject, complete or absent.
+
+    Rows go to a temporary file beside it, renamed when the whole input has been read, so a
+    file-level error half way leaves no partial rejects file behind.
+    """
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self.partial = self.path.with_name(self.path.name + ".partial")
+        self.rows = 0
+        self._file = None
+
+    def write(self, rejects: pd.DataFrame) -> None:
+        if self._file is None:
+            self._file = open(self.partial, "w", encoding="utf-8", newline="")
+        rejects.to_csv(self._file, index=False, header=not self.rows, lineterminator="\n")
+        self.rows += len(rejects)
+
+    def __enter__(self) -> RejectsFile:
+        return self
+
+    def __exit__(self, kind, error, tb) -> None:
+        if self._file is None:
+            return
+        self._file.close()
+        if kind is None:
+            os.replace(self.partial, self.path)
+        else:
+            self.partial.unlink(missing_ok=True)
+
+
+def refuse_too_many_rejects(summaries: list, max_rejects: int | None, where: str | None = None) -> None:
+    """Raise :class:`TooManyRejects` when the files' rejects together exceed ``max_rejects`` (None: no limit).
+
+    ``summaries``: the files' :class:`~wbgraph.loaders.ingest.IngestSummary` (``read``,
+    ``rejected``, ``rejects_file``)."""
+    rejected = sum(s.rejected for s in summaries)
+    if max_rejects is None or rejected <= max_rejects:
+        return
+    where = where or ", ".join(s.rejects_file for s in summaries if s.rejects_file)
+    raise TooManyRejects(
+        f"{rejected} of {sum(s.read for s in summaries)} rows rejected, more than --max-rejects {max_rejects}; "
+        f"nothing loaded (reasons in {where})."
+    )
