@@ -135,7 +135,8 @@ def _train_one(tables_path: Path, budget: str, epochs: int, device_name: str) ->
     from wbgraph.config import TrainConfig
     from wbgraph.gnn.data import prepare_tables
     from wbgraph.gnn.export import GraphTables
-    from wbgraph.gnn.train import fit, pick_device
+    from wbgraph.gnn.memory import pick_device
+    from wbgraph.gnn.train import fit
 
     page = os.sysconf("SC_PAGE_SIZE")
     peak = [0]

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from wbgraph.gnn.baselines import BASELINES
-from wbgraph.gnn.train import MIXES
+from wbgraph.gnn.scoring import MIXES
 
 from helpers import holdings_csv
 

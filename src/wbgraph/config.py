@@ -275,7 +275,7 @@ class TrainConfig:
     ``behaviour``: groups of the customers' behaviour features (:mod:`wbgraph.gnn.behaviour`,
     as-of only) added to the model's customer features; none by default, as none helped on
     validation on the data we have (docs/benchmarks.md).
-    ``gat_task``: what the GAT part learns (:class:`wbgraph.gnn.train._Question`): hidden links
+    ``gat_task``: what the GAT part learns (:class:`wbgraph.gnn.losses.Question`): hidden links
     (``mask``), the earlier question's answers (``temporal``), both, or (``auto``) the better (raced) of
     the first two on validation: neither won on every data set.
     ``windows``: how many of the latest earlier questions the ``temporal`` task learns from, one

@@ -155,16 +155,16 @@ def test_nothing_on_or_after_the_cutoff_reaches_the_model_or_the_baselines(rewri
 
 
 def test_the_gat_part_can_learn_the_earlier_question_instead_of_masked_links(rewritten, monkeypatch):
-    from wbgraph.gnn import train as training
+    from wbgraph.gnn import loop, losses
 
     data = rewritten["as is"]
     calls = {"mask": 0, "temporal": 0}
-    masked_loss, question_loss = training._loss, training._Question.gat_loss
+    masked_loss, question_loss = loop.masked_links_loss, losses.Question.gat_loss
     monkeypatch.setattr(
-        training, "_loss", lambda *a, **k: calls.__setitem__("mask", calls["mask"] + 1) or masked_loss(*a, **k)
+        loop, "masked_links_loss", lambda *a, **k: calls.__setitem__("mask", calls["mask"] + 1) or masked_loss(*a, **k)
     )
     monkeypatch.setattr(
-        training._Question,
+        losses.Question,
         "gat_loss",
         lambda *a, **k: calls.__setitem__("temporal", calls["temporal"] + 1) or question_loss(*a, **k),
     )

@@ -10,18 +10,20 @@ from torch_geometric.nn import GATv2Conv
 
 from wbgraph.config import TrainConfig
 from wbgraph.errors import ConfigError, NotEnoughData
-from wbgraph.gnn import baselines
-from wbgraph.gnn import train as training
+from wbgraph.gnn import baselines, loop, losses, memory, race, scoring
 from wbgraph.gnn.data import Encoders, Side, Stage, build_graph, prepare_tables
 from wbgraph.gnn.ease import ease, ease_neighbours
 from wbgraph.gnn.evaluate import check_gate, gate, verdict
 from wbgraph.gnn.export import GraphTables, tables_from_rows
 from wbgraph.gnn.factors import lightgcn, matrix_factorisation
+from wbgraph.gnn.loop import patience_at
+from wbgraph.gnn.memory import batch_subgraph, default_budget
 from wbgraph.gnn.metrics import bootstrap_difference, per_customer, ranking_metrics, ranking_metrics_by_chunks
 from wbgraph.gnn.model import CO_ADOPTED, HeteroGATRecommender, bpr_loss
 from wbgraph.gnn.neighbours import item_knn, rp3beta
+from wbgraph.gnn.scoring import MIXES, validate
 from wbgraph.gnn.split import supervision_split, temporal_split
-from wbgraph.gnn.train import MIXES, _validate, batch_subgraph, default_budget, fit, patience_at
+from wbgraph.gnn.train import fit
 from wbgraph.graphmodel import CONTEXTS, REV_USES_EDGE, USES_EDGE
 
 
@@ -173,25 +175,25 @@ def test_the_saved_model_learns_the_chosen_epochs_again_from_training_and_valida
     # validation made every choice before the refit: the same curve, best epoch, validation figures and mix
     assert refit.history == chosen.history and refit.best_epoch == chosen.best_epoch and refit.val == chosen.val
     assert refit.model.mix.tolist() == chosen.model.mix.tolist()
-    scoring = [e for part, e in chosen.part_epochs.items() if chosen.model.mix[training.PARTS.index(part)] != 0]
-    assert (refit.refit_epochs, chosen.refit_epochs) == (max(scoring), 0)  # the parts that score, to their epochs
+    used = [e for part, e in chosen.part_epochs.items() if chosen.model.mix[scoring.PARTS.index(part)] != 0]
+    assert (refit.refit_epochs, chosen.refit_epochs) == (max(used), 0)  # the parts that score, to their epochs
     weights = zip(refit.model.state_dict().values(), chosen.model.state_dict().values(), strict=True)
     assert not all(torch.equal(a, b) for a, b in weights)  # the saved model is the refit one
     # what each epoch learns from: the training part, then (the refit) training and validation
     learned_from = []
-    monkeypatch.setattr(training, "_epoch", lambda *args, **kwargs: learned_from.append(len(args[5])) or 0.0)
+    monkeypatch.setattr(loop, "_epoch", lambda *args, **kwargs: learned_from.append(len(args[5])) or 0.0)
     flat = fit(data, config)  # nothing learns, so the first epoch is the best: one epoch refit
     train, val = int(data.split.train.sum()), int(data.split.val.sum())
     assert flat.best_epoch == 1 and learned_from == [train] * len(flat.history) + [train + val]
 
 
 def test_a_part_the_mix_leaves_out_is_not_refitted_but_kept_as_chosen(generated, monkeypatch):
-    monkeypatch.setattr(training, "MIXES", ((0.0, 1.0),))  # validation can only choose the channel alone
+    monkeypatch.setattr(scoring, "MIXES", ((0.0, 1.0),))  # validation can only choose the channel alone
     data = prepare_tables(generated["tables"])
     config = TrainConfig(epochs=6, hidden=16, patience=6, gat_task="mask")
-    chosen = training.choose(data, config)
+    chosen = loop.choose(data, config)
     gat, channel = chosen.model.part_state("gat"), chosen.model.part_state("channel")
-    final = training.finish(data, config, chosen)
+    final = loop.finish(data, config, chosen)
     assert final.refit_epochs == chosen.part_epochs["channel"]  # only the part that scores is trained again
     assert all(torch.equal(v, final.model.part_state("gat")[k]) for k, v in gat.items())
     assert not all(torch.equal(v, final.model.part_state("channel")[k]) for k, v in channel.items())
@@ -477,24 +479,24 @@ def test_tune_races_every_setting_on_validation_and_only_the_winner_is_tested(ge
     data = prepare_tables(generated["tables"])
     grid = {"hidden": (8, 16), "lr": (0.01, 0.003)}
     config = TrainConfig(epochs=4, patience=2, refit=False, gat_task="mask")
-    chosen, config, tried = training.tune(data, config, grid)
+    chosen, config, tried = race.tune(data, config, grid)
     assert [(t["hidden"], t["lr"]) for t in tried] == [(8, 0.01), (8, 0.003), (16, 0.01), (16, 0.003)]
     assert sum("leftAt" in t for t in tried) == 2  # the worse half at the first rung (the patience: 2 epochs)
     best = max((t for t in tried if "leftAt" not in t), key=lambda t: t["val"]["ndcg@10"])
     assert (config.hidden, config.lr) == (best["hidden"], best["lr"])  # the best on validation, its settings kept
     assert chosen.val["ndcg@10"] == best["val"]["ndcg@10"] and chosen.test == {}  # no test figure while tuning
     assert chosen.model.hidden == config.hidden
-    final = training.finish(data, config, chosen)
+    final = loop.finish(data, config, chosen)
     assert "ndcg@10" in final.test
 
 
 def test_tune_races_the_settings_as_given_and_keeps_them_when_none_does_better(generated, monkeypatch):
     data = prepare_tables(generated["tables"])
     config = TrainConfig(epochs=12, patience=2, refit=False, hidden=16, gat_task="mask", channel=False)
-    given = training.choose(data, config)
+    given = loop.choose(data, config)
     trained = []
-    monkeypatch.setattr(training.Training, "advance", _counting(training.Training.advance, trained))
-    chosen, kept, tried = training.tune(data, config, {"lr": (1e-9, 0.01, 1e-8)}, given=given)
+    monkeypatch.setattr(loop.Training, "advance", _counting(loop.Training.advance, trained))
+    chosen, kept, tried = race.tune(data, config, {"lr": (1e-9, 0.01, 1e-8)}, given=given)
     assert [t["lr"] for t in tried] == [0.01, 1e-9, 1e-8] and tried[0]["given"]  # first; 0.01 not raced twice
     assert tried[0]["val"]["ndcg@10"] == given.val["ndcg@10"] and tried[0]["epochs"] == len(given.history)
     assert chosen is given and kept == config  # no setting that cannot learn beats it
@@ -512,10 +514,10 @@ def _counting(advance, calls: list):
 def test_a_training_paused_while_another_trains_goes_on_exactly_as_straight_through(generated):
     data = prepare_tables(generated["tables"])
     config = TrainConfig(epochs=6, patience=50, refit=False, hidden=16, dropout=0.3, gat_task="mask")
-    straight = training.choose(data, config)
-    paused = training.Training(data, config)
+    straight = loop.choose(data, config)
+    paused = loop.Training(data, config)
     paused.advance(3)
-    training.Training(data, dataclasses.replace(config, seed=7)).advance(4)  # draws on the same global random state
+    loop.Training(data, dataclasses.replace(config, seed=7)).advance(4)  # draws on the same global random state
     paused.advance(6)
     resumed = paused.result()
     assert [h["loss"] for h in paused.history] == [h["loss"] for h in straight.history]  # dropout drew the same
@@ -526,11 +528,11 @@ def test_a_race_keeps_the_better_half_at_each_rung_and_its_winner_trains_as_if_a
     data = prepare_tables(generated["tables"])
     grid = {"lr": (0.01, 1e-9, 0.003, 1e-8)}  # two settings that cannot learn
     config = TrainConfig(epochs=12, patience=2, refit=False, hidden=16, gat_task="mask", channel=False)
-    chosen, config, tried = training.tune(data, config, grid)  # rungs at 2 epochs (the patience), then 4
+    chosen, config, tried = race.tune(data, config, grid)  # rungs at 2 epochs (the patience), then 4
     assert [t.get("leftAt") for t in tried][1::2] == [2, 2]  # behind at the first rung: the half left there
     behind = [t for t in tried[0::2] if "leftAt" in t]
     assert [t["leftAt"] for t in behind] == [4]  # of the two that learn, one left at the second rung
-    alone = training.choose(data, config)  # the winner trained by itself, no race around it
+    alone = loop.choose(data, config)  # the winner trained by itself, no race around it
     assert [h["loss"] for h in chosen.history] == [h["loss"] for h in alone.history] and chosen.val == alone.val
     assert behind[0]["val"]["ndcg@10"] <= max(h["val_ndcg@10"] for h in chosen.history[:4])  # it was behind
 
@@ -541,28 +543,28 @@ def test_settings_too_close_to_tell_apart_at_a_rung_all_go_on(generated, monkeyp
     config = TrainConfig(epochs=12, patience=2, refit=False, hidden=16, gat_task="mask", channel=False)
     first = [(0.50, 0.5), (0.49, 0.5), (0.48, 0.49), (0.10, 0.1)]  # (best mix, GAT part alone) at epoch 2
     standings = iter(first + [(0.5, 0.5), (0.47, 0.5), (0.49, 0.5)] + [(0.5, 0.5), (0.4, 0.4)])
-    monkeypatch.setattr(training, "standing", lambda history: next(standings))  # as if these were the curves
-    _, _, tried = training.tune(data, config, grid, margin=0.05)
+    monkeypatch.setattr(race, "standing", lambda history: next(standings))  # as if these were the curves
+    _, _, tried = race.tune(data, config, grid, margin=0.05)
     # three within 5% of the leader on both figures at the first rung: more than half go on; then 0.47
     # trails 0.5 by 6% (left at 4), and 0.4 by 20% (left at 8)
     assert [t.get("leftAt") for t in tried] == [None, 4, 8, 2]
     standings = iter(first + [(0.5, 0.5), (0.47, 0.5)])
-    _, _, tried = training.tune(data, config, grid, margin=0.0)  # without a margin: the better half, as ever
+    _, _, tried = race.tune(data, config, grid, margin=0.0)  # without a margin: the better half, as ever
     assert [t.get("leftAt") for t in tried] == [None, 4, 2, 2]
 
 
 def test_auto_trains_the_gat_part_on_each_task_and_keeps_the_better_on_validation(generated):
     data = prepare_tables(generated["tables"])
-    chosen, config, tried = training.select(data, TrainConfig(epochs=4, patience=2, refit=False, hidden=16))
+    chosen, config, tried = race.select(data, TrainConfig(epochs=4, patience=2, refit=False, hidden=16))
     assert [t["gatTask"] for t in tried] == ["mask", "temporal"]
     assert config.gat_task == max(tried, key=lambda t: t["val"]["ndcg@10"])["gatTask"]
-    assert training.select(data, dataclasses.replace(config, gat_task="mask"))[2] == []  # a task given: no choice
+    assert race.select(data, dataclasses.replace(config, gat_task="mask"))[2] == []  # a task given: no choice
     with pytest.raises(ValueError, match="auto"):
-        training.choose(data, TrainConfig(epochs=1, hidden=16))
+        loop.choose(data, TrainConfig(epochs=1, hidden=16))
 
 
 def test_without_a_budget_training_may_use_half_the_memory_free_where_it_trains(monkeypatch):
-    monkeypatch.setattr(training, "available_memory", lambda: 10_000_000)
+    monkeypatch.setattr(memory, "available_memory", lambda: 10_000_000)
     assert default_budget(torch.device("cpu")) == 5_000_000  # the machine's, on the CPU
     monkeypatch.setattr(torch.cuda, "mem_get_info", lambda device=None: (3_000_000, 80_000_000))
     assert default_budget(torch.device("cuda")) == 1_500_000  # the GPU's free memory, not the machine's, on CUDA
@@ -601,7 +603,7 @@ def test_each_part_keeps_its_own_best_epoch_and_validation_then_chooses_their_mi
         assert fitted.part_epochs[part] == 1 + int(np.argmax(curve))
     assert fitted.best_epoch == max(fitted.part_epochs.values())
     held, relevant = data.val.held(), data.val.answers()
-    figures, mix, alone = _validate(fitted.model, data.train_graph, relevant, held, data.n_customers)
+    figures, mix, alone = validate(fitted.model, data.train_graph, relevant, held, data.n_customers)
     for part, figure in alone.items():  # the kept weights score each part's best, together
         assert figure == pytest.approx(max(h["alone"][part] for h in fitted.history), abs=1e-6)
     assert fitted.model.mix.tolist() == list(mix)  # the best mix of the kept parts
@@ -614,20 +616,20 @@ def test_each_part_keeps_its_own_best_epoch_and_validation_then_chooses_their_mi
 
 def test_the_refit_trains_each_part_that_scores_for_its_own_epochs_and_no_longer(generated, monkeypatch):
     data = prepare_tables(generated["tables"])
-    chosen, config, _ = training.select(data, TrainConfig(epochs=40, hidden=16, patience=5, gat_task="mask"))
+    chosen, config, _ = race.select(data, TrainConfig(epochs=40, hidden=16, patience=5, gat_task="mask"))
     calls = {"gat": 0, "channel": 0}
-    masked, question = training._loss, training._Question.loss
+    masked, question = loop.masked_links_loss, losses.Question.loss
     monkeypatch.setattr(
-        training, "_loss", lambda *a, **k: calls.__setitem__("gat", calls["gat"] + 1) or masked(*a, **k)
+        loop, "masked_links_loss", lambda *a, **k: calls.__setitem__("gat", calls["gat"] + 1) or masked(*a, **k)
     )
     monkeypatch.setattr(
-        training._Question,
+        losses.Question,
         "loss",
         lambda *a, **k: calls.__setitem__("channel", calls["channel"] + 1) or question(*a, **k),
     )
-    training.finish(data, config, chosen)
-    mix = dict(zip(training.PARTS, chosen.model.mix.tolist()))
-    assert calls == {part: chosen.part_epochs[part] if mix[part] else 0 for part in training.PARTS}
+    loop.finish(data, config, chosen)
+    mix = dict(zip(scoring.PARTS, chosen.model.mix.tolist()))
+    assert calls == {part: chosen.part_epochs[part] if mix[part] else 0 for part in scoring.PARTS}
 
 
 def test_training_predicts_each_customers_latest_training_interactions_from_its_earlier_ones():
@@ -725,20 +727,18 @@ def test_the_temporal_task_learns_the_latest_windows_one_an_epoch_in_turn_and_th
     data = prepare_tables(tables_from_rows(generated["rows"], cutoff="2025-09-01", horizon="1m"))
     assert len(data.history) >= 3  # monthly windows before the validation month
     asked, channel = [], []
-    gat_loss, loss = training._Question.gat_loss, training._Question.loss
+    gat_loss, loss = losses.Question.gat_loss, losses.Question.loss
     monkeypatch.setattr(
-        training._Question, "gat_loss", lambda self, *a, **k: asked.append(self.asof) or gat_loss(self, *a, **k)
+        losses.Question, "gat_loss", lambda self, *a, **k: asked.append(self.asof) or gat_loss(self, *a, **k)
     )
-    monkeypatch.setattr(
-        training._Question, "loss", lambda self, *a, **k: channel.append(self.asof) or loss(self, *a, **k)
-    )
+    monkeypatch.setattr(losses.Question, "loss", lambda self, *a, **k: channel.append(self.asof) or loss(self, *a, **k))
     config = TrainConfig(epochs=4, patience=4, hidden=8, gat_task="temporal", windows=2, cutoff="2025-09-01")
     chosen = fit(data, dataclasses.replace(config, refit=False))
     older, latest = data.history[-2].asof, data.history[-1].asof
     assert asked == [older, latest, older, latest]  # oldest first, one a step
     assert channel == [latest] * 4  # the item channel learns the latest alone
     asked.clear()
-    training.finish(data, config, chosen)  # the refit: as many windows, one later
+    loop.finish(data, config, chosen)  # the refit: as many windows, one later
     assert asked[:2] == [latest, data.refit.asof]
     one = fit(data, dataclasses.replace(config, windows=1, refit=False))
     assert one.history != chosen.history  # learning one window is another training

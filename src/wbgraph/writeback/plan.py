@@ -24,8 +24,8 @@ from .. import cypher
 from ..config import Settings
 from ..gnn.data import peer_groups
 from ..gnn.export import GraphTables, fetch
+from ..gnn.memory import pick_device
 from ..gnn.restore import Restored, restore
-from ..gnn.train import pick_device
 from ..runs import Run
 from . import explain
 from .eligibility import DEFAULT_RULES, exclusions, impact, load_rules, missing_facts
