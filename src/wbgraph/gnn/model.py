@@ -10,7 +10,7 @@ from torch import nn
 from torch_geometric.nn import GATv2Conv, HeteroConv
 from torch_geometric.utils import softmax as softmax_per_node
 
-from ..graphmodel import USES_EDGE
+from ..graphmodel import REV_USES_EDGE, USES_EDGE
 
 SCORED = ("customer", "product")  # the node types a score reads
 CO_ADOPTED = ("product", "co_adopted", "product")  # EASE's item-item weights: the item channel's edges
@@ -189,6 +189,20 @@ class HeteroGATRecommender(nn.Module):
                 for t in h
             }
         return h
+
+    @torch.no_grad()
+    def holdings_attention(self, graph: HeteroData) -> torch.Tensor:
+        """``[customers, products]``: the first round's attention of each customer to each product
+        it holds, the mean over heads (0 where it holds none): what the reasons cite as "taken together"."""
+        self.eval()
+        h = self.initial(graph.x_dict)
+        store = graph[REV_USES_EDGE]
+        _, (index, alpha) = self.convs[0].convs[REV_USES_EDGE](
+            (h["product"], h["customer"]), store.edge_index, store.edge_attr, return_attention_weights=True
+        )
+        out = torch.zeros(graph["customer"].num_nodes, graph["product"].num_nodes)
+        out[index[1].cpu(), index[0].cpu()] = alpha.mean(-1).cpu()
+        return out
 
     def encode_graph(self, graph: HeteroData) -> dict:
         """:meth:`encode` over all of ``graph``."""

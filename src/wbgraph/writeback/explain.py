@@ -19,8 +19,6 @@ from typing import TYPE_CHECKING
 import numpy as np
 import torch
 
-from ..graphmodel import REV_USES_EDGE as REV_USES
-
 if TYPE_CHECKING:
     from torch_geometric.data import HeteroData
 
@@ -29,19 +27,10 @@ if TYPE_CHECKING:
 MIN_TOGETHER = 3  # co-adopters needed before "taken together" is said
 
 
-@torch.no_grad()
 def attention(model: HeteroGATRecommender, graph: HeteroData) -> torch.Tensor:
-    """``[customers, products]``: the first round's attention of each customer to each product it holds."""
-    model.eval()
-    h = model.initial(graph.x_dict)
-    conv = model.convs[0].convs[REV_USES]
-    store = graph[REV_USES]
-    _, (index, alpha) = conv(
-        (h["product"], h["customer"]), store.edge_index, store.edge_attr, return_attention_weights=True
-    )
-    out = torch.zeros(graph["customer"].num_nodes, graph["product"].num_nodes)
-    out[index[1].cpu(), index[0].cpu()] = alpha.mean(-1).cpu()
-    return out
+    """``[customers, products]``: the first round's attention of each customer to each product it holds
+    (:meth:`~wbgraph.gnn.model.HeteroGATRecommender.holdings_attention`)."""
+    return model.holdings_attention(graph)
 
 
 def reasons(
