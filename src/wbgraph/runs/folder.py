@@ -18,32 +18,56 @@ format is refused with one line naming both formats.
 from __future__ import annotations
 
 import json
-import shutil
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .config import TrainConfig, runs_location
-from .errors import GateFailed, RunNotFound, TargetRefused, WbgraphError
+from ..config import TrainConfig, runs_location
+from ..errors import GateFailed, RunNotFound, WbgraphError
 
 if TYPE_CHECKING:
     import pandas as pd
+from .curve import plot_curve
 
 FORMAT = 3  # 1: before run.json; 2: before the per-customer split, the history edge features and the item channel
-__all__ = ["Run", "list_runs", "show", "promote", "delete"]
+
 
 MANIFEST = "run.json"
+
+
 WEIGHTS = "model.pt"
+
+
 ENCODERS = "encoders.json"
+
+
 CONFIG = "config.json"
+
+
 METRICS = "metrics.json"
+
+
 CURVE = "curve.png"
+
+
 EVALUATION = "evaluation.json"
+
+
 WRITEBACK = "writeback.json"
+
+
 PROJECTION = "embedding-2d.csv"
+
+
 AUDIT = "recommendations"  # one Parquet file per writeback: what it wrote, to whom, when and why
+
+
 LATEST = "latest"
+
+
 PROMOTED = "promoted"
+
+
 REQUIRED = (MANIFEST, WEIGHTS, ENCODERS, CONFIG, METRICS)
 
 
@@ -355,118 +379,3 @@ def audit_schema() -> object:
             ("writeback", pa.string()),
         ]
     )
-
-
-def environment() -> dict:
-    """What a run was made with: the library versions and, in a git checkout, wbgraph's commit."""
-    import platform
-    import subprocess
-    from importlib import metadata
-
-    versions = {"python": platform.python_version()}
-    for name in ("wbgraph", "torch", "torch-geometric", "neo4j", "neo4j-rust-ext", "numpy", "pandas"):
-        try:
-            versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            versions[name] = None
-    commit = None
-    try:  # the commit of the code that trained, when wbgraph runs from a git checkout
-        here = Path(__file__).parent
-        head = subprocess.run(["git", "-C", str(here), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10)
-        if head.returncode == 0:
-            dirty = subprocess.run(
-                ["git", "-C", str(here), "status", "--porcelain", "--untracked-files=no", "--", "."],
-                capture_output=True,
-                text=True,
-                timeout=10,
-            )
-            commit = head.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")
-    except (OSError, subprocess.SubprocessError):
-        pass
-    return {"versions": versions, "gitCommit": commit}
-
-
-# the commands of ``wbgraph runs``
-
-
-def list_runs(runs_dir: str | Path | None = None) -> list[dict]:
-    """Every run, oldest first: ID, when, data fingerprint, recall@10 and NDCG@10 (test; from
-    the evaluation when there is one), gate verdict, and whether it is latest, promoted, serving."""
-    every = Run.all(runs_dir)
-    latest = every[-1].id if every else None
-    promoted = Run.promoted(runs_dir) if every else None
-    try:
-        serving = Run.serving(runs_dir).id if every else None
-    except (RunNotFound, GateFailed):
-        serving = None
-    return [run.summary(latest=latest, promoted=promoted.id if promoted else None, serving=serving) for run in every]
-
-
-def show(run: str, runs_dir: str | Path | None = None) -> dict:
-    """One run's whole record: its summary, configuration, record, evaluation and writeback."""
-    found = Run.open(run, runs_dir)
-    metrics = found.metrics()
-    every = list_runs(runs_dir)
-    summary = next((r for r in every if r["runId"] == found.id), None) or found.summary()
-    return summary | {
-        "folder": str(found.folder),
-        "record": found.record(),
-        "config": found.config().to_dict(),
-        "training": {k: v for k, v in metrics.items() if k != "history"} | {"epochs": len(metrics.get("history", []))},
-        "evaluation": found.evaluation(),
-        "writeback": found.writeback(),
-        "auditFiles": [p.name for p in found.audit_files()],
-    }
-
-
-def promote(run: str, runs_dir: str | Path | None = None, force: bool = False) -> Run:
-    """Make ``run`` the one writeback, recommend and report use by default.
-
-    A run that failed its evaluation gate is refused unless ``force``.
-    """
-    found = Run.open(run, runs_dir)
-    if found.gate_state() == "failed" and not force:
-        raise TargetRefused(f"Run {found.id} failed its evaluation gate: promote it anyway with --force.")
-    (found.folder.parent / PROMOTED).write_text(found.id + "\n")
-    return found
-
-
-def delete(run: str, runs_dir: str | Path | None = None) -> dict:
-    """Delete a run folder; the ``latest`` pointer moves to the newest remaining run, and a
-    promotion of this run ends. Returns what changed."""
-    found = Run.open(run, runs_dir)
-    where = found.folder.parent
-    pointers = {name: (where / name).read_text().strip() for name in (LATEST, PROMOTED) if (where / name).is_file()}
-    shutil.rmtree(found.folder)
-    changed = {"deleted": found.id, "folder": str(found.folder), "unpromoted": pointers.get(PROMOTED) == found.id}
-    if changed["unpromoted"]:
-        (where / PROMOTED).unlink()
-    if pointers.get(LATEST) == found.id:
-        rest = Run.all(where)
-        if rest:
-            (where / LATEST).write_text(rest[-1].id + "\n")
-        else:
-            (where / LATEST).unlink()
-        changed["latest"] = rest[-1].id if rest else None
-    return changed
-
-
-def plot_curve(history: list[dict], path: Path) -> None:
-    """The training curve: loss and validation NDCG@10 per epoch (the report shows this same picture)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    epochs = [h["epoch"] for h in history]
-    fig, loss_axis = plt.subplots(figsize=(7, 4), dpi=100)
-    loss_axis.plot(epochs, [h["loss"] for h in history], color="tab:blue", label="training loss")
-    loss_axis.set_xlabel("epoch")
-    loss_axis.set_ylabel("loss", color="tab:blue")
-    ndcg_axis = loss_axis.twinx()
-    ndcg_axis.plot(epochs, [h["val_ndcg@10"] for h in history], color="tab:orange", label="validation NDCG@10")
-    ndcg_axis.set_ylabel("validation NDCG@10", color="tab:orange")
-    fig.suptitle("wbgraph training curve")
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)

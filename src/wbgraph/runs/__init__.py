@@ -1,0 +1,54 @@
+"""Runs: the run folder (:mod:`.folder`, :class:`Run` owns every artefact), the ``wbgraph runs``
+commands (:mod:`.catalogue`), the record of what a run was made with (:mod:`.record`) and the
+training-curve picture (:mod:`.curve`). The names below are the ones the rest of wbgraph imports
+from ``wbgraph.runs``.
+"""
+
+from .catalogue import delete, list_runs, promote, show
+from .curve import plot_curve
+from .folder import (
+    AUDIT,
+    AUDIT_COLUMNS,
+    CONFIG,
+    CURVE,
+    ENCODERS,
+    EVALUATION,
+    FORMAT,
+    LATEST,
+    MANIFEST,
+    METRICS,
+    PROJECTION,
+    PROMOTED,
+    REQUIRED,
+    WEIGHTS,
+    WRITEBACK,
+    Run,
+    audit_schema,
+)
+from .record import environment
+
+__all__ = [
+    "AUDIT",
+    "AUDIT_COLUMNS",
+    "CONFIG",
+    "CURVE",
+    "ENCODERS",
+    "EVALUATION",
+    "FORMAT",
+    "LATEST",
+    "MANIFEST",
+    "METRICS",
+    "PROJECTION",
+    "PROMOTED",
+    "REQUIRED",
+    "Run",
+    "WEIGHTS",
+    "WRITEBACK",
+    "audit_schema",
+    "delete",
+    "environment",
+    "list_runs",
+    "plot_curve",
+    "promote",
+    "show",
+]
