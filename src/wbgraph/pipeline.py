@@ -205,11 +205,9 @@ def run(
     written back. When a run was promoted before, the run written back is promoted in its
     place, so the promoted run stays the one whose recommendations are in the graph.
     """
-    from .gnn.evaluate import check_gate, evaluate, gate_message
+    from .gnn.evaluate import check_gate
     from .gnn.train import train
     from .loaders.ingest import ingest
-    from .runs import Run, promote
-    from .writeback import writeback
 
     gate = list(require_beat or [])
     check_gate(gate, metric, margin, k=k)  # a bad gate fails before anything is written
@@ -229,20 +227,10 @@ def run(
                 result.training = train(driver, settings, config, runs_dir=runs_dir, progress=progress)
             result.run_id = result.training.run_id
             stage = "evaluate"
-            progress.say("Evaluating against the baselines" + (f", gate: beat {', '.join(gate)}" if gate else ""))
             with phases(stage):
-                result.evaluation = evaluate(
-                    driver,
-                    settings,
-                    run=result.training.run_dir,
-                    require_beat=gate,
-                    metric=metric,
-                    margin=margin,
-                    k=k,
-                    runs_dir=runs_dir,
+                result.evaluation = _evaluate(
+                    driver, settings, result.training, gate, runs_dir, progress, metric, margin, k
                 )
-            if result.evaluation.gate and not result.evaluation.gate["passed"]:
-                raise GateFailed(gate_message(result.evaluation) + " Nothing was written back.")
             written = result.training
             if config.protocol == "asof":
                 stage = "refit"
@@ -250,28 +238,62 @@ def run(
                     written = result.refit = _refit_to_now(driver, settings, config, result, runs_dir, progress)
             result.run_id = written.run_id
             stage = "writeback"
-            had_promoted = Run.promoted(runs_dir) is not None
             with phases(stage):
-                result.writeback = writeback(
-                    driver,
-                    settings,
-                    run=written.run_dir,
-                    top_k=top_k,
-                    segments=segments,
-                    rules=rules,
-                    runs_dir=runs_dir,
-                    progress=progress,
-                    require_evaluated=True,
+                _write_back(
+                    driver, settings, written, result, runs_dir, progress, top_k=top_k, segments=segments, rules=rules
                 )
-            if had_promoted:
-                promote(written.run_dir, runs_dir)
-                result.promoted = True
     except WbgraphError as e:
         result.stopped_at, result.error, result.exit_code = stage, str(e), e.exit_code
     result.seconds, result.total = phases.seconds(1), phases.total
     if result.stopped_at:
         raise PipelineStopped(result)
     return result
+
+
+def _evaluate(
+    driver: neo4j.Driver,
+    settings: Settings,
+    trained: Summary,
+    gate: list[str],
+    runs_dir: str | Path | None,
+    progress: Progress,
+    metric: str,
+    margin: float,
+    k: int,
+) -> Summary:
+    """The trained run against the baselines; :class:`GateFailed` when it did not beat the ``gate``'s."""
+    from .gnn.evaluate import evaluate, gate_message
+
+    progress.say("Evaluating against the baselines" + (f", gate: beat {', '.join(gate)}" if gate else ""))
+    evaluation = evaluate(
+        driver, settings, run=trained.run_dir, require_beat=gate, metric=metric, margin=margin, k=k, runs_dir=runs_dir
+    )
+    if evaluation.gate and not evaluation.gate["passed"]:
+        raise GateFailed(gate_message(evaluation) + " Nothing was written back.")
+    return evaluation
+
+
+def _write_back(
+    driver: neo4j.Driver,
+    settings: Settings,
+    written: Summary,
+    result: RunResult,
+    runs_dir: str | Path | None,
+    progress: Progress,
+    **options: object,
+) -> None:
+    """Write the run back (``options``: top_k, segments, rules); when a run was promoted
+    before, promote this one in its place, so the promoted run stays the one in the graph."""
+    from .runs import Run, promote
+    from .writeback import writeback
+
+    had_promoted = Run.promoted(runs_dir) is not None
+    result.writeback = writeback(
+        driver, settings, run=written.run_dir, runs_dir=runs_dir, progress=progress, require_evaluated=True, **options
+    )
+    if had_promoted:
+        promote(written.run_dir, runs_dir)
+        result.promoted = True
 
 
 def _refit_to_now(

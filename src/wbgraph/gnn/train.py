@@ -85,12 +85,41 @@ def train(
     with phases("train"):
         chosen, config, tried = select(data, config, progress, tuning)
         fitted = finish(data, config, chosen, progress)
+    seconds = _seconds(phases, fitted, tried)
+    now = datetime.now(UTC)
+    metrics = _metrics(data, config, fitted, tried, seconds) | {"trainedAt": now.isoformat()}
+    record = environment() | _record(data, config, settings, counts)
+    run = Run.create(runs_dir, Run.new_id(now, config.seed), fitted.model, data.encoders, config, metrics, record)
+    return TrainResult(
+        run.id,
+        str(run.folder),
+        len(fitted.history),
+        fitted.best_epoch,
+        fitted.val,
+        fitted.test,
+        seconds,
+        fitted.device,
+        fitted.batches,
+        data.encoders.notes(),
+        warnings,
+        fitted.refit_epochs,
+        data.protocol,
+        tried,
+        {"gatTask": config.gat_task, "hidden": config.hidden, "lr": config.lr, "weightDecay": config.weight_decay},
+    )
+
+
+def _seconds(phases: Phases, fitted: Fitted, tried: list) -> dict:
+    """Export and training seconds, and the seconds an epoch over every epoch trained (the race's and the refit's)."""
     tasks_raced = any("gatTask" in t for t in tried)  # then the settings as given are counted there already
     trained = [t["epochs"] for t in tried if not (t.get("given") and tasks_raced)]
     epochs = (sum(trained) if tried else len(fitted.history)) + fitted.refit_epochs
-    seconds = {"export": phases["export"], "train": phases["train"], "perEpoch": phases["train"] / epochs}
-    now = datetime.now(UTC)
-    metrics = {
+    return {"export": phases["export"], "train": phases["train"], "perEpoch": phases["train"] / epochs}
+
+
+def _metrics(data: Prepared, config: TrainConfig, fitted: Fitted, tried: list, seconds: dict) -> dict:
+    """``metrics.json``: how training went, its validation and test figures, every setting tried."""
+    return {
         "split": sizes(data),
         "protocol": data.protocol,
         "bestEpoch": fitted.best_epoch,
@@ -110,9 +139,12 @@ def train(
         "seconds": seconds,
         "device": fitted.device,
         "batches": fitted.batches,
-        "trainedAt": now.isoformat(),
     }
-    record = environment() | {
+
+
+def _record(data: Prepared, config: TrainConfig, settings: Settings, counts: dict) -> dict:
+    """``run.json``'s account of the data: the graph, what the model learned from, its window and fingerprint."""
+    return {
         "graph": counts | {"database": settings.database, "uri": settings.uri},
         "learnedFrom": {
             "customers": data.n_customers,
@@ -122,24 +154,6 @@ def train(
         "window": window(data.tables.interactions, config),
         "fingerprint": fingerprint(data.tables.interactions),
     }
-    run = Run.create(runs_dir, Run.new_id(now, config.seed), fitted.model, data.encoders, config, metrics, record)
-    return TrainResult(
-        run.id,
-        str(run.folder),
-        len(fitted.history),
-        fitted.best_epoch,
-        fitted.val,
-        fitted.test,
-        seconds,
-        fitted.device,
-        fitted.batches,
-        data.encoders.notes(),
-        warnings,
-        fitted.refit_epochs,
-        data.protocol,
-        tried,
-        {"gatTask": config.gat_task, "hidden": config.hidden, "lr": config.lr, "weightDecay": config.weight_decay},
-    )
 
 
 def fit(data: Prepared, config: TrainConfig, progress: Progress = SILENT) -> Fitted:
