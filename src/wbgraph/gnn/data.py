@@ -565,14 +565,7 @@ def _prepare_asof(
     periods = tables.periods
     parts, bounds = periods.parts, periods.boundaries
     cut = len(bounds) - 2  # the cutoff's boundary: periods up to it are known before the cutoff
-    before = parts[parts["period"] <= cut]
-    known = GraphTables(
-        tables.customers[tables.customers["customerId"].isin(set(before["customerId"]))].reset_index(drop=True),
-        tables.products[tables.products["productId"].isin(set(before["productId"]))].reset_index(drop=True),
-        known_before(parts, cut),
-        periods,
-        tables.features,
-    )
+    known = _known_at(tables, cut)
     first = first_periods(parts)
     views = {b: known_before(parts, b) for b in range(1, cut + 1)}
 
@@ -617,23 +610,7 @@ def _prepare_asof(
     latest = float(pd.to_numeric(tables.interactions["lastDate"], errors="coerce").max())
     now = doings(int(parts["period"].max()))
     everything = Stage.of(encoders, tables.interactions, None, max(latest, bounds[cut]), now)
-    day = lambda seconds: pd.Timestamp(seconds, unit="s", tz="UTC").date().isoformat()
-    protocol = {
-        "name": "asof",
-        "cutoff": day(bounds[cut]),
-        "horizon": periods.horizon,
-        "validation": [day(bounds[cut - 1]), day(bounds[cut])],
-        "test": [day(bounds[cut]), day(bounds[cut + 1])],
-        "trainingWindows": len(history),
-        "leftOut": {
-            "customers": int(tables.customers["customerId"].nunique() - known.customers["customerId"].nunique()),
-            "testCustomers": int(
-                first[(first["period"] == cut + 1) & ~first["customerId"].isin(set(views[cut]["customerId"]))][
-                    "customerId"
-                ].nunique()
-            ),
-        },
-    }
+    protocol = _asof_protocol(tables, known, first, views[cut], cut, len(history))
     return Prepared(
         known,
         encoders,
@@ -646,6 +623,42 @@ def _prepare_asof(
         test.graph(known, encoders),
         protocol,
     )
+
+
+def _known_at(tables: GraphTables, cut: int) -> GraphTables:
+    """The tables as known before the cutoff's boundary ``cut``: its customers, products and interactions."""
+    parts = tables.periods.parts
+    before = parts[parts["period"] <= cut]
+    return GraphTables(
+        tables.customers[tables.customers["customerId"].isin(set(before["customerId"]))].reset_index(drop=True),
+        tables.products[tables.products["productId"].isin(set(before["productId"]))].reset_index(drop=True),
+        known_before(parts, cut),
+        tables.periods,
+        tables.features,
+    )
+
+
+def _asof_protocol(
+    tables: GraphTables, known: GraphTables, first: pd.DataFrame, at_cutoff: pd.DataFrame, cut: int, windows: int
+) -> dict:
+    """``metrics.json``'s ``protocol`` under as-of: the dates of each question, the training windows,
+    and who is left out (customers unknown at the cutoff; the test's new customers, ``first`` seen
+    after ``at_cutoff``'s interactions)."""
+    bounds, horizon = tables.periods.boundaries, tables.periods.horizon
+    day = lambda seconds: pd.Timestamp(seconds, unit="s", tz="UTC").date().isoformat()
+    newcomers = first[(first["period"] == cut + 1) & ~first["customerId"].isin(set(at_cutoff["customerId"]))]
+    return {
+        "name": "asof",
+        "cutoff": day(bounds[cut]),
+        "horizon": horizon,
+        "validation": [day(bounds[cut - 1]), day(bounds[cut])],
+        "test": [day(bounds[cut]), day(bounds[cut + 1])],
+        "trainingWindows": windows,
+        "leftOut": {
+            "customers": int(tables.customers["customerId"].nunique() - known.customers["customerId"].nunique()),
+            "testCustomers": int(newcomers["customerId"].nunique()),
+        },
+    }
 
 
 def choose_co_lambda(task: Stage, enc: Encoders) -> float | None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 
 import neo4j
 import numpy as np
@@ -145,22 +146,8 @@ def fetch(
     features = model_features(declared)
     customer_extras, product_extras = list(features.get("Customer", {})), list(features.get("Product", {}))
 
-    def rows(name: str, columns: tuple[str, ...], **params: object) -> pd.DataFrame:
-        """A query's one record, a list of rows (nulls in place), as a frame with ``columns``."""
-        records = driver.execute_query(cypher.load(name), params, database_=settings.database, routing_=READ).records
-        return pd.DataFrame(records[0]["rows"], columns=list(columns))
-
-    windowed = since is not None or until is not None
-
-    def interactions_of(chunk: list[str]) -> pd.DataFrame:
-        name = "gnn/export_interactions_window" if windowed else "gnn/export_interactions"
-        params = {"customerIds": chunk, "since": since, "until": until}
-        columns = INTERACTION_COLUMNS
-        if bounds is not None:
-            name, columns = "gnn/export_interactions_asof", PART_COLUMNS
-            params = {"customerIds": chunk, "since": since, "boundaries": [b.isoformat() for b in bounds]}
-        record = driver.execute_query(cypher.load(name), params, database_=settings.database, routing_=READ).records[0]
-        return pd.DataFrame({c: np.asarray(record[c], dtype=object if c in TEXT else "float64") for c in columns})
+    rows = partial(_rows, driver, settings)
+    interactions_of = partial(_interactions, driver, settings, since=since, until=until, bounds=bounds)
 
     pages, after, futures = [], "", []
     edges, done = [], 0
@@ -198,14 +185,48 @@ def fetch(
         tables.features = features
         return tables
     interactions = pd.concat(edges, ignore_index=True) if edges else pd.DataFrame(columns=list(INTERACTION_COLUMNS))
-    # a canonical row order: the same graph content gives the same tensors, whatever the store's order
+    return GraphTables(customers, products, _typed(interactions), features=features)
+
+
+def _rows(
+    driver: neo4j.Driver, settings: Settings, name: str, columns: tuple[str, ...], **params: object
+) -> pd.DataFrame:
+    """A query's one record, a list of rows (nulls in place), as a frame with ``columns``."""
+    records = driver.execute_query(cypher.load(name), params, database_=settings.database, routing_=READ).records
+    return pd.DataFrame(records[0]["rows"], columns=list(columns))
+
+
+def _interactions(
+    driver: neo4j.Driver,
+    settings: Settings,
+    chunk: list[str],
+    since: str | None,
+    until: str | None,
+    bounds: list[pd.Timestamp] | None,
+) -> pd.DataFrame:
+    """The interactions of the customers ``chunk``: within ``since``/``until``, or summed per
+    as-of period between ``bounds``."""
+    windowed = since is not None or until is not None
+    name = "gnn/export_interactions_window" if windowed else "gnn/export_interactions"
+    params = {"customerIds": chunk, "since": since, "until": until}
+    columns = INTERACTION_COLUMNS
+    if bounds is not None:
+        name, columns = "gnn/export_interactions_asof", PART_COLUMNS
+        params = {"customerIds": chunk, "since": since, "boundaries": [b.isoformat() for b in bounds]}
+    record = driver.execute_query(cypher.load(name), params, database_=settings.database, routing_=READ).records[0]
+    return pd.DataFrame({c: np.asarray(record[c], dtype=object if c in TEXT else "float64") for c in columns})
+
+
+def _typed(interactions: pd.DataFrame) -> pd.DataFrame:
+    """The interactions in a canonical row order (the same graph content gives the same tensors,
+    whatever the store's order), numbers NaN where missing, whole numbers as integers where none is."""
     interactions = interactions.sort_values(["customerId", "productId"], ignore_index=True)
-    for column in INTERACTION_COLUMNS[2:]:  # numbers, NaN where missing; whole numbers as integers where none is
+    for column in INTERACTION_COLUMNS[2:]:
         values = pd.to_numeric(interactions[column])
         if column in WHOLE and not values.isna().any():
             values = values.astype("int64")
         interactions[column] = values
-    return GraphTables(customers, products, interactions, features=features)
+    return interactions
 
 
 def _asof_boundaries(

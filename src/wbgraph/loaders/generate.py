@@ -278,18 +278,12 @@ def _transactions(
     value = np.round(amount * rng.uniform(1.0, 3.0, rows), 2)
     frequency = 1 + rng.poisson(1 + 6 * strength)
     usage = np.clip(np.round(1 + 9 * strength + rng.normal(0, 1, rows)), 1, 10).astype(int)
-    n_c = len(c.ids)
-    engagement_c = np.clip(np.round(3 + 6 * (1 / (1 + np.exp(-affinity.max(axis=1)))) + rng.normal(0, 1, n_c)), 1, 10)
-    engagement = np.clip(engagement_c[t_c] + rng.integers(-1, 2, rows), 1, 10).astype(int)
-    # products adopted by the customer up to each transaction (adoptions are sorted by customer, then date)
-    adoption_keys = a.customer * (2.0 * DAYS) + a.offset
-    transaction_keys = t_c * (2.0 * DAYS) + day
-    adoption_count = np.searchsorted(adoption_keys, transaction_keys, side="right") - np.searchsorted(
-        adoption_keys, t_c * (2.0 * DAYS)
-    )
+    engagement = _engagement(rng, affinity, t_c)
+    adoption_count = _adopted_so_far(a, t_c, day)
     day_index = np.minimum(day.astype(int), DAYS - 1)
     market = 500 + np.cumsum(rng.normal(0, 5, DAYS))
     economic = 3 + np.cumsum(rng.normal(0, 0.02, DAYS))
+    currency = np.array([CURRENCY_BY_LOCATION[name] for name in columns.LOCATIONS])
 
     frame = pd.DataFrame(
         {
@@ -308,9 +302,7 @@ def _transactions(
             "Transaction Date": dates,
             "Transaction Type": np.array([line[3] for line in p.lines])[t_p],
             "Transaction Amount": amount,
-            "Transaction Currency": np.array([CURRENCY_BY_LOCATION[name] for name in columns.LOCATIONS])[c.location][
-                t_c
-            ],
+            "Transaction Currency": currency[c.location][t_c],
             "Transaction Frequency": frequency,
             "Transaction Value": value,
             "Product Adoption": adoption_count,
@@ -328,6 +320,24 @@ def _transactions(
     frame = frame.sort_values("Transaction Date", kind="stable").reset_index(drop=True)
     frame["Transaction ID"] = [f"TRAN-{i + 1:0{max(6, len(str(rows)))}d}" for i in range(rows)]
     return frame
+
+
+def _engagement(rng: np.random.Generator, affinity: np.ndarray, t_c: np.ndarray) -> np.ndarray:
+    """Each transaction's customer engagement (1-10): the customer's own, higher the more it
+    likes its favourite product, give or take one a transaction."""
+    engagement_c = np.clip(
+        np.round(3 + 6 * (1 / (1 + np.exp(-affinity.max(axis=1)))) + rng.normal(0, 1, len(affinity))), 1, 10
+    )
+    return np.clip(engagement_c[t_c] + rng.integers(-1, 2, len(t_c)), 1, 10).astype(int)
+
+
+def _adopted_so_far(a: _Adoptions, t_c: np.ndarray, day: np.ndarray) -> np.ndarray:
+    """Products adopted by the customer up to each transaction (adoptions are sorted by customer, then date)."""
+    adoption_keys = a.customer * (2.0 * DAYS) + a.offset
+    transaction_keys = t_c * (2.0 * DAYS) + day
+    return np.searchsorted(adoption_keys, transaction_keys, side="right") - np.searchsorted(
+        adoption_keys, t_c * (2.0 * DAYS)
+    )
 
 
 def _truth(c: _Customers, p: _Products, a: _Adoptions, affinity: np.ndarray, taste: np.ndarray, seed: int) -> dict:

@@ -22,7 +22,7 @@ from sklearn.decomposition import PCA
 
 from .. import cypher
 from ..config import Settings
-from ..gnn.data import peer_groups
+from ..gnn.data import Encoders, peer_groups
 from ..gnn.export import GraphTables, fetch
 from ..gnn.memory import pick_device
 from ..gnn.restore import Restored, restore
@@ -146,36 +146,9 @@ def plan_restored(
         )
     else:
         seg, segment_props = _join_segments(embeddings, data.encoders.customer_ids, newcomers.segment_of), []
-    why = explain.reasons(
-        picks,
-        held,
-        explain.attention(restored.model, graph).numpy(),
-        seg.labels,
-        _text(customers["industry"]),
-        peer_groups(customers),
-        data.encoders.product_ids,
-        _text(products["productType"]).tolist(),
-    )
-    rows = [
-        {
-            "customerId": customer,
-            "segment": int(seg.labels[i]) if seg.labels[i] > 0 else None,
-            "segmentKey": f"{restored.run_id}/{int(seg.labels[i])}" if seg.labels[i] > 0 else None,
-            "source": source[i],
-            "recommendations": [
-                {
-                    "productId": data.encoders.product_ids[p],
-                    "score": float(values[i, j]),
-                    "rank": j + 1,
-                    "reasons": why[i][j],
-                }
-                for j, p in enumerate(picks[i])
-                if p >= 0
-            ],
-        }
-        for i, customer in enumerate(data.encoders.customer_ids)
-        if wanted[i]
-    ]
+    attended = explain.attention(restored.model, graph).numpy()
+    why = explain.reasons(picks, held, attended, seg.labels, *_facts(customers, products, data.encoders.product_ids))
+    rows = _rows(data.encoders, wanted, seg.labels, source, values, picks, why, restored.run_id)
     return Plan(
         restored.run,
         restored.run.metrics().get("trainedAt"),
@@ -189,6 +162,45 @@ def plan_restored(
         _projection(embeddings)[wanted] if newcomers is None else None,
         seg.labels[wanted],
     )
+
+
+def _facts(customers: pd.DataFrame, products: pd.DataFrame, product_ids: list[str]) -> tuple:
+    """What :func:`explain.reasons` reads of the graph besides the picks: industries, peer groups, products."""
+    industry = _text(customers["industry"])
+    return industry, peer_groups(customers), product_ids, _text(products["productType"]).tolist()
+
+
+def _rows(
+    encoders: Encoders,
+    wanted: np.ndarray,
+    labels: np.ndarray,
+    source: np.ndarray,
+    values: np.ndarray,
+    picks: np.ndarray,
+    why: list,
+    run_id: str,
+) -> list[dict]:
+    """One row per customer planned for: its segment, source and ranked picks with their reasons."""
+    return [
+        {
+            "customerId": customer,
+            "segment": int(labels[i]) if labels[i] > 0 else None,
+            "segmentKey": f"{run_id}/{int(labels[i])}" if labels[i] > 0 else None,
+            "source": source[i],
+            "recommendations": [
+                {
+                    "productId": encoders.product_ids[p],
+                    "score": float(values[i, j]),
+                    "rank": j + 1,
+                    "reasons": why[i][j],
+                }
+                for j, p in enumerate(picks[i])
+                if p >= 0
+            ],
+        }
+        for i, customer in enumerate(encoders.customer_ids)
+        if wanted[i]
+    ]
 
 
 def _current(data, current: GraphTables | None) -> tuple[np.ndarray, pd.DataFrame, pd.DataFrame]:
