@@ -140,3 +140,26 @@ def test_no_module_imports_another_modules_private_names():
                     if alias.name.startswith("_") and not alias.name.startswith("__")
                 ]
     assert not found, "private names imported from another module:\n" + "\n".join(found)
+
+
+def code_lines(function: ast.FunctionDef | ast.AsyncFunctionDef, source: list[str]) -> int:
+    """Lines of code in a function: its signature and body, less its docstring, blank lines and comments."""
+    lines = set(range(function.lineno, function.end_lineno + 1))
+    first = function.body[0]
+    if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) and isinstance(first.value.value, str):
+        lines -= set(range(first.lineno, first.end_lineno + 1))
+    return sum(1 for n in lines if source[n - 1].strip() and not source[n - 1].strip().startswith("#"))
+
+
+def test_no_function_is_longer_than_60_lines_of_code():
+    """A function that does not fit on a screen does more than one thing (the help text of a
+    command, its docstring, does not count; its option decorators are not its body)."""
+    long = []
+    for path in PACKAGE.rglob("*.py"):
+        text = path.read_text()
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                n = code_lines(node, text.splitlines())
+                if n > 60:
+                    long.append(f"{path.relative_to(PACKAGE)}:{node.lineno} {node.name}: {n} lines")
+    assert not long, "functions over 60 lines of code:\n" + "\n".join(long)

@@ -131,14 +131,7 @@ def compare(
     if truth:
         for name, key in ORACLES.items():
             methods[name] = oracle_scores(truth, data.encoders.customer_ids, data.encoders.product_ids, key)
-    metrics = {name: ranking_metrics(scores, test, held, ks=ks) for name, scores in methods.items()}
-    for oracle, key in (
-        ("oracle", "shareOfOracleRecall@10"),
-        ("oracle, from history", "shareOfHistoryOracleRecall@10"),
-    ):
-        if metrics.get(oracle, {}).get("recall@10"):
-            for m in metrics.values():
-                m[key] = m["recall@10"] / metrics[oracle]["recall@10"]
+    metrics = _shares_of_oracles({name: ranking_metrics(scores, test, held, ks=ks) for name, scores in methods.items()})
     validation = {name: f.validation for name, f in fitted.items()}
     comparison, gated, per = {}, None, {}
     tested = bool(metrics[MODEL].get("customers"))
@@ -175,6 +168,18 @@ def compare(
         data.protocol,
         k,
     )
+
+
+def _shares_of_oracles(metrics: dict) -> dict:
+    """``metrics`` with each method's recall@10 as a share of each oracle's, where there is one."""
+    for oracle, key in (
+        ("oracle", "shareOfOracleRecall@10"),
+        ("oracle, from history", "shareOfHistoryOracleRecall@10"),
+    ):
+        if metrics.get(oracle, {}).get("recall@10"):
+            for m in metrics.values():
+                m[key] = m["recall@10"] / metrics[oracle]["recall@10"]
+    return metrics
 
 
 def compared(k: int) -> tuple[str, ...]:

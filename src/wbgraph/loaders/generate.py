@@ -265,8 +265,7 @@ def _transactions(
     per = 1 + extra
     t_adopt = np.repeat(np.arange(len(a.customer)), per)
     first = np.concatenate([[0], np.cumsum(per)[:-1]])
-    is_first = np.zeros(rows, dtype=bool)
-    is_first[first] = True
+    is_first = np.isin(np.arange(rows), first)  # each adoption's first transaction
     start_day = a.offset[t_adopt]
     day = np.where(is_first, start_day, start_day + rng.uniform(0, 1, rows) * (DAYS - start_day))
     seconds = np.round(day * 86_400 + rng.uniform(0, 1, rows), 6)

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     import neo4j
 
     from ..config import Settings
+    from .plan import Plan
     from .write import WritebackSummary
 
 
@@ -56,8 +57,6 @@ def writeback(
     reset, never run at once. ``require_evaluated`` refuses, before anything is written, a run that
     ``wbgraph evaluate`` never scored or whose evaluation failed its gate.
     """
-    import pandas as pd
-
     chosen = Run.open(run, runs_dir)  # named, else the serving run: the promoted one or the latest that passed
     if require_evaluated:
         check_evaluated(chosen)
@@ -68,7 +67,7 @@ def writeback(
 
     from .eligibility import load_rules
     from .plan import plan, plan_newcomers
-    from .write import WritebackSummary, write
+    from .write import write
 
     phases = Phases()
     with writer_lock(driver, settings, "writeback", progress):
@@ -81,8 +80,17 @@ def writeback(
             progress.say(f"Warning: {warning}")
         with phases("write"):
             write(driver, settings, planned, batch_size, workers, progress, segments=not only_new)
+    summary = _summary(planned, top_k, only_new, phases)
+    _keep(planned, summary, only_new)
+    return summary
+
+
+def _summary(planned: Plan, top_k: int, only_new: bool, phases: Phases) -> WritebackSummary:
+    """What the writeback wrote: customers, sets, edges, segments, exclusions, rules, warnings, seconds."""
+    from .write import WritebackSummary
+
     edges = sum(len(r["recommendations"]) for r in planned.rows)
-    summary = WritebackSummary(
+    return WritebackSummary(
         planned.run_id,
         len(planned.rows),
         sum(1 for r in planned.rows if r["recommendations"]),
@@ -96,12 +104,20 @@ def writeback(
         planned.rules,
         planned.warnings,
     )
+
+
+def _keep(planned: Plan, summary: WritebackSummary, only_new: bool) -> None:
+    """Keep in the run folder what was written (the audit file, named in ``summary``), and the
+    summary: with the segment profiles and each customer's segment and 2-D position, or, for
+    ``only_new``, among the run's top-ups."""
+    import pandas as pd
+
     written_at = datetime.now(UTC).isoformat(timespec="seconds")
     audit = planned.run.save_audit(planned.rows, planned.run_id, written_at, "only-new" if only_new else "all")
     summary.audit_file = str(audit)
     if only_new:
         planned.run.add_top_up(summary.to_json() | {"customerIds": planned.customer_ids})
-        return summary
+        return
     planned.run.save_writeback(
         summary.to_json() | {"segmentProfiles": planned.segments},
         pd.DataFrame(
@@ -113,7 +129,6 @@ def writeback(
             }
         ),
     )
-    return summary
 
 
 def check_evaluated(run: Run) -> None:

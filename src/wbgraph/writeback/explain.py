@@ -51,23 +51,9 @@ def reasons(
     The figures are computed for all customers at once, ``chunk`` customers at a time.
     """
     held_f = held.astype(np.float64)
-    together = held_f.T @ held_f  # [P, P] customers holding both
-    holders = np.diag(together).copy()
-    share = together / np.maximum(holders[:, None], 1)  # P(p | q)
-    base = holders / max(len(held), 1)
-    lift = share / np.maximum(base[None, :], 1e-9)
-    usable = (lift * (together >= MIN_TOGETHER) * (lift > 1)).T  # [p, q]: weight of q as a reason for p
-
-    industry_code = np.unique(industry, return_inverse=True)[1]
-    groups, group_of = np.unique(np.stack([segments, industry_code]), axis=1, return_inverse=True)
-    in_group = np.zeros((groups.shape[1], len(held)))
-    in_group[group_of.ravel(), np.arange(len(held))] = 1.0
-    group_held = (in_group @ held_f).astype(np.int64)  # [groups, P] holders in each segment x industry
-    peer_codes, peer_of = np.unique(peer_group, return_inverse=True)
-    peer_size = np.bincount(peer_of.ravel(), minlength=len(peer_codes))
-    peer_share = np.zeros((len(peer_codes), held.shape[1]))
-    np.add.at(peer_share, peer_of.ravel(), held_f)
-    peer_share /= np.maximum(peer_size[:, None], 1)
+    share, holders, usable = _co_adoption(held_f)
+    group_of, group_held = _segment_industry_holders(segments, industry, held_f)
+    peer_of, peer_size, peer_share = _peer_shares(peer_group, held_f)
 
     out = []
     for first in range(0, len(picks), chunk):
@@ -106,3 +92,36 @@ def reasons(
                 per_customer.append(found)
             out.append(per_customer)
     return out
+
+
+def _co_adoption(held: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(share, holders, usable)`` from ``held`` (float ``[customers, products]``): ``share[q, p]``
+    of q's holders who hold p too, each product's holders, and ``usable[p, q]``, the weight of q
+    as a reason for p (its lift, where at least :data:`MIN_TOGETHER` hold both and it is above 1)."""
+    together = held.T @ held  # [P, P] customers holding both
+    holders = np.diag(together).copy()
+    share = together / np.maximum(holders[:, None], 1)  # P(p | q)
+    base = holders / max(len(held), 1)
+    lift = share / np.maximum(base[None, :], 1e-9)
+    return share, holders, (lift * (together >= MIN_TOGETHER) * (lift > 1)).T
+
+
+def _segment_industry_holders(
+    segments: np.ndarray, industry: np.ndarray, held: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(group of each customer, holders of each product in each segment x industry group)``."""
+    industry_code = np.unique(industry, return_inverse=True)[1]
+    groups, group_of = np.unique(np.stack([segments, industry_code]), axis=1, return_inverse=True)
+    in_group = np.zeros((groups.shape[1], len(held)))
+    in_group[group_of.ravel(), np.arange(len(held))] = 1.0
+    return group_of, (in_group @ held).astype(np.int64)
+
+
+def _peer_shares(peer_group: np.ndarray, held: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(peer group of each customer, each group's size, the share of each group holding each product)``."""
+    peer_codes, peer_of = np.unique(peer_group, return_inverse=True)
+    peer_size = np.bincount(peer_of.ravel(), minlength=len(peer_codes))
+    peer_share = np.zeros((len(peer_codes), held.shape[1]))
+    np.add.at(peer_share, peer_of.ravel(), held)
+    peer_share /= np.maximum(peer_size[:, None], 1)
+    return peer_of, peer_size, peer_share
