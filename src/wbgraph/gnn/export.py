@@ -146,22 +146,13 @@ def fetch(
     features = model_features(declared)
     customer_extras, product_extras = list(features.get("Customer", {})), list(features.get("Product", {}))
 
-    rows = partial(_rows, driver, settings)
     interactions_of = partial(_interactions, driver, settings, since=since, until=until, bounds=bounds)
 
     pages, after, futures = [], "", []
     edges, done = [], 0
     with ThreadPoolExecutor(max(1, workers)) as pool, progress.task("Exporting", "edges") as update:
         while True:  # a page's interactions are read (in parallel) while the next page of customers is
-            page = rows(
-                "gnn/export_customers",
-                (*CUSTOMER_COLUMNS, *customer_extras),
-                extras=customer_extras,
-                after=after,
-                pageSize=page_size,
-                customerType=customer_type,
-                location=location,
-            )
+            page = _customer_page(driver, settings, customer_extras, after, page_size, customer_type, location)
             if page.empty:
                 break
             pages.append(page)
@@ -178,7 +169,9 @@ def fetch(
     customers = (
         pd.concat(pages, ignore_index=True) if pages else pd.DataFrame(columns=[*CUSTOMER_COLUMNS, *customer_extras])
     )
-    products = rows("gnn/export_products", (*PRODUCT_COLUMNS, *product_extras), extras=product_extras)
+    products = _rows(
+        driver, settings, "gnn/export_products", (*PRODUCT_COLUMNS, *product_extras), extras=product_extras
+    )
     if bounds is not None:
         parts = pd.concat(edges, ignore_index=True) if edges else pd.DataFrame(columns=list(PART_COLUMNS))
         tables = with_periods(customers, products, parts, [epoch(b) for b in bounds], str(horizon))
@@ -194,6 +187,29 @@ def _rows(
     """A query's one record, a list of rows (nulls in place), as a frame with ``columns``."""
     records = driver.execute_query(cypher.load(name), params, database_=settings.database, routing_=READ).records
     return pd.DataFrame(records[0]["rows"], columns=list(columns))
+
+
+def _customer_page(
+    driver: neo4j.Driver,
+    settings: Settings,
+    extras: list[str],
+    after: str,
+    page_size: int,
+    customer_type: str | None,
+    location: str | None,
+) -> pd.DataFrame:
+    """The next ``page_size`` customers after the ID ``after`` (of the type and location asked), with ``extras``."""
+    return _rows(
+        driver,
+        settings,
+        "gnn/export_customers",
+        (*CUSTOMER_COLUMNS, *extras),
+        extras=extras,
+        after=after,
+        pageSize=page_size,
+        customerType=customer_type,
+        location=location,
+    )
 
 
 def _interactions(
