@@ -109,7 +109,7 @@ runs_option = click.option(
 mapping_option = click.option(
     "--mapping",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="How the file's columns become graph properties (TOML; default: the seed notebook's 28 columns).",
+    help="How the file's columns become graph properties (TOML; default: the seed notebook's columns).",
 )
 max_rejects_option = click.option(
     "--max-rejects", type=click.IntRange(min=0), help="Load nothing (exit 4) if more rows than this are rejected."

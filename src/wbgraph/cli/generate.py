@@ -24,7 +24,7 @@ from .common import echo_json, json_option
 def generate(
     rows: int, seed: int, output: str, customers: int | None, products: int, truth: str | None, as_json: bool
 ) -> None:
-    """Generate synthetic transactions with planted structure, in the seed notebook's 28 columns.
+    """Generate synthetic transactions with planted structure, in the default input format.
 
     \b
     Example:

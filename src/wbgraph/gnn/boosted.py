@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from ..graphmodel import features_of
 from .data import Side, Stage
 from .ease import ease
 from .split import latest_first
@@ -55,9 +56,10 @@ PARAMETERS = {
     "force_row_wise": True,
     "verbose": -1,
 }
-CUSTOMER_CATEGORIES = ("customerType", "industry", "location", "relationshipManager", "riskRating")
-CUSTOMER_NUMBERS = ("companySize", "creditScore", "defaultProbability", "exposure")
-PRODUCT_CATEGORIES = ("productType", "category")
+# the graph model's properties the tree reads (graphmodel.Property.tree)
+CUSTOMER_CATEGORIES = features_of("Customer", ("category",), tree=True)
+CUSTOMER_NUMBERS = features_of("Customer", ("number", "log"), tree=True)
+PRODUCT_CATEGORIES = features_of("Product", ("category",), tree=True)
 # the pair's chance may only rise with these: a window's popularity figures cannot stand in for a
 # product's identity (with a few windows a tree otherwise splits on their exact values, which move)
 INCREASING = ("popularity", "recentPopularity", "segmentPopularity", "ease")

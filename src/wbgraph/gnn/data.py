@@ -24,7 +24,14 @@ from torch_geometric.data import HeteroData
 
 from ..config import Settings
 from ..errors import NotEnoughData
-from ..graphmodel import CONTEXTS, REV_USES_EDGE, USES_EDGE
+from ..graphmodel import (
+    CONTEXTS,
+    CUSTOMER_CATEGORY_FEATURES,
+    CUSTOMER_NUMBER_FEATURES,
+    PRODUCT_CATEGORY_FEATURES,
+    REV_USES_EDGE,
+    USES_EDGE,
+)
 from ..progress import SILENT, Progress
 from .asof import Horizon, first_periods, known_before
 from .behaviour import FEATURES, behaviour, expand, transform
@@ -38,14 +45,9 @@ REV_USES = REV_USES_EDGE
 CO_NEIGHBOURS = 100  # strongest EASE neighbours kept per product
 CO_LAMBDAS = (10.0, 50.0, 200.0, 500.0)
 EASE_BLOCK = 20_000  # customers scored at a time when the item channel's lambda is chosen
-CUSTOMER_CATEGORIES = ("customerType", "industry", "location", "relationshipManager", "riskRating")
-CUSTOMER_NUMBERS = {
-    "companySize": True,
-    "creditScore": False,
-    "defaultProbability": False,
-    "exposure": True,
-}  # True: log scale
-PRODUCT_CATEGORIES = ("productType", "category", "subcategory", "features")
+CUSTOMER_CATEGORIES = CUSTOMER_CATEGORY_FEATURES  # the graph model's: one-hot
+CUSTOMER_NUMBERS = CUSTOMER_NUMBER_FEATURES  # standardised; True: after log1p
+PRODUCT_CATEGORIES = PRODUCT_CATEGORY_FEATURES
 EDGE_NUMBERS = {
     "transactionCount": True,
     "recencyDays": False,

@@ -170,7 +170,12 @@ def fetch(
         pd.concat(pages, ignore_index=True) if pages else pd.DataFrame(columns=[*CUSTOMER_COLUMNS, *customer_extras])
     )
     products = _rows(
-        driver, settings, "gnn/export_products", (*PRODUCT_COLUMNS, *product_extras), extras=product_extras
+        driver,
+        settings,
+        "gnn/export_products",
+        (*PRODUCT_COLUMNS, *product_extras),
+        properties=list(PRODUCT_ATTRIBUTES[:-1]),  # the regulations follow them: a context, not a property
+        extras=product_extras,
     )
     if bounds is not None:
         parts = pd.concat(edges, ignore_index=True) if edges else pd.DataFrame(columns=list(PART_COLUMNS))
@@ -204,7 +209,7 @@ def _customer_page(
         settings,
         "gnn/export_customers",
         (*CUSTOMER_COLUMNS, *extras),
-        extras=extras,
+        properties=[*CUSTOMER_ATTRIBUTES, *extras],
         after=after,
         pageSize=page_size,
         customerType=customer_type,

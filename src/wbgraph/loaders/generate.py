@@ -85,7 +85,7 @@ RMS_BY_LOCATION = {
 
 @dataclass
 class Generated:
-    rows: pd.DataFrame  # the 28 input columns
+    rows: pd.DataFrame  # the default input columns
     truth: dict  # customerId -> {"ranking": [productId...], "adopted": [productId...]}
 
 
@@ -112,7 +112,7 @@ class Story:
     affinity: np.ndarray  # [customers, products]
     taste: np.ndarray  # the affinity's hidden-taste part, [customers, products]
     adoptions: _Adoptions
-    frame: pd.DataFrame  # the 28 input columns
+    frame: pd.DataFrame  # the default input columns
 
 
 def story(rows: int, seed: int = 0, customers: int | None = None, products: int = 60) -> Story:
@@ -259,7 +259,7 @@ def _adoptions(rng: np.random.Generator, c: _Customers, affinity: np.ndarray, ro
 def _transactions(
     rng: np.random.Generator, c: _Customers, p: _Products, a: _Adoptions, affinity: np.ndarray, rows: int
 ) -> pd.DataFrame:
-    """5. One transaction per adoption, the rest shared out by exp(affinity); the 28 columns in date order."""
+    """5. One transaction per adoption, the rest shared out by exp(affinity); the default columns in date order."""
     weight = np.exp(np.clip(a.affinity, -6, 6))
     extra = rng.multinomial(rows - len(a.customer), weight / weight.sum())
     per = 1 + extra
@@ -318,7 +318,7 @@ def _transactions(
     )
     frame = frame.sort_values("Transaction Date", kind="stable").reset_index(drop=True)
     frame["Transaction ID"] = [f"TRAN-{i + 1:0{max(6, len(str(rows)))}d}" for i in range(rows)]
-    return frame
+    return frame.reindex(columns=list(columns.HEADERS))  # every column of the format; one not drawn here is empty
 
 
 def _engagement(rng: np.random.Generator, affinity: np.ndarray, t_c: np.ndarray) -> np.ndarray:

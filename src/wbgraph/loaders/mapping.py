@@ -19,7 +19,7 @@ no expression language. Customer and product attributes may come from separate f
     [products.columns]
     productType = { column = "genres", split = "|", take = "first" }
 
-Applying a mapping turns the file into the default input format (the seed notebook's 28
+Applying a mapping turns the file into the default input format (the seed notebook's
 columns, :data:`.columns.HEADERS`), row for row with each row's line number kept, so the one
 validator, the rejects file and the summary serve every extract alike. The default format
 is itself a mapping (:func:`default_mapping`): each header onto its property, Transaction ID
@@ -142,7 +142,7 @@ class Mapping:
 
 
 def default_mapping(delimiter: str = ",") -> Mapping:
-    """The seed notebook's 28 columns, each onto its property: today's input format."""
+    """The seed notebook's columns, each onto its property: today's input format."""
     return Mapping(
         {c.prop: Source(column=c.header, trim=False, required=c.required) for c in COLUMNS},
         delimiter=delimiter,
@@ -325,7 +325,7 @@ def _side(where: str, folder: Path, side: str, owner: str, raw: object) -> Side:
 class Mapped:
     """A file read through a mapping, a chunk at a time, in the default input format.
 
-    Each chunk holds the 28 columns of :data:`.columns.HEADERS` as text, row for row with
+    Each chunk holds the columns of :data:`.columns.HEADERS` as text, row for row with
     the file's line numbers, so the one validator serves every extract alike. The default
     mapping reads the file as it is; any other builds every row's fields from its sources
     and joins the customers and products files (read once, whole: master data is small

@@ -352,7 +352,7 @@ def _first_line(e: Exception) -> str:
 
 
 def check_header(path: Path, header: list[str]) -> None:
-    """Raise a one-line :class:`InputFileError` unless the header has exactly the 28 columns."""
+    """Raise a one-line :class:`InputFileError` unless the header has exactly the default columns."""
     if len(header) == 1:
         for delimiter, name in OTHER_DELIMITERS.items():
             if delimiter in header[0]:

@@ -93,7 +93,7 @@ def validate(
     mapping: Mapping | None = None,
     chunk_rows: int = CHUNK_ROWS,
 ) -> Validated:
-    """Read ``path`` (through ``mapping``; default: the 28 columns) and split its rows into valid
+    """Read ``path`` (through ``mapping``; default: the default columns) and split its rows into valid
     (typed) rows and rejects with reasons, all held in memory."""
     rejects: list[pd.DataFrame] = []
     scan = Scan.of(path, encoding, strict, mapping, chunk_rows, rejects.append)

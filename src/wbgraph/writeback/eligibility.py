@@ -26,12 +26,11 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ConfigError
-from ..graphmodel import CUSTOMER_ATTRIBUTES, PRODUCT_ATTRIBUTES
+from ..graphmodel import CUSTOMER_ATTRIBUTES, NUMERIC_FIELDS, PRODUCT_ATTRIBUTES
 
 DEFAULT_RULES = "default"  # the shipped rules, writeback/rules/default.toml
 CUSTOMER_FIELDS = CUSTOMER_ATTRIBUTES  # the facts the model was exported with
 PRODUCT_FIELDS = ("productId", *PRODUCT_ATTRIBUTES)  # a rule may name the product itself
-NUMERIC_FIELDS = ("companySize", "creditScore", "defaultProbability", "exposure")  # above / below only
 MISSING = ("match", "allow")  # a missing fact: counts as matching (fail closed), or never matches
 MOSTLY_MISSING = 0.5  # a rule that cannot see more than this share of one side is announced
 SWALLOWS = 0.5  # a rule excluding more than this share of the candidates is announced
