@@ -145,8 +145,8 @@ def test_impersonation_reaches_the_server_which_says_in_one_line_if_it_cannot(cl
     server, _ = tls_server
     uri = f"bolt://127.0.0.1:{server.config().bolt_port}"
     result = cli("--uri", uri, "--password-file", str(server.password_file), "--impersonate", "alice", "db", "status")
-    # Community refuses it: the request did reach the server, which rejected it (exit 1, README's table)
-    assert result.exit_code == 1 and len(result.output.strip().splitlines()) == 1, result.output
+    # Community refuses it: the request did reach the server, which rejected it (exit 14, README's table)
+    assert result.exit_code == 14 and len(result.output.strip().splitlines()) == 1, result.output
     assert result.output.startswith("Error: ") and "imperson" in result.output.lower(), result.output
 
 

@@ -95,7 +95,7 @@ def test_query_graph_and_temporal_values_become_plain_json(cli, empty_db):
 
 def test_writes_need_the_write_flag(cli, empty_db):
     result = cli("query", "CREATE (:Customer {customerId: 'CUS-9'})")
-    assert result.exit_code == 1
+    assert result.exit_code == 14  # the server refused a write sent as a read
     assert "write" in one_error_line(result).lower()
     assert cli("query", "--write", "CREATE (:Customer {customerId: 'CUS-9'})").exit_code == 0
     assert json.loads(cli("query", "--format", "json", "MATCH (n) RETURN count(n) AS n").output) == [{"n": 1}]
@@ -103,7 +103,7 @@ def test_writes_need_the_write_flag(cli, empty_db):
 
 def test_cypher_syntax_error_is_one_line(cli, empty_db):
     result = cli("query", "MATCH (n RETURN n")
-    assert result.exit_code == 1
+    assert result.exit_code == 14
     assert "Neo.ClientError.Statement.SyntaxError" in one_error_line(result)
 
 
@@ -116,7 +116,7 @@ def test_malformed_parameter_is_one_line(cli, empty_db):
 def test_reset_deletes_all_data_after_confirmation(cli, empty_db):
     empty_db.execute_query(CREATE_TWO)
     declined = cli("db", "reset", input="n\n")
-    assert declined.exit_code == 1 and "Aborted" in declined.output
+    assert declined.exit_code == 19 and "Aborted" in declined.output
     assert json.loads(cli("db", "status", "--json").output)["nodes"] == 2
     result = cli("db", "reset", "--yes", "--batch-size", "1")
     assert result.exit_code == 0, result.output

@@ -220,13 +220,13 @@ def test_damaged_run_is_a_clear_error(cli, backend, small_graph, tmp_path):
     run_dir = runs / (runs / "latest").read_text().strip()
     (run_dir / "model.pt").write_bytes((run_dir / "model.pt").read_bytes()[:100])
     result = cli("evaluate", "--runs-dir", str(runs))
-    assert result.exit_code == 1
+    assert result.exit_code == 16
     assert result.output.startswith(f"Error: Run {run_dir}: model.pt cannot be loaded")
 
     marker = tmp_path / "pwned"
     torch.save({"weights": Tampered(str(marker))}, run_dir / "model.pt")  # a pickle that would run code
     result = cli("evaluate", "--runs-dir", str(runs))
-    assert result.exit_code == 1 and result.output.startswith(f"Error: Run {run_dir}: model.pt cannot be loaded"), (
+    assert result.exit_code == 16 and result.output.startswith(f"Error: Run {run_dir}: model.pt cannot be loaded"), (
         result.output
     )
     assert not marker.exists()  # weights_only=True refused to run it

@@ -110,7 +110,7 @@ def test_missing_java_names_the_three_ways_forward(cli, tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", str(tmp_path))  # neither java nor mvn
     monkeypatch.delenv("JAVA_HOME", raising=False)
     result = cli("db", "start", env={"WBGRAPH_HOME": str(tmp_path / "home"), "WBGRAPH_CACHE": str(tmp_path / "cache")})
-    assert result.exit_code == 1
+    assert result.exit_code == 15
     line = result.output.strip()
     assert line.startswith("Error: Java 17 or later is needed")
     assert "install them" in line and "docker compose -f docker/compose.yaml up -d" in line and "NEO4J_URI" in line
@@ -125,7 +125,7 @@ def test_missing_maven_names_the_three_ways_forward(cli, tmp_path, monkeypatch):
     (bin_dir / "java").symlink_to(java or shutil.which("java"))
     monkeypatch.setenv("PATH", str(bin_dir))
     result = cli("db", "start", env={"WBGRAPH_HOME": str(tmp_path / "home"), "WBGRAPH_CACHE": str(tmp_path / "cache")})
-    assert result.exit_code == 1
+    assert result.exit_code == 15
     assert result.output.strip().startswith("Error: Maven (mvn) is needed once")
     assert "docker compose -f docker/compose.yaml up -d" in result.output
 
@@ -133,7 +133,7 @@ def test_missing_maven_names_the_three_ways_forward(cli, tmp_path, monkeypatch):
 def test_ports_in_use_are_refused_clearly(cli, local_server, tmp_path):
     busy = local_server.config().bolt_port
     result = cli("db", "start", "--bolt-port", str(busy), env={"WBGRAPH_HOME": str(tmp_path / "other")})
-    assert result.exit_code == 1
+    assert result.exit_code == 15
     assert (
         result.output.strip()
         == f"Error: Port {busy} on 127.0.0.1 is already in use by another program: choose another with --bolt-port/--http-port."

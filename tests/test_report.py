@@ -60,4 +60,4 @@ def test_report_names_the_steps_that_have_not_run(cli, small_graph, tmp_path):
 
 def test_report_without_a_run_is_a_one_line_error(cli, tmp_path):
     result = cli("report", "--runs-dir", str(tmp_path / "none"), "--output", str(tmp_path / "r"))
-    assert result.exit_code == 1 and result.output.startswith("Error: No trained run")
+    assert result.exit_code == 16 and result.output.startswith("Error: No trained run")

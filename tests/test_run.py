@@ -79,7 +79,7 @@ def test_run_writes_nothing_back_when_the_gate_fails_and_exits_10(cli, empty_db,
     # the failed run is the latest, but writeback and recommend keep serving the one that passed
     assert Run.latest(runs).id == summary["runId"] and Run.serving(runs).id != summary["runId"]
     refused = cli("runs", "promote", summary["runId"], "--runs-dir", str(runs))
-    assert refused.exit_code == 9 and "--force" in refused.output
+    assert refused.exit_code == 10 and "--force" in refused.output
 
 
 def test_an_asof_run_backtests_then_writes_back_a_model_trained_up_to_the_latest_month(cli, empty_db, tmp_path):

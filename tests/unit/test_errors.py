@@ -112,3 +112,15 @@ def test_a_reader_that_goes_away_is_not_an_error_worth_a_line(tmp_path, monkeypa
     monkeypatch.setattr("wbgraph.loaders.generate.write", closed)
     result = CliRunner().invoke(wbgraph, ["generate", "--rows", "50", "--output", str(tmp_path / "data.csv")])
     assert (result.exit_code, result.output) == (141, "")  # as `| head` leaves the shell's own commands
+
+
+def test_the_readme_exit_status_table_is_the_error_classes_one_meaning_each():
+    from pathlib import Path
+
+    from wbgraph.errors import exit_status_table, exit_statuses
+
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    assert exit_status_table() in readme, "README's exit table is stale: paste wbgraph.errors.exit_status_table()"
+    statuses = exit_statuses()  # raises if two classes claimed one status
+    assert {1, 9, 10, 14, 15, 16, 17, 18, 19} <= set(statuses)
+    assert len(set(statuses.values())) == len(statuses)

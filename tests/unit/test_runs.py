@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from wbgraph.config import TrainConfig
-from wbgraph.errors import GateFailed, RunNotFound, TargetRefused
+from wbgraph.errors import GateFailed, RunNotFound
 from wbgraph.gnn.data import Encoders, prepare_tables
 from wbgraph.gnn.restore import encoders_of, load_model
 from wbgraph.gnn.train import fit
@@ -133,7 +133,7 @@ def test_the_serving_run_is_the_promoted_one_else_the_latest_that_did_not_fail_i
     assert Run.serving(runs).id == "b" == Run.open(None, runs).id  # c failed its gate; b was never gated
     promote("a", runs)
     assert Run.serving(runs).id == "a" and Run.latest(runs).id == "c"
-    with pytest.raises(TargetRefused, match="failed its evaluation gate: promote it anyway with --force"):
+    with pytest.raises(GateFailed, match="failed its evaluation gate: promote it anyway with --force"):
         promote("c", runs)
     promote("c", runs, force=True)
     assert Run.serving(runs).id == "c"

@@ -15,7 +15,7 @@ import click
 
 from ..config import Settings, resolve_settings
 from ..db import connect
-from ..errors import Interrupted, WbgraphError, file_access_error
+from ..errors import ConfigError, Declined, Interrupted, WbgraphError, file_access_error
 from ..progress import SILENT, Progress, Summary
 
 
@@ -24,7 +24,8 @@ class Group(click.Group):
 
     :class:`WbgraphError` as it is; an operating-system error (a missing folder, a refused
     permission, a full disk) as :class:`FileAccessError` (12); input nested too deeply for
-    Python (``RecursionError``) as exit 1; Ctrl-C as :class:`Interrupted` (130); a closed
+    Python (``RecursionError``) as a :class:`ConfigError` (1); a declined confirmation as
+    :class:`Declined` (19); Ctrl-C as :class:`Interrupted` (130); a closed
     pipe on stdout (``| head``) silently, as 141 like the shell's SIGPIPE.
     """
 
@@ -42,7 +43,9 @@ class Group(click.Group):
         except OSError as e:
             raise _one_line(file_access_error(e)) from None
         except RecursionError:
-            raise _one_line(WbgraphError("the input is nested too deeply to read.")) from None
+            raise _one_line(ConfigError("the input is nested too deeply to read.")) from None
+        except click.exceptions.Abort:  # a confirmation declined, or its prompt closed
+            raise _one_line(Declined("Aborted: nothing done (answer the confirmation, or give --yes).")) from None
         except KeyboardInterrupt:
             raise _one_line(Interrupted("interrupted (Ctrl-C).")) from None
 

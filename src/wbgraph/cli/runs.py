@@ -134,7 +134,7 @@ def show(
 def promote(run_id: str, force: bool, runs_dir: str | None, as_json: bool) -> None:
     """Make a run the one writeback, recommend and report use by default.
 
-    A run that failed its evaluation gate is refused (exit 9) unless --force.
+    A run that failed its evaluation gate is refused (exit 10) unless --force.
 
     \b
     Example:

@@ -6,7 +6,7 @@ import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..errors import GateFailed, RunNotFound, TargetRefused
+from ..errors import GateFailed, RunNotFound
 
 if TYPE_CHECKING:
     pass
@@ -50,7 +50,7 @@ def promote(run: str, runs_dir: str | Path | None = None, force: bool = False) -
     """
     found = Run.open(run, runs_dir)
     if found.gate_state() == "failed" and not force:
-        raise TargetRefused(f"Run {found.id} failed its evaluation gate: promote it anyway with --force.")
+        raise GateFailed(f"Run {found.id} failed its evaluation gate: promote it anyway with --force.")
     (found.folder.parent / PROMOTED).write_text(found.id + "\n")
     return found
 

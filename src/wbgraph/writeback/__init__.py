@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..db import writer_lock
-from ..errors import GateFailed, NotEvaluated, TargetRefused
+from ..errors import GateFailed, NotEvaluated, NotWrittenBack
 from ..progress import SILENT, Phases, Progress
 from ..runs import Run
 from .eligibility import DEFAULT_RULES
@@ -61,7 +61,7 @@ def writeback(
     if require_evaluated:
         check_evaluated(chosen)
     if only_new and chosen.projection() is None:
-        raise TargetRefused(
+        raise NotWrittenBack(
             f"Run {chosen.id} was never written back: run `wbgraph writeback` first (--only-new tops up its sets)."
         )
 
