@@ -116,3 +116,21 @@ def test_help_states_the_real_defaults(path):
             )
             checked += 1
     assert checked, "no option of this command states a default"
+
+
+LEAVES = [(p, c) for p, c in ALL if p and not isinstance(c, click.Group)]
+NO_JSON = {("db", "admin"), ("mapping", "init")}  # neo4j-admin's own output; a TOML file to edit
+
+
+def options(command: click.Command) -> set[str]:
+    return {o for p in command.params for o in getattr(p, "opts", [])}
+
+
+@pytest.mark.parametrize("path,command", LEAVES, ids=[" ".join(p) for p, _ in LEAVES])
+def test_every_command_speaks_json_and_every_command_with_progress_can_be_silent(path, command):
+    import inspect
+
+    if path not in NO_JSON:
+        assert "--json" in options(command), f"wbgraph {' '.join(path)} has no --json"
+    shows_progress = "bars(" in inspect.getsource(command.callback)
+    assert not shows_progress or "--silent" in options(command), f"wbgraph {' '.join(path)} shows progress, no --silent"

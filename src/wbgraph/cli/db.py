@@ -5,7 +5,7 @@ import click
 from .. import db as database
 from .. import localserver
 from ..localserver import ServerConfig
-from .common import bars, echo_fields, echo_json, json_option, pass_obj
+from .common import bars, echo_fields, echo_json, json_option, pass_obj, silent_option
 
 DEFAULTS = ServerConfig()
 
@@ -29,9 +29,16 @@ def db() -> None:
     "--pagecache", help="Page cache, e.g. 512m or 8g. First start: 1/4 of the machine's memory, 512m-32g; remembered."
 )
 @click.option("--timeout", type=float, default=180.0, show_default=True, help="Seconds to wait for Bolt to answer.")
+@silent_option
 @json_option
 def start(
-    bolt_port: int | None, http_port: int | None, heap: str | None, pagecache: str | None, timeout: float, as_json: bool
+    bolt_port: int | None,
+    http_port: int | None,
+    heap: str | None,
+    pagecache: str | None,
+    timeout: float,
+    silent: bool,
+    as_json: bool,
 ) -> None:
     """Start the local Neo4j server (assembled from Maven Central on first use).
 
@@ -48,7 +55,7 @@ def start(
         heap=heap,
         pagecache=pagecache,
         timeout=timeout,
-        progress=bars(as_json),
+        progress=bars(silent or as_json),
     )
     server = localserver.LocalServer()
     if as_json:
@@ -114,8 +121,9 @@ def status(obj, as_json: bool) -> None:
 @db.command()
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 @click.option("--batch-size", type=int, default=10_000, show_default=True, help="Nodes deleted per transaction.")
+@json_option
 @pass_obj
-def reset(obj, yes: bool, batch_size: int) -> None:
+def reset(obj, yes: bool, batch_size: int, as_json: bool) -> None:
     """Delete every node and relationship in the target database (the schema is kept).
 
     \b
@@ -126,6 +134,9 @@ def reset(obj, yes: bool, batch_size: int) -> None:
         if not yes:
             click.confirm(f"Delete all data in database {settings.database!r} at {settings.uri}?", abort=True)
         deleted = database.reset(driver, settings, batch_size=batch_size)
+    if as_json:
+        echo_json({"deletedNodes": deleted, "database": settings.database, "uri": settings.uri})
+        return
     click.echo(f"Deleted {deleted:,} nodes and their relationships from {settings.database!r}")
 
 
@@ -161,8 +172,9 @@ def unlock(obj, yes: bool, as_json: bool) -> None:
 @db.command()
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("--database", "database", default="neo4j", show_default=True, help="The database to dump.")
+@silent_option
 @json_option
-def dump(file: str, database: str, as_json: bool) -> None:
+def dump(file: str, database: str, silent: bool, as_json: bool) -> None:
     """Back up the local server's database to FILE with `neo4j-admin database dump`.
 
     Neo4j Community dumps only an offline database: a running server is stopped for the
@@ -174,7 +186,7 @@ def dump(file: str, database: str, as_json: bool) -> None:
     """
     from ..backup import dump as library
 
-    result = library(file, database=database, progress=bars(as_json))
+    result = library(file, database=database, progress=bars(silent or as_json))
     if as_json:
         echo_json(result)
     else:
@@ -185,8 +197,9 @@ def dump(file: str, database: str, as_json: bool) -> None:
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("--database", "database", default="neo4j", show_default=True, help="The database to replace.")
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@silent_option
 @json_option
-def load(file: str, database: str, yes: bool, as_json: bool) -> None:
+def load(file: str, database: str, yes: bool, silent: bool, as_json: bool) -> None:
     """Replace the local server's database with a dump made by `wbgraph db dump`.
 
     Everything in the database is replaced by the dump's content. A running server is
@@ -200,7 +213,7 @@ def load(file: str, database: str, yes: bool, as_json: bool) -> None:
 
     if not yes and not as_json:
         click.confirm(f"Replace everything in database {database!r} of the local server with {file}?", abort=True)
-    result = library(file, database=database, progress=bars(as_json))
+    result = library(file, database=database, progress=bars(silent or as_json))
     if as_json:
         echo_json(result)
     else:

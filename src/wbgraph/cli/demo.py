@@ -4,7 +4,7 @@ import click
 
 from ..config import uses_local_server
 from ..localserver import LocalServer
-from .common import bars, echo_json, json_option, pass_obj, runs_option
+from .common import bars, echo_json, json_option, pass_obj, runs_option, silent_option
 from .evaluate import echo_evaluation
 from .recommend import echo_recommendations
 
@@ -24,10 +24,19 @@ from .recommend import echo_recommendations
 @click.option("--epochs", type=click.IntRange(min=1), help="Most training epochs (default: the training default).")
 @click.option("--reset", is_flag=True, help="Empty the database first (its whole content, not only the demo's).")
 @runs_option
+@silent_option
 @json_option
 @pass_obj
 def demo(
-    obj, rows: int, seed: int, folder: str, epochs: int | None, reset: bool, runs_dir: str | None, as_json: bool
+    obj,
+    rows: int,
+    seed: int,
+    folder: str,
+    epochs: int | None,
+    reset: bool,
+    runs_dir: str | None,
+    silent: bool,
+    as_json: bool,
 ) -> None:
     """Run the whole pipeline on generated data and show what it found.
 
@@ -53,7 +62,7 @@ def demo(
         epochs=epochs,
         reset=reset,
         runs_dir=runs_dir,
-        progress=bars(as_json),
+        progress=bars(silent or as_json),
     )
     if as_json:
         echo_json(result)

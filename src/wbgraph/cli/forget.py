@@ -2,16 +2,17 @@
 
 import click
 
-from .common import bars, echo_json, json_option, pass_obj, runs_option
+from .common import bars, echo_json, json_option, pass_obj, runs_option, silent_option
 
 
 @click.command()
 @click.argument("customer_ids", nargs=-1, required=True, metavar="CUSTOMER_ID...")
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 @runs_option
+@silent_option
 @json_option
 @pass_obj
-def forget(obj, customer_ids: tuple[str, ...], yes: bool, runs_dir: str | None, as_json: bool) -> None:
+def forget(obj, customer_ids: tuple[str, ...], yes: bool, runs_dir: str | None, silent: bool, as_json: bool) -> None:
     """Erase customers: from the graph, the run folders and the rejects files wbgraph wrote.
 
     Deletes each customer with its transactions and relationships, removes it from every
@@ -28,7 +29,7 @@ def forget(obj, customer_ids: tuple[str, ...], yes: bool, runs_dir: str | None, 
     if not yes and not as_json:
         click.confirm(f"Erase {len(customer_ids)} customer(s) from the graph and every run folder?", abort=True)
     with obj.connect() as (driver, settings):
-        summary = library(driver, settings, list(customer_ids), runs_dir=runs_dir, progress=bars(as_json))
+        summary = library(driver, settings, list(customer_ids), runs_dir=runs_dir, progress=bars(silent or as_json))
     if as_json:
         echo_json(summary)
         return

@@ -4,7 +4,8 @@ from pathlib import Path
 
 import click
 
-from ..loaders.mapping import init_mapping, load_mapping
+from ..loaders.mapping import Mapping, init_mapping, load_mapping
+from .common import echo_json, json_option
 
 
 @click.group()
@@ -45,7 +46,8 @@ def init(file: Path, output: Path | None, delimiter: str) -> None:
 
 @mapping.command()
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
-def check(file: Path) -> None:
+@json_option
+def check(file: Path, as_json: bool) -> None:
     """Check a mapping file and say what it maps (exit 3 with one line when it is unusable).
 
     \b
@@ -53,6 +55,9 @@ def check(file: Path) -> None:
         wbgraph mapping check movielens.toml
     """
     loaded = load_mapping(file)
+    if as_json:
+        echo_json(_described(loaded))
+        return
     for prop, source in loaded.columns.items():
         origin = f"column {source.column!r}" if source.column else f"constant {source.constant!r}"
         click.echo(f"{prop:<22} <- {origin}" + (f" ({source.format})" if source.format else ""))
@@ -68,3 +73,24 @@ def check(file: Path) -> None:
         how = "its latest row's" if loaded.regulations == "latest" else "every one it has been traded under"
         click.echo(f"A product's regulations: {how} (regulations = {loaded.regulations!r})")
     click.echo(f"Required in every row: {', '.join(sorted(loaded.required))}")
+
+
+def _described(loaded: Mapping) -> dict:
+    """What ``mapping check --json`` prints: each property's source, the extras, the joined
+    side files, the reporting currency, how regulations accumulate, what every row needs."""
+    source = lambda s: {"column": s.column, "constant": s.constant, "format": s.format}
+    return {
+        "columns": {prop: source(s) for prop, s in loaded.columns.items()},
+        "extras": {
+            f"{label}.{prop}": {"column": s.column, "type": s.type} for prop, (label, s) in loaded.extras.items()
+        },
+        "sides": {
+            side: {"file": str(j.file), "key": j.key, "properties": [*j.columns, *j.extras]}
+            for side, j in loaded.sides.items()
+        },
+        "reporting": loaded.reporting,
+        "rates": dict(loaded.rates) if loaded.reporting else {},
+        "regulations": loaded.regulations,
+        "modelFeatures": list(loaded.model_features),
+        "required": sorted(loaded.required),
+    }

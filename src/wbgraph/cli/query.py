@@ -27,9 +27,17 @@ from .common import echo_json, pass_obj
 )
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True)
 @click.option("--write", is_flag=True, help="Route to a writer (needed for statements that write).")
+@click.option("--json", "as_json", is_flag=True, help="Print the rows as JSON (the same as --format json).")
 @pass_obj
 def query(
-    obj, statement: str | None, name: str | None, file: str | None, params: tuple[str, ...], fmt: str, write: bool
+    obj,
+    statement: str | None,
+    name: str | None,
+    file: str | None,
+    params: tuple[str, ...],
+    fmt: str,
+    write: bool,
+    as_json: bool,
 ) -> None:
     """Run one Cypher statement with parameters and print the rows.
 
@@ -53,7 +61,7 @@ def query(
     parsed = library.parse_params(params)
     with obj.connect() as (driver, settings):
         result = library.query(driver, settings, statement, parsed, write=write)
-    if fmt == "json":
+    if fmt == "json" or as_json:
         echo_json(result.rows)
     elif fmt == "csv":
         writer = csv.DictWriter(sys.stdout, fieldnames=result.keys, lineterminator="\n")
