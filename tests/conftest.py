@@ -16,7 +16,9 @@ among a module's tests: those tests read it and must leave it as they found it.
 
 from __future__ import annotations
 
+import json
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -137,9 +139,28 @@ def cli():
     from wbgraph.cli import cli as group
 
     def invoke(*args, input=None, env=None):
-        return CliRunner().invoke(group, list(args), input=input, env=env, catch_exceptions=False)
+        result = CliRunner().invoke(group, list(args), input=input, env=env, catch_exceptions=False)
+        if "--json" in args and "query" not in args and result.exit_code == 0 and result.output.strip():
+            assert_camel_case(json.loads(result.output), " ".join(map(str, args)))
+        return result
 
     return invoke
+
+
+SNAKE = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)+$")
+
+
+def assert_camel_case(value, command: str, where: str = "") -> None:
+    """Every ``--json`` speaks camelCase: no key of the output (at any depth) is snake_case.
+    (Keys that are data, such as a baseline's or a rule's name, are not identifiers of ours;
+    the test data has none in snake_case.)"""
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            assert not SNAKE.match(str(key)), f"`wbgraph {command}` --json has a snake_case key {where}{key}"
+            assert_camel_case(inner, command, f"{where}{key}.")
+    elif isinstance(value, list):
+        for inner in value:
+            assert_camel_case(inner, command, where)
 
 
 @pytest.fixture

@@ -1,5 +1,7 @@
 """Connection settings follow Neo4j's conventions: options, then environment, then .env, then the local server."""
 
+from pathlib import Path
+
 import pytest
 
 from wbgraph.config import read_env_file, resolve_settings
@@ -150,3 +152,27 @@ def test_a_first_start_takes_the_machine_sizing_and_a_remembered_one_stays(tmp_p
     assert server.config() == ServerConfig.for_machine()
     (tmp_path / "server.json").write_text('{"bolt_port": 7687, "http_port": 7474, "heap": "1g", "pagecache": "512m"}')
     assert (server.config().heap, server.config().pagecache) == ("1g", "512m")
+
+
+def test_the_project_file_names_the_teams_training_config_and_rules_under_the_commands_options(tmp_path, monkeypatch):
+    from wbgraph.config import rules_file, train_config_file
+
+    monkeypatch.chdir(tmp_path)
+    assert train_config_file() is None and rules_file() == "default"  # no project file: wbgraph's defaults
+    (tmp_path / "wbgraph.toml").write_text('[train]\nconfig = "team/train.toml"\n[rules]\nfile = "team/rules.toml"\n')
+    assert train_config_file() == tmp_path / "team" / "train.toml"  # relative to the project file
+    assert rules_file() == tmp_path / "team" / "rules.toml"
+    assert train_config_file("mine.toml") == Path("mine.toml")  # the command's option first
+    assert rules_file("mine.toml") == "mine.toml" and rules_file("mine.toml", none=True) is None
+    assert rules_file(none=True) is None  # --no-rules: none, whatever the project says
+
+
+def test_train_uses_the_project_files_training_config_before_it_connects(cli, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "wbgraph.toml").write_text('[train]\nconfig = "train.toml"\n')
+    (tmp_path / "train.toml").write_text("hiden = 64\n")  # a typo the team's file carries
+    result = cli("train")
+    assert result.exit_code == 1 and "train.toml: unknown settings: hiden" in result.output, result.output
+    (tmp_path / "other.toml").write_text("hidden = 64\nepochs = 0\n")
+    result = cli("train", "--config", "other.toml")  # --config wins: the project's file is not read
+    assert result.exit_code == 1 and "hiden" not in result.output and "epochs" in result.output, result.output

@@ -534,7 +534,7 @@ def test_a_race_keeps_the_better_half_at_each_rung_and_its_winner_trains_as_if_a
     assert [t["leftAt"] for t in behind] == [4]  # of the two that learn, one left at the second rung
     alone = loop.choose(data, config)  # the winner trained by itself, no race around it
     assert [h["loss"] for h in chosen.history] == [h["loss"] for h in alone.history] and chosen.val == alone.val
-    assert behind[0]["val"]["ndcg@10"] <= max(h["val_ndcg@10"] for h in chosen.history[:4])  # it was behind
+    assert behind[0]["val"]["ndcg@10"] <= max(h["valNdcg@10"] for h in chosen.history[:4])  # it was behind
 
 
 def test_settings_too_close_to_tell_apart_at_a_rung_all_go_on(generated, monkeypatch):

@@ -133,7 +133,7 @@ def echo_summary(summary: IngestSummary) -> None:
             "Time": f"{summary.seconds:.1f}s ({summary.rows_per_second:,.0f} rows/s)",
         }
     )
-    for warning, count in summary.warnings.items():
-        click.echo(f"Warning: {count:,} x {warning}")
+    for warning in summary.warnings:
+        click.echo(f"Warning: {warning}")
     if summary.interrupted:
         click.echo(f"Warning: {describe_interrupted(summary.interrupted)}")

@@ -117,12 +117,14 @@ def run(
         wbgraph run extract.csv --require-beat popularity,EASE --json > refresh.json
         wbgraph run holdings.csv --protocol asof --horizon 1m --k 7 --metric map@7
     """
-    from ..config import TrainConfig
+    from ..config import TrainConfig, rules_file, train_config_file
     from ..pipeline import run as library
 
     if rules and no_rules:
         raise click.UsageError("--rules and --no-rules cannot be combined.")
-    config = TrainConfig.load(config_file, epochs=epochs, protocol=protocol, cutoff=cutoff, horizon=horizon)
+    config = TrainConfig.load(
+        train_config_file(config_file), epochs=epochs, protocol=protocol, cutoff=cutoff, horizon=horizon
+    )
     with obj.connect() as (driver, settings):
         try:
             result = library(
@@ -138,7 +140,7 @@ def run(
                 k=k,
                 top_k=top_k,
                 segments=segments,
-                rules=None if no_rules else (rules or "default"),
+                rules=rules_file(rules, none=no_rules),
                 runs_dir=runs_dir,
                 progress=bars(silent or as_json),
             )

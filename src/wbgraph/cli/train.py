@@ -4,7 +4,7 @@ import typing
 
 import click
 
-from ..config import BEHAVIOUR, GatTask, Loss, Protocol, TrainConfig
+from ..config import BEHAVIOUR, GatTask, Loss, Protocol, TrainConfig, train_config_file
 from .common import bars, echo_json, json_option, pass_obj, runs_option, silent_option
 
 DEFAULTS = TrainConfig()
@@ -142,7 +142,7 @@ def train(
     """
     from ..gnn.train import train as library  # torch loads only for the commands that need it
 
-    config = TrainConfig.load(config_file, **options)
+    config = TrainConfig.load(train_config_file(config_file), **options)  # --config, else wbgraph.toml's [train]
     with obj.connect() as (driver, settings):
         result = library(driver, settings, config, runs_dir=runs_dir, progress=bars(silent or as_json), tuning=tune)
     if as_json:

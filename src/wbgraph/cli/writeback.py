@@ -78,12 +78,12 @@ def writeback(
         wbgraph evaluate --require-beat EASE && wbgraph writeback --require-evaluated
         wbgraph ingest new-clients.csv && wbgraph writeback --only-new
     """
-    from ..writeback import DEFAULT_RULES
+    from ..config import rules_file
     from ..writeback import writeback as library
 
     if rules and no_rules:
         raise click.UsageError("--rules and --no-rules cannot be combined.")
-    chosen = None if no_rules else (rules or DEFAULT_RULES)
+    chosen = rules_file(rules, none=no_rules)  # --rules, else wbgraph.toml's [rules], else the shipped ones
     with obj.connect() as (driver, settings):
         summary = library(
             driver,

@@ -13,7 +13,16 @@ from .connection import (
     uses_local_server,
 )
 from .dotenv import dotenv_path, read_env_file
-from .project import DEFAULT_RUNS_DIR, PROJECT_FILE, PROJECT_KEYS, RUNS_ENV, project_config, runs_location
+from .project import (
+    DEFAULT_RUNS_DIR,
+    PROJECT_FILE,
+    PROJECT_KEYS,
+    RUNS_ENV,
+    project_config,
+    rules_file,
+    runs_location,
+    train_config_file,
+)
 from .training import ATTRIBUTES, BEHAVIOUR, SIZE_UNITS, GatTask, Loss, Protocol, TrainConfig, parse_size
 
 __all__ = [
@@ -38,6 +47,8 @@ __all__ = [
     "project_config",
     "read_env_file",
     "resolve_settings",
+    "rules_file",
     "runs_location",
+    "train_config_file",
     "uses_local_server",
 ]

@@ -1,4 +1,10 @@
-"""A team's ``wbgraph.toml`` (found from the working directory up) and the runs location it may set."""
+"""A team's ``wbgraph.toml`` (in the working directory): the runs location, the training
+config and the eligibility rules it may set for every command run there.
+
+Precedence, first found wins: the command's option (``--runs-dir``, ``--config``, ``--rules``
+or ``--no-rules``), then the environment (``WBGRAPH_RUNS``, for the runs location only), then
+``wbgraph.toml``, then wbgraph's defaults (``./runs``, the training defaults, the shipped rules).
+"""
 
 from __future__ import annotations
 
@@ -17,7 +23,7 @@ RUNS_ENV = "WBGRAPH_RUNS"
 DEFAULT_RUNS_DIR = "runs"
 
 
-PROJECT_KEYS = {"runs": {"dir": str}}  # table -> key -> type: what wbgraph.toml may hold
+PROJECT_KEYS = {"runs": {"dir": str}, "train": {"config": str}, "rules": {"file": str}}  # what wbgraph.toml may hold
 
 
 def project_config(folder: Path | None = None) -> dict:
@@ -27,6 +33,10 @@ def project_config(folder: Path | None = None) -> dict:
 
         [runs]
         dir = "/srv/wbgraph/runs"   # where the run folders live (relative: to this file's folder)
+        [train]
+        config = "train.toml"       # the training config `train` and `run` use without --config
+        [rules]
+        file = "rules.toml"         # the rules `writeback`, `run` and `recommend` use without --rules
     """
     path = (folder or Path.cwd()) / PROJECT_FILE
     if not path.is_file():
@@ -64,3 +74,24 @@ def runs_location(runs_dir: str | Path | None = None) -> Path:
     if "dir" in project.get("runs", {}):
         return project["_folder"] / Path(project["runs"]["dir"]).expanduser()
     return Path(DEFAULT_RUNS_DIR)
+
+
+def _project_path(table: str, key: str) -> Path | None:
+    """``[table] key`` of ``./wbgraph.toml`` as a path (relative: to the file's folder), or None."""
+    project = project_config()
+    if key not in project.get(table, {}):
+        return None
+    return project["_folder"] / Path(project[table][key]).expanduser()
+
+
+def train_config_file(option: str | Path | None = None) -> Path | None:
+    """The training config a command uses: ``--config``, else ``[train] config`` of ``wbgraph.toml``, else none."""
+    return Path(option) if option else _project_path("train", "config")
+
+
+def rules_file(option: str | Path | None = None, none: bool = False, default: str = "default") -> str | Path | None:
+    """The eligibility rules a command applies: none with ``--no-rules``, else ``--rules``, else
+    ``[rules] file`` of ``wbgraph.toml``, else ``default`` (the shipped rules)."""
+    if none:
+        return None
+    return option or _project_path("rules", "file") or default

@@ -175,7 +175,7 @@ class Training:
             )
             val, mix, alone = validate(self.model, self.graph, self.choose_on, self.known, self.batches.customers)
             self.history.append(
-                {"epoch": epoch, "loss": loss, "val_ndcg@10": val["ndcg@10"], "mix": list(mix), "alone": alone}
+                {"epoch": epoch, "loss": loss, "valNdcg@10": val["ndcg@10"], "mix": list(mix), "alone": alone}
             )
             update(epoch, config.epochs)
             self.stopping.update(epoch, alone, self.model)

@@ -123,7 +123,7 @@ def standing(history: list[dict]) -> tuple[float, float]:
     generated data: the same figure to the last digit for both GAT tasks, whose channels
     train alike); the GAT part, what a task changes, then tells them apart.
     """
-    best = max((h["val_ndcg@10"] for h in history), default=-1.0)
+    best = max((h["valNdcg@10"] for h in history), default=-1.0)
     return best, max((h["alone"]["gat"] for h in history), default=-1.0)
 
 

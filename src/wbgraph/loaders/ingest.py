@@ -51,7 +51,8 @@ class IngestSummary(Summary):
     duplicates: int = 0
     already_in_graph: int = 0
     conflicts: dict = field(default_factory=dict)
-    warnings: dict = field(default_factory=dict)
+    warnings: list = field(default_factory=list)  # one line each, as every command's: "3 x Industry outside ..."
+    warning_counts: dict = field(default_factory=dict)  # the same, as {what: rows}
     rejects_file: str | None = None
     nodes_created: int = 0
     relationships_created: int = 0
@@ -238,6 +239,11 @@ def _write(
     summary.properties_set = counters["properties_set"]
 
 
+def warning_lines(counts: dict) -> list[str]:
+    """The soft warnings of validation, one line each: ``1,024 x Industry outside the documented vocabulary``."""
+    return [f"{count:,} x {warning}" for warning, count in counts.items()]
+
+
 def combine(summaries: list[IngestSummary]) -> IngestSummary:
     """One summary of several files: counts added, warnings merged, each file's own kept in ``files``."""
     total = IngestSummary(file=", ".join(s.file for s in summaries))
@@ -255,7 +261,8 @@ def combine(summaries: list[IngestSummary]) -> IngestSummary:
         setattr(total, name, sum(getattr(s, name) for s in summaries))
     for s in summaries:
         total.conflicts = dict(Counter(total.conflicts) + Counter(s.conflicts))
-        total.warnings = dict(Counter(total.warnings) + Counter(s.warnings))
+        total.warning_counts = dict(Counter(total.warning_counts) + Counter(s.warning_counts))
+    total.warnings = warning_lines(total.warning_counts)
     total.rejects_file = ", ".join(s.rejects_file for s in summaries if s.rejects_file) or None
     total.files = [s.to_json() for s in summaries]
     return total
@@ -289,7 +296,8 @@ def check(
         read=scan.read,
         rejected=scan.rejected,
         conflicts=scan.conflicts,
-        warnings=dict(scan.warnings),
+        warnings=warning_lines(scan.warnings),
+        warning_counts=dict(scan.warnings),
         duplicates=scan.duplicates,
     )
     if rejects_file.rows:

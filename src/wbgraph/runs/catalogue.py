@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import GateFailed, RunNotFound
+from ..progress import camel
 
 if TYPE_CHECKING:
     pass
@@ -35,7 +36,7 @@ def show(run: str, runs_dir: str | Path | None = None) -> dict:
     return summary | {
         "folder": str(found.folder),
         "record": found.record(),
-        "config": found.config().to_dict(),
+        "config": {camel(k): v for k, v in found.config().to_dict().items()},  # as every --json: camelCase
         "training": {k: v for k, v in metrics.items() if k != "history"} | {"epochs": len(metrics.get("history", []))},
         "evaluation": found.evaluation(),
         "writeback": found.writeback(),

@@ -22,7 +22,13 @@ def plot_curve(history: list[dict], path: Path) -> None:
     loss_axis.set_xlabel("epoch")
     loss_axis.set_ylabel("loss", color="tab:blue")
     ndcg_axis = loss_axis.twinx()
-    ndcg_axis.plot(epochs, [h["val_ndcg@10"] for h in history], color="tab:orange", label="validation NDCG@10")
+    # runs before 0.2.0 wrote val_ndcg@10
+    ndcg_axis.plot(
+        epochs,
+        [h.get("valNdcg@10", h.get("val_ndcg@10")) for h in history],
+        color="tab:orange",
+        label="validation NDCG@10",
+    )
     ndcg_axis.set_ylabel("validation NDCG@10", color="tab:orange")
     fig.suptitle("wbgraph training curve")
     fig.tight_layout()

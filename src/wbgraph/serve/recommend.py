@@ -59,16 +59,19 @@ def _score_now(
     driver: neo4j.Driver, settings: Settings, customer_id: str, top_k: int, explain: bool, runs_dir: str | Path | None
 ) -> dict:
     """A newcomer's recommendations, worked out now by the serving run (none without a run)."""
+    from ..config import rules_file
     from ..errors import RunNotFound
     from ..runs import Run
-    from ..writeback.eligibility import DEFAULT_RULES, load_rules
+    from ..writeback.eligibility import load_rules
     from ..writeback.plan import plan_newcomers
 
     try:
         run = Run.serving(runs_dir)
     except RunNotFound:
         return {"source": None}
-    planned = plan_newcomers(driver, settings, run, top_k, load_rules(DEFAULT_RULES), customers=[customer_id])
+    planned = plan_newcomers(
+        driver, settings, run, top_k, load_rules(rules_file()), customers=[customer_id]
+    )  # wbgraph.toml's, else the shipped
     row = planned.rows[0]
     ids = [r["productId"] for r in row["recommendations"]]
     records = driver.execute_query(
