@@ -19,15 +19,19 @@ from .folder import (
     METRICS,
     PROJECTION,
     PROMOTED,
+    RECOMMENDATION_ROW,
     REQUIRED,
     WEIGHTS,
     WRITEBACK,
     Run,
     audit_schema,
+    recommendation_schema,
 )
 from .record import environment
 
 __all__ = [
+    "RECOMMENDATION_ROW",
+    "recommendation_schema",
     "AUDIT",
     "AUDIT_COLUMNS",
     "CONFIG",

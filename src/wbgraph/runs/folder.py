@@ -279,9 +279,11 @@ class Run:
         self._write_json(WRITEBACK, summary)
         projection.to_csv(self.folder / PROJECTION, index=False)
 
-    def save_audit(self, rows: list[dict], run_id: str, written_at: str, kind: str) -> Path:
+    def save_audit(
+        self, rows: list[dict], run_id: str, written_at: str, kind: str, trained_at: str | None = None
+    ) -> Path:
         """Keep what a writeback wrote: one row per (customer, product) with rank, score,
-        reasons, run, segment, source and the time it was written, as
+        reasons, run, segment, when the run was trained, source and the time it was written, as
         ``recommendations/<time>-<kind>.parquet``: "what did we recommend to whom, when and
         why" has an answer for every past writeback of the run."""
         import pyarrow as pa
@@ -299,6 +301,7 @@ class Run:
                 columns["source"].append(row.get("source", "model"))
         n = len(columns["customerId"])
         columns["runId"], columns["writtenAt"], columns["writeback"] = [run_id] * n, [written_at] * n, [kind] * n
+        columns["trainedAt"] = [trained_at] * n
         folder = self.folder / AUDIT
         folder.mkdir(exist_ok=True)
         path = folder / f"{written_at.replace(':', '').replace('+0000', 'Z')}-{kind}.parquet"
@@ -347,35 +350,30 @@ class Run:
             raise RunNotFound(f"Run {self.folder}: {name} cannot be loaded ({type(e).__name__}: {detail}).") from None
 
 
-AUDIT_COLUMNS = (
-    "customerId",
-    "productId",
-    "rank",
-    "score",
-    "reasons",
-    "segment",
-    "source",
-    "runId",
-    "writtenAt",
-    "writeback",
+# one recommendation row, the same in every file that holds one (the audit files here,
+# `wbgraph recommendations export`): name and Parquet type; each file adds its own columns after them
+RECOMMENDATION_ROW = (
+    ("customerId", "string"),
+    ("productId", "string"),
+    ("rank", "int32"),
+    ("score", "float64"),
+    ("reasons", "list<string>"),
+    ("runId", "string"),
+    ("segment", "int32"),
+    ("trainedAt", "string"),  # when the run was trained (ISO 8601)
 )
+AUDIT_EXTRA = (("source", "string"), ("writtenAt", "string"), ("writeback", "string"))
+AUDIT_COLUMNS = tuple(name for name, _ in (*RECOMMENDATION_ROW, *AUDIT_EXTRA))
+
+
+def recommendation_schema(extra: tuple = ()) -> object:
+    """The Parquet schema of :data:`RECOMMENDATION_ROW` and then ``extra`` (``(name, type)`` pairs)."""
+    import pyarrow as pa
+
+    types = {"string": pa.string(), "int32": pa.int32(), "float64": pa.float64(), "list<string>": pa.list_(pa.string())}
+    return pa.schema([(name, types[kind]) for name, kind in (*RECOMMENDATION_ROW, *extra)])
 
 
 def audit_schema() -> object:
-    """The Parquet schema of the audit files (built when pyarrow is loaded)."""
-    import pyarrow as pa
-
-    return pa.schema(
-        [
-            ("customerId", pa.string()),
-            ("productId", pa.string()),
-            ("rank", pa.int32()),
-            ("score", pa.float64()),
-            ("reasons", pa.list_(pa.string())),
-            ("segment", pa.int32()),
-            ("source", pa.string()),
-            ("runId", pa.string()),
-            ("writtenAt", pa.string()),
-            ("writeback", pa.string()),
-        ]
-    )
+    """The Parquet schema of the audit files: a recommendation row, its source and when and how it was written."""
+    return recommendation_schema(AUDIT_EXTRA)

@@ -17,9 +17,12 @@ from .. import cypher
 from ..config import Settings
 from ..errors import ConfigError, require_folder_of
 from ..progress import SILENT, Progress, Summary
+from ..runs import RECOMMENDATION_ROW, recommendation_schema
 
 FORMATS = ("csv", "parquet")
-COLUMNS = ("customerId", "productId", "rank", "score", "reasons", "runId", "segment", "segmentName", "createdAt")
+EXTRA = (("segmentName", "string"),)
+# the recommendation row every file of them has (wbgraph.runs.RECOMMENDATION_ROW), then its segment's name
+COLUMNS = tuple(name for name, _ in (*RECOMMENDATION_ROW, *EXTRA))
 BATCH = 10_000
 REASON_SEPARATOR = " | "  # CSV cells hold the reasons joined; Parquet keeps them as a list
 
@@ -89,22 +92,9 @@ class _writer:
             self._csv = csv.DictWriter(self._file, fieldnames=COLUMNS, lineterminator="\n")
             self._csv.writeheader()
             return self._write_csv
-        import pyarrow as pa
         import pyarrow.parquet as pq
 
-        self._schema = pa.schema(
-            [
-                ("customerId", pa.string()),
-                ("productId", pa.string()),
-                ("rank", pa.int64()),
-                ("score", pa.float64()),
-                ("reasons", pa.list_(pa.string())),
-                ("runId", pa.string()),
-                ("segment", pa.int64()),
-                ("segmentName", pa.string()),
-                ("createdAt", pa.string()),
-            ]
-        )
+        self._schema = recommendation_schema(EXTRA)
         self._parquet = pq.ParquetWriter(self.path, self._schema, compression="zstd")
         return self._write_parquet
 

@@ -113,7 +113,8 @@ def _keep(planned: Plan, summary: WritebackSummary, only_new: bool) -> None:
     import pandas as pd
 
     written_at = datetime.now(UTC).isoformat(timespec="seconds")
-    audit = planned.run.save_audit(planned.rows, planned.run_id, written_at, "only-new" if only_new else "all")
+    kind = "only-new" if only_new else "all"
+    audit = planned.run.save_audit(planned.rows, planned.run_id, written_at, kind, trained_at=planned.created_at)
     summary.audit_file = str(audit)
     if only_new:
         planned.run.add_top_up(summary.to_json() | {"customerIds": planned.customer_ids})

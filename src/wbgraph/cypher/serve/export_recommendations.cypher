@@ -13,5 +13,5 @@ OPTIONAL MATCH (c)-[:IN_SEGMENT]->(g:Segment)
 OPTIONAL MATCH (run:Run {runId: r.runId})
 RETURN c.customerId AS customerId, p.productId AS productId, r.rank AS rank, r.score AS score,
        coalesce(r.reasons, [x IN split(c.recommendationReasons[r.rank - 1], '\n') WHERE x <> ''], []) AS reasons,
-       r.runId AS runId, c.segment AS segment, g.name AS segmentName,
-       toString(coalesce(r.createdAt, run.createdAt)) AS createdAt
+       r.runId AS runId, c.segment AS segment, toString(coalesce(r.createdAt, run.createdAt)) AS trainedAt,
+       g.name AS segmentName
