@@ -21,7 +21,7 @@ import neo4j
 
 from . import cypher
 from .config import Settings, runs_location
-from .db import writer_lock
+from .db import READ, writer_lock
 from .loaders.rejects import default_rejects_path
 from .progress import SILENT, Progress, Summary
 from .runs import ENCODERS, PROJECTION, WRITEBACK, Run
@@ -56,7 +56,9 @@ def forget(
         deleted = driver.execute_query(
             cypher.load("db/forget_customers"), customerIds=ids, database_=settings.database
         ).records
-        ingested = driver.execute_query(cypher.load("db/ingested_files"), database_=settings.database).records
+        ingested = driver.execute_query(
+            cypher.load("db/ingested_files"), database_=settings.database, routing_=READ
+        ).records
         files = _forget_in_runs(ids, runs_location(runs_dir))
         inputs = []
         for record in ingested:

@@ -18,7 +18,7 @@ import pandas as pd
 
 from .. import cypher
 from ..config import Settings, TrainConfig
-from ..db import describe_interrupted, interrupted_ingests
+from ..db import READ, describe_interrupted, interrupted_ingests
 from ..progress import SILENT, Phases, Progress, Summary
 from ..runs import Run, environment
 from .data import Prepared, prepare
@@ -72,7 +72,8 @@ def train(
     for warning in warnings:  # said first: the user may rather stop and rerun that ingest
         progress.say(f"Warning: {warning}")
     with phases("export"):
-        counts = driver.execute_query(cypher.load("db/label_counts"), database_=settings.database).records[0].data()
+        counts = driver.execute_query(cypher.load("db/label_counts"), database_=settings.database, routing_=READ)
+        counts = counts.records[0].data()
         data = prepare(
             driver,
             settings,

@@ -31,7 +31,7 @@ import pyarrow.csv as pa_csv
 
 from .. import cypher
 from ..config import Settings
-from ..db import apply_schema, open_driver, release_lock, take_lock
+from ..db import READ, apply_schema, open_driver, release_lock, take_lock
 from ..errors import ConnectionFailed, ServerError, TargetRefused, WbgraphError
 from ..graphmodel import CONTEXTS, KEYS, OF_PRODUCT, PERFORMED, USES, contexts_of
 from ..localserver import LocalServer, start, stop
@@ -374,7 +374,8 @@ def _require_empty(settings: Settings) -> None:
             "ingest without --bulk, or unset NEO4J_URI."
         )
     with open_driver(settings) as driver:
-        nodes = driver.execute_query(cypher.load("db/graph_counts"), database_=settings.database).records[0]["nodes"]
+        nodes = driver.execute_query(cypher.load("db/graph_counts"), database_=settings.database, routing_=READ)
+        nodes = nodes.records[0]["nodes"]
     if nodes:
         raise TargetRefused(
             f"Database {settings.database} holds {nodes:,} nodes; --bulk replaces the whole store, so it loads "

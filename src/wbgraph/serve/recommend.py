@@ -97,7 +97,9 @@ def _read(session: neo4j.Session, customer_id: str, top_k: int, explain: bool) -
     """The customer's facts and stored set: its snapshot, else its edges, read again while a
     writeback is met half-applied."""
     if not explain:
-        records = list(session.run(cypher.load("serve/customer_snapshot"), customerId=customer_id))
+        records = session.execute_read(  # a managed read: retried on a transient failure, as every read
+            lambda tx: list(tx.run(cypher.load("serve/customer_snapshot"), customerId=customer_id))
+        )
         if not records:
             raise NotInGraph(f"No customer {customer_id!r} in the graph.")
         found = dict(records[0])
@@ -106,7 +108,9 @@ def _read(session: neo4j.Session, customer_id: str, top_k: int, explain: bool) -
             return _from_snapshot(found, json.loads(snapshot), top_k)
     query = cypher.load("serve/customer_recommendations")
     for attempt in range(READ_AGAIN + 1):
-        records = list(session.run(query, customerId=customer_id, topK=top_k, explain=explain))
+        records = session.execute_read(
+            lambda tx: list(tx.run(query, customerId=customer_id, topK=top_k, explain=explain))
+        )
         if not records:
             raise NotInGraph(f"No customer {customer_id!r} in the graph.")
         found = dict(records[0])

@@ -22,6 +22,7 @@ from sklearn.decomposition import PCA
 
 from .. import cypher
 from ..config import Settings
+from ..db import READ
 from ..gnn.data import Encoders, peer_groups
 from ..gnn.export import GraphTables, fetch
 from ..gnn.memory import pick_device
@@ -97,7 +98,9 @@ def plan_newcomers(
     """
     restored = restore(run, driver, settings, newcomers=True)
     if customers is None:
-        records = driver.execute_query(cypher.load("writeback/customers_without_set"), database_=settings.database)
+        records = driver.execute_query(
+            cypher.load("writeback/customers_without_set"), database_=settings.database, routing_=READ
+        )
         customers = [r["customerId"] for r in records.records]
     projection = run.projection()
     segment_of = {} if projection is None else dict(zip(projection["customerId"], projection["segment"].astype(int)))
