@@ -22,7 +22,7 @@ def recommendations() -> None:
 @click.option(
     "--format", "fmt", type=click.Choice(["csv", "parquet"]), help="The file format (default: from the suffix)."
 )
-@click.option("--run", help="Only the sets of this run (default: every current set).")
+@click.option("--run", help="Run ID or folder: only the sets of this run (default: every current set).")
 @silent_option
 @json_option
 @pass_obj

@@ -46,9 +46,11 @@ def export(
 ) -> ExportSummary:
     """Write every current recommendation (only run ``run``'s with it) to ``output``.
 
+    ``run``: a run ID or its folder, as ``--run`` is everywhere (the folder names the run).
     ``fmt``: ``csv`` or ``parquet``; None: from the file's suffix. The file is written
     beside its final name and renamed at the end, so a reader never sees half of it.
     """
+    run = Path(run).name if run and Path(run).is_dir() else run
     output = Path(output)
     fmt = fmt or output.suffix.lstrip(".").lower()
     if fmt not in FORMATS:
