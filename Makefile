@@ -1,5 +1,5 @@
 # The two commands of the README. Each sets everything up first (scripts/setup-env).
-.PHONY: demo test unit lint setup
+.PHONY: demo test unit lint setup pictures
 
 WBGRAPH = .venv/bin/wbgraph
 DEMO = demo-data
@@ -24,3 +24,9 @@ unit: setup
 lint: setup
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
+
+# Every picture in docs/ again, from the current code (the demo on a server of its own, then
+# visualize, report and Neo4j Browser in headless Chromium): scripts/pictures.py.
+pictures: setup
+	@bash scripts/setup-browser
+	.venv/bin/python scripts/pictures.py
