@@ -38,7 +38,7 @@ def test_analyst_query_library_runs_and_returns_rows(cli, backend, small_graph, 
     customer, product = driver.execute_query(
         "MATCH (c:Customer)-[:RECOMMENDED {rank: 1}]->(p:Product) RETURN c.customerId AS c, p.productId AS p ORDER BY c LIMIT 1"
     ).records[0]
-    params = {"customerId": customer, "productId": product, "limit": 25}
+    params = {"customerId": customer, "productId": product, "limit": 25, "kind": "similar", "minShare": 0.0}
     queries = cypher.analyst_queries()
     assert set(queries) == {
         "recommendations_for_customer",
@@ -48,6 +48,7 @@ def test_analyst_query_library_runs_and_returns_rows(cli, backend, small_graph, 
         "why_this_recommendation",
         "recommendations_changed",
         "recommendations_graph",
+        "recommendations_by_reason",
     }
     for name, text in queries.items():
         assert text.startswith("// "), name  # says what it answers

@@ -199,9 +199,21 @@ def test_reasons_are_backed_by_the_graph(cli, runs, driver):
     assert cli("writeback", "--runs-dir", str(folder), "--run", first, "--no-rules", "--silent").exit_code == 0
     records = driver.execute_query("""
         MATCH (c:Customer)-[r:RECOMMENDED]->(p:Product) RETURN c.customerId AS c, c.industry AS industry,
-               c.segment AS segment, p.productId AS p, split(c.recommendationReasons[r.rank - 1], '\n') AS reasons
+               c.segment AS segment, p.productId AS p, split(c.recommendationReasons[r.rank - 1], '\n') AS reasons,
+               r.reasonKinds AS kinds, r.reasonCites AS cites, r.reasonShares AS shares, r.reasonCounts AS counts
         ORDER BY c, r.rank LIMIT 300""").records
     assert all(r["reasons"] for r in records)
+    kind_of = {"often taken together": "together", "adopted by": "similar", "held by": "peers"}
+    for r in records:  # each sentence's figures are on the edge too, in the same order
+        assert r["kinds"] == [next(k for s, k in kind_of.items() if x.startswith(s)) for x in r["reasons"]], r
+        assert len(r["cites"]) == len(r["shares"]) == len(r["counts"]) == len(r["reasons"])
+        for reason, kind, cited, share, count in zip(r["reasons"], r["kinds"], r["cites"], r["shares"], r["counts"]):
+            if kind == "together":
+                assert reason.startswith(f"often taken together with {cited} ") and f"of its {count} holders" in reason
+                assert f"{share:.0%} of its" in reason
+            elif kind == "similar":
+                assert cited == f"{r['segment']}|{r['industry']}" and 0 < share <= 1
+                assert f"adopted by {round(share * count)} " in reason
     checked = {"together": 0, "segment": 0}
     for r in records:
         for reason in r["reasons"]:

@@ -204,6 +204,32 @@ def test_reasons_state_figures_that_can_be_recounted():
     )
     assert why[3][0] == ["adopted by 3 Energy customers in segment 1, whom the model sees as similar to this one"]
     assert why[0][0] == ["held by 0% of the 4 customers of this type and industry"]
+    # each sentence's figures as data: its kind, what it cites, the share of how many customers
+    similar, peers = why[3][0][0], why[0][0][0]
+    assert (similar.kind, similar.cites, similar.share, similar.count) == ("similar", "1|Energy", 0.75, 4)
+    assert (peers.kind, peers.cites, peers.share, peers.count) == ("peers", "0", 0.0, 4)
+
+
+def test_the_reasons_data_goes_to_the_edge_as_parallel_lists_by_rank():
+    from wbgraph.writeback.explain import Reason
+    from wbgraph.writeback.write import compact
+
+    together = Reason("often taken together with P0 ...", "together", "P0", 0.5, 12)
+    similar = Reason("adopted by 3 ...", "similar", "2|Energy", 0.25, 12)
+    row = {
+        "customerId": "C1",
+        "segment": 2,
+        "segmentKey": "run-1/2",
+        "recommendations": [
+            {"rank": 1, "productId": "P2", "score": 0.9, "reasons": [together, similar]},
+            {"rank": 2, "productId": "P1", "score": 0.5, "reasons": ["a sentence without data"]},
+        ],
+    }
+    written = compact(row)
+    assert written["reasons"][0] == "often taken together with P0 ...\nadopted by 3 ..."  # the sentences, as ever
+    assert written["reasonKinds"] == [["together", "similar"], []]
+    assert written["reasonCites"] == [["P0", "2|Energy"], []]
+    assert written["reasonShares"] == [[0.5, 0.25], []] and written["reasonCounts"] == [[12, 12], []]
 
 
 def test_the_serving_copy_holds_the_set_by_rank_with_the_facts_as_of_the_writeback():

@@ -25,6 +25,29 @@ if TYPE_CHECKING:
     from ..gnn.model import HeteroGATRecommender
 
 MIN_TOGETHER = 3  # co-adopters needed before "taken together" is said
+KINDS = ("together", "similar", "peers")  # Reason.kind: the three kinds above, in that order
+
+
+class Reason(str):
+    """One reason: its sentence (the string itself), and what the sentence says as data.
+
+    ``kind`` is one of :data:`KINDS`; ``cites`` what it cites (the product taken together with
+    it, the segment, the peer group ``type|industry``); ``share`` the share of ``count``
+    customers (the product's holders, the segment's customers of that industry, the peers)
+    who hold the recommended product. The writeback stores the fields beside the sentence, on
+    the RECOMMENDED edge (``reasonKinds``, ``reasonCites``, ``reasonShares``, ``reasonCounts``),
+    so an analyst can filter on them in Cypher (``queries/recommendations_by_reason``).
+    """
+
+    kind: str
+    cites: str
+    share: float
+    count: int
+
+    def __new__(cls, text: str, kind: str, cites: str, share: float, count: int) -> Reason:
+        reason = super().__new__(cls, text)
+        reason.kind, reason.cites, reason.share, reason.count = kind, cites, float(share), int(count)
+        return reason
 
 
 def attention(model: HeteroGATRecommender, graph: HeteroData) -> torch.Tensor:
@@ -43,55 +66,98 @@ def reasons(
     product_ids: list[str],
     product_types: list[str],
     chunk: int = 2_048,
-) -> list[list[list[str]]]:
-    """Reasons for every pick: ``picks[c, k]`` is a product index (-1 = none) for customer ``c``.
+) -> list[list[list[Reason]]]:
+    """Reasons for every pick, each a :class:`Reason` (a sentence with its figures as data):
+    ``picks[c, k]`` is a product index (-1 = none) for customer ``c``.
 
     ``held`` bool and ``attended`` float are ``[customers, products]``; ``segments``,
-    ``industry`` (names) and ``peer_group`` (type x industry codes) are per customer.
+    ``industry`` (names) and ``peer_group`` (type x industry: names or codes) are per customer.
     The figures are computed for all customers at once, ``chunk`` customers at a time.
     """
-    held_f = held.astype(np.float64)
-    share, holders, usable = _co_adoption(held_f)
-    group_of, group_held = _segment_industry_holders(segments, industry, held_f)
-    peer_of, peer_size, peer_share = _peer_shares(peer_group, held_f)
-
+    figures = _Figures(held, segments, industry, peer_group, product_ids, product_types)
     out = []
     for first in range(0, len(picks), chunk):
         rows = slice(first, first + chunk)
         p = np.clip(picks[rows], 0, None)
-        weight = (attended[rows] * held[rows])[:, None, :] * usable[p]  # [c, k, q]
+        weight = (attended[rows] * held[rows])[:, None, :] * figures.usable[p]  # [c, k, q]
         best_q, found_q = weight.argmax(-1), weight.max(-1) > 0
-        group = group_of.ravel()[rows]
         for i, c in enumerate(range(first, min(first + chunk, len(picks)))):
             per_customer = []
             for k, product in enumerate(picks[c]):
                 if product < 0:
                     per_customer.append([])
                     continue
-                found = []
-                if found_q[i, k]:
-                    q = best_q[i, k]
-                    found.append(
-                        f"often taken together with {product_ids[q]}"
-                        + (f" ({product_types[q]})" if product_types[q] else "")
-                        + ", which this customer uses: "
-                        f"{share[q, product]:.0%} of its {int(holders[q])} holders also use {product_ids[product]}"
-                    )
-                n = int(group_held[group[i], product])
-                if n:
-                    found.append(
-                        f"adopted by {n} {industry[c] + ' ' if industry[c] else ''}customer{'s' if n > 1 else ''} "
-                        f"in segment {segments[c]}, "
-                        "whom the model sees as similar to this one"
-                    )
-                if not found:
-                    found.append(
-                        f"held by {peer_share[peer_of.ravel()[c], product]:.0%} of the "
-                        f"{int(peer_size[peer_of.ravel()[c]])} customers of this type and industry"
-                    )
-                per_customer.append(found)
+                found = [figures.together(best_q[i, k], product)] if found_q[i, k] else []
+                found += [figures.similar(c, product)] if figures.adopters(c, product) else []
+                per_customer.append(found or [figures.peers(c, product)])
             out.append(per_customer)
     return out
+
+
+class _Figures:
+    """What the reasons cite, counted once for all customers: co-adoption of the products, and
+    holders in each segment x industry group and in each peer group (type x industry)."""
+
+    def __init__(
+        self,
+        held: np.ndarray,
+        segments: np.ndarray,
+        industry: np.ndarray,
+        peer_group: np.ndarray,
+        product_ids: list[str],
+        product_types: list[str],
+    ):
+        held_f = held.astype(np.float64)
+        self.share, self.holders, self.usable = _co_adoption(held_f)
+        self.group_of, self.group_held = _segment_industry_holders(segments, industry, held_f)
+        self.group_of = self.group_of.ravel()
+        self.group_size = np.bincount(self.group_of, minlength=self.group_held.shape[0])
+        self.peer_of, self.peer_size, self.peer_share = _peer_shares(peer_group, held_f)
+        self.peer_of = self.peer_of.ravel()
+        self.segments, self.industry, self.peer_group = segments, industry, peer_group
+        self.product_ids, self.product_types = product_ids, product_types
+
+    def together(self, q: int, product: int) -> Reason:
+        """Often taken together with ``q``, a product the customer uses."""
+        ids, types = self.product_ids, self.product_types
+        return Reason(
+            f"often taken together with {ids[q]}"
+            + (f" ({types[q]})" if types[q] else "")
+            + ", which this customer uses: "
+            f"{self.share[q, product]:.0%} of its {int(self.holders[q])} holders also use {ids[product]}",
+            "together",
+            ids[q],
+            self.share[q, product],
+            self.holders[q],
+        )
+
+    def adopters(self, c: int, product: int) -> int:
+        """Customers of ``c``'s segment and industry who hold ``product``."""
+        return int(self.group_held[self.group_of[c], product])
+
+    def similar(self, c: int, product: int) -> Reason:
+        """Adopted by customers of the same segment and industry."""
+        n, size, industry = self.adopters(c, product), int(self.group_size[self.group_of[c]]), self.industry[c]
+        return Reason(
+            f"adopted by {n} {industry + ' ' if industry else ''}customer{'s' if n > 1 else ''} "
+            f"in segment {self.segments[c]}, whom the model sees as similar to this one",
+            "similar",
+            f"{self.segments[c]}|{industry}",
+            n / max(size, 1),
+            size,
+        )
+
+    def peers(self, c: int, product: int) -> Reason:
+        """Held by a share of the customers of the same type and industry."""
+        group = self.peer_of[c]
+        return Reason(
+            f"held by {self.peer_share[group, product]:.0%} of the "
+            f"{int(self.peer_size[group])} customers of this type and industry",
+            "peers",
+            str(self.peer_group[c]),
+            self.peer_share[group, product],
+            self.peer_size[group],
+        )
 
 
 def _co_adoption(held: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

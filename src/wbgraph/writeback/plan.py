@@ -170,7 +170,8 @@ def plan_restored(
 def _facts(customers: pd.DataFrame, products: pd.DataFrame, product_ids: list[str]) -> tuple:
     """What :func:`explain.reasons` reads of the graph besides the picks: industries, peer groups, products."""
     industry = _text(customers["industry"])
-    return industry, peer_groups(customers), product_ids, _text(products["productType"]).tolist()
+    peers = (_text(customers["customerType"]).astype(object) + "|" + industry.astype(object)).astype(str)
+    return industry, peers, product_ids, _text(products["productType"]).tolist()
 
 
 def _rows(

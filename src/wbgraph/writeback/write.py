@@ -1,9 +1,10 @@
 """Writing a plan into the graph, safely: what ``wbgraph writeback`` does after planning.
 
-Written: ``(:Customer)-[:RECOMMENDED {score, rank, runId}]->(:Product)``, ranks 1..K, the
-reasons of each rank on the customer (``recommendationReasons``, one text per rank) and the
-run's ``modelVersion`` and ``createdAt`` once, on ``(:Run {runId})``: a light edge writes
-about half again as fast as one carrying all six. ``Customer.segment`` and
+Written: ``(:Customer)-[:RECOMMENDED {score, rank, runId, reasonKinds, reasonCites,
+reasonShares, reasonCounts}]->(:Product)``, ranks 1..K with each one's reasons as data, the
+reasons' sentences of each rank on the customer (``recommendationReasons``, one text per
+rank) and the run's ``modelVersion`` and ``createdAt`` once, on ``(:Run {runId})``: a light
+edge writes about half again as fast as one carrying all of it. ``Customer.segment`` and
 ``(:Customer)-[:IN_SEGMENT]->(:Segment)`` with a profile per segment.
 
 Safety: the run's Segment nodes are written first (and customers without any set are
@@ -132,7 +133,21 @@ def compact(row: dict, facts: ServingFacts | None = None) -> dict:
         "products": [r["productId"] for r in recs],
         "scores": [r["score"] for r in recs],
         "reasons": [REASON_LINE.join(" ".join(x.splitlines()) for x in r.get("reasons") or []) for r in recs],
+        **reason_fields(recs),
         "snapshot": None if facts is None else facts.snapshot(row),
+    }
+
+
+def reason_fields(recs: list[dict]) -> dict:
+    """Each rank's reasons as data, parallel lists by rank (the RECOMMENDED edge's ``reasonKinds``,
+    ``reasonCites``, ``reasonShares``, ``reasonCounts``); a reason given as plain text (a plan
+    made by hand) has no data and is left out of them."""
+    data = [[x for x in r.get("reasons") or [] if hasattr(x, "kind")] for r in recs]
+    return {
+        "reasonKinds": [[x.kind for x in rank] for rank in data],
+        "reasonCites": [[x.cites for x in rank] for rank in data],
+        "reasonShares": [[round(x.share, 6) for x in rank] for rank in data],
+        "reasonCounts": [[x.count for x in rank] for rank in data],
     }
 
 
