@@ -210,7 +210,7 @@ def test_reasons_state_figures_that_can_be_recounted():
     assert (peers.kind, peers.cites, peers.share, peers.count) == ("peers", "0", 0.0, 4)
 
 
-def test_the_reasons_data_goes_to_the_edge_as_parallel_lists_by_rank():
+def test_the_reasons_data_goes_to_the_customer_as_parallel_lists_one_entry_a_reason():
     from wbgraph.writeback.explain import Reason
     from wbgraph.writeback.write import compact
 
@@ -227,9 +227,9 @@ def test_the_reasons_data_goes_to_the_edge_as_parallel_lists_by_rank():
     }
     written = compact(row)
     assert written["reasons"][0] == "often taken together with P0 ...\nadopted by 3 ..."  # the sentences, as ever
-    assert written["reasonKinds"] == [["together", "similar"], []]
-    assert written["reasonCites"] == [["P0", "2|Energy"], []]
-    assert written["reasonShares"] == [[0.5, 0.25], []] and written["reasonCounts"] == [[12, 12], []]
+    assert written["reasonRanks"] == [1, 1]  # both explain rank 1; rank 2's plain sentence has no data
+    assert written["reasonKinds"] == ["together", "similar"] and written["reasonCites"] == ["P0", "2|Energy"]
+    assert written["reasonShares"] == [0.5, 0.25] and written["reasonCounts"] == [12, 12]
 
 
 def test_the_serving_copy_holds_the_set_by_rank_with_the_facts_as_of_the_writeback():

@@ -34,9 +34,9 @@ class Reason(str):
     ``kind`` is one of :data:`KINDS`; ``cites`` what it cites (the product taken together with
     it, the segment, the peer group ``type|industry``); ``share`` the share of ``count``
     customers (the product's holders, the segment's customers of that industry, the peers)
-    who hold the recommended product. The writeback stores the fields beside the sentence, on
-    the RECOMMENDED edge (``reasonKinds``, ``reasonCites``, ``reasonShares``, ``reasonCounts``),
-    so an analyst can filter on them in Cypher (``queries/recommendations_by_reason``).
+    who hold the recommended product. The writeback stores the fields beside the sentences, on
+    the customer (``recommendationReasonRanks``, ``...Kinds``, ``...Cites``, ``...Shares``,
+    ``...Counts``), so an analyst can filter on them in Cypher (``queries/recommendations_by_reason``).
     """
 
     kind: str

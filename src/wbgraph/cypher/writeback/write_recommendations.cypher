@@ -3,17 +3,17 @@
 // The customer records the run and the size of its set (recommendationRunId,
 // recommendationCount), so that a reader can tell a whole set from a commit half-seen.
 // A set written by a different run is kept as previousRecommendations / previousRunId.
-// The edges hold what is each recommendation's own, (c)-[:RECOMMENDED {score, rank, runId, reasonKinds, reasonCites,
-// reasonShares, reasonCounts}]->(p), the reasons as data (explain.Reason: parallel lists, one
-// entry per reason): the run's modelVersion and createdAt are on its (:Run {runId}) node
-// (writeback/write_run), and the reasons' sentences of rank k on the customer,
-// recommendationReasons[k - 1] (one text per rank, reasons separated by newlines:
-// split(c.recommendationReasons[r.rank - 1], '\n') gives them back).
+// The edges are light, (c)-[:RECOMMENDED {score, rank, runId}]->(p): the run's modelVersion
+// and createdAt are on its (:Run {runId}) node (writeback/write_run), and the reasons of rank
+// k on the customer, recommendationReasons[k - 1] (one text per rank, reasons separated by
+// newlines: split(c.recommendationReasons[r.rank - 1], '\n') gives them back), with their
+// figures as data (explain.Reason), parallel lists with one entry per reason of the set:
+// recommendationReasonRanks (the rank it explains), ...Kinds, ...Cites, ...Shares, ...Counts.
 // The serving read's copy of the set is on the customer too, written here with the edges:
 // recommendationSnapshot, one JSON text (serve/customer_snapshot).
 // $rows: [{customerId, segment, segmentKey, products: [productId by rank], scores: [score by
-// rank], reasons: [text by rank], reasonKinds, reasonCites, reasonShares, reasonCounts: [[one
-// per reason] by rank], snapshot}]; $runId.
+// rank], reasons: [text by rank], reasonRanks, reasonKinds, reasonCites, reasonShares,
+// reasonCounts: [one per reason of the set], snapshot}]; $runId.
 UNWIND $rows AS row
 MATCH (c:Customer {customerId: row.customerId})
 OPTIONAL MATCH (c)-[old:RECOMMENDED]->(op:Product)
@@ -26,6 +26,11 @@ SET c.previousRunId = CASE WHEN oldRun IS NOT NULL AND oldRun <> $runId THEN old
     c.recommendationRunId = $runId,
     c.recommendationCount = size(row.products),
     c.recommendationReasons = row.reasons,
+    c.recommendationReasonRanks = row.reasonRanks,
+    c.recommendationReasonKinds = row.reasonKinds,
+    c.recommendationReasonCites = row.reasonCites,
+    c.recommendationReasonShares = row.reasonShares,
+    c.recommendationReasonCounts = row.reasonCounts,
     c.recommendationSnapshot = row.snapshot
 WITH c, row
 OPTIONAL MATCH (c)-[m:IN_SEGMENT]->(:Segment)
@@ -36,6 +41,4 @@ FOREACH (_ IN CASE WHEN g IS NULL THEN [] ELSE [1] END | CREATE (c)-[:IN_SEGMENT
 WITH c, row
 UNWIND range(0, size(row.products) - 1) AS i
 MATCH (p:Product {productId: row.products[i]})
-CREATE (c)-[:RECOMMENDED {score: row.scores[i], rank: i + 1, runId: $runId,
-               reasonKinds: row.reasonKinds[i], reasonCites: row.reasonCites[i],
-               reasonShares: row.reasonShares[i], reasonCounts: row.reasonCounts[i]}]->(p)
+CREATE (c)-[:RECOMMENDED {score: row.scores[i], rank: i + 1, runId: $runId}]->(p)
