@@ -34,7 +34,7 @@ from wbgraph.loaders import columns
 from wbgraph.loaders.validate import validate
 from wbgraph.writeback import eligibility
 
-rows = wbgraph.generate(1500, seed=3, customers=60, products=12, truth=False).rows
+rows = wbgraph.generate(600, seed=3, customers=40, products=8, truth=False).rows
 empty = rows["Board Size"].isna().all()  # the generator writes the new column, empty: it does not draw it
 rows["Board Size"] = rows["Customer ID"].str[-3:].astype(int) % 7 + 3
 rows.to_csv(folder + "/extract.csv", index=False)
