@@ -76,6 +76,7 @@ def test_every_command_works_when_every_optional_column_is_empty(cli, empty_opti
     assert reported.exit_code == 0, reported.output
     for text in wbgraph.cypher.analyst_queries().values():
         params = {"customerId": customer, "productId": product, "segmentId": 1, "limit": 5}
+        params |= {"kind": "peers", "minShare": 0.0}  # recommendations_by_reason
         needed = {k: v for k, v in params.items() if f"${k}" in text}
         driver.execute_query(text, needed)  # runs without an error on a graph without optional facts
 
