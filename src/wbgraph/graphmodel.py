@@ -148,22 +148,21 @@ CONTEXTS = (
 )
 
 
-def attributes(owner: str) -> tuple[str, ...]:
+def _properties(owner: str) -> list[Property]:
     """A customer's or product's properties but its key, categories first, each group in table order."""
     props = [p for p in PROPERTIES if p.owner == owner and p.kind != "id"]
-    return tuple(p.prop for p in sorted(props, key=lambda p: p.kind != "category"))
+    return sorted(props, key=lambda p: p.kind != "category")
+
+
+def attributes(owner: str) -> tuple[str, ...]:
+    """The names of :func:`_properties`: what the exporter reads of a customer or product."""
+    return tuple(p.prop for p in _properties(owner))
 
 
 def features_of(owner: str, kinds: tuple[str, ...], tree: bool = False) -> tuple[str, ...]:
     """The properties of ``owner`` the model reads as one of ``kinds`` (of :attr:`Property.model`);
     with ``tree``, only those the boosted tree reads too."""
-    return tuple(
-        p for p in attributes(owner) if _by_prop(owner)[p].model in kinds and (_by_prop(owner)[p].tree or not tree)
-    )
-
-
-def _by_prop(owner: str) -> dict[str, Property]:
-    return {p.prop: p for p in PROPERTIES if p.owner == owner}
+    return tuple(p.prop for p in _properties(owner) if p.model in kinds and (p.tree or not tree))
 
 
 # the customers' and products' attributes the exporter reads (the rules may name any of them), in
@@ -172,11 +171,9 @@ CUSTOMER_ATTRIBUTES = attributes("Customer")
 PRODUCT_ATTRIBUTES = (*attributes("Product"), "regulations")
 # what the GAT's encoders read: categories one-hot; numbers standardised, True where after log1p
 CUSTOMER_CATEGORY_FEATURES = features_of("Customer", ("category",))
-CUSTOMER_NUMBER_FEATURES = {
-    p: _by_prop("Customer")[p].model == "log" for p in features_of("Customer", ("number", "log"))
-}
+CUSTOMER_NUMBER_FEATURES = {p.prop: p.model == "log" for p in _properties("Customer") if p.model in ("number", "log")}
 PRODUCT_CATEGORY_FEATURES = features_of("Product", ("category",))
-NUMERIC_FIELDS = tuple(p for p in CUSTOMER_ATTRIBUTES if _by_prop("Customer")[p].kind in ("int", "float"))
+NUMERIC_FIELDS = tuple(p.prop for p in _properties("Customer") if p.kind in ("int", "float"))
 
 # the PyG edge types of the interactions the model learns to predict, and their reverse
 USES_EDGE = ("customer", "uses", "product")

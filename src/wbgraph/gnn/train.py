@@ -72,8 +72,8 @@ def train(
     for warning in warnings:  # said first: the user may rather stop and rerun that ingest
         progress.say(f"Warning: {warning}")
     with phases("export"):
-        counts = driver.execute_query(cypher.load("db/label_counts"), database_=settings.database, routing_=READ)
-        counts = counts.records[0].data()
+        counted = driver.execute_query(cypher.load("db/label_counts"), database_=settings.database, routing_=READ)
+        counts = counted.records[0].data()
         data = prepare(
             driver,
             settings,

@@ -374,8 +374,8 @@ def _require_empty(settings: Settings) -> None:
             "ingest without --bulk, or unset NEO4J_URI."
         )
     with open_driver(settings) as driver:
-        nodes = driver.execute_query(cypher.load("db/graph_counts"), database_=settings.database, routing_=READ)
-        nodes = nodes.records[0]["nodes"]
+        counted = driver.execute_query(cypher.load("db/graph_counts"), database_=settings.database, routing_=READ)
+        nodes = counted.records[0]["nodes"]
     if nodes:
         raise TargetRefused(
             f"Database {settings.database} holds {nodes:,} nodes; --bulk replaces the whole store, so it loads "

@@ -69,9 +69,8 @@ def _score_now(
         run = Run.serving(runs_dir)
     except RunNotFound:
         return {"source": None}
-    planned = plan_newcomers(
-        driver, settings, run, top_k, load_rules(rules_file()), customers=[customer_id]
-    )  # wbgraph.toml's, else the shipped
+    rules = load_rules(rules_file())  # wbgraph.toml's, else the shipped ones
+    planned = plan_newcomers(driver, settings, run, top_k, rules, customers=[customer_id])
     row = planned.rows[0]
     ids = [r["productId"] for r in row["recommendations"]]
     records = driver.execute_query(
