@@ -223,4 +223,5 @@ def demo_graph(backend, tmp_path_factory):
         + ["--runs-dir", str(folder / "runs")],
     )
     assert result.exit_code == 0, result.output
+    assert_camel_case(json.loads(result.output), "demo")
     return folder

@@ -61,7 +61,7 @@ def mixed_file(tmp_path, cli, seed_csv):
 
 def test_bulk_ingest_builds_the_graph_of_the_online_ingest(cli, local_server, mixed_file):
     env, settings = local_env(local_server), settings_of(local_server)
-    assert cli("db", "reset", "--yes", env=env).exit_code == 0
+    assert json.loads(cli("db", "reset", "--yes", "--json", env=env).output)["database"] == settings.database
     online = cli("ingest", str(mixed_file), "--silent", "--json", env=env)
     assert online.exit_code == 0, online.output
     expected = graph_dump(settings)

@@ -160,7 +160,10 @@ def test_the_routing_scheme_reads_and_writes_through_the_servers_routing_table(
     password.write_text(server.read_password())
     common = ("--uri", tls_uri(server, "neo4j"), "--password-file", str(password))
     rows = tmp_path / "rows.csv"
-    assert cli("generate", "--rows", "300", "--seed", "5", "--output", str(rows)).exit_code == 0
+    assert (
+        json.loads(cli("generate", "--rows", "300", "--seed", "5", "--output", str(rows), "--json").output)["rows"]
+        == 300
+    )
     ingested = cli(*common, "ingest", str(rows), "--silent", "--json")  # writes, under the writer lock
     assert ingested.exit_code == 0, ingested.output
     counted = cli(*common, "query", "MATCH (t:Transaction) RETURN count(t) AS n", "--format", "json")  # a routed read

@@ -156,3 +156,23 @@ def test_the_fixtures_refuse_an_opted_in_database_that_holds_data(backend, empty
     empty_db.execute_query("CREATE (:Customer {customerId: 'REAL-CLIENT'})", database_=backend.settings.database)
     with pytest.raises(NotATestDatabase, match="holds 1 nodes"):
         require_empty(backend.settings)
+
+
+def test_a_shipped_read_cannot_write_and_a_batched_write_commits_on_its_own(backend, empty_db):
+    """Every shipped query runs through wbgraph.db.read or write. A read runs in read access
+    mode (routed to a reader on a cluster), so the server refuses a write handed to it; write()
+    runs it on the writer, and runs a statement that commits in batches (``CALL ... IN
+    TRANSACTIONS``, which only an auto-commit transaction may hold) in one."""
+    from neo4j.exceptions import ClientError
+
+    from wbgraph.db import read, write
+
+    settings = backend.settings
+    started = {"fingerprint": "f1", "file": "/in/rows.csv", "rows": 1, "rejectsFile": None, "modelFeatures": None}
+    with pytest.raises(ClientError, match="(?i)read access mode"):
+        read(empty_db, settings, "loaders/ingest_started", **started)
+    assert read(empty_db, settings, "db/interrupted_ingests") == []
+    write(empty_db, settings, "loaders/ingest_started", **started)
+    assert [r["file"] for r in read(empty_db, settings, "db/interrupted_ingests")] == ["/in/rows.csv"]
+    write(empty_db, settings, "db/delete_all", batchSize=1)
+    assert read(empty_db, settings, "db/graph_counts")[0]["nodes"] == 0

@@ -95,6 +95,7 @@ def test_stop_status_start_round_trip(cli, local_server):
     stopped = cli("db", "stop", env=env)
     assert stopped.exit_code == 0 and "Neo4j stopped" in stopped.output
     assert cli("db", "stop", env=env).output.strip() == "Neo4j is not running"
+    assert json.loads(cli("db", "stop", "--json", env=env).output)["wasRunning"] is False
 
     down = cli("db", "status", env=env)
     assert down.exit_code == 5

@@ -41,6 +41,8 @@ def test_a_ratings_file_with_a_product_catalogue_goes_through_ingest_train_evalu
 
     checked = cli("mapping", "check", str(tmp_path / "movielens.toml"))
     assert checked.exit_code == 0 and "Required in every row: amount, customerId, date, productId" in checked.output
+    described = json.loads(cli("mapping", "check", str(tmp_path / "movielens.toml"), "--json").output)
+    assert described == json.loads(json.dumps(described)) and described  # the same mapping, as data
     loaded = cli(
         "ingest", str(tmp_path / "ratings.csv"), "--mapping", str(tmp_path / "movielens.toml"), "--json", "--silent"
     )

@@ -63,7 +63,8 @@ def test_every_current_recommendation_exports_to_csv_and_parquet(cli, backend, w
     assert table["customerId"].tolist() == expected["customerId"].tolist()
     assert all(isinstance(r, (list, type(table["reasons"].iloc[0]))) and len(r) for r in table["reasons"])
     other = cli("recommendations", "export", "-o", str(tmp_path / "none.csv"), "--run", "no-such-run", "--json")
-    assert json.loads(other.output)["rows"] == 0
+    assert other.exit_code == 16 and "No current recommendations of run 'no-such-run'" in other.output
+    assert not (tmp_path / "none.csv").exists()
     wrong = cli("recommendations", "export", "-o", str(tmp_path / "recs.xlsx"))
     assert wrong.exit_code == 1 and "--format csv or --format parquet" in wrong.output
     assert not (tmp_path / "recs.xlsx").exists()
@@ -95,7 +96,13 @@ def test_forget_erases_a_customer_from_the_graph_the_runs_and_the_rejects_and_sa
     run = Run.serving(world["runs"])
     assert GONE in encoders_of(run).customer_ids and (run.audit()["customerId"] == GONE).any()
 
-    result = cli("forget", GONE, "CUS-NOBODY", "--runs-dir", world["runs"], "--json")
+    unasked = cli("forget", GONE, "--runs-dir", world["runs"], "--json")  # a script cannot answer a question
+    assert (
+        unasked.exit_code == 19
+        and unasked.output.startswith("Error: Erase 1 customer(s)")
+        and "--yes" in unasked.output
+    )
+    result = cli("forget", GONE, "CUS-NOBODY", "--runs-dir", world["runs"], "--json", "--yes")
     assert result.exit_code == 0, result.output
     summary = json.loads(result.output)
     assert summary["found"] == [GONE] and summary["transactions"] > 0
@@ -123,7 +130,8 @@ def test_the_local_database_is_backed_up_and_restored_with_neo4j_admin(cli, back
     assert dumped.exit_code == 0, dumped.output
     assert json.loads(dumped.output)["restarted"] and (tmp_path / "backup.dump").stat().st_size > 0
     assert cli("db", "reset", "--yes").exit_code == 0
-    assert cli("db", "load", str(tmp_path / "backup.dump"), "--yes").exit_code == 0
+    loaded = cli("db", "load", str(tmp_path / "backup.dump"), "--yes", "--json")
+    assert loaded.exit_code == 0 and json.loads(loaded.output)["database"] == "neo4j", loaded.output
     assert_same_graph(graph_dump(backend.settings), before)
     missing = cli("db", "load", str(tmp_path / "absent.dump"), "--yes")
     assert missing.exit_code == 12 and "no such file" in missing.output

@@ -57,6 +57,8 @@ def test_run_ingests_trains_evaluates_and_writes_back_when_the_gate_passes(cli, 
     assert "customers 300, products 20, transactions 6,000" in shown.output
     covered = summary["writeback"]["covered"]
     assert f"{summary['writeback']['edges']:,} edges for {covered} customers" in shown.output
+    record = json.loads(cli("runs", "show", summary["runId"], "--runs-dir", str(runs), "--json").output)["record"]
+    assert record["graph"]["customers"] == 300
 
 
 def test_run_writes_nothing_back_when_the_gate_fails_and_exits_10(cli, empty_db, files, tmp_path):
@@ -80,6 +82,8 @@ def test_run_writes_nothing_back_when_the_gate_fails_and_exits_10(cli, empty_db,
     assert Run.latest(runs).id == summary["runId"] and Run.serving(runs).id != summary["runId"]
     refused = cli("runs", "promote", summary["runId"], "--runs-dir", str(runs))
     assert refused.exit_code == 10 and "--force" in refused.output
+    forced = cli("runs", "promote", summary["runId"], "--force", "--runs-dir", str(runs), "--json")
+    assert json.loads(forced.output)["promoted"] == summary["runId"] == Run.serving(runs).id
 
 
 def test_an_asof_run_backtests_then_writes_back_a_model_trained_up_to_the_latest_month(cli, empty_db, tmp_path):

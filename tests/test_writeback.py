@@ -391,6 +391,7 @@ def test_one_writer_at_a_time_the_second_is_refused_naming_the_first(cli, runs, 
         cleared.output.strip()
         == "Cleared the writer lock of wbgraph ingest (pid 1 on elsewhere, since 2026-11-26T03:00:00)"
     )
+    assert json.loads(cli("db", "unlock", "--json").output) == {"cleared": None}  # nobody holds it now
     assert cli(*writeback).exit_code == 0
 
 

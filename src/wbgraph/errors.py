@@ -179,7 +179,7 @@ class Declined(WbgraphError):
     """A confirmation the command asks for (``db reset``, ``db load``, ``forget`` without ``--yes``) was declined."""
 
     exit_code = 19
-    meaning = "a confirmation was declined or not answered (`--yes` answers it); nothing done"
+    meaning = "a confirmation was declined or not answered (`--yes` answers it; `--json` never does); nothing done"
 
 
 class PipelineStopped(WbgraphError):

@@ -19,9 +19,8 @@ from pathlib import Path
 
 import neo4j
 
-from . import cypher
 from .config import Settings, runs_location
-from .db import READ, writer_lock
+from .db import read, write, writer_lock
 from .loaders.rejects import default_rejects_path
 from .progress import SILENT, Progress, Summary
 from .runs import ENCODERS, PROJECTION, WRITEBACK, Run
@@ -53,12 +52,8 @@ def forget(
     """
     ids = sorted(set(customer_ids))
     with writer_lock(driver, settings, "forget", progress):
-        deleted = driver.execute_query(
-            cypher.load("db/forget_customers"), customerIds=ids, database_=settings.database
-        ).records
-        ingested = driver.execute_query(
-            cypher.load("db/ingested_files"), database_=settings.database, routing_=READ
-        ).records
+        deleted = write(driver, settings, "db/forget_customers", customerIds=ids).records
+        ingested = read(driver, settings, "db/ingested_files")
         files = _forget_in_runs(ids, runs_location(runs_dir))
         inputs = []
         for record in ingested:

@@ -24,7 +24,7 @@ import neo4j
 
 from . import cypher
 from .config import Settings, TrainConfig, resolve_settings, runs_location
-from .db import READ, open_driver, writer_lock
+from .db import open_driver, read, writer_lock
 from .db import reset as reset_database
 from .errors import GateFailed, PipelineStopped, TargetRefused, WbgraphError
 from .loaders import generate as generator
@@ -138,9 +138,7 @@ def _run_stages(
 
 def _require_only_demo_data(driver: neo4j.Driver, settings: Settings, customer_ids: list[str]) -> None:
     """Refuse a database holding customers this demo did not generate: it would train on them too."""
-    others = driver.execute_query(
-        cypher.load("db/count_other_customers"), customerIds=customer_ids, database_=settings.database, routing_=READ
-    ).records[0]["others"]
+    others = read(driver, settings, "db/count_other_customers", customerIds=customer_ids)[0]["others"]
     if others:
         raise TargetRefused(
             f"Database {settings.database} on {settings.uri} holds {others:,} customers that are not this demo's: "

@@ -7,7 +7,7 @@ import torch
 
 from wbgraph.config import TrainConfig
 from wbgraph.errors import ConfigError, NotEnoughData
-from wbgraph.gnn import baselines
+from wbgraph.gnn import baselines, boosted
 from wbgraph.gnn.asof import Horizon, boundaries, parse_date
 from wbgraph.gnn.data import prepare_tables
 from wbgraph.gnn.export import tables_from_rows
@@ -148,6 +148,8 @@ def test_nothing_on_or_after_the_cutoff_reaches_the_model_or_the_baselines(rewri
     scores = [model.score_all(data.test_graph)[0] for model, data in zip(models, (before, after))]
     assert torch.equal(scores[0], scores[1])
     monkeypatch.setattr(baselines, "LIGHTGCN_EPOCHS", 10)
+    monkeypatch.setattr(boosted, "MAX_TREES", 50)  # enough trees to tell two inputs apart, an eighth of the time
+    monkeypatch.setattr(boosted, "CHECKPOINTS", (25, 50))
     fitted = [baselines.fit_all(d.history, d.val, d.test, d.side(0)) for d in (before, after)]
     for name in baselines.BASELINES:
         assert torch.equal(fitted[0][name].scores, fitted[1][name].scores), name

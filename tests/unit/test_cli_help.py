@@ -134,3 +134,40 @@ def test_every_command_speaks_json_and_every_command_with_progress_can_be_silent
         assert "--json" in options(command), f"wbgraph {' '.join(path)} has no --json"
     shows_progress = "bars(" in inspect.getsource(command.callback)
     assert not shows_progress or "--silent" in options(command), f"wbgraph {' '.join(path)} shows progress, no --silent"
+
+
+USER_KEYS = {("query",)}  # its keys are the user's own column names, as the statement spells them
+TESTS = Path(__file__).parents[1]
+
+
+def json_runs(source: str) -> set[tuple[str, ...]]:
+    """The commands a test file runs with ``--json``: every call whose string arguments (a list
+    of them included) hold a command's path followed, somewhere after it, by ``--json``."""
+    import ast
+
+    runs = set()
+    for node in ast.walk(ast.parse(source)):
+        if not isinstance(node, ast.Call):
+            continue
+        words = [n.value for n in ast.walk(node) if isinstance(n, ast.Constant) and isinstance(n.value, str)]
+        if "--json" not in words:
+            continue
+        for path, _ in LEAVES:
+            starts = [i for i in range(len(words)) if tuple(words[i : i + len(path)]) == path]
+            if any("--json" in words[i + len(path) :] for i in starts):
+                runs.add(path)
+    return runs
+
+
+def test_every_command_with_json_is_run_with_json_by_a_test_that_checks_its_keys():
+    # the tests' `cli` fixture (tests/conftest.py) checks that every --json output it sees is
+    # camelCase at every depth; this makes sure each command's output is seen at least once
+    ran = set().union(*(json_runs(p.read_text()) for p in TESTS.rglob("test_*.py")))
+    ran |= json_runs((TESTS / "conftest.py").read_text())  # the demo fixture checks its own
+    speaking = {path for path, command in LEAVES if "--json" in options(command)}
+    assert speaking - USER_KEYS - ran == set()
+
+
+def test_the_json_run_scan_sees_a_command_path_and_its_flag():
+    assert json_runs('cli("runs", "show", "r1", "--json")\ncli("db", "status")\n') == {("runs", "show")}
+    assert json_runs('invoke(group, ["demo", "--rows", "10", "--json"])\n') == {("demo",)}

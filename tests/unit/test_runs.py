@@ -166,7 +166,7 @@ def test_runs_are_listed_oldest_first_with_their_figures_verdicts_and_roles(thre
     assert shown["record"]["fingerprint"] == "b" and shown["config"]["hidden"] == 8 and shown["evaluation"] is None
 
 
-def test_deleting_the_promoted_and_latest_run_moves_the_pointers(three_runs):
+def test_deleting_the_promoted_and_latest_run_moves_the_pointers(three_runs, cli):
     from wbgraph.runs import delete, promote
 
     runs, made = three_runs
@@ -175,7 +175,15 @@ def test_deleting_the_promoted_and_latest_run_moves_the_pointers(three_runs):
     assert changed == {"deleted": "c", "folder": str(made["c"].folder), "unpromoted": True, "latest": "b"}
     assert not made["c"].folder.exists() and Run.latest(runs).id == "b" and Run.promoted(runs) is None
     assert delete("a", runs) == {"deleted": "a", "folder": str(made["a"].folder), "unpromoted": False}
-    delete("b", runs)
+    unasked = cli("runs", "delete", "b", "--runs-dir", str(runs), "--json")  # --json never answers for you
+    assert unasked.exit_code == 19 and made["b"].folder.exists()
+    deleted = cli("runs", "delete", "b", "--runs-dir", str(runs), "--json", "--yes")
+    assert json.loads(deleted.output) == {
+        "deleted": "b",
+        "folder": str(made["b"].folder),
+        "unpromoted": False,
+        "latest": None,
+    }
     with pytest.raises(RunNotFound, match="No trained run in"):
         Run.serving(runs)
 

@@ -83,6 +83,19 @@ class Obj:
         }
 
 
+def confirm(question: str, yes: bool, as_json: bool) -> None:
+    """Ask ``question`` before a command deletes or replaces data, unless ``--yes`` answered it.
+
+    With ``--json`` nothing is asked (a script cannot answer, and a question would spoil its
+    JSON): without ``--yes`` the command is declined, exit 19, and nothing is done.
+    """
+    if yes:
+        return
+    if as_json:
+        raise Declined(f"{question} Nothing done: --json does not answer for you, give --yes.")
+    click.confirm(question, abort=True)
+
+
 def prompt_password(text: str) -> str:
     """Ask for the password on the terminal, without echo (nothing else set it)."""
     import getpass

@@ -5,7 +5,7 @@ import click
 from .. import db as database
 from .. import localserver
 from ..localserver import ServerConfig
-from .common import bars, echo_fields, echo_json, json_option, pass_obj, silent_option
+from .common import bars, confirm, echo_fields, echo_json, json_option, pass_obj, silent_option
 
 DEFAULTS = ServerConfig()
 
@@ -131,8 +131,7 @@ def reset(obj, yes: bool, batch_size: int, as_json: bool) -> None:
         wbgraph db reset --yes
     """
     with obj.connect() as (driver, settings):
-        if not yes:
-            click.confirm(f"Delete all data in database {settings.database!r} at {settings.uri}?", abort=True)
+        confirm(f"Delete all data in database {settings.database!r} at {settings.uri}?", yes, as_json)
         deleted = database.reset(driver, settings, batch_size=batch_size)
     if as_json:
         echo_json({"deletedNodes": deleted, "database": settings.database, "uri": settings.uri})
@@ -158,8 +157,8 @@ def unlock(obj, yes: bool, as_json: bool) -> None:
     """
     with obj.connect() as (driver, settings):
         holder = database.lock_holder(driver, settings)
-        if holder and not yes and not as_json:
-            click.confirm(f"Clear the writer lock of {database.describe_holder(holder)}?", abort=True)
+        if holder:
+            confirm(f"Clear the writer lock of {database.describe_holder(holder)}?", yes, as_json)
         cleared = database.unlock(driver, settings) if holder else None
     if as_json:
         echo_json({"cleared": cleared})
@@ -211,8 +210,7 @@ def load(file: str, database: str, yes: bool, silent: bool, as_json: bool) -> No
     """
     from ..backup import load as library
 
-    if not yes and not as_json:
-        click.confirm(f"Replace everything in database {database!r} of the local server with {file}?", abort=True)
+    confirm(f"Replace everything in database {database!r} of the local server with {file}?", yes, as_json)
     result = library(file, database=database, progress=bars(silent or as_json))
     if as_json:
         echo_json(result)

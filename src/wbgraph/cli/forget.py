@@ -2,7 +2,7 @@
 
 import click
 
-from .common import bars, echo_json, json_option, pass_obj, runs_option, silent_option
+from .common import bars, confirm, echo_json, json_option, pass_obj, runs_option, silent_option
 
 
 @click.command()
@@ -26,8 +26,7 @@ def forget(obj, customer_ids: tuple[str, ...], yes: bool, runs_dir: str | None, 
     """
     from ..forget import forget as library
 
-    if not yes and not as_json:
-        click.confirm(f"Erase {len(customer_ids)} customer(s) from the graph and every run folder?", abort=True)
+    confirm(f"Erase {len(customer_ids)} customer(s) from the graph and every run folder?", yes, as_json)
     with obj.connect() as (driver, settings):
         summary = library(driver, settings, list(customer_ids), runs_dir=runs_dir, progress=bars(silent or as_json))
     if as_json:

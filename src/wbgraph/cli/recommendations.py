@@ -30,8 +30,8 @@ def export(obj, output: str, fmt: str | None, run: str | None, silent: bool, as_
     """Export every current recommendation for a CRM or a campaign tool.
 
     One row per recommendation: customerId, productId, rank, score, reasons, runId,
-    segment, trainedAt (when its run was trained), segmentName; customers in ID order, each set by rank. Streamed
-    from Neo4j and written a batch at a time; the file appears only once complete. In CSV
+    segment, trainedAt (when its run was trained), segmentName; customers in ID order, each set by rank. Read
+    from Neo4j a page of customers at a time and written a page at a time; the file appears only once complete. In CSV
     the reasons are joined with " | "; Parquet keeps them as a list.
 
     \b

@@ -2,7 +2,7 @@
 
 import click
 
-from .common import echo_fields, echo_json, json_option, runs_option
+from .common import confirm, echo_fields, echo_json, json_option, runs_option
 
 
 @click.group()
@@ -168,8 +168,7 @@ def delete(run_id: str, yes: bool, runs_dir: str | None, as_json: bool) -> None:
     from ..runs import delete as library
 
     found = Run.open(run_id, runs_dir)
-    if not yes:
-        click.confirm(f"Delete run {found.id} ({found.folder})?", abort=True)
+    confirm(f"Delete run {found.id} ({found.folder})?", yes, as_json)
     changed = library(run_id, runs_dir)
     if as_json:
         echo_json(changed)

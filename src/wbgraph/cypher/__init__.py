@@ -24,11 +24,12 @@ def load(name: str) -> str:
         raise KeyError(f"no Cypher file named {name!r}") from None
 
 
-def statements(name: str) -> list[str]:
-    """The statements of a file that holds several, separated by semicolons at line ends."""
+@cache
+def statements(name: str) -> tuple[str, ...]:
+    """The statements of a file (a file may hold several, separated by semicolons at line ends)."""
     body = "\n".join(line for line in load(name).splitlines() if not line.lstrip().startswith("//"))
     parts = (part.strip().rstrip(";").strip() for part in (body + "\n").split(";\n"))
-    return [part for part in parts if part]
+    return tuple(part for part in parts if part)
 
 
 def analyst_queries() -> dict[str, str]:

@@ -6,11 +6,10 @@ from dataclasses import dataclass, field
 
 import neo4j
 
-from .. import cypher
 from ..config import Settings
 from ..progress import Summary
-from .driver import READ
 from .lock import lock_holder, writer_lock
+from .queries import read, write
 from .translate import translate_errors
 
 
@@ -31,17 +30,16 @@ class Status(Summary):
 
 def status(driver: neo4j.Driver, settings: Settings) -> Status:
     """Which server answers, how much is in the target database, who writes it, what was interrupted."""
-    components = driver.execute_query(cypher.load("db/server_components"), database_=settings.database, routing_=READ)
-    counts = driver.execute_query(cypher.load("db/graph_counts"), database_=settings.database, routing_=READ)
-    kernel = components.records[0]
+    kernel = read(driver, settings, "db/server_components")[0]
+    counts = read(driver, settings, "db/graph_counts")
     return Status(
         uri=settings.uri,
         database=settings.database,
         server=kernel["name"],
         version=kernel["version"],
         edition=kernel["edition"],
-        nodes=counts.records[0]["nodes"],
-        relationships=counts.records[0]["relationships"],
+        nodes=counts[0]["nodes"],
+        relationships=counts[0]["relationships"],
         writer=lock_holder(driver, settings),
         interrupted_ingests=interrupted_ingests(driver, settings),
     )
@@ -50,9 +48,7 @@ def status(driver: neo4j.Driver, settings: Settings) -> Status:
 def interrupted_ingests(driver: neo4j.Driver, settings: Settings) -> list[dict]:
     """Ingests that began writing and never finished: ``[{file, fingerprint, startedAt}]``, oldest first."""
     with translate_errors(settings):
-        records = driver.execute_query(
-            cypher.load("db/interrupted_ingests"), database_=settings.database, routing_=READ
-        ).records
+        records = read(driver, settings, "db/interrupted_ingests")
     return [r.data() for r in records]
 
 
@@ -74,7 +70,5 @@ def reset(driver: neo4j.Driver, settings: Settings, batch_size: int = 10_000) ->
     """
     with writer_lock(driver, settings, "db reset"):
         before = status(driver, settings).nodes
-        with driver.session(database=settings.database) as session:
-            for statement in cypher.statements("db/delete_all"):
-                session.run(statement, batchSize=batch_size).consume()
+        write(driver, settings, "db/delete_all", batchSize=batch_size)
     return before

@@ -10,14 +10,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import neo4j
-from neo4j import RoutingControl
 from neo4j.exceptions import ServiceUnavailable, SessionExpired
 
-from .. import cypher
 from ..config import Settings
 from ..errors import ConnectionFailed, Locked
 from ..progress import SILENT, Progress
-from .driver import READ, WRITE
+from .queries import read, write
 from .schema import apply_schema
 from .translate import translate_errors
 
@@ -61,8 +59,7 @@ def writer_lock(driver: neo4j.Driver, settings: Settings, command: str, progress
 def take_lock(driver: neo4j.Driver, settings: Settings, holder: dict, progress: Progress = SILENT) -> None:
     """Take the writer lock for ``holder`` (``{command, host, pid, token}``), or raise :class:`Locked`."""
     with translate_errors(settings):
-        with driver.session(database=settings.database) as session:
-            apply_schema(session)
+        apply_schema(driver, settings)
         found = _lock_query(driver, settings, "db/lock_take", holder=holder)
         if found and found["token"] == holder["token"]:
             return
@@ -81,13 +78,13 @@ def take_lock(driver: neo4j.Driver, settings: Settings, holder: dict, progress: 
 def release_lock(driver: neo4j.Driver, settings: Settings, token: str) -> None:
     """Give the writer lock back if ``token`` still holds it."""
     with translate_errors(settings):
-        driver.execute_query(cypher.load("db/lock_release"), token=token, database_=settings.database)
+        write(driver, settings, "db/lock_release", token=token)
 
 
 def lock_holder(driver: neo4j.Driver, settings: Settings) -> dict | None:
     """Who holds the writer lock: ``{command, host, pid, token, since}``, or None."""
     with translate_errors(settings):
-        return _lock_query(driver, settings, "db/lock_holder", routing_=READ)
+        return _lock_read(driver, settings)
 
 
 def unlock(driver: neo4j.Driver, settings: Settings) -> dict | None:
@@ -106,8 +103,13 @@ def describe_holder(holder: dict | None) -> str:
     )
 
 
-def _lock_query(driver: neo4j.Driver, settings: Settings, name: str, routing_: RoutingControl = WRITE, **params):
-    records = driver.execute_query(cypher.load(name), params, database_=settings.database, routing_=routing_).records
+def _lock_query(driver: neo4j.Driver, settings: Settings, name: str, **params) -> dict | None:
+    records = write(driver, settings, name, **params).records
+    return records[0]["holder"] if records else None
+
+
+def _lock_read(driver: neo4j.Driver, settings: Settings) -> dict | None:
+    records = read(driver, settings, "db/lock_holder")
     return records[0]["holder"] if records else None
 
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import neo4j
 
-from .. import cypher
+from ..config import Settings
+from .queries import write
 
 
-def apply_schema(session: neo4j.Session) -> None:
+def apply_schema(driver: neo4j.Driver, settings: Settings) -> None:
     """Create the constraints and indexes of the graph model (idempotent)."""
-    for statement in cypher.statements("db/schema"):
-        session.run(statement).consume()
+    write(driver, settings, "db/schema")

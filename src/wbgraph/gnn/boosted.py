@@ -76,14 +76,16 @@ def train_rows(history: list[Stage], side: Side, lam: float) -> tuple[pd.DataFra
     return pd.concat(frames, ignore_index=True), np.concatenate(labels).astype("float32")
 
 
-def fit(history: list[Stage], side: Side, lam: float, trees: int = MAX_TREES) -> object:
-    """LightGBM trained on ``history``'s candidate pairs (``trees`` boosting rounds)."""
+def fit(history: list[Stage], side: Side, lam: float, trees: int | None = None) -> object:
+    """LightGBM trained on ``history``'s candidate pairs (``trees`` boosting rounds; default
+    :data:`MAX_TREES`, read when called)."""
     import lightgbm
 
     features, labels = train_rows(history, side, lam)
     parameters = PARAMETERS | {"seed": side.seed, "num_threads": os.cpu_count() or 1}
     parameters["monotone_constraints"] = [1 if name in INCREASING else 0 for name in features.columns]
-    return lightgbm.train(parameters, lightgbm.Dataset(features, labels, free_raw_data=True), num_boost_round=trees)
+    rows = lightgbm.Dataset(features, labels, free_raw_data=True)
+    return lightgbm.train(parameters, rows, num_boost_round=trees or MAX_TREES)
 
 
 def score(booster: object, task: Stage, side: Side, lam: float, trees: int | None = None) -> torch.Tensor:

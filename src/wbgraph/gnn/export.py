@@ -20,9 +20,8 @@ import neo4j
 import numpy as np
 import pandas as pd
 
-from .. import cypher
 from ..config import Settings
-from ..db import READ
+from ..db import read
 from ..errors import NotEnoughData
 from ..graphmodel import CUSTOMER_ATTRIBUTES, PRODUCT_ATTRIBUTES
 from ..progress import SILENT, Progress
@@ -140,9 +139,7 @@ def fetch(
     ``until`` does not apply then.
     """
     bounds = _asof_boundaries(driver, settings, since, cutoff, horizon) if horizon else None
-    declared = driver.execute_query(
-        cypher.load("gnn/model_features"), database_=settings.database, routing_=READ
-    ).records[0]["features"]
+    declared = read(driver, settings, "gnn/model_features")[0]["features"]
     features = model_features(declared)
     customer_extras, product_extras = list(features.get("Customer", {})), list(features.get("Product", {}))
 
@@ -190,7 +187,7 @@ def _rows(
     driver: neo4j.Driver, settings: Settings, name: str, columns: tuple[str, ...], **params: object
 ) -> pd.DataFrame:
     """A query's one record, a list of rows (nulls in place), as a frame with ``columns``."""
-    records = driver.execute_query(cypher.load(name), params, database_=settings.database, routing_=READ).records
+    records = read(driver, settings, name, **params)
     return pd.DataFrame(records[0]["rows"], columns=list(columns))
 
 
@@ -234,7 +231,7 @@ def _interactions(
     if bounds is not None:
         name, columns = "gnn/export_interactions_asof", PART_COLUMNS
         params = {"customerIds": chunk, "since": since, "boundaries": [b.isoformat() for b in bounds]}
-    record = driver.execute_query(cypher.load(name), params, database_=settings.database, routing_=READ).records[0]
+    record = read(driver, settings, name, **params)[0]
     return pd.DataFrame({c: np.asarray(record[c], dtype=object if c in TEXT else "float64") for c in columns})
 
 
@@ -254,17 +251,13 @@ def _asof_boundaries(
     driver: neo4j.Driver, settings: Settings, since: str | None, cutoff: str | None, horizon: str
 ) -> list[pd.Timestamp]:
     """The as-of periods' boundaries, back to the earliest transaction (on or after ``since``)."""
-    record = driver.execute_query(
-        cypher.load("gnn/transaction_dates"), since=since, database_=settings.database, routing_=READ
-    ).records[0]
+    record = read(driver, settings, "gnn/transaction_dates", since=since)[0]
     return asof_boundaries(record["earliest"], record["latest"], cutoff, horizon)
 
 
 def latest_cutoff(driver: neo4j.Driver, settings: Settings, since: str | None = None) -> str:
     """The day after the latest transaction (ISO date): the as-of cutoff that learns from all the data."""
-    record = driver.execute_query(
-        cypher.load("gnn/transaction_dates"), since=since, database_=settings.database, routing_=READ
-    ).records[0]
+    record = read(driver, settings, "gnn/transaction_dates", since=since)[0]
     if record["latest"] is None:
         raise NotEnoughData("No transactions in the graph (or after --since): ingest data first.")
     day = pd.Timestamp(record["latest"], unit="s", tz="UTC").floor("D") + pd.Timedelta(days=1)

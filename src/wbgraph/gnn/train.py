@@ -16,9 +16,8 @@ import neo4j
 import numpy as np
 import pandas as pd
 
-from .. import cypher
 from ..config import Settings, TrainConfig
-from ..db import READ, describe_interrupted, interrupted_ingests
+from ..db import describe_interrupted, interrupted_ingests, read
 from ..progress import SILENT, Phases, Progress, Summary
 from ..runs import Run, environment
 from .data import Prepared, prepare
@@ -72,8 +71,7 @@ def train(
     for warning in warnings:  # said first: the user may rather stop and rerun that ingest
         progress.say(f"Warning: {warning}")
     with phases("export"):
-        counted = driver.execute_query(cypher.load("db/label_counts"), database_=settings.database, routing_=READ)
-        counts = counted.records[0].data()
+        counts = read(driver, settings, "db/label_counts")[0].data()
         data = prepare(
             driver,
             settings,

@@ -29,9 +29,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
-from .. import cypher
 from ..config import Settings
-from ..db import READ, apply_schema, open_driver, release_lock, take_lock
+from ..db import apply_schema, open_driver, read, release_lock, take_lock, write
 from ..errors import ConnectionFailed, ServerError, TargetRefused, WbgraphError
 from ..graphmodel import CONTEXTS, KEYS, OF_PRODUCT, PERFORMED, USES, contexts_of
 from ..localserver import LocalServer, start, stop
@@ -307,24 +306,26 @@ def _bulk(
     with phases("validate"):
         checked, summary = check(path, **checking)
     if not checked.valid:  # every row rejected: nothing for the importer, the schema all the same
-        with open_driver(settings) as driver, driver.session(database=settings.database) as session:
-            apply_schema(session)
+        with open_driver(settings) as driver:
+            apply_schema(driver, settings)
     else:
         files = _import(server, settings, checked, phases, progress, lock)
         progress.say("Creating constraints and indexes")
-        with phases("schema"), open_driver(settings) as driver, driver.session(database=settings.database) as session:
-            apply_schema(session)
-            session.run(cypher.load("db/await_indexes")).consume()
+        with phases("schema"), open_driver(settings) as driver:
+            apply_schema(driver, settings)
+            write(driver, settings, "db/await_indexes")  # on the writer, where they were just created
             fingerprint = file_fingerprint(path)  # the store holds the whole file: its ingest is finished
-            session.run(
-                cypher.load("loaders/ingest_started"),
+            write(
+                driver,
+                settings,
+                "loaders/ingest_started",
                 fingerprint=fingerprint,
                 file=str(Path(path).resolve()),
                 rows=summary.read,
                 rejectsFile=str(Path(summary.rejects_file).resolve()) if summary.rejects_file else None,
                 modelFeatures=checked.mapping.model_features or None,
-            ).consume()
-            session.run(cypher.load("loaders/ingest_finished"), fingerprint=fingerprint).consume()
+            )
+            write(driver, settings, "loaders/ingest_finished", fingerprint=fingerprint)
         summary.loaded = checked.valid
         summary.created = checked.unique
         summary.nodes_created = files.node_count
@@ -374,8 +375,7 @@ def _require_empty(settings: Settings) -> None:
             "ingest without --bulk, or unset NEO4J_URI."
         )
     with open_driver(settings) as driver:
-        counted = driver.execute_query(cypher.load("db/graph_counts"), database_=settings.database, routing_=READ)
-        nodes = counted.records[0]["nodes"]
+        nodes = read(driver, settings, "db/graph_counts")[0]["nodes"]
     if nodes:
         raise TargetRefused(
             f"Database {settings.database} holds {nodes:,} nodes; --bulk replaces the whole store, so it loads "

@@ -25,9 +25,8 @@ from pathlib import Path
 import neo4j
 import pandas as pd
 
-from .. import cypher
 from ..config import Settings
-from ..db import apply_schema, describe_interrupted, interrupted_ingests, writer_lock
+from ..db import apply_schema, describe_interrupted, interrupted_ingests, read, write, writer_lock
 from ..errors import ConfigError, InputFileError, require_folder_of
 from ..progress import SILENT, Phases, Progress, Summary, pause_point
 from .mapping import Mapping, default_mapping, load_mapping
@@ -122,21 +121,8 @@ def ingest(
                 for p in paths
             ]
         refuse_too_many_rejects([summary for _, summary in checks], max_rejects)
-        with driver.session(database=settings.database) as session:  # the lock applied the schema
-            for p, (checked, summary) in zip(paths, checks):
-                fingerprint = file_fingerprint(p)
-                _mark(
-                    session,
-                    "loaders/ingest_started",
-                    fingerprint=fingerprint,
-                    file=str(p.resolve()),
-                    rows=summary.read,
-                    rejectsFile=str(Path(summary.rejects_file).resolve()) if summary.rejects_file else None,
-                    modelFeatures=checked.mapping.model_features or None,
-                )
-                _write(session, checked, summary, batch_size, phases, progress)
-                _mark(session, "loaders/ingest_finished", fingerprint=fingerprint)
-                checked.close()
+        for p, (checked, summary) in zip(paths, checks):
+            _ingest_file(driver, settings, p, checked, summary, batch_size, phases, progress)
         unfinished = interrupted_ingests(driver, settings)
     summary = combine([summary for _, summary in checks]) if len(checks) > 1 else checks[0][1]
     summary.interrupted = unfinished
@@ -147,6 +133,33 @@ def ingest(
     return summary
 
 
+def _ingest_file(
+    driver: neo4j.Driver,
+    settings: Settings,
+    path: Path,
+    checked: Scan,
+    summary: IngestSummary,
+    batch_size: int,
+    phases: Phases,
+    progress: Progress,
+) -> None:
+    """Write one checked file, bracketed by its ingest marker."""
+    fingerprint = file_fingerprint(path)
+    write(
+        driver,
+        settings,
+        "loaders/ingest_started",
+        fingerprint=fingerprint,
+        file=str(path.resolve()),
+        rows=summary.read,
+        rejectsFile=str(Path(summary.rejects_file).resolve()) if summary.rejects_file else None,
+        modelFeatures=checked.mapping.model_features or None,
+    )
+    _write(driver, settings, checked, summary, batch_size, phases, progress)
+    write(driver, settings, "loaders/ingest_finished", fingerprint=fingerprint)
+    checked.close()
+
+
 def file_fingerprint(path: str | Path) -> str:
     """A hash of the file's bytes (BLAKE2b, 16 bytes, hex): the same content, the same fingerprint."""
     digest = hashlib.blake2b(digest_size=16)
@@ -154,10 +167,6 @@ def file_fingerprint(path: str | Path) -> str:
         for block in iter(lambda: f.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
-
-
-def _mark(session: neo4j.Session, name: str, **params: object) -> None:
-    session.execute_write(lambda tx: tx.run(cypher.load(name), params).consume())
 
 
 INPUT_SUFFIXES = (".csv", ".csv.gz", ".parquet")
@@ -181,7 +190,8 @@ def input_files(path: str | Path | Sequence[str | Path]) -> list[Path]:
 
 
 def _write(
-    session: neo4j.Session,
+    driver: neo4j.Driver,
+    settings: Settings,
     scan: Scan,
     summary: IngestSummary,
     batch_size: int,
@@ -192,7 +202,7 @@ def _write(
     its transactions, then the usage of its customer-product pairs."""
     counters: Counter = Counter()
     with phases("customersAndProducts"):
-        apply_schema(session)
+        apply_schema(driver, settings)
         for owner, entities in scan.entities.items():  # every one exists before any of its transactions
             key = entities.key
             for start in range(0, len(entities), batch_size):
@@ -200,7 +210,7 @@ def _write(
                 batch = [
                     {key: k, "asOf": None, "props": None, "regulations": [], "replaceRegulations": False} for k in ids
                 ]
-                counters += session.execute_write(_write_entities, owner, batch)
+                counters += _write_entities(driver, settings, owner, batch)
                 pause_point("customersAndProducts+1")
     chunks = scan.rows()
     done = 0
@@ -214,12 +224,12 @@ def _write(
                 for owner in ("Customer", "Product"):
                     entities = _entities(scan, rows, owner)
                     for start in range(0, len(entities), batch_size):
-                        counters += session.execute_write(_write_entities, owner, entities[start : start + batch_size])
+                        counters += _write_entities(driver, settings, owner, entities[start : start + batch_size])
             with phases("transactions"):
                 new = rows[rows["first"].to_numpy()]
                 for start in range(0, len(new), batch_size):
                     batch = new.iloc[start : start + batch_size]
-                    created, batch_counters = session.execute_write(_write_transactions, scan, batch)
+                    created, batch_counters = _write_transactions(driver, settings, scan, batch)
                     summary.created += created
                     counters += batch_counters
                     pause_point("transactions+1")
@@ -230,7 +240,7 @@ def _write(
         for start in range(0, len(pairs), batch_size):
             batch = pairs.iloc[start : start + batch_size].groupby("customerId", sort=False)["productId"]
             customers = [{"customerId": c, "productIds": products.tolist()} for c, products in batch]
-            counters += session.execute_write(_refresh_usage, customers)
+            counters += _counters(write(driver, settings, "loaders/refresh_usage", customers=customers).summary)
             pause_point("usage+1")
     summary.loaded = scan.valid
     summary.already_in_graph = scan.unique - summary.created
@@ -345,18 +355,18 @@ def _plain(frame: pd.DataFrame, kinds: dict[str, str]) -> pd.DataFrame:
     return out
 
 
-def _write_entities(tx: neo4j.ManagedTransaction, owner: str, batch: list[dict]) -> Counter:
+def _write_entities(driver: neo4j.Driver, settings: Settings, owner: str, batch: list[dict]) -> Counter:
     if owner == "Customer":
-        return _counters(tx.run(cypher.load("loaders/upsert_customers"), customers=batch).consume())
-    return _counters(tx.run(cypher.load("loaders/upsert_products"), products=batch).consume())
+        return _counters(write(driver, settings, "loaders/upsert_customers", customers=batch).summary)
+    return _counters(write(driver, settings, "loaders/upsert_products", products=batch).summary)
 
 
-def _write_transactions(tx: neo4j.ManagedTransaction, scan: Scan, batch: pd.DataFrame) -> tuple[int, Counter]:
+def _write_transactions(
+    driver: neo4j.Driver, settings: Settings, scan: Scan, batch: pd.DataFrame
+) -> tuple[int, Counter]:
     """Create the rows of ``batch`` the graph lacks; return how many, and the write counters."""
-    existing = tx.run(cypher.load("loaders/existing_transactions"), keys=batch["transactionKey"].tolist()).single()[
-        "existing"
-    ]
-    new = batch[~batch["transactionKey"].isin(existing)]
+    existing = read(driver, settings, "loaders/existing_transactions", keys=batch["transactionKey"].tolist())
+    new = batch[~batch["transactionKey"].isin(existing[0]["existing"])]
     if new.empty:
         return 0, Counter()
     dates = new["date"].dt.strftime(DATE_FORMAT)
@@ -370,11 +380,7 @@ def _write_transactions(tx: neo4j.ManagedTransaction, scan: Scan, batch: pd.Data
             _plain(new[scan.transaction_props], scan.kinds).to_dict("records"),
         )
     ]
-    return len(new), _counters(tx.run(cypher.load("loaders/create_transactions"), rows=rows).consume())
-
-
-def _refresh_usage(tx: neo4j.ManagedTransaction, customers: list[dict]) -> Counter:
-    return _counters(tx.run(cypher.load("loaders/refresh_usage"), customers=customers).consume())
+    return len(new), _counters(write(driver, settings, "loaders/create_transactions", rows=rows).summary)
 
 
 def _counters(summary: neo4j.ResultSummary) -> Counter:

@@ -8,9 +8,8 @@ from pathlib import Path
 
 import neo4j
 
-from .. import cypher
 from ..config import Settings
-from ..db import READ
+from ..db import read
 from ..errors import NotInGraph, QueryFailed
 
 
@@ -37,7 +36,7 @@ def recommend(
     one-line error).
 
     ``session``: a read session of ``driver`` to run on (an application worker can hold one
-    for its life: a session is not shared between threads); else one is opened per call.
+    for its life: a session is not shared between threads); else the driver runs each read.
 
     A customer no writeback has reached yet (a newcomer) is scored now, with ``live``, by the
     serving run (:meth:`wbgraph.runs.Run.serving`) from its attributes and holdings, without
@@ -45,11 +44,7 @@ def recommend(
     popularity. That exports the graph once: seconds, not milliseconds. ``source`` says which:
     ``graph``, ``model`` or ``segment popularity``; ``runId`` the run.
     """
-    if session is None:
-        with driver.session(database=settings.database, default_access_mode=neo4j.READ_ACCESS) as own:
-            found = _read(own, customer_id, top_k, explain)
-    else:
-        found = _read(session, customer_id, top_k, explain)
+    found = _read(driver, settings, session, customer_id, top_k, explain)
     if found.pop("hasSet") or not live:
         return found | {"source": "graph" if found["recommendations"] else None}
     return found | _score_now(driver, settings, customer_id, top_k, explain, runs_dir)
@@ -73,9 +68,7 @@ def _score_now(
     planned = plan_newcomers(driver, settings, run, top_k, rules, customers=[customer_id])
     row = planned.rows[0]
     ids = [r["productId"] for r in row["recommendations"]]
-    records = driver.execute_query(
-        cypher.load("serve/product_facts"), productIds=ids, database_=settings.database, routing_=READ
-    ).records
+    records = read(driver, settings, "serve/product_facts", productIds=ids)
     facts = {r["productId"]: r.data() for r in records}
     recommendations = [
         facts.get(r["productId"], {"productType": None, "category": None})
@@ -92,23 +85,33 @@ def _score_now(
     return {"recommendations": recommendations, "source": row["source"], "runId": run.id, "segment": row["segment"]}
 
 
-def _read(session: neo4j.Session, customer_id: str, top_k: int, explain: bool) -> dict:
+def _read(
+    driver: neo4j.Driver,
+    settings: Settings,
+    session: neo4j.Session | None,
+    customer_id: str,
+    top_k: int,
+    explain: bool,
+) -> dict:
     """The customer's facts and stored set: its snapshot, else its edges, read again while a
     writeback is met half-applied."""
     if not explain:
-        records = session.execute_read(  # a managed read: retried on a transient failure, as every read
-            lambda tx: list(tx.run(cypher.load("serve/customer_snapshot"), customerId=customer_id))
-        )
+        records = read(driver, settings, "serve/customer_snapshot", session_=session, customerId=customer_id)
         if not records:
             raise NotInGraph(f"No customer {customer_id!r} in the graph.")
         found = dict(records[0])
         snapshot = found.pop("snapshot")
         if snapshot is not None:
             return _from_snapshot(found, json.loads(snapshot), top_k)
-    query = cypher.load("serve/customer_recommendations")
     for attempt in range(READ_AGAIN + 1):
-        records = session.execute_read(
-            lambda tx: list(tx.run(query, customerId=customer_id, topK=top_k, explain=explain))
+        records = read(
+            driver,
+            settings,
+            "serve/customer_recommendations",
+            session_=session,
+            customerId=customer_id,
+            topK=top_k,
+            explain=explain,
         )
         if not records:
             raise NotInGraph(f"No customer {customer_id!r} in the graph.")

@@ -19,10 +19,9 @@ from pathlib import Path
 import neo4j
 import pandas as pd
 
-from .. import cypher
 from .._version import __version__
 from ..config import Settings
-from ..db import READ
+from ..db import read
 from ..progress import Summary
 from ..runs import Run, plot_curve
 
@@ -50,8 +49,7 @@ def report(
     opened = Run.open(run, runs_dir)
     out = Path(output)
     out.mkdir(parents=True, exist_ok=True)
-    records = driver.execute_query(cypher.load("serve/report_coverage"), database_=settings.database, routing_=READ)
-    coverage = pd.DataFrame([dict(r) for r in records.records])
+    coverage = pd.DataFrame([dict(r) for r in read(driver, settings, "serve/report_coverage")])
     result = Report(out / "index.html")
     sections = [
         _training(opened.metrics(), out, result),

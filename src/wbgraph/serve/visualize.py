@@ -14,9 +14,8 @@ from pathlib import Path
 
 import neo4j
 
-from .. import cypher
 from ..config import Settings
-from ..db import READ
+from ..db import read
 from ..errors import NotInGraph
 
 COLOURS = {
@@ -191,7 +190,7 @@ def visualize(
 
 
 def _one(driver: neo4j.Driver, settings: Settings, name: str, missing: str, **params) -> dict:
-    records = driver.execute_query(cypher.load(name), params, database_=settings.database, routing_=READ).records
+    records = read(driver, settings, name, **params)
     if not records:
         raise NotInGraph(missing)
     return dict(records[0])

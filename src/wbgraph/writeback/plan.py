@@ -20,9 +20,8 @@ import pandas as pd
 import torch
 from sklearn.decomposition import PCA
 
-from .. import cypher
 from ..config import Settings
-from ..db import READ
+from ..db import read
 from ..gnn.data import Encoders, peer_groups
 from ..gnn.export import GraphTables, fetch
 from ..gnn.memory import pick_device
@@ -98,10 +97,7 @@ def plan_newcomers(
     """
     restored = restore(run, driver, settings, newcomers=True)
     if customers is None:
-        records = driver.execute_query(
-            cypher.load("writeback/customers_without_set"), database_=settings.database, routing_=READ
-        )
-        customers = [r["customerId"] for r in records.records]
+        customers = [r["customerId"] for r in read(driver, settings, "writeback/customers_without_set")]
     projection = run.projection()
     segment_of = {} if projection is None else dict(zip(projection["customerId"], projection["segment"].astype(int)))
     return plan_restored(restored, top_k, rules=rules, newcomers=Newcomers(set(customers), segment_of))

@@ -32,10 +32,9 @@ from dataclasses import dataclass, field
 
 import neo4j
 
-from .. import cypher
 from .._version import __version__
 from ..config import Settings
-from ..db import apply_schema
+from ..db import apply_schema, queries
 from ..progress import SILENT, Progress, Summary, pause_point
 from .plan import Plan
 
@@ -91,8 +90,8 @@ class ServingFacts:
     products: dict = field(default_factory=dict)  # productId -> (productType, category)
 
     @classmethod
-    def read(cls, tx: neo4j.ManagedTransaction, run_id: str) -> ServingFacts:
-        record = tx.run(cypher.load("writeback/serving_facts"), runId=run_id).single()
+    def of(cls, driver: neo4j.Driver, settings: Settings, run_id: str) -> ServingFacts:
+        record = queries.read(driver, settings, "writeback/serving_facts", runId=run_id)[0]
         return cls(
             run_id,
             record["createdAt"],
@@ -168,29 +167,24 @@ def write(
 
     ``segments`` False (newcomers joining the run's segments): the Segment nodes stay as they are.
     """
-    with driver.session(database=settings.database) as session:
-        apply_schema(session)
-        session.execute_write(
-            lambda tx: tx.run(
-                cypher.load("writeback/write_run"),
-                runId=planned.run_id,
-                modelVersion=MODEL_VERSION,
-                createdAt=planned.created_at,
-                segments=len(planned.segments) if segments else None,
-            ).consume()
-        )
-        if segments:
-            session.execute_write(
-                lambda tx: tx.run(cypher.load("writeback/write_segments"), segments=planned.segments).consume()
-            )
-        session.execute_write(lambda tx: tx.run(cypher.load("writeback/stamp_empty_sets")).consume())
-        facts = session.execute_read(lambda tx: ServingFacts.read(tx, planned.run_id))
-    query = cypher.load("writeback/write_recommendations")
+    apply_schema(driver, settings)
+    queries.write(
+        driver,
+        settings,
+        "writeback/write_run",
+        runId=planned.run_id,
+        modelVersion=MODEL_VERSION,
+        createdAt=planned.created_at,
+        segments=len(planned.segments) if segments else None,
+    )
+    if segments:
+        queries.write(driver, settings, "writeback/write_segments", segments=planned.segments)
+    queries.write(driver, settings, "writeback/stamp_empty_sets")
+    facts = ServingFacts.of(driver, settings, planned.run_id)
 
     def write_batch(batch: list[dict]) -> int:
-        with driver.session(database=settings.database) as own:
-            rows = [compact(row, facts) for row in batch]
-            own.execute_write(lambda tx: tx.run(query, rows=rows, runId=planned.run_id).consume())
+        rows = [compact(row, facts) for row in batch]
+        queries.write(driver, settings, "writeback/write_recommendations", rows=rows, runId=planned.run_id)
         pause_point("write+1")  # in the worker: with one worker, exactly one batch is written
         return len(batch)
 
@@ -206,10 +200,5 @@ def write(
     if not segments:
         return
     keys = [g["segmentKey"] for g in planned.segments]
-    with driver.session(database=settings.database) as session:
-        session.execute_write(
-            lambda tx: tx.run(cypher.load("writeback/delete_other_segments"), segmentKeys=keys).consume()
-        )
-        session.execute_write(
-            lambda tx: tx.run(cypher.load("writeback/delete_other_runs"), runId=planned.run_id).consume()
-        )
+    queries.write(driver, settings, "writeback/delete_other_segments", segmentKeys=keys)
+    queries.write(driver, settings, "writeback/delete_other_runs", runId=planned.run_id)
