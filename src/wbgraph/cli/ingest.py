@@ -22,7 +22,12 @@ from .common import (
 
 
 @click.command()
-@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("files", nargs=-1, type=click.Path(path_type=Path))
+@click.option(
+    "--hierarchy",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="A file of who owns whom (Customer ID, Parent ID, Share[, Since, Parent Name]): corporate groups.",
+)
 @click.option(
     "--batch-size", type=click.IntRange(min=1), default=10_000, show_default=True, help="Rows per write transaction."
 )
@@ -63,6 +68,7 @@ from .common import (
 def ingest(
     obj,
     files: tuple[Path, ...],
+    hierarchy: Path | None,
     batch_size: int,
     chunk_rows: int,
     rejects: Path | None,
@@ -90,11 +96,17 @@ def ingest(
     --bulk builds the same graph with neo4j-admin's importer, much faster on large files;
     the local server is stopped while it runs.
 
+    --hierarchy loads a file of stakes (who owns whom, what share, since when) after the
+    files, or alone: OWNED_BY and SUBSIDIARY_OF relationships, each customer's
+    ultimateParentId and groupSize; owners that are not clients are Customer nodes with
+    client = false, never recommended to. A consolidation cycle refuses the file (exit 3).
+
     \b
     Example:
         wbgraph ingest data.csv --batch-size 10000 --rejects bad-rows.csv
         wbgraph ingest ratings.csv --mapping movielens.toml
         wbgraph ingest extracts/2025-*.csv.gz
+        wbgraph ingest data.csv --hierarchy groups.csv
         wbgraph db reset --yes && wbgraph ingest big.csv --bulk
     """
     options = dict(
@@ -107,13 +119,17 @@ def ingest(
         chunk_rows=chunk_rows,
         progress=bars(silent or as_json),
     )
+    if not files and hierarchy is None:
+        raise click.UsageError("Give the files to load, or --hierarchy FILE.")
     if bulk:
         if len(files) != 1:
             raise click.UsageError("--bulk loads one file.")
+        if hierarchy is not None:
+            raise click.UsageError("--hierarchy loads online: `wbgraph ingest --hierarchy FILE` after the bulk load.")
         summary = bulk_ingest(LocalServer(), obj.settings(), files[0], **options)
     else:
         with obj.connect() as (driver, settings):
-            summary = library(driver, settings, list(files), batch_size=batch_size, **options)
+            summary = library(driver, settings, list(files), hierarchy=hierarchy, batch_size=batch_size, **options)
     if as_json:
         echo_json(summary)
     else:
@@ -121,6 +137,24 @@ def ingest(
 
 
 def echo_summary(summary: IngestSummary) -> None:
+    if summary.file:
+        _echo_rows(summary)
+    if summary.hierarchy:
+        h = summary.hierarchy
+        echo_fields(
+            {
+                "Hierarchy": h.file,
+                "Stakes read": f"{h.read:,}",
+                "Loaded": f"{h.loaded:,} ({h.entities:,} entities, {h.not_clients_created:,} new ones not clients)",
+                "Rejected": f"{h.rejected:,}" + (f" -> {h.rejects_file}" if h.rejects_file else ""),
+                "Groups": f"{h.groups:,} (the largest {h.largest_group:,} entities; {h.subsidiaries:,} subsidiaries)",
+            }
+        )
+    if summary.interrupted:
+        click.echo(f"Warning: {describe_interrupted(summary.interrupted)}")
+
+
+def _echo_rows(summary: IngestSummary) -> None:
     echo_fields(
         {
             "File": summary.file,
@@ -135,5 +169,3 @@ def echo_summary(summary: IngestSummary) -> None:
     )
     for warning in summary.warnings:
         click.echo(f"Warning: {warning}")
-    if summary.interrupted:
-        click.echo(f"Warning: {describe_interrupted(summary.interrupted)}")

@@ -29,6 +29,7 @@ from ..config import Settings
 from ..db import apply_schema, describe_interrupted, interrupted_ingests, read, write, writer_lock
 from ..errors import ConfigError, InputFileError, require_folder_of
 from ..progress import SILENT, Phases, Progress, Summary, pause_point
+from .hierarchy import HierarchySummary, check_hierarchy, load_hierarchy
 from .mapping import Mapping, default_mapping, load_mapping
 from .read import CHUNK_ROWS, DEFAULT_ENCODING
 from .rejects import RejectsFile, default_rejects_path, refuse_too_many_rejects
@@ -60,6 +61,7 @@ class IngestSummary(Summary):
     phase_seconds: dict = field(default_factory=dict)
     files: list = field(default_factory=list)  # with several input files: each one's own summary
     interrupted: list = field(default_factory=list)  # other files' ingests still unfinished: [{file, ...}]
+    hierarchy: HierarchySummary | None = None  # what --hierarchy's file gave (its own read/loaded/rejected)
     derived = ("rows_per_second", "peak_rss_mb")
 
     @property
@@ -75,8 +77,9 @@ class IngestSummary(Summary):
 def ingest(
     driver: neo4j.Driver,
     settings: Settings,
-    path: str | Path | Sequence[str | Path],
+    path: str | Path | Sequence[str | Path] | None,
     *,
+    hierarchy: str | Path | None = None,
     batch_size: int = 10_000,
     rejects: str | Path | None = None,
     max_rejects: int | None = None,
@@ -99,8 +102,12 @@ def ingest(
     killed before its usage aggregates were refreshed stays "started", so ``db status``,
     ``train`` and the next ingest report it (``interrupted`` in the summary), and rerunning
     the same file finishes it.
+
+    ``hierarchy``: a file of who owns whom (:mod:`wbgraph.loaders.hierarchy`), checked with the
+    files (its rejects count against ``max_rejects``) and loaded after them; ``path`` may then
+    be empty.
     """
-    paths = input_files(path)
+    paths = input_files(path) if path or hierarchy is None else []
     if rejects is not None and len(paths) > 1:
         raise ConfigError("--rejects names one file: with several inputs each file's rejects go beside it.")
     if rejects is not None:
@@ -120,11 +127,17 @@ def ingest(
                 )
                 for p in paths
             ]
-        refuse_too_many_rejects([summary for _, summary in checks], max_rejects)
+            stakes = check_hierarchy(hierarchy, encoding=encoding) if hierarchy else None
+        refuse_too_many_rejects([summary for _, summary in checks] + ([stakes.summary] if stakes else []), max_rejects)
         for p, (checked, summary) in zip(paths, checks):
             _ingest_file(driver, settings, p, checked, summary, batch_size, phases, progress)
+        if stakes:
+            with phases("hierarchy"):
+                load_hierarchy(driver, settings, stakes, file_fingerprint(stakes.path))
         unfinished = interrupted_ingests(driver, settings)
-    summary = combine([summary for _, summary in checks]) if len(checks) > 1 else checks[0][1]
+    summaries = [summary for _, summary in checks]
+    summary = combine(summaries) if len(checks) != 1 else summaries[0]
+    summary.hierarchy = stakes.summary if stakes else None
     summary.interrupted = unfinished
     if unfinished:
         progress.say(f"Warning: {describe_interrupted(unfinished)}")

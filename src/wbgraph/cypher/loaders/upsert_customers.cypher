@@ -3,8 +3,10 @@
 // already holds (attributesAsOf) changes nothing; a row with props null only makes sure the
 // customer exists (its attributes come from another chunk of the file). Context links follow the attributes: the
 // old ones are deleted first, so the new ones are created without a MERGE on dense nodes.
+// A customer a hierarchy file made (client = false) is a client from its first transaction.
 UNWIND $customers AS row
 MERGE (c:Customer {customerId: row.customerId})
+FOREACH (_ IN CASE WHEN c.client = false THEN [1] ELSE [] END | REMOVE c.client)
 WITH c, row, datetime(row.asOf) AS asOf
 WHERE row.props IS NOT NULL AND (c.attributesAsOf IS NULL OR asOf > c.attributesAsOf)
 SET c += row.props, c.attributesAsOf = asOf

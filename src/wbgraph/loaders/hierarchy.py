@@ -1,0 +1,222 @@
+"""``wbgraph ingest --hierarchy FILE``: who owns whom, so that the graph knows corporate groups.
+
+A hierarchy file has one row per stake: the entity owned (``Customer ID``), its owner
+(``Parent ID``), the ``Share`` owned (a fraction in (0, 1]), and optionally ``Since`` (an ISO
+date) and ``Parent Name`` (the owner's name, stored as its ``Customer.name``). In the graph:
+
+- ``(:Customer)-[:OWNED_BY {share, since}]->(:Customer)`` for every stake;
+- ``(:Customer)-[:SUBSIDIARY_OF]->(:Customer)`` to its consolidation parent, one per entity:
+  the majority owner (share above 0.5), else the largest (on a tie, the smallest ID);
+- ``ultimateParentId`` (the top of its consolidation chain) and ``groupSize`` (the entities
+  under that top, the top included) on every member of a group; an entity alone has neither.
+
+An owner (or owned entity) that is not a client, such as a holding company, becomes a Customer
+node with ``client = false``: it has no transactions, and no recommendation is made for it (a
+client's first transaction clears the flag).
+
+A file gives each of its entities its whole set of stakes: loading it again changes nothing,
+and a file that gives an entity another majority owner moves its ``SUBSIDIARY_OF``. Row
+problems (a missing ID, a share outside (0, 1], an entity owning itself, a date that is not
+one, a stake given twice) are rejects with their line and reason, counted against
+``--max-rejects``; a consolidation cycle (A under B under A), in the file or with the stakes
+already in the graph, refuses the whole file with one line naming its members.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import neo4j
+import pandas as pd
+
+from ..config import Settings
+from ..db import read, write
+from ..errors import InputFileError, file_access_error
+from ..progress import Summary
+from .rejects import RejectsFile, default_rejects_path
+
+COLUMNS = {"child": "Customer ID", "parent": "Parent ID", "share": "Share", "since": "Since", "name": "Parent Name"}
+REQUIRED = ("child", "parent", "share")
+BATCH = 5_000
+
+
+@dataclass
+class HierarchySummary(Summary):
+    """What the hierarchy file gave. ``read == loaded + rejected`` always holds."""
+
+    file: str
+    read: int = 0
+    loaded: int = 0
+    rejected: int = 0
+    rejects_file: str | None = None
+    entities: int = 0  # entities the file names, as owned or owner
+    not_clients_created: int = 0  # Customer nodes made with client = false
+    subsidiaries: int = 0  # entities under a consolidation parent, in the graph after the load
+    groups: int = 0  # ultimate parents with at least one subsidiary, in the graph after the load
+    largest_group: int = 0
+
+
+@dataclass
+class Stakes:
+    """A checked hierarchy file: its valid stakes (``child, parent, share, since, name``) and summary."""
+
+    path: Path
+    rows: pd.DataFrame
+    summary: HierarchySummary
+    consolidation: dict = field(default_factory=dict)  # child -> its consolidation parent
+
+
+def check_hierarchy(path: str | Path, rejects: str | Path | None = None, encoding: str = "utf-8-sig") -> Stakes:
+    """Read and check a hierarchy file (CSV, .csv.gz or Parquet); its rejects go beside it
+    (``FILE.rejects.csv``) unless ``rejects`` names another file."""
+    path = Path(path)
+    raw = _read(path, encoding)
+    missing = [COLUMNS[c] for c in REQUIRED if COLUMNS[c] not in raw.columns]
+    if missing:
+        raise InputFileError(
+            f"{path}: no column {', '.join(repr(m) for m in missing)} (a hierarchy file has "
+            f"{', '.join(COLUMNS[c] for c in REQUIRED)}, and optionally Since and Parent Name)."
+        )
+    rows = pd.DataFrame({key: raw[header].str.strip() if header in raw else "" for key, header in COLUMNS.items()})
+    rows["lineNumber"] = range(2, len(rows) + 2)
+    reasons = _reasons(rows)
+    bad = reasons != ""
+    summary = HierarchySummary(str(path), read=len(rows), rejected=int(bad.sum()), loaded=int((~bad).sum()))
+    if bad.any():
+        target = Path(rejects) if rejects else default_rejects_path(path)
+        with RejectsFile(target) as out:
+            out.write(pd.concat([rows.loc[bad, ["lineNumber"]], reasons[bad].rename("reason"), raw[bad]], axis=1))
+        summary.rejects_file = str(target)
+    good = rows[~bad].copy()
+    good["share"] = pd.to_numeric(good["share"])
+    for optional in ("since", "name"):  # an empty cell is no value (None reaches Cypher as null)
+        good[optional] = pd.Series([value or None for value in good[optional]], index=good.index, dtype=object)
+    summary.entities = len(set(good["child"]) | set(good["parent"]))
+    return Stakes(path, good.drop(columns="lineNumber").reset_index(drop=True), summary, consolidation_of(good))
+
+
+def _read(path: Path, encoding: str) -> pd.DataFrame:
+    try:
+        if path.name.endswith(".parquet"):
+            return pd.read_parquet(path).astype("string").fillna("").astype(object)
+        return pd.read_csv(path, dtype=str, keep_default_na=False, encoding=encoding)
+    except OSError as e:
+        raise file_access_error(e) from None
+    except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as e:
+        raise InputFileError(f"{path}: cannot be read as a hierarchy file ({str(e).splitlines()[0]}).") from None
+
+
+def _reasons(rows: pd.DataFrame) -> pd.Series:
+    """Each row's first problem ("" for none)."""
+    share = pd.to_numeric(rows["share"], errors="coerce")
+    since = pd.to_datetime(rows["since"].replace("", None), format="%Y-%m-%d", errors="coerce")
+    repeated = rows.duplicated(["child", "parent"], keep="first") & (rows["child"] != "") & (rows["parent"] != "")
+    first_line = rows.groupby(["child", "parent"])["lineNumber"].transform("min")
+    checks = [
+        (rows["child"] == "", "missing Customer ID"),
+        (rows["parent"] == "", "missing Parent ID"),
+        (rows["child"] == rows["parent"], "an entity cannot own itself"),
+        (rows["share"] == "", "missing Share"),
+        (share.isna() & (rows["share"] != ""), "Share " + rows["share"] + " is not a number"),
+        (share.notna() & ~((share > 0) & (share <= 1)), "Share " + rows["share"] + " is outside (0, 1]"),
+        (since.isna() & (rows["since"] != ""), "Since " + rows["since"] + " is not a date (YYYY-MM-DD)"),
+        (repeated, "the stake of " + rows["parent"] + " in " + rows["child"] + " is on line " + first_line.astype(str)),
+    ]
+    reasons = pd.Series("", index=rows.index, dtype=object)
+    for failed, reason in reversed(checks):  # the first check's reason wins
+        text = reason if isinstance(reason, pd.Series) else pd.Series(reason, index=rows.index)
+        reasons = reasons.mask(failed.fillna(False).astype(bool), text)
+    return reasons
+
+
+def consolidation_of(stakes: pd.DataFrame) -> dict[str, str]:
+    """Each owned entity's consolidation parent: its largest owner (a majority owner, where one
+    exists, is the largest), the smallest ID on a tie."""
+    ordered = stakes.sort_values(["child", "share", "parent"], ascending=[True, False, True])
+    first = ordered.drop_duplicates("child")
+    return dict(zip(first["child"], first["parent"]))
+
+
+def find_cycle(parent_of: dict[str, str]) -> list[str] | None:
+    """A consolidation cycle (``[a, b, a]``: a under b under a), or None."""
+    done: set[str] = set()
+    for start in sorted(parent_of):
+        path, seen = [], {}
+        node = start
+        while node in parent_of and node not in done:
+            if node in seen:
+                return path[seen[node] :] + [node]
+            seen[node] = len(path)
+            path.append(node)
+            node = parent_of[node]
+        done.update(path)
+    return None
+
+
+def groups_of(parent_of: dict[str, str]) -> dict[str, tuple[str, int]]:
+    """Every member of a group: ``{id: (ultimate parent, group size)}`` (the chains have no cycle)."""
+    top: dict[str, str] = {}
+    for start in parent_of:
+        chain, node = [], start
+        while node in parent_of and node not in top:
+            chain.append(node)
+            node = parent_of[node]
+        ultimate = top.get(node, node)
+        for member in chain:
+            top[member] = ultimate
+    sizes = pd.Series(list(top.values())).value_counts() + 1 if top else pd.Series(dtype=int)
+    members = {member: (ultimate, int(sizes[ultimate])) for member, ultimate in top.items()}
+    members.update({ultimate: (ultimate, int(size)) for ultimate, size in sizes.items()})
+    return members
+
+
+def load_hierarchy(driver: neo4j.Driver, settings: Settings, stakes: Stakes, fingerprint: str) -> HierarchySummary:
+    """Write checked stakes into the graph (the caller holds the writer lock), bracketed by the
+    ingest marker of the file's ``fingerprint``; a consolidation cycle is refused first, with
+    nothing written."""
+    summary = stakes.summary
+    found = read(driver, settings, "loaders/consolidation")[0]
+    parent_of = {child: parent for child, parent in found["edges"] if child not in set(stakes.rows["child"])}
+    parent_of |= stakes.consolidation
+    cycle = find_cycle(parent_of)
+    if cycle:
+        raise InputFileError(
+            f"{stakes.path}: a consolidation cycle, {' -> '.join(cycle)} (each the largest owner of the one "
+            "before, with the stakes already in the graph): nothing loaded."
+        )
+    rejects = str(Path(summary.rejects_file).resolve()) if summary.rejects_file else None
+    marker = {"fingerprint": fingerprint, "file": str(stakes.path.resolve()), "rows": summary.read}
+    write(driver, settings, "loaders/ingest_started", **marker, rejectsFile=rejects, modelFeatures=None)
+    _write(driver, settings, stakes, parent_of, found["members"])
+    write(driver, settings, "loaders/ingest_finished", fingerprint=fingerprint)
+    return summary
+
+
+def _write(driver: neo4j.Driver, settings: Settings, stakes: Stakes, parent_of: dict, members_before: list) -> None:
+    """The entities, each owned entity's stakes, then every group member's facts."""
+    summary = stakes.summary
+    names = stakes.rows.dropna(subset=["name"]).drop_duplicates("parent", keep="last").set_index("parent")["name"]
+    entities = sorted(set(stakes.rows["child"]) | set(stakes.rows["parent"]))
+    for start in range(0, len(entities), BATCH):
+        batch = [{"customerId": e, "name": names.get(e)} for e in entities[start : start + BATCH]]
+        written = write(driver, settings, "loaders/hierarchy_entities", entities=batch)
+        summary.not_clients_created += written.summary.counters.nodes_created
+    children = [
+        {
+            "customerId": child,
+            "parent": stakes.consolidation[child],
+            "stakes": group[["parent", "share", "since"]].to_dict("records"),
+        }
+        for child, group in stakes.rows.groupby("child", sort=True)
+    ]
+    for start in range(0, len(children), BATCH):
+        write(driver, settings, "loaders/hierarchy_stakes", children=children[start : start + BATCH])
+    members = groups_of(parent_of)
+    rows = [{"customerId": m, "ultimateParentId": top, "groupSize": size} for m, (top, size) in sorted(members.items())]
+    rows += [{"customerId": m, "ultimateParentId": None, "groupSize": None} for m in members_before if m not in members]
+    for start in range(0, len(rows), BATCH):
+        write(driver, settings, "loaders/set_groups", members=rows[start : start + BATCH])
+    sizes = dict(members.values())  # ultimate parent -> group size
+    summary.subsidiaries, summary.groups = len(parent_of), len(sizes)
+    summary.largest_group = max(sizes.values(), default=0)

@@ -1,0 +1,124 @@
+"""`wbgraph ingest --hierarchy`: corporate groups in the graph, against the session's real server."""
+
+import json
+
+from wbgraph.db import read
+
+from helpers import graph_dump, row, write_csv
+
+HEADER = "Customer ID,Parent ID,Share,Since,Parent Name\n"
+
+
+def clients(path):
+    """Three clients, each with a transaction: SUB-A, SUB-B and SUB-C."""
+    rows = [row(Customer_ID=c, Transaction_ID=f"T-{c}") for c in ("SUB-A", "SUB-B", "SUB-C")]
+    return write_csv(path, rows)
+
+
+def stakes(path, body):
+    path.write_text(HEADER + body)
+    return path
+
+
+def customers(driver):
+    records = driver.execute_query(
+        "MATCH (c:Customer) RETURN c.customerId AS id, c.client AS client, c.name AS name, "
+        "c.ultimateParentId AS top, c.groupSize AS size ORDER BY id"
+    ).records
+    return {r["id"]: (r["client"], r["name"], r["top"], r["size"]) for r in records}
+
+
+def edges(driver, kind):
+    query = f"MATCH (c)-[r:{kind}]->(p) RETURN c.customerId AS c, p.customerId AS p, r.share AS share ORDER BY c, p"
+    return [(r["c"], r["p"], r["share"]) for r in driver.execute_query(query).records]
+
+
+GROUP = (
+    "SUB-A,HOLD,0.6,2024-01-31,ACME Holdings\n"  # HOLD is not a client: a holding company
+    "SUB-A,SUB-C,0.4,,\n"
+    "SUB-B,SUB-A,1,2023-06-30,\n"
+    "SUB-B,SUB-B,1,,\n"  # a reject: owning itself
+)
+
+
+def test_a_hierarchy_gives_stakes_a_consolidation_tree_and_groups_and_owners_that_are_not_clients(
+    cli, backend, empty_db, tmp_path
+):
+    loaded = cli(
+        "ingest", str(clients(tmp_path / "rows.csv")), "--hierarchy", str(stakes(tmp_path / "g.csv", GROUP)), "--json"
+    )
+    assert loaded.exit_code == 0, loaded.output
+    summary = json.loads(loaded.output)
+    assert (summary["read"], summary["loaded"]) == (3, 3)
+    h = summary["hierarchy"]
+    assert (h["read"], h["loaded"], h["rejected"], h["entities"], h["notClientsCreated"]) == (4, 3, 1, 4, 1)
+    assert (h["groups"], h["largestGroup"], h["subsidiaries"]) == (1, 3, 2)
+    assert "an entity cannot own itself" in (tmp_path / "g.rejects.csv").read_text()
+
+    assert edges(empty_db, "OWNED_BY") == [("SUB-A", "HOLD", 0.6), ("SUB-A", "SUB-C", 0.4), ("SUB-B", "SUB-A", 1.0)]
+    assert edges(empty_db, "SUBSIDIARY_OF") == [("SUB-A", "HOLD", None), ("SUB-B", "SUB-A", None)]
+    since = empty_db.execute_query("MATCH ()-[r:OWNED_BY]->(:Customer {customerId: 'HOLD'}) RETURN r.since AS d")
+    assert since.records[0]["d"].iso_format() == "2024-01-31"
+    assert customers(empty_db) == {
+        "HOLD": (False, "ACME Holdings", "HOLD", 3),
+        "SUB-A": (None, None, "HOLD", 3),
+        "SUB-B": (None, None, "HOLD", 3),
+        "SUB-C": (None, None, None, None),  # a minority owner: not in the consolidated group
+    }
+    # a holding company is no client: nobody trains on it or writes it a recommendation
+    without = [r["customerId"] for r in read(empty_db, backend.settings, "writeback/customers_without_set")]
+    assert sorted(without) == ["SUB-A", "SUB-B", "SUB-C"]
+
+    # its first transaction makes it a client
+    assert cli("ingest", str(write_csv(tmp_path / "hold.csv", [row(Customer_ID="HOLD")])), "--silent").exit_code == 0
+    assert customers(empty_db)["HOLD"] == (None, "ACME Holdings", "HOLD", 3)
+
+
+def test_loading_again_changes_nothing_and_a_new_majority_owner_moves_the_entity(cli, backend, empty_db, tmp_path):
+    clients(tmp_path / "rows.csv")
+    assert (
+        cli("ingest", str(tmp_path / "rows.csv"), "--hierarchy", str(stakes(tmp_path / "g.csv", GROUP))).exit_code == 0
+    )
+    before = graph_dump(backend.settings)
+    assert cli("ingest", "--hierarchy", str(tmp_path / "g.csv"), "--silent").exit_code == 0
+    assert graph_dump(backend.settings) == before
+
+    # SUB-A now belongs to SUB-C (70%); HOLD keeps 30%: the group is SUB-C's, HOLD alone
+    moved = stakes(tmp_path / "g2.csv", "SUB-A,HOLD,0.3,,\nSUB-A,SUB-C,0.7,,\n")
+    shown = cli("ingest", "--hierarchy", str(moved))
+    assert shown.exit_code == 0 and "Groups" in shown.output, shown.output
+    assert edges(empty_db, "SUBSIDIARY_OF") == [("SUB-A", "SUB-C", None), ("SUB-B", "SUB-A", None)]
+    assert edges(empty_db, "OWNED_BY") == [("SUB-A", "HOLD", 0.3), ("SUB-A", "SUB-C", 0.7), ("SUB-B", "SUB-A", 1.0)]
+    found = customers(empty_db)
+    assert found["HOLD"] == (False, "ACME Holdings", None, None)  # left without subsidiaries: no group facts
+    assert [found[c][2:] for c in ("SUB-A", "SUB-B", "SUB-C")] == [("SUB-C", 3)] * 3
+
+
+def test_a_consolidation_cycle_refuses_the_file_in_one_line_with_nothing_written(cli, backend, empty_db, tmp_path):
+    clients(tmp_path / "rows.csv")
+    assert cli("ingest", str(tmp_path / "rows.csv"), "--silent").exit_code == 0
+    before = graph_dump(backend.settings)
+    cycle = stakes(
+        tmp_path / "cycle.csv", "SUB-A,SUB-B,0.8,,\nSUB-B,SUB-C,0.9,,\nSUB-C,SUB-A,0.51,,\nSUB-C,NEW,0.2,,\n"
+    )
+    refused = cli("ingest", "--hierarchy", str(cycle))
+    lines = refused.output.strip().splitlines()
+    assert refused.exit_code == 3 and len(lines) == 1, refused.output
+    assert "a consolidation cycle, SUB-A -> SUB-B -> SUB-C -> SUB-A" in lines[0] and "nothing loaded" in lines[0]
+    assert graph_dump(backend.settings) == before  # not even the new owner NEW
+
+    # a cycle with what the graph holds already is refused too
+    assert cli("ingest", "--hierarchy", str(stakes(tmp_path / "a.csv", "SUB-A,SUB-B,1,,\n"))).exit_code == 0
+    closing = cli("ingest", "--hierarchy", str(stakes(tmp_path / "b.csv", "SUB-B,SUB-A,0.6,,\n")))
+    assert closing.exit_code == 3 and "SUB-A -> SUB-B -> SUB-A" in closing.output
+
+
+def test_hierarchy_rejects_count_against_max_rejects_and_bulk_refuses_a_hierarchy(cli, backend, empty_db, tmp_path):
+    rows = clients(tmp_path / "rows.csv")
+    bad = stakes(tmp_path / "bad.csv", "SUB-A,HOLD,1.5,,\nSUB-B,HOLD,1,,\n")
+    refused = cli("ingest", str(rows), "--hierarchy", str(bad), "--max-rejects", "0")
+    assert refused.exit_code == 4 and "1 of 5 rows rejected" in refused.output, refused.output
+    assert empty_db.execute_query("MATCH (n) RETURN count(n) AS n").records[0]["n"] == 0  # nothing loaded
+    bulk = cli("ingest", str(rows), "--bulk", "--hierarchy", str(bad))
+    assert bulk.exit_code == 2 and "--hierarchy loads online" in bulk.output
+    assert cli("ingest").exit_code == 2  # nothing to load
