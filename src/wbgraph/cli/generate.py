@@ -20,27 +20,50 @@ from .common import echo_json, json_option
     type=click.Path(dir_okay=False, writable=True),
     help="Also write each customer's products ranked by true affinity (JSON).",
 )
+@click.option(
+    "--groups",
+    type=click.Path(dir_okay=False, writable=True),
+    help="Put about a fifth of the customers in corporate groups and write their hierarchy file (CSV) here.",
+)
 @json_option
 def generate(
-    rows: int, seed: int, output: str, customers: int | None, products: int, truth: str | None, as_json: bool
+    rows: int,
+    seed: int,
+    output: str,
+    customers: int | None,
+    products: int,
+    truth: str | None,
+    groups: str | None,
+    as_json: bool,
 ) -> None:
     """Generate synthetic transactions with planted structure, in the default input format.
+
+    With --groups, some customers belong to corporate groups (holding companies that are not
+    clients among their owners): members like the same products, adopt their parent's
+    products after it, and share a credit-score shock; load the file with `wbgraph ingest
+    --hierarchy`.
 
     \b
     Example:
         wbgraph generate --rows 100000 --seed 7 --output data.csv --truth truth.json
+        wbgraph generate --rows 50000 --output data.csv --groups groups.csv
     """
     require_folder_of(output, "the data")  # before the work, not after it
-    if truth:
-        require_folder_of(truth, "the truth")
-    data = library.generate(rows, seed=seed, customers=customers, products=products, truth=bool(truth))
-    library.write(data, output, truth)
+    for path, what in ((truth, "the truth"), (groups, "the hierarchy")):
+        if path:
+            require_folder_of(path, what)
+    data = library.generate(
+        rows, seed=seed, customers=customers, products=products, truth=bool(truth), groups=bool(groups)
+    )
+    library.write(data, output, truth, groups)
     facts = {
         "output": output,
         "rows": len(data.rows),
         "customers": int(data.rows["Customer ID"].nunique()),
         "products": int(data.rows["Product ID"].nunique()),
         "truth": truth,
+        "groups": groups,
+        "hierarchyRows": None if data.hierarchy is None else len(data.hierarchy),
     }
     if as_json:
         echo_json(facts)

@@ -28,6 +28,11 @@ always gives the same file):
 4. **Adoption.** Customers adopt 4 + Poisson(larger for larger firms) products, drawn
    without replacement with probability proportional to exp(affinity) (the Gumbel top-k
    trick), one after another at increasing dates over the year, in the order drawn.
+With ``groups`` (``wbgraph generate --groups``) some customers belong to corporate groups,
+drawn after step 1 (:mod:`wbgraph.loaders.groups`: a group's members like the same products,
+adopt their parent's products after it, and share a credit-score shock), and the hierarchy
+file's rows come with the transactions.
+
 5. **Transactions.** The requested number of rows is shared out over the adoptions in
    proportion to exp(affinity), at least one per adoption: the first on the adoption date,
    the rest between it and the end of the year. Amounts and values scale with company size;
@@ -47,6 +52,7 @@ import numpy as np
 import pandas as pd
 
 from . import columns
+from .groups import Groups, draw_groups, spread
 
 TASTE_DIM = 4  # a few latent needs (e.g. international reach, working-capital intensity)
 TASTE_WEIGHT = 1.5
@@ -87,20 +93,29 @@ RMS_BY_LOCATION = {
 class Generated:
     rows: pd.DataFrame  # the default input columns
     truth: dict  # customerId -> {"ranking": [productId...], "adopted": [productId...]}
+    hierarchy: pd.DataFrame | None = None  # with groups: the hierarchy file's rows
 
 
 def generate(
-    rows: int, seed: int = 0, customers: int | None = None, products: int = 60, truth: bool = True
+    rows: int,
+    seed: int = 0,
+    customers: int | None = None,
+    products: int = 60,
+    truth: bool = True,
+    groups: bool = False,
 ) -> Generated:
     """Draw ``rows`` transactions over ``customers`` customers and ``products`` products.
 
     ``truth=False`` skips the rankings of the truth file (the history ceiling costs a few
-    seconds per 10,000 customers). The steps draw from one generator in the story's order.
+    seconds per 10,000 customers). The steps draw from one generator in the story's order;
+    ``groups`` draws corporate groups from a stream of their own (the hierarchy's rows in
+    ``hierarchy``).
     """
-    s = story(rows, seed, customers, products)
+    s = story(rows, seed, customers, products, groups)
+    hierarchy = s.groups.stakes if s.groups is not None else None
     if not truth:
-        return Generated(s.frame, {})
-    return Generated(s.frame, _truth(s.customers, s.products, s.adoptions, s.affinity, s.taste, seed))
+        return Generated(s.frame, {}, hierarchy)
+    return Generated(s.frame, _truth(s.customers, s.products, s.adoptions, s.affinity, s.taste, seed), hierarchy)
 
 
 @dataclass
@@ -113,18 +128,40 @@ class Story:
     taste: np.ndarray  # the affinity's hidden-taste part, [customers, products]
     adoptions: _Adoptions
     frame: pd.DataFrame  # the default input columns
+    groups: Groups | None = None
 
 
-def story(rows: int, seed: int = 0, customers: int | None = None, products: int = 60) -> Story:
+def story(rows: int, seed: int = 0, customers: int | None = None, products: int = 60, groups: bool = False) -> Story:
     """The draws of :func:`generate` with these arguments, in the story's order (the same rows)."""
     if rows < 1:
         raise ValueError("rows must be at least 1")
     rng = np.random.default_rng(seed)
     c = _customers(rng, customers or max(20, min(rows // 20, 50_000)))
+    g = draw_groups(seed, c.ids, products, YEAR_START) if groups else None
+    if g is not None:
+        _shock(c, g.score_shock)
     p = _products(rng, products)
     affinity, taste = _affinity(rng, c, p)
+    if g is not None:  # hidden, as the taste is: the attributes do not show it
+        affinity, taste = affinity + g.effect, taste + g.effect
     a = _adoptions(rng, c, affinity, rows)
-    return Story(c, p, affinity, taste, a, _transactions(rng, c, p, a, affinity, rows))
+    if g is not None:
+        later = np.random.default_rng([seed, 3])
+        order, offsets = spread(a.customer, a.product, a.offset, g.parent, DAYS * 0.95, later)
+        a = _Adoptions(a.customer[order], a.product[order], offsets, a.affinity[order])
+    return Story(c, p, affinity, taste, a, _transactions(rng, c, p, a, affinity, rows), g)
+
+
+def _shock(c: _Customers, shock: np.ndarray) -> None:
+    """A group's credit-score shock, with the default probability and risk rating that follow."""
+    c.score = np.clip(c.score + shock, 300, 850)
+    c.default_p, c.risk = _risk(c.score)
+
+
+def _risk(score: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The default probability (logistic in the credit score) and the risk rating read off it."""
+    default_p = 1 / (1 + np.exp((score - 560) / 28))
+    return default_p, np.where(default_p < 0.02, "Low", np.where(default_p < 0.06, "Medium", "High"))
 
 
 @dataclass
@@ -154,8 +191,7 @@ def _customers(rng: np.random.Generator, n_c: int) -> _Customers:
     log_size = rng.normal(6.5 + 0.8 * (c_type > 0), 1.0)
     c_size = np.clip(np.round(np.exp(log_size)), 10, 500_000).astype(int)
     score = np.clip(rng.normal(640 + 18 * (log_size - 6.5), 45), 300, 850)
-    default_p = 1 / (1 + np.exp((score - 560) / 28))
-    risk = np.where(default_p < 0.02, "Low", np.where(default_p < 0.06, "Medium", "High"))
+    default_p, risk = _risk(score)
     exposure = np.round(c_size * rng.lognormal(4.0, 0.5, n_c), 2)
     taste_c = rng.normal(0, 1, (n_c, TASTE_DIM))
     width = max(3, len(str(n_c)))
@@ -408,8 +444,11 @@ def history_ceiling(
 WRITE_ROWS = 200_000
 
 
-def write(generated: Generated, output: str | Path, truth: str | Path | None = None) -> None:
-    """Write the rows as CSV (dates with microseconds, as the seed notebook writes them).
+def write(
+    generated: Generated, output: str | Path, truth: str | Path | None = None, hierarchy: str | Path | None = None
+) -> None:
+    """Write the rows as CSV (dates with microseconds, as the seed notebook writes them), and,
+    when named, the truth (JSON) and the hierarchy file of the groups (CSV).
 
     Column lists through the csv module: twice as fast as ``DataFrame.to_csv`` here; a slice
     of :data:`WRITE_ROWS` rows at a time, so the Python lists never hold the whole file (at
@@ -430,3 +469,5 @@ def write(generated: Generated, output: str | Path, truth: str | Path | None = N
             writer.writerows(zip(*columns))
     if truth:
         Path(truth).write_text(json.dumps({"customers": generated.truth}, separators=(",", ":")))
+    if hierarchy and generated.hierarchy is not None:
+        generated.hierarchy.to_csv(hierarchy, index=False, lineterminator="\n")
