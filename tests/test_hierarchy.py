@@ -122,3 +122,46 @@ def test_hierarchy_rejects_count_against_max_rejects_and_bulk_refuses_a_hierarch
     bulk = cli("ingest", str(rows), "--bulk", "--hierarchy", str(bad))
     assert bulk.exit_code == 2 and "--hierarchy loads online" in bulk.output
     assert cli("ingest").exit_code == 2  # nothing to load
+
+
+def test_forgetting_a_member_takes_its_stakes_and_the_rest_of_the_group_gets_its_facts_again(
+    cli, backend, empty_db, tmp_path
+):
+    clients(tmp_path / "rows.csv")
+    assert (
+        cli("ingest", str(tmp_path / "rows.csv"), "--hierarchy", str(stakes(tmp_path / "g.csv", GROUP))).exit_code == 0
+    )
+    assert "SUB-B" in (tmp_path / "g.rejects.csv").read_text()
+    forgotten = cli("forget", "SUB-B", "--yes", "--json")
+    assert forgotten.exit_code == 0 and json.loads(forgotten.output)["found"] == ["SUB-B"], forgotten.output
+    assert edges(empty_db, "SUBSIDIARY_OF") == [("SUB-A", "HOLD", None)]
+    assert {c: facts[2:] for c, facts in customers(empty_db).items()} == {
+        "HOLD": ("HOLD", 2),  # was 3
+        "SUB-A": ("HOLD", 2),
+        "SUB-C": (None, None),
+    }
+    assert "SUB-B" not in (tmp_path / "g.rejects.csv").read_text()  # its rejected stake is erased too
+
+
+def test_a_run_on_a_graph_with_groups_links_members_to_their_groups_holdings_and_writes_back_to_clients_only(
+    cli, backend, empty_db, tmp_path
+):
+    rows, groups, runs = tmp_path / "rows.csv", tmp_path / "groups.csv", tmp_path / "runs"
+    made = cli("generate", "--rows", "3000", "--seed", "4", "--output", str(rows), "--groups", str(groups), "--json")
+    assert json.loads(made.output)["hierarchyRows"] > 0
+    assert cli("ingest", str(rows), "--hierarchy", str(groups), "--silent").exit_code == 0
+    trained = cli("train", "--epochs", "3", "--runs-dir", str(runs), "--json")
+    assert trained.exit_code == 0, trained.output
+    run = runs / json.loads(trained.output)["runId"]
+    assert json.loads((run / "encoders.json").read_text())["groups"]  # the model reads the group edges
+    written = cli("writeback", "--runs-dir", str(runs), "--silent", "--json")
+    assert written.exit_code == 0, written.output
+    holdings = empty_db.execute_query(
+        "MATCH (c:Customer {client: false}) RETURN count(c) AS n, sum(count { (c)-[:RECOMMENDED]->() }) AS recommended"
+    ).records[0]
+    assert holdings["n"] > 0 and holdings["recommended"] == 0  # holding companies get no recommendation
+    members = empty_db.execute_query(
+        "MATCH (c:Customer) WHERE c.groupSize > 1 AND c.client IS NULL RETURN count(c) AS n, "
+        "sum(count { (c)-[:RECOMMENDED]->() }) AS recommended"
+    ).records[0]
+    assert members["n"] > 0 and members["recommended"] > 0  # every member, as every client, has its set

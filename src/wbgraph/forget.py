@@ -21,6 +21,7 @@ import neo4j
 
 from .config import Settings, runs_location
 from .db import read, write, writer_lock
+from .loaders.hierarchy import refresh_groups
 from .loaders.rejects import default_rejects_path
 from .progress import SILENT, Progress, Summary
 from .runs import ENCODERS, PROJECTION, WRITEBACK, Run
@@ -46,13 +47,17 @@ def forget(
 ) -> ForgetSummary:
     """Erase ``customer_ids`` from the graph, the run folders and the rejects files.
 
-    Holds the writer lock, so no ingest or writeback brings a customer back half way.
+    Holds the writer lock, so no ingest or writeback brings a customer back half way. A
+    member of a corporate group takes its stakes with it, and the rest of its group gets its
+    group facts again (``ultimateParentId``, ``groupSize``).
     Forgetting a customer that is not there (any more) is not an error: the files are
     still searched, and the summary says which IDs the graph held.
     """
     ids = sorted(set(customer_ids))
     with writer_lock(driver, settings, "forget", progress):
         deleted = write(driver, settings, "db/forget_customers", customerIds=ids).records
+        if deleted:  # a group member gone: the others' ultimateParentId and groupSize follow
+            refresh_groups(driver, settings)
         ingested = read(driver, settings, "db/ingested_files")
         files = _forget_in_runs(ids, runs_location(runs_dir))
         inputs = []

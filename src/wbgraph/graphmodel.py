@@ -179,6 +179,13 @@ NUMERIC_FIELDS = tuple(p.prop for p in _properties("Customer") if p.kind in ("in
 USES_EDGE = ("customer", "uses", "product")
 REV_USES_EDGE = ("product", "rev_uses", "customer")
 
+# corporate groups (``wbgraph ingest --hierarchy``): the group's key on each member, the top of
+# its consolidation chain; the exporter reads it beside the attributes, and the model links each
+# member to every product the rest of its group holds (as known at the time asked about), so one
+# round of attention brings the group's holdings to it
+GROUP_KEY = "ultimateParentId"
+GROUP_USES_EDGE = ("customer", "group_uses", "product")
+
 
 def contexts_of(owner: str) -> tuple[Context, ...]:
     return tuple(c for c in CONTEXTS if c.owner == owner)

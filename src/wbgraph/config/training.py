@@ -11,10 +11,10 @@ from pathlib import Path
 from typing import Literal
 
 from ..errors import ConfigError
-from ..graphmodel import CUSTOMER_ATTRIBUTES, PRODUCT_ATTRIBUTES
+from ..graphmodel import CUSTOMER_ATTRIBUTES, GROUP_KEY, PRODUCT_ATTRIBUTES
 from ..horizon import Horizon, parse_date
 
-ATTRIBUTES = CUSTOMER_ATTRIBUTES + PRODUCT_ATTRIBUTES  # what a run may leave out (``ignore``)
+ATTRIBUTES = CUSTOMER_ATTRIBUTES + PRODUCT_ATTRIBUTES + (GROUP_KEY,)  # what a run may leave out (``ignore``)
 
 
 BEHAVIOUR = ("trajectory", "changes", "reactivations")  # wbgraph.gnn.behaviour.GROUPS: what a run may add

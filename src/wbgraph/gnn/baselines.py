@@ -23,6 +23,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from ..graphmodel import GROUP_KEY
+
 if TYPE_CHECKING:
     import numpy as np
     import torch
@@ -70,7 +72,8 @@ class Method:
     ``grid(side)``: the settings tried on validation, simplest first. ``choose``, instead of a
     grid: ``(history, val, side, figure) -> (setting, validation scores)``, for methods whose
     choice is a point on a validation curve. ``fit`` may return ``(scores, details)``, details
-    (e.g. the boosted tree's feature importances) kept beside its figures.
+    (e.g. the boosted tree's feature importances) kept beside its figures. ``applies(stage,
+    side)``: whether the method runs on this data at all (EASE's dense solve, the groups).
     """
 
     name: str
@@ -78,7 +81,7 @@ class Method:
     fit: Callable
     grid: Callable[[Side], list[dict]] = lambda side: [{}]
     choose: Callable | None = None
-    applies: Callable[[Stage], bool] = lambda stage: True
+    applies: Callable[[Stage, Side], bool] = lambda stage, side: True
 
 
 @dataclass
@@ -95,6 +98,17 @@ def _popularity(history: list[Stage], task: Stage, side: Side, setting: dict) ->
     counts = adoption_counts(history, task, setting["of"]).sum(0, keepdim=True)
     holders = task.held().float().sum(0, keepdim=True)
     return (counts + 1e-3 * holders / holders.max().clamp(min=1.0)).expand(*task.shape).clone()
+
+
+def _group_popularity(history: list[Stage], task: Stage, side: Side, setting: dict) -> torch.Tensor:
+    import pandas as pd
+
+    from .data import group_popularity
+
+    held = task.held().float()
+    group = pd.factorize(side.customers[GROUP_KEY])[0]
+    overall = _popularity(history, task, side, setting)
+    return group_popularity(held, group) + 1e-3 * overall / overall.max().clamp(min=1.0)  # then popularity
 
 
 def _segment_popularity(history: list[Stage], task: Stage, side: Side, setting: dict) -> torch.Tensor:
@@ -235,8 +249,13 @@ def _scores(fitted: torch.Tensor | tuple) -> torch.Tensor:
     return fitted[0] if isinstance(fitted, tuple) else fitted
 
 
-def _small(stage: Stage) -> bool:
+def _small(stage: Stage, side: Side | None = None) -> bool:
     return min(stage.shape) <= EASE_MAX_SIDE
+
+
+def _grouped(stage: Stage, side: Side) -> bool:
+    """Whether the data has corporate groups the run reads (the hierarchy loaded, not ignored)."""
+    return GROUP_KEY in side.customers and bool(side.customers[GROUP_KEY].notna().any())
 
 
 REGISTRY = (
@@ -251,6 +270,13 @@ REGISTRY = (
         "the same within the customer's peer group, its type and industry",
         _segment_popularity,
         grid=lambda side: [{"of": of} for of in POPULARITY_OF],
+    ),
+    Method(
+        "group popularity",
+        "what the rest of the customer's corporate group holds (the hierarchy loaded), then popularity",
+        _group_popularity,
+        grid=lambda side: [{"of": of} for of in POPULARITY_OF],
+        applies=_grouped,
     ),
     Method(
         "item kNN",
@@ -317,7 +343,7 @@ def fit_all(
 
     out = {}
     for method in REGISTRY:
-        if (only and method.name not in only) or not method.applies(val):
+        if (only and method.name not in only) or not method.applies(val, side):
             continue
         if method.choose is not None:
             setting, val_scores = method.choose(history, val, side, figure)

@@ -19,7 +19,10 @@ Features of a pair, all as known at the question's date:
 - the product's popularity (share of customers holding it), its popularity among recent
   adoptions (within the last horizon; under the latest protocol, customers' latest
   adoptions) and within the customer's peer group;
-- EASE's score of the pair (the regularisation EASE chose on validation).
+- EASE's score of the pair (the regularisation EASE chose on validation);
+- with corporate groups (a hierarchy loaded, not ignored): the share of the rest of the
+  customer's group holding the product (``groupShare``), what the group popularity baseline
+  ranks by.
 
 Candidates: every product the customer does not hold when there are at most
 :data:`MAX_CANDIDATES` products, else its top :data:`MAX_CANDIDATES` by EASE.
@@ -34,8 +37,8 @@ import numpy as np
 import pandas as pd
 import torch
 
-from ..graphmodel import features_of
-from .data import Side, Stage
+from ..graphmodel import GROUP_KEY, features_of
+from .data import Side, Stage, group_popularity
 from .ease import ease
 from .split import latest_first
 
@@ -144,6 +147,9 @@ def pair_features(
     features = pd.concat([features, per_product.iloc[p_np].reset_index(drop=True)], axis=1)
     features["segmentPopularity"] = _segment_share(x, side.segments)[side.segments[c_np], p_np]
     features["ease"] = ease_scores[local, p].numpy()
+    if GROUP_KEY in side.customers and side.customers[GROUP_KEY].notna().any():
+        share = group_popularity(x, pd.factorize(side.customers[GROUP_KEY])[0])
+        features["groupShare"] = share[c, p].numpy()
     return features, c_np, p_np
 
 

@@ -28,6 +28,8 @@ from ..graphmodel import (
     CONTEXTS,
     CUSTOMER_CATEGORY_FEATURES,
     CUSTOMER_NUMBER_FEATURES,
+    GROUP_KEY,
+    GROUP_USES_EDGE,
     PRODUCT_CATEGORY_FEATURES,
     REV_USES_EDGE,
     USES_EDGE,
@@ -74,6 +76,7 @@ class Encoders:
     ignored: list[str] = field(default_factory=list)  # attributes left out on request (TrainConfig.ignore)
     behaviour: list[str] = field(default_factory=list)  # the customer behaviour features in the model (as-of only)
     extras: dict = field(default_factory=dict)  # the mapping's model = true properties: owner -> {property: kind}
+    groups: bool = False  # the graph has corporate groups and the model reads them (GROUP_USES_EDGE)
 
     @classmethod
     def fit(
@@ -119,8 +122,10 @@ class Encoders:
         numbers |= extra_values
         enc.dropped = [name for name, values in enc.vocabularies.items() if not values]
         enc.dropped += [name for name, values in numbers.items() if not np.isfinite(_numbers(values, False)).any()]
-        enc.ignored = [name for name in ignore if name not in enc.dropped]
+        grouped = GROUP_KEY in tables.customers and bool(tables.customers[GROUP_KEY].notna().any())
+        enc.ignored = [name for name in ignore if name not in enc.dropped and (name != GROUP_KEY or grouped)]
         enc.dropped += enc.ignored
+        enc.groups = grouped and GROUP_KEY not in enc.ignored
         return enc
 
     def fit_behaviour(self, values: dict | None, earliest: dict | None, groups: Iterable[str] = ()) -> None:
@@ -294,6 +299,9 @@ def build_graph(
         dst_idx = _index(vocab, values.to_numpy())
         ok = dst_idx >= 0
         data[context.edge_type].edge_index = torch.tensor(np.vstack([src_ids[ok], dst_idx[ok]]), dtype=torch.long)
+    if enc.groups:  # what the rest of each member's group holds, one attention round away
+        group = data[GROUP_USES_EDGE]
+        group.edge_index, group.edge_attr = group_edges(tables.customers, enc, src[keep], dst[keep])
     for edge_type in list(data.edge_types):  # reverse edges for message passing both ways
         src_type, relation, dst_type = edge_type
         store = data[edge_type]
@@ -310,6 +318,44 @@ def build_graph(
                 data[USES].edge_index, co.edge_index, co.edge_weight, len(enc.product_ids)
             )
     return data
+
+
+def group_edges(
+    customers: pd.DataFrame, enc: Encoders, customer: np.ndarray, product: np.ndarray
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """``([2, edges], [edges, 1])``: each member of a corporate group to every product another
+    member of its group holds in ``customer``/``product`` (the interactions known then), whether
+    or not it holds the product itself (so an edge says nothing of the member's own holdings,
+    which a training task may hide), with the share of the rest of the group holding it."""
+    from scipy import sparse
+
+    key = customers.set_index("customerId")[GROUP_KEY].reindex(enc.customer_ids)
+    codes, found = pd.factorize(key)  # -1: no group
+    n_c, n_p = len(enc.customer_ids), len(enc.product_ids)
+    member = np.flatnonzero(codes >= 0)
+    belongs = sparse.csr_matrix((np.ones(len(member)), (member, codes[member])), shape=(n_c, max(len(found), 1)))
+    held = sparse.csr_matrix((np.ones(len(customer)), (customer, product)), shape=(n_c, n_p)).sign()
+    mates = (belongs @ (belongs.T @ held) - held).tocoo()  # the other members holding each product
+    keep = mates.data > 0
+    size = np.bincount(codes[member], minlength=len(found))  # members the model knows, per group
+    others = np.maximum(size[codes[mates.row[keep]]] - 1, 1)
+    index = torch.tensor(np.vstack([mates.row[keep], mates.col[keep]]), dtype=torch.long)
+    return index, torch.tensor(mates.data[keep] / others, dtype=torch.float32)[:, None]
+
+
+def group_popularity(held: torch.Tensor, group: np.ndarray) -> torch.Tensor:
+    """The share of the rest of the customer's corporate group holding each product (0 alone).
+
+    ``group``: each customer's group code, -1 for a customer alone."""
+    code = torch.tensor(np.asarray(group), dtype=torch.long)
+    member = code >= 0
+    n_groups = int(code.max()) + 1 if member.any() else 1
+    per_group = torch.zeros(n_groups, held.shape[1]).index_add_(0, code[member], held[member])
+    size = torch.bincount(code[member], minlength=n_groups).float()
+    out = torch.zeros_like(held)
+    others = (size[code[member]] - 1).clamp(min=1)[:, None]
+    out[member] = (per_group[code[member]] - held[member]) / others
+    return out
 
 
 @dataclass

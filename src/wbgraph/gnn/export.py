@@ -23,7 +23,7 @@ import pandas as pd
 from ..config import Settings
 from ..db import read
 from ..errors import NotEnoughData
-from ..graphmodel import CUSTOMER_ATTRIBUTES, PRODUCT_ATTRIBUTES
+from ..graphmodel import CUSTOMER_ATTRIBUTES, GROUP_KEY, PRODUCT_ATTRIBUTES
 from ..progress import SILENT, Progress
 from .asof import Horizon, boundaries, epoch, known_before, parse_date, periods_of
 
@@ -164,7 +164,9 @@ def fetch(
             done += len(frame)
             update(done, None)
     customers = (
-        pd.concat(pages, ignore_index=True) if pages else pd.DataFrame(columns=[*CUSTOMER_COLUMNS, *customer_extras])
+        pd.concat(pages, ignore_index=True)
+        if pages
+        else pd.DataFrame(columns=[*CUSTOMER_COLUMNS, *customer_extras, GROUP_KEY])
     )
     products = _rows(
         driver,
@@ -205,8 +207,8 @@ def _customer_page(
         driver,
         settings,
         "gnn/export_customers",
-        (*CUSTOMER_COLUMNS, *extras),
-        properties=[*CUSTOMER_ATTRIBUTES, *extras],
+        (*CUSTOMER_COLUMNS, *extras, GROUP_KEY),
+        properties=[*CUSTOMER_ATTRIBUTES, *extras, GROUP_KEY],
         after=after,
         pageSize=page_size,
         customerType=customer_type,
@@ -299,18 +301,29 @@ def with_periods(
     return GraphTables(customers, products, everything, Periods(list(bounds), parts, horizon))
 
 
+def _group_keys(ids: pd.Series, hierarchy: pd.DataFrame | None) -> list:
+    """Each customer's ultimate parent from a hierarchy's stakes (None: alone, or no hierarchy)."""
+    from ..loaders.hierarchy import consolidation_of, groups_of
+
+    members = groups_of(consolidation_of(hierarchy)) if hierarchy is not None and len(hierarchy) else {}
+    return [members[c][0] if c in members else None for c in ids]
+
+
 def tables_from_rows(
     rows: pd.DataFrame,
     regulations: str = "accumulate",
     cutoff: str | None = None,
     horizon: str | None = None,
     features: list[str] | None = None,
+    hierarchy: pd.DataFrame | None = None,
 ) -> GraphTables:
     """The tables :func:`fetch` would read after ingesting these validated rows, without a database.
 
     ``rows`` is :attr:`wbgraph.loaders.validate.Validated.rows`; ``regulations`` the mapping's
     (``"accumulate"`` or ``"latest"``); ``cutoff`` and ``horizon`` as :func:`fetch`'s;
-    ``features`` the mapping's :attr:`~wbgraph.loaders.mapping.Mapping.model_features`. For
+    ``features`` the mapping's :attr:`~wbgraph.loaders.mapping.Mapping.model_features`;
+    ``hierarchy`` a checked hierarchy file's stakes (:attr:`wbgraph.loaders.hierarchy.Stakes.rows`),
+    which give the customers their group key as ``ingest --hierarchy`` would. For
     notebooks that study the model offline, and for the unit tests; the real-server tests
     check it equals :func:`fetch`.
     """
@@ -320,6 +333,7 @@ def tables_from_rows(
     customer_extras, product_extras = list(declared.get("Customer", {})), list(declared.get("Product", {}))
     customers = latest_rows(rows, "customerId").sort_values("customerId")
     customers = customers[[*CUSTOMER_COLUMNS, *customer_extras]].reset_index(drop=True)
+    customers[GROUP_KEY] = _group_keys(customers["customerId"], hierarchy)
     products = latest_rows(rows, "productId").sort_values("productId")
     regulations = product_regulations(products if regulations == "latest" else rows)
     products = pd.DataFrame(

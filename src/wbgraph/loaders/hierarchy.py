@@ -188,13 +188,31 @@ def load_hierarchy(driver: neo4j.Driver, settings: Settings, stakes: Stakes, fin
     rejects = str(Path(summary.rejects_file).resolve()) if summary.rejects_file else None
     marker = {"fingerprint": fingerprint, "file": str(stakes.path.resolve()), "rows": summary.read}
     write(driver, settings, "loaders/ingest_started", **marker, rejectsFile=rejects, modelFeatures=None)
-    _write(driver, settings, stakes, parent_of, found["members"])
+    _write(driver, settings, stakes)
+    summary.subsidiaries, summary.groups, summary.largest_group = refresh_groups(driver, settings)
     write(driver, settings, "loaders/ingest_finished", fingerprint=fingerprint)
     return summary
 
 
-def _write(driver: neo4j.Driver, settings: Settings, stakes: Stakes, parent_of: dict, members_before: list) -> None:
-    """The entities, each owned entity's stakes, then every group member's facts."""
+def refresh_groups(driver: neo4j.Driver, settings: Settings) -> tuple[int, int, int]:
+    """Every group member's ``ultimateParentId`` and ``groupSize`` from the consolidation tree
+    as the graph holds it (after a hierarchy load, or after ``forget`` took an entity out);
+    facts of an entity no longer in a group are removed. Returns how many entities have a
+    consolidation parent, how many groups there are, and the largest group's size."""
+    found = read(driver, settings, "loaders/consolidation")[0]
+    parent_of = dict(map(tuple, found["edges"]))
+    members = groups_of(parent_of)
+    rows = [{"customerId": m, "ultimateParentId": top, "groupSize": size} for m, (top, size) in sorted(members.items())]
+    left = [m for m in found["members"] if m not in members]  # facts of a group it no longer belongs to
+    rows += [{"customerId": m, "ultimateParentId": None, "groupSize": None} for m in left]
+    for start in range(0, len(rows), BATCH):
+        write(driver, settings, "loaders/set_groups", members=rows[start : start + BATCH])
+    sizes = dict(members.values())  # ultimate parent -> group size
+    return len(parent_of), len(sizes), max(sizes.values(), default=0)
+
+
+def _write(driver: neo4j.Driver, settings: Settings, stakes: Stakes) -> None:
+    """The entities, then each owned entity's stakes."""
     summary = stakes.summary
     names = stakes.rows.dropna(subset=["name"]).drop_duplicates("parent", keep="last").set_index("parent")["name"]
     entities = sorted(set(stakes.rows["child"]) | set(stakes.rows["parent"]))
@@ -212,11 +230,3 @@ def _write(driver: neo4j.Driver, settings: Settings, stakes: Stakes, parent_of: 
     ]
     for start in range(0, len(children), BATCH):
         write(driver, settings, "loaders/hierarchy_stakes", children=children[start : start + BATCH])
-    members = groups_of(parent_of)
-    rows = [{"customerId": m, "ultimateParentId": top, "groupSize": size} for m, (top, size) in sorted(members.items())]
-    rows += [{"customerId": m, "ultimateParentId": None, "groupSize": None} for m in members_before if m not in members]
-    for start in range(0, len(rows), BATCH):
-        write(driver, settings, "loaders/set_groups", members=rows[start : start + BATCH])
-    sizes = dict(members.values())  # ultimate parent -> group size
-    summary.subsidiaries, summary.groups = len(parent_of), len(sizes)
-    summary.largest_group = max(sizes.values(), default=0)
