@@ -164,4 +164,7 @@ def test_a_run_on_a_graph_with_groups_links_members_to_their_groups_holdings_and
         "MATCH (c:Customer) WHERE c.groupSize > 1 AND c.client IS NULL RETURN count(c) AS n, "
         "sum(count { (c)-[:RECOMMENDED]->() }) AS recommended"
     ).records[0]
-    assert members["n"] > 0 and members["recommended"] > 0  # every member, as every client, has its set
+    assert members["n"] > 0 and members["recommended"] > 0  # members are recommended to, as every client
+    holding = empty_db.execute_query("MATCH (c:Customer {client: false}) RETURN c.customerId AS id LIMIT 1")
+    shown = json.loads(cli("recommend", holding.records[0]["id"], "--runs-dir", str(runs), "--json").output)
+    assert shown["recommendations"] == [] and shown["source"] is None  # not scored live either

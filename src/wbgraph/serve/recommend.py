@@ -45,7 +45,8 @@ def recommend(
     ``graph``, ``model`` or ``segment popularity``; ``runId`` the run.
     """
     found = _read(driver, settings, session, customer_id, top_k, explain)
-    if found.pop("hasSet") or not live:
+    client = found.pop("client", True)  # an entity that is not a client (client = false) gets none
+    if found.pop("hasSet") or not live or not client:
         return found | {"source": "graph" if found["recommendations"] else None}
     return found | _score_now(driver, settings, customer_id, top_k, explain, runs_dir)
 
