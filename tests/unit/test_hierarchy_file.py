@@ -28,11 +28,13 @@ def test_every_row_is_a_stake_or_a_reject_with_its_line_and_reason(tmp_path):
         "SUB-5,HOLD,half,,\n"
         "SUB-6,HOLD,1,2024-13-01,\n"
         "SUB-1,HOLD,0.6,,\n"  # line 11: the same stake again
-        "SUB-7,HOLD,,,\n",
+        "SUB-7,HOLD,,,\n"
+        "SUB-8,HOLD,2,,\n"  # line 13: a bad stake ...
+        "SUB-8,HOLD,0.7,,\n",  # ... then the sound one, which is not a repeat of it
     )
     checked = check_hierarchy(path)
     summary = checked.summary
-    assert (summary.read, summary.loaded, summary.rejected) == (11, 2, 9)
+    assert (summary.read, summary.loaded, summary.rejected) == (13, 3, 10)
     assert summary.read == summary.loaded + summary.rejected
     rejects = pd.read_csv(summary.rejects_file, dtype=str, keep_default_na=False)
     assert dict(zip(rejects["lineNumber"].astype(int), rejects["reason"])) == {
@@ -45,13 +47,15 @@ def test_every_row_is_a_stake_or_a_reject_with_its_line_and_reason(tmp_path):
         10: "Since 2024-13-01 is not a date (YYYY-MM-DD)",
         11: "the stake of HOLD in SUB-1 is on line 2",
         12: "missing Share",
+        13: "Share 2 is outside (0, 1]",
     }
     assert list(rejects.columns[2:]) == ["Customer ID", "Parent ID", "Share", "Since", "Parent Name"]  # as written
     assert checked.rows.to_dict("records") == [
         {"child": "SUB-1", "parent": "HOLD", "share": 0.6, "since": "2024-01-31", "name": "ACME Holdings"},
         {"child": "SUB-1", "parent": "OTHER", "share": 0.4, "since": None, "name": None},
+        {"child": "SUB-8", "parent": "HOLD", "share": 0.7, "since": None, "name": None},
     ]
-    assert checked.consolidation == {"SUB-1": "HOLD"} and summary.entities == 3
+    assert checked.consolidation == {"SUB-1": "HOLD", "SUB-8": "HOLD"} and summary.entities == 4
 
 
 def test_a_file_without_a_needed_column_is_refused_in_one_line(tmp_path):

@@ -108,11 +108,10 @@ def _read(path: Path, encoding: str) -> pd.DataFrame:
 
 
 def _reasons(rows: pd.DataFrame) -> pd.Series:
-    """Each row's first problem ("" for none)."""
+    """Each row's first problem ("" for none); a stake given again is a problem of the later
+    row, the first sound one kept."""
     share = pd.to_numeric(rows["share"], errors="coerce")
     since = pd.to_datetime(rows["since"].replace("", None), format="%Y-%m-%d", errors="coerce")
-    repeated = rows.duplicated(["child", "parent"], keep="first") & (rows["child"] != "") & (rows["parent"] != "")
-    first_line = rows.groupby(["child", "parent"])["lineNumber"].transform("min")
     checks = [
         (rows["child"] == "", "missing Customer ID"),
         (rows["parent"] == "", "missing Parent ID"),
@@ -121,13 +120,16 @@ def _reasons(rows: pd.DataFrame) -> pd.Series:
         (share.isna() & (rows["share"] != ""), "Share " + rows["share"] + " is not a number"),
         (share.notna() & ~((share > 0) & (share <= 1)), "Share " + rows["share"] + " is outside (0, 1]"),
         (since.isna() & (rows["since"] != ""), "Since " + rows["since"] + " is not a date (YYYY-MM-DD)"),
-        (repeated, "the stake of " + rows["parent"] + " in " + rows["child"] + " is on line " + first_line.astype(str)),
     ]
     reasons = pd.Series("", index=rows.index, dtype=object)
     for failed, reason in reversed(checks):  # the first check's reason wins
         text = reason if isinstance(reason, pd.Series) else pd.Series(reason, index=rows.index)
         reasons = reasons.mask(failed.fillna(False).astype(bool), text)
-    return reasons
+    sound = rows[reasons == ""]
+    repeated = sound.duplicated(["child", "parent"], keep="first")
+    first_line = sound.groupby(["child", "parent"])["lineNumber"].transform("min").astype(str)
+    again = "the stake of " + sound["parent"] + " in " + sound["child"] + " is on line " + first_line
+    return reasons.mask(repeated.reindex(rows.index, fill_value=False), again.reindex(rows.index))
 
 
 def consolidation_of(stakes: pd.DataFrame) -> dict[str, str]:
