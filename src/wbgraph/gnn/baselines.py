@@ -23,8 +23,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ..graphmodel import GROUP_KEY
-
 if TYPE_CHECKING:
     import numpy as np
     import torch
@@ -101,12 +99,10 @@ def _popularity(history: list[Stage], task: Stage, side: Side, setting: dict) ->
 
 
 def _group_popularity(history: list[Stage], task: Stage, side: Side, setting: dict) -> torch.Tensor:
-    import pandas as pd
-
-    from .data import group_popularity
+    from .data import group_codes, group_popularity
 
     held = task.held().float()
-    group = pd.factorize(side.customers[GROUP_KEY])[0]
+    group = group_codes(side.customers)
     overall = _popularity(history, task, side, setting)
     return group_popularity(held, group) + 1e-3 * overall / overall.max().clamp(min=1.0)  # then popularity
 
@@ -255,7 +251,9 @@ def _small(stage: Stage, side: Side | None = None) -> bool:
 
 def _grouped(stage: Stage, side: Side) -> bool:
     """Whether the data has corporate groups the run reads (the hierarchy loaded, not ignored)."""
-    return GROUP_KEY in side.customers and bool(side.customers[GROUP_KEY].notna().any())
+    from .data import group_codes
+
+    return group_codes(side.customers) is not None
 
 
 REGISTRY = (

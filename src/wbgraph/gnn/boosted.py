@@ -37,8 +37,8 @@ import numpy as np
 import pandas as pd
 import torch
 
-from ..graphmodel import GROUP_KEY, features_of
-from .data import Side, Stage, group_popularity
+from ..graphmodel import features_of
+from .data import Side, Stage, group_codes, group_popularity
 from .ease import ease
 from .split import latest_first
 
@@ -147,9 +147,9 @@ def pair_features(
     features = pd.concat([features, per_product.iloc[p_np].reset_index(drop=True)], axis=1)
     features["segmentPopularity"] = _segment_share(x, side.segments)[side.segments[c_np], p_np]
     features["ease"] = ease_scores[local, p].numpy()
-    if GROUP_KEY in side.customers and side.customers[GROUP_KEY].notna().any():
-        share = group_popularity(x, pd.factorize(side.customers[GROUP_KEY])[0])
-        features["groupShare"] = share[c, p].numpy()
+    group = group_codes(side.customers)
+    if group is not None:
+        features["groupShare"] = group_popularity(x, group)[c, p].numpy()
     return features, c_np, p_np
 
 

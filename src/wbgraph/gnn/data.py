@@ -122,7 +122,7 @@ class Encoders:
         numbers |= extra_values
         enc.dropped = [name for name, values in enc.vocabularies.items() if not values]
         enc.dropped += [name for name, values in numbers.items() if not np.isfinite(_numbers(values, False)).any()]
-        grouped = GROUP_KEY in tables.customers and bool(tables.customers[GROUP_KEY].notna().any())
+        grouped = group_codes(tables.customers) is not None
         enc.ignored = [name for name in ignore if name not in enc.dropped and (name != GROUP_KEY or grouped)]
         enc.dropped += enc.ignored
         enc.groups = grouped and GROUP_KEY not in enc.ignored
@@ -341,6 +341,14 @@ def group_edges(
     others = np.maximum(size[codes[mates.row[keep]]] - 1, 1)
     index = torch.tensor(np.vstack([mates.row[keep], mates.col[keep]]), dtype=torch.long)
     return index, torch.tensor(mates.data[keep] / others, dtype=torch.float32)[:, None]
+
+
+def group_codes(customers: pd.DataFrame) -> np.ndarray | None:
+    """Each customer's corporate group as a code (-1: alone), in the table's order; None when the
+    data has no groups (no hierarchy loaded, or the run leaves it out)."""
+    if GROUP_KEY not in customers or not customers[GROUP_KEY].notna().any():
+        return None
+    return pd.factorize(customers[GROUP_KEY])[0]
 
 
 def group_popularity(held: torch.Tensor, group: np.ndarray) -> torch.Tensor:

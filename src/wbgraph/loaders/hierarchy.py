@@ -179,7 +179,8 @@ def load_hierarchy(driver: neo4j.Driver, settings: Settings, stakes: Stakes, fin
     nothing written."""
     summary = stakes.summary
     found = read(driver, settings, "loaders/consolidation")[0]
-    parent_of = {child: parent for child, parent in found["edges"] if child not in set(stakes.rows["child"])}
+    given = set(stakes.consolidation)  # the entities the file gives stakes to: theirs are replaced
+    parent_of = {child: parent for child, parent in found["edges"] if child not in given}
     parent_of |= stakes.consolidation
     cycle = find_cycle(parent_of)
     if cycle:
