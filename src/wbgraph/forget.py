@@ -25,6 +25,7 @@ from .loaders.hierarchy import refresh_groups
 from .loaders.rejects import default_rejects_path
 from .progress import SILENT, Progress, Summary
 from .runs import ENCODERS, PROJECTION, WRITEBACK, Run
+from .writeback.explain import GROUP_PREFIX
 
 
 @dataclass
@@ -49,7 +50,9 @@ def forget(
 
     Holds the writer lock, so no ingest or writeback brings a customer back half way. A
     member of a corporate group takes its stakes with it, and the rest of its group gets its
-    group facts again (``ultimateParentId``, ``groupSize``).
+    group facts again (``ultimateParentId``, ``groupSize``); the reasons that cite it as another
+    customer's group (``its parent ACME Holdings has used ...``) are dropped from the graph and,
+    where they name it, from the run folders' audit files.
     Forgetting a customer that is not there (any more) is not an error: the files are
     still searched, and the summary says which IDs the graph held.
     """
@@ -58,8 +61,10 @@ def forget(
         deleted = write(driver, settings, "db/forget_customers", customerIds=ids).records
         if deleted:  # a group member gone: the others' ultimateParentId and groupSize follow
             refresh_groups(driver, settings)
+        _drop_reasons_citing(driver, settings, ids)
+        named = set(ids) | {r["name"] for r in deleted if r["name"]}
         ingested = read(driver, settings, "db/ingested_files")
-        files = _forget_in_runs(ids, runs_location(runs_dir))
+        files = _forget_in_runs(ids, runs_location(runs_dir), named)
         inputs = []
         for record in ingested:
             inputs.append(record["file"])
@@ -81,9 +86,31 @@ def forget(
     )
 
 
-def _forget_in_runs(ids: list[str], runs: Path) -> list[str]:
-    """Remove the customers from every run folder under ``runs``; the files rewritten."""
+REASON_LISTS = ("ranks", "kinds", "cites", "shares", "counts")  # a customer's reasons as data (db/reasons_citing)
+
+
+def _drop_reasons_citing(driver: neo4j.Driver, settings: Settings, ids: list[str]) -> None:
+    """Drop, from every customer's stored reasons, the group reasons that cite one of ``ids``
+    (at most one group reason explains a rank: the rank's line that starts with GROUP_PREFIX)."""
+    rows = []
+    for r in read(driver, settings, "db/reasons_citing", customerIds=ids):
+        gone = [k == "group" and c in ids for k, c in zip(r["kinds"], r["cites"])]
+        ranks = {rank for rank, g in zip(r["ranks"], gone) if g}
+        texts = [
+            "\n".join(x for x in text.split("\n") if not x.startswith(GROUP_PREFIX)) if rank in ranks else text
+            for rank, text in enumerate(r["reasons"] or [], start=1)
+        ]
+        kept = {name: [x for x, g in zip(r[name], gone) if not g] for name in REASON_LISTS}
+        rows.append({"customerId": r["customerId"], "reasons": texts} | kept)
+    if rows:
+        write(driver, settings, "db/set_reasons", rows=rows)
+
+
+def _forget_in_runs(ids: list[str], runs: Path, named: set[str] = frozenset()) -> list[str]:
+    """Remove the customers from every run folder under ``runs``, and the group reasons that
+    name one of ``named`` (their IDs and names) from the audit files; the files rewritten."""
     import pandas as pd
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
     gone, changed = set(ids), []
@@ -106,7 +133,11 @@ def _forget_in_runs(ids: list[str], runs: Path) -> list[str]:
         for audit in run.audit_files():
             table = pq.read_table(audit)
             mask = table.column("customerId").to_pandas().isin(gone).to_numpy()
-            if mask.any():
+            reasons = table.column("reasons").to_pylist()
+            kept = [[x for x in texts or [] if not _names(x, named)] for texts in reasons]
+            if mask.any() or kept != [list(texts or []) for texts in reasons]:
+                column = table.schema.get_field_index("reasons")
+                table = table.set_column(column, table.schema.field(column), pa.array(kept, table.column(column).type))
                 partial = audit.with_name(audit.name + ".partial")
                 pq.write_table(table.filter(~mask), partial, compression="zstd")
                 partial.replace(audit)
@@ -123,6 +154,11 @@ def _forget_in_runs(ids: list[str], runs: Path) -> list[str]:
                 _replace(writeback, json.dumps(kept_json, indent=2))
                 changed.append(str(writeback))
     return changed
+
+
+def _names(reason: str, named: set[str]) -> bool:
+    """Whether ``reason`` is a group reason naming one of ``named`` as the customer's parent."""
+    return reason.startswith(GROUP_PREFIX) and any(f"its parent {name} has used " in reason for name in named)
 
 
 def _drop_rows(path: Path, ids: set[str]) -> bool:

@@ -1,5 +1,7 @@
 """A hierarchy file, checked: stakes, rejects with reasons, the consolidation tree and groups."""
 
+import re
+
 import pandas as pd
 import pytest
 
@@ -98,3 +100,73 @@ def test_each_member_knows_its_ultimate_parent_and_its_group_size():
         "Y": ("Y", 2),
     }
     assert groups_of({}) == {}
+
+
+BANK_MAPPING = """
+[columns]
+customerId = "Customer ID"
+productId = "Product ID"
+date = "Transaction Date"
+
+[hierarchy]
+file = "ownership.csv"
+child = "ENTITY"
+parent = "OWNER"
+share = "FRACTION"
+since = { column = "SINCE", format = "%d/%m/%Y" }
+name = "OWNER_NAME"
+"""
+
+
+def test_a_mappings_hierarchy_table_reads_the_banks_own_headers_and_dates(tmp_path):
+    from wbgraph.loaders.ingest import hierarchy_source
+
+    (tmp_path / "ownership.csv").write_text(
+        "ENTITY,OWNER,FRACTION,SINCE,OWNER_NAME\nSUB-1,HOLD,0.6,31/01/2024,ACME Holdings\nSUB-2,SUB-1,1,2024-01-31,\n"
+    )
+    mapping = tmp_path / "bank.toml"
+    mapping.write_text(BANK_MAPPING)
+    source = hierarchy_source(mapping)
+    assert source.file == tmp_path / "ownership.csv"  # relative to the mapping
+    checked = check_hierarchy(source.file, source=source)
+    assert checked.rows[["child", "parent", "share", "since", "name"]].values.tolist() == [
+        ["SUB-1", "HOLD", 0.6, "2024-01-31", "ACME Holdings"]
+    ]
+    rejects = pd.read_csv(checked.summary.rejects_file, dtype=str, keep_default_na=False)
+    assert rejects["reason"].tolist() == ["Since 2024-01-31 is not a date (%d/%m/%Y)"]  # not the mapping's format
+
+
+@pytest.mark.parametrize(
+    "table,message",
+    [
+        ('file = "o.csv"\nchild = "A"\nparent = "B"\n', "[hierarchy] needs file"),
+        ('file = "o.csv"\nchild = "A"\nparent = "B"\nshare = "C"\nowner = "D"\n', "unknown keys ['owner']"),
+        ('file = "o.csv"\nchild = "A"\nparent = "B"\nshare = 3\n', "[hierarchy] share must name a column"),
+        (
+            'file = "o.csv"\nchild = "A"\nparent = "B"\nshare = "C"\nsince = { column = "D", format = "dd/mm" }\n',
+            "format 'dd/mm' is not iso8601",
+        ),
+    ],
+)
+def test_a_bad_hierarchy_table_is_a_one_line_mapping_error(tmp_path, table, message):
+    from wbgraph.errors import MappingError
+    from wbgraph.loaders.mapping import load_mapping
+
+    mapping = tmp_path / "bank.toml"
+    mapping.write_text(BANK_MAPPING.split("[hierarchy]")[0] + "[hierarchy]\n" + table)
+    with pytest.raises(MappingError, match=re.escape(message)):
+        load_mapping(mapping)
+
+
+def test_bulk_refuses_a_mapping_with_a_hierarchy_and_ingest_needs_something_to_load(tmp_path):
+    from click.testing import CliRunner
+
+    from wbgraph.cli import cli as main
+
+    mapping = tmp_path / "bank.toml"
+    mapping.write_text(BANK_MAPPING)
+    (tmp_path / "rows.csv").write_text("Customer ID,Product ID,Transaction Date\n")
+    bulk = CliRunner().invoke(main, ["ingest", str(tmp_path / "rows.csv"), "--bulk", "--mapping", str(mapping)])
+    assert bulk.exit_code == 2 and "has a [hierarchy], which loads online" in bulk.output
+    nothing = CliRunner().invoke(main, ["ingest"])
+    assert nothing.exit_code == 2 and "Give the files to load, --hierarchy FILE, or a --mapping" in nothing.output

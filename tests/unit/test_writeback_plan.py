@@ -122,6 +122,55 @@ def test_rules_fail_closed_on_missing_facts_unless_a_rule_allows_them():
     assert "rule 'risk' reads riskRating, missing for 67% of customers" in " ".join(mostly)
 
 
+def test_group_rules_read_the_groups_summed_exposure_and_worst_rating_and_fail_closed():
+    # group A: both facts known; B1 alone (a group of one); C: a member without exposure or
+    # rating; D: a member without facts, but a known exposure already above and a High rating
+    customers = pd.DataFrame(
+        {
+            "customerId": ["A1", "A2", "B1", "C1", "C2", "D1", "D2"],
+            "ultimateParentId": ["A1", "A1", None, "C1", "C1", "D1", "D1"],
+            "exposure": [3e8, 3e8, 6e8, 1e8, np.nan, 6e8, np.nan],
+            "riskRating": ["Low", "Medium", "High", "Low", None, "High", None],
+        }
+    )
+    products = pd.DataFrame({"category": ["Lending"]})
+    big = {"exposure": {"above": 5e8}}
+    rules = [
+        Rule("big", group=big, product={"category": ["Lending"]}),
+        Rule("big-allowing", group=big, missing="allow"),
+        Rule("small", group={"exposure": {"below": 2e8}}),
+        Rule("risky", group={"riskRating": ["High"]}),
+        Rule("risky-allowing", group={"riskRating": ["High"]}, missing="allow"),
+        Rule("medium-big", group={"riskRating": ["Medium"], **big}),
+    ]
+    excluded = {name: m[:, 0].tolist() for name, m in exclusions(rules, customers, products).items()}
+    assert excluded["big"] == [True, True, True, True, True, True, True]  # C: 1e8 known, the rest unknown
+    assert excluded["big-allowing"] == [True, True, True, False, False, True, True]
+    assert excluded["small"] == [False, False, False, True, True, False, False]  # D: 6e8 known is not below
+    assert excluded["risky"] == [False, False, True, True, True, True, True]
+    assert excluded["risky-allowing"] == [False, False, True, False, False, True, True]  # D: High whatever D2 is
+    assert excluded["medium-big"] == [True, True, False, True, True, False, False]
+    warned = missing_facts([rules[3]], customers, products)
+    assert warned == []  # C's 2 of 7 customers: not most (D's answer does not depend on D2's rating)
+    warned = missing_facts([rules[3]], customers.iloc[[3, 4, 0]].reset_index(drop=True), products)
+    assert "rule 'risky' reads group riskRating, missing for 67% of customers (a member of their group" in warned[0]
+
+
+@pytest.mark.parametrize(
+    "group,message",
+    [
+        ("{ size = { above = 3 } }", "no group field 'size' (fields: exposure, riskRating)"),
+        ('{ exposure = ["big"] }', "condition on 'exposure' must be { above = N } or { below = N }"),
+        ("{ riskRating = [] }", "needs at least one value"),
+    ],
+)
+def test_bad_group_conditions_are_one_line_errors(tmp_path, group, message):
+    path = tmp_path / "rules.toml"
+    path.write_text(f'[[rule]]\nname = "x"\ngroup = {group}\n')
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        load_rules(path)
+
+
 def test_a_rule_that_swallows_most_candidates_is_reported_with_its_likely_cause():
     customers = pd.DataFrame({"location": ["London", "Tokyo", "USA", "Europe"]})
     products = pd.DataFrame({"regulations": [["Dodd-Frank", "KYC"], ["Dodd-Frank"], ["KYC", "Dodd-Frank"], ["AML"]]})
@@ -208,6 +257,49 @@ def test_reasons_state_figures_that_can_be_recounted():
     similar, peers = why[3][0][0], why[0][0][0]
     assert (similar.kind, similar.cites, similar.share, similar.count) == ("similar", "1|Energy", 0.75, 4)
     assert (peers.kind, peers.cites, peers.share, peers.count) == ("peers", "0", 0.0, 4)
+
+
+def test_a_group_member_is_told_what_its_parent_and_its_sister_companies_use():
+    from wbgraph.writeback.explain import group_structure
+
+    # P (ACME Holdings, a client) owns S1, S2, S3; A, B belong to holding H (not a client) and C
+    # to A; X stands alone. P has used Q0 since January 2024; S2, S3 and B hold Q1.
+    ids = ["P", "S1", "S2", "S3", "A", "B", "C", "X"]
+    customers = pd.DataFrame({"customerId": ids, "ultimateParentId": ["P"] * 4 + ["H"] * 3 + [None]})
+    parents = dict.fromkeys(("S1", "S2", "S3"), ("P", "ACME Holdings"))
+    parents |= {"A": ("H", None), "B": ("H", None), "C": ("A", None)}
+    interactions = pd.DataFrame(
+        {
+            "customerId": ["P", "S2", "S3", "B"],
+            "productId": ["Q0", "Q1", "Q1", "Q1"],
+            "firstDate": [pd.Timestamp("2024-01-15").timestamp(), 0.0, 0.0, 0.0],
+        }
+    )
+    held = np.zeros((8, 3), dtype=bool)
+    held[[0, 2, 3, 5], [0, 1, 1, 1]] = True
+    groups = group_structure(customers, parents, interactions, ["Q0", "Q1", "Q2"])
+    picks = np.array([[-1, -1]] * 8)
+    picks[1], picks[6], picks[7] = [0, 1], [1, 2], [1, 2]
+    why = reasons(
+        picks,
+        held,
+        np.zeros((8, 3)),
+        np.ones(8, dtype=int),
+        np.array(["Energy"] * 8),
+        np.zeros(8, dtype=int),
+        ["Q0", "Q1", "Q2"],
+        ["Loan", "Deposit", "FX"],
+        groups=groups,
+    )
+    parent, sisters = why[1][0][0], why[1][1][0]
+    assert parent == "in its corporate group: its parent ACME Holdings has used Q0 since January 2024"
+    assert (parent.kind, parent.cites, parent.count) == ("group", "P", 1)
+    assert sisters == "in its corporate group: 2 of its 2 sister companies use it"
+    assert (sisters.kind, sisters.cites, sisters.share, sisters.count) == ("group", "P", 1.0, 2)
+    rest = why[6][0][0]  # C's parent A is not a holder, C has no sister: the rest of H's group
+    assert rest == "in its corporate group: 1 of the 2 other companies of its group uses it"
+    assert (rest.cites, rest.share, rest.count) == ("H", 0.5, 2)
+    assert all(r.kind != "group" for c in (6, 7) for k in range(2) for r in why[c][k] if (c, k) != (6, 0))
 
 
 def test_the_reasons_data_goes_to_the_customer_as_parallel_lists_one_entry_a_reason():

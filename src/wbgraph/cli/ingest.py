@@ -6,7 +6,7 @@ import click
 
 from ..db import describe_interrupted
 from ..loaders.bulk import bulk_ingest
-from ..loaders.ingest import IngestSummary
+from ..loaders.ingest import IngestSummary, hierarchy_source
 from ..loaders.ingest import ingest as library
 from ..localserver import LocalServer
 from .common import (
@@ -100,6 +100,8 @@ def ingest(
     files, or alone: OWNED_BY and SUBSIDIARY_OF relationships, each customer's
     ultimateParentId and groupSize; owners that are not clients are Customer nodes with
     client = false, never recommended to. A consolidation cycle refuses the file (exit 3).
+    A mapping's [hierarchy] table names such a file in the bank's own headers: it loads
+    after the files, or alone when no file is given.
 
     \b
     Example:
@@ -107,6 +109,7 @@ def ingest(
         wbgraph ingest ratings.csv --mapping movielens.toml
         wbgraph ingest extracts/2025-*.csv.gz
         wbgraph ingest data.csv --hierarchy groups.csv
+        wbgraph ingest --mapping bank.toml          # only the mapping's [hierarchy]
         wbgraph db reset --yes && wbgraph ingest big.csv --bulk
     """
     options = dict(
@@ -119,13 +122,19 @@ def ingest(
         chunk_rows=chunk_rows,
         progress=bars(silent or as_json),
     )
-    if not files and hierarchy is None:
-        raise click.UsageError("Give the files to load, or --hierarchy FILE.")
+    mapped_hierarchy = mapping is not None and hierarchy_source(mapping) is not None
+    if not files and hierarchy is None and not mapped_hierarchy:
+        raise click.UsageError("Give the files to load, --hierarchy FILE, or a --mapping with a [hierarchy].")
     if bulk:
         if len(files) != 1:
             raise click.UsageError("--bulk loads one file.")
         if hierarchy is not None:
             raise click.UsageError("--hierarchy loads online: `wbgraph ingest --hierarchy FILE` after the bulk load.")
+        if mapped_hierarchy:
+            raise click.UsageError(
+                f"{mapping} has a [hierarchy], which loads online: bulk-load with a mapping without it, "
+                f"then `wbgraph ingest --mapping {mapping}` (no files) loads the hierarchy."
+            )
         summary = bulk_ingest(LocalServer(), obj.settings(), files[0], **options)
     else:
         with obj.connect() as (driver, settings):

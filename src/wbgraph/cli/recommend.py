@@ -11,11 +11,16 @@ from .common import echo_json, json_option, pass_obj, runs_option
 @click.option("--top-k", type=click.IntRange(min=1), default=5, show_default=True, help="How many recommendations.")
 @click.option("--explain", is_flag=True, help="Show the reasons stored with each recommendation.")
 @click.option("--no-live", is_flag=True, help="Only what is in the graph: do not score a newcomer now.")
+@click.option(
+    "--group",
+    is_flag=True,
+    help="Also show its corporate group: every entity's products and recommendations, and its white space.",
+)
 @runs_option
 @json_option
 @pass_obj
 def recommend(
-    obj, customer_id: str, top_k: int, explain: bool, no_live: bool, runs_dir: str | None, as_json: bool
+    obj, customer_id: str, top_k: int, explain: bool, no_live: bool, group: bool, runs_dir: str | None, as_json: bool
 ) -> None:
     """Show a customer's recommendations as the last writeback stored them in Neo4j.
 
@@ -23,19 +28,32 @@ def recommend(
     by the serving run from its attributes and holdings, without retraining, under the
     shipped eligibility rules (by segment popularity while it holds nothing); that reads
     the whole graph once, so it takes seconds. An unknown customer is an error (exit 8).
+    With --group, its corporate group follows (wbgraph ingest --hierarchy): the ownership
+    tree, what each entity uses and is recommended, and the customer's white space, the
+    products used somewhere in its group but not by it.
 
     \b
     Example:
         wbgraph recommend CUS-0001 --top-k 5 --explain
+        wbgraph recommend CUS-0001 --group
     """
     with obj.connect() as (driver, settings):
         result = library(
-            driver, settings, customer_id, top_k, explain=explain or as_json, live=not no_live, runs_dir=runs_dir
+            driver,
+            settings,
+            customer_id,
+            top_k,
+            explain=explain or as_json,
+            live=not no_live,
+            runs_dir=runs_dir,
+            group=group,
         )
     if as_json:
         echo_json(result)
         return
     echo_recommendations(result, explain)
+    if group:
+        echo_group(result["group"])
 
 
 def echo_recommendations(result: dict, explain: bool) -> None:
@@ -56,3 +74,29 @@ def echo_recommendations(result: dict, explain: bool) -> None:
         if explain:
             for reason in r["reasons"] or ["(no reasons stored: written by an older wbgraph)"]:
                 click.echo(f"      - {reason}")
+
+
+def echo_group(group: dict) -> None:
+    """The group as a tree (the customer asked about marked *), then the customer's white space."""
+    if group["ultimateParentId"] is None:
+        click.echo(f"\n{group['customerId']} belongs to no corporate group (wbgraph ingest --hierarchy).")
+        return
+    members = group["members"]
+    clients = sum(m["client"] for m in members)
+    click.echo(f"\nGroup of {group['ultimateParentId']}: {len(members)} entities, {clients} clients")
+    for m in members:
+        mark = "*" if m["customerId"] == group["customerId"] else " "
+        name = f" {m['name']}" if m["name"] else ""
+        share = f" ({m['share']:.0%} owned)" if m["share"] is not None else ""
+        if not m["client"]:
+            what = "not a client"
+        else:
+            uses = ", ".join(m["uses"]) or "nothing yet"
+            picks = ", ".join(r["productId"] for r in m["recommended"]) or "none"
+            what = f"uses {uses}; recommended {picks}"
+        click.echo(f" {mark}{'  ' * m['depth']}{m['customerId']}{name}{share}: {what}")
+    white = group["whiteSpace"]
+    click.echo(
+        f"White space of {group['customerId']} (used in its group, not by it): "
+        + (", ".join(f"{w['productId']} ({len(w['usedBy'])})" for w in white) or "none")
+    )

@@ -34,10 +34,12 @@ from ..config import Settings
 from ..db import read, write
 from ..errors import InputFileError, file_access_error
 from ..progress import Summary
+from .mapping import HierarchySource
 from .rejects import RejectsFile, default_rejects_path
 
 COLUMNS = {"child": "Customer ID", "parent": "Parent ID", "share": "Share", "since": "Since", "name": "Parent Name"}
 REQUIRED = ("child", "parent", "share")
+ISO_DATE = "%Y-%m-%d"  # Since's format, unless a mapping's [hierarchy] gives another
 BATCH = 5_000
 
 
@@ -67,20 +69,35 @@ class Stakes:
     consolidation: dict = field(default_factory=dict)  # child -> its consolidation parent
 
 
-def check_hierarchy(path: str | Path, rejects: str | Path | None = None, encoding: str = "utf-8-sig") -> Stakes:
+def check_hierarchy(
+    path: str | Path,
+    rejects: str | Path | None = None,
+    encoding: str = "utf-8-sig",
+    source: HierarchySource | None = None,
+) -> Stakes:
     """Read and check a hierarchy file (CSV, .csv.gz or Parquet); its rejects go beside it
-    (``FILE.rejects.csv``) unless ``rejects`` names another file."""
+    (``FILE.rejects.csv``) unless ``rejects`` names another file. ``source``: a mapping's
+    ``[hierarchy]``, whose headers and date format the file is read with (default: :data:`COLUMNS`)."""
     path = Path(path)
     raw = _read(path, encoding)
-    missing = [COLUMNS[c] for c in REQUIRED if COLUMNS[c] not in raw.columns]
+    headers = source.columns if source is not None else COLUMNS
+    missing = [headers[c] for c in REQUIRED if headers[c] not in raw.columns]
     if missing:
+        given = ", ".join(headers[c] for c in REQUIRED)
         raise InputFileError(
-            f"{path}: no column {', '.join(repr(m) for m in missing)} (a hierarchy file has "
-            f"{', '.join(COLUMNS[c] for c in REQUIRED)}, and optionally Since and Parent Name)."
+            f"{path}: no column {', '.join(repr(m) for m in missing)} (a hierarchy file has {given}"
+            + (
+                ", and optionally Since and Parent Name)."
+                if source is None
+                else ", as the mapping's [hierarchy] says)."
+            )
         )
-    rows = pd.DataFrame({key: raw[header].str.strip() if header in raw else "" for key, header in COLUMNS.items()})
+    rows = pd.DataFrame(
+        {key: raw[headers[key]].str.strip() if headers.get(key) in raw else "" for key in COLUMNS}, index=raw.index
+    )
     rows["lineNumber"] = range(2, len(rows) + 2)
-    reasons = _reasons(rows)
+    fmt = source.since_format if source is not None and source.since_format != "iso8601" else ISO_DATE
+    reasons = _reasons(rows, fmt)
     bad = reasons != ""
     summary = HierarchySummary(str(path), read=len(rows), rejected=int(bad.sum()), loaded=int((~bad).sum()))
     if bad.any():
@@ -90,6 +107,9 @@ def check_hierarchy(path: str | Path, rejects: str | Path | None = None, encodin
         summary.rejects_file = str(target)
     good = rows[~bad].copy()
     good["share"] = pd.to_numeric(good["share"])
+    if fmt != ISO_DATE:  # the bank's dates, as ISO dates
+        dated = good["since"] != ""
+        good.loc[dated, "since"] = pd.to_datetime(good.loc[dated, "since"], format=fmt).dt.strftime(ISO_DATE)
     for optional in ("since", "name"):  # an empty cell is no value (None reaches Cypher as null)
         good[optional] = pd.Series([value or None for value in good[optional]], index=good.index, dtype=object)
     summary.entities = len(set(good["child"]) | set(good["parent"]))
@@ -107,11 +127,12 @@ def _read(path: Path, encoding: str) -> pd.DataFrame:
         raise InputFileError(f"{path}: cannot be read as a hierarchy file ({str(e).splitlines()[0]}).") from None
 
 
-def _reasons(rows: pd.DataFrame) -> pd.Series:
+def _reasons(rows: pd.DataFrame, fmt: str = "%Y-%m-%d") -> pd.Series:
     """Each row's first problem ("" for none); a stake given again is a problem of the later
     row, the first sound one kept."""
     share = pd.to_numeric(rows["share"], errors="coerce")
-    since = pd.to_datetime(rows["since"].replace("", None), format="%Y-%m-%d", errors="coerce")
+    since = pd.to_datetime(rows["since"].replace("", None), format=fmt, errors="coerce")
+    written = "YYYY-MM-DD" if fmt == ISO_DATE else fmt
     checks = [
         (rows["child"] == "", "missing Customer ID"),
         (rows["parent"] == "", "missing Parent ID"),
@@ -119,7 +140,7 @@ def _reasons(rows: pd.DataFrame) -> pd.Series:
         (rows["share"] == "", "missing Share"),
         (share.isna() & (rows["share"] != ""), "Share " + rows["share"] + " is not a number"),
         (share.notna() & ~((share > 0) & (share <= 1)), "Share " + rows["share"] + " is outside (0, 1]"),
-        (since.isna() & (rows["since"] != ""), "Since " + rows["since"] + " is not a date (YYYY-MM-DD)"),
+        (since.isna() & (rows["since"] != ""), "Since " + rows["since"] + f" is not a date ({written})"),
     ]
     reasons = pd.Series("", index=rows.index, dtype=object)
     for failed, reason in reversed(checks):  # the first check's reason wins

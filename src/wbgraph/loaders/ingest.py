@@ -30,7 +30,7 @@ from ..db import apply_schema, describe_interrupted, interrupted_ingests, read, 
 from ..errors import ConfigError, InputFileError, require_folder_of
 from ..progress import SILENT, Phases, Progress, Summary, pause_point
 from .hierarchy import HierarchySummary, check_hierarchy, load_hierarchy
-from .mapping import Mapping, default_mapping, load_mapping
+from .mapping import HierarchySource, Mapping, default_mapping, load_mapping
 from .read import CHUNK_ROWS, DEFAULT_ENCODING
 from .rejects import RejectsFile, default_rejects_path, refuse_too_many_rejects
 from .usage import product_regulations
@@ -74,6 +74,13 @@ class IngestSummary(Summary):
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def hierarchy_source(mapping: str | Path | Mapping | None) -> HierarchySource | None:
+    """A mapping's ``[hierarchy]`` (None without a mapping, or without the table)."""
+    if mapping is None:
+        return None
+    return (mapping if isinstance(mapping, Mapping) else load_mapping(mapping)).hierarchy
+
+
 def ingest(
     driver: neo4j.Driver,
     settings: Settings,
@@ -105,8 +112,11 @@ def ingest(
 
     ``hierarchy``: a file of who owns whom (:mod:`wbgraph.loaders.hierarchy`), checked with the
     files (its rejects count against ``max_rejects``) and loaded after them; ``path`` may then
-    be empty.
+    be empty. A mapping's ``[hierarchy]`` names one (and its headers) the same way; ``hierarchy``
+    given too is read with the mapping's headers in place of its file.
     """
+    source = hierarchy_source(mapping)
+    hierarchy = hierarchy if hierarchy is not None or source is None else source.file
     paths = input_files(path) if path or hierarchy is None else []
     if rejects is not None and len(paths) > 1:
         raise ConfigError("--rejects names one file: with several inputs each file's rejects go beside it.")
@@ -127,7 +137,7 @@ def ingest(
                 )
                 for p in paths
             ]
-            stakes = check_hierarchy(hierarchy, encoding=encoding) if hierarchy else None
+            stakes = check_hierarchy(hierarchy, encoding=encoding, source=source) if hierarchy else None
         refuse_too_many_rejects([summary for _, summary in checks] + ([stakes.summary] if stakes else []), max_rejects)
         for p, (checked, summary) in zip(paths, checks):
             _ingest_file(driver, settings, p, checked, summary, batch_size, phases, progress)

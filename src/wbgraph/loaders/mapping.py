@@ -29,6 +29,17 @@ transaction id a transaction is identified by its mapped values. Any problem wit
 mapping itself is one line, before anything is read or written. ``regulations =
 "accumulate" | "latest"`` says whether a product's regulations gather every one it has been
 traded under (the default) or follow its latest row like its other attributes.
+
+A ``[hierarchy]`` table names a file of stakes (who owns whom, :mod:`.hierarchy`) in the
+bank's own headers, loaded after the rows::
+
+    [hierarchy]
+    file = "ownership.csv"                                  # relative to the mapping file
+    child = "ENTITY_ID"                                     # the entity owned
+    parent = "OWNER_ID"                                     # its owner
+    share = "OWNED_FRACTION"                                # in (0, 1]
+    since = { column = "SINCE", format = "%d/%m/%Y" }       # optional; iso8601 without format
+    name = "OWNER_NAME"                                     # optional: the owner's name
 """
 
 from __future__ import annotations
@@ -102,6 +113,7 @@ class Mapping:
     reporting: str | None = None  # the reporting currency, when the mapping gives rates to it
     rates: dict[str, float] = field(default_factory=dict)  # currency -> units of the reporting currency per unit
     regulations: str = "accumulate"  # a product's regulations: every one it was traded under, or its latest row's
+    hierarchy: HierarchySource | None = None  # the [hierarchy] table: a file of stakes, in its own headers
 
     @property
     def required(self) -> set[str]:
@@ -141,6 +153,51 @@ class Mapping:
         return self.name == "the default mapping"
 
 
+@dataclass(frozen=True)
+class HierarchySource:
+    """A mapping's ``[hierarchy]``: the file of stakes, its header for each of ``child``,
+    ``parent``, ``share`` (and optionally ``since``, ``name``), and the format of its dates."""
+
+    file: Path
+    columns: dict[str, str]
+    since_format: str = "iso8601"
+
+
+HIERARCHY_KEYS = ("child", "parent", "share", "since", "name")
+
+
+def _hierarchy(where: str, folder: Path, raw: object) -> HierarchySource:
+    """The ``[hierarchy]`` table, checked: every problem one line."""
+    shape = '[hierarchy] needs file = "...", child, parent and share (column names; since and name optional)'
+    if not isinstance(raw, dict) or not isinstance(raw.get("file"), str):
+        raise MappingError(f"{where}: {shape}.")
+    unknown = set(raw) - {"file", *HIERARCHY_KEYS}
+    if unknown:
+        raise MappingError(f"{where}: [hierarchy] has unknown keys {sorted(unknown)} ({shape}).")
+    since = raw.get("since")
+    fmt = "iso8601"
+    if isinstance(since, dict):
+        if set(since) - {"column", "format"} or not isinstance(since.get("column"), str):
+            raise MappingError(
+                f'{where}: [hierarchy] since must be a column name or {{ column = "...", format = "..." }}.'
+            )
+        fmt = str(since.get("format", "iso8601"))
+        if fmt != "iso8601" and "%" not in fmt:
+            raise MappingError(f"{where}: [hierarchy] since: format {fmt!r} is not iso8601 or a strftime pattern.")
+        raw = raw | {"since": since["column"]}
+    columns = {}
+    for key in HIERARCHY_KEYS:
+        if key not in raw:
+            if key in ("child", "parent", "share"):
+                raise MappingError(f"{where}: {shape}; {key} is missing.")
+            continue
+        if not isinstance(raw[key], str) or not raw[key].strip():
+            raise MappingError(f"{where}: [hierarchy] {key} must name a column.")
+        columns[key] = raw[key]
+    file = Path(raw["file"]) if Path(raw["file"]).is_absolute() else folder / raw["file"]
+    return HierarchySource(file, columns, fmt)
+
+
 def default_mapping(delimiter: str = ",") -> Mapping:
     """The seed notebook's columns, each onto its property: today's input format."""
     return Mapping(
@@ -162,11 +219,12 @@ def load_mapping(path: str | Path) -> Mapping:
         raise MappingError(f"{where}: cannot read the mapping ({e}).") from None
     except RecursionError:
         raise MappingError(f"{where}: cannot read the mapping (nested too deeply).") from None
-    unknown = set(data) - {"delimiter", "check_vocabularies", "regulations", "columns", "extra", "currency", *OWNERS}
+    known = {"delimiter", "check_vocabularies", "regulations", "columns", "extra", "currency", "hierarchy", *OWNERS}
+    unknown = set(data) - known
     if unknown:
         raise MappingError(
             f"{where}: unknown keys {sorted(unknown)}; a mapping has delimiter, check_vocabularies, "
-            "regulations, [columns], [extra.<Label>], [currency], [customers] and [products]."
+            "regulations, [columns], [extra.<Label>], [currency], [customers], [products] and [hierarchy]."
         )
     regulations = data.get("regulations", "accumulate")
     if regulations not in REGULATIONS:
@@ -200,7 +258,8 @@ def load_mapping(path: str | Path) -> Mapping:
         raise MappingError(f"{where}: extra properties named twice: {', '.join(twice)}.")
     reporting, rates = _currency(where, data.get("currency"))
     vocabularies = bool(data.get("check_vocabularies", False))
-    return Mapping(columns, delimiter, vocabularies, sides, where, extras, reporting, rates, regulations)
+    hierarchy = _hierarchy(where, path.parent, data["hierarchy"]) if "hierarchy" in data else None
+    return Mapping(columns, delimiter, vocabularies, sides, where, extras, reporting, rates, regulations, hierarchy)
 
 
 def _currency(where: str, raw: object) -> tuple[str | None, dict[str, float]]:

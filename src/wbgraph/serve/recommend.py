@@ -22,6 +22,7 @@ def recommend(
     live: bool = True,
     runs_dir: str | Path | None = None,
     session: neo4j.Session | None = None,
+    group: bool = False,
 ) -> dict:
     """The customer's facts and its current recommendations, best first (``explain``: with reasons).
 
@@ -43,9 +44,16 @@ def recommend(
     retraining, under the shipped eligibility rules; one that holds nothing yet by segment
     popularity. That exports the graph once: seconds, not milliseconds. ``source`` says which:
     ``graph``, ``model`` or ``segment popularity``; ``runId`` the run.
+
+    ``group``: add the customer's corporate group (``group``: :func:`wbgraph.serve.group.group_of`),
+    every entity's products and stored recommendations and the customer's white space.
     """
     found = _read(driver, settings, session, customer_id, top_k, explain)
     client = found.pop("client", True)  # an entity that is not a client (client = false) gets none
+    if group:
+        from .group import group_of
+
+        found["group"] = group_of(driver, settings, customer_id, top_k)
     if found.pop("hasSet") or not live or not client:
         return found | {"source": "graph" if found["recommendations"] else None}
     return found | _score_now(driver, settings, customer_id, top_k, explain, runs_dir)

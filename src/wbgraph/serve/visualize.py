@@ -26,6 +26,8 @@ COLOURS = {
     "product": "#2e8b57",
     "segment": "#7b4fa0",
     "regulation": "#8c8c8c",
+    "white space": "#e6b800",  # used in the customer's group, not by it
+    "not a client": "#c8c8c8",  # a holding company of a group
 }
 
 
@@ -143,6 +145,31 @@ def segment_picture(driver: neo4j.Driver, settings: Settings, segment_id: int, l
     return pic
 
 
+def group_picture(driver: neo4j.Driver, settings: Settings, customer_id: str) -> Picture:
+    """The customer's corporate group: the ownership tree (share on each link), the products
+    each entity uses, the customer's recommendations (orange) and its white space (gold: used
+    in its group, not by it)."""
+    from .group import group_of
+
+    group = group_of(driver, settings, customer_id, top_k=10)
+    top = group["ultimateParentId"]
+    pic = Picture(f"Group of {top}" if top else f"Customer {customer_id} (no group)")
+    white = {w["productId"]: w["usedBy"] for w in group["whiteSpace"]}
+    for m in group["members"]:
+        colour = COLOURS["focus" if m["customerId"] == customer_id else "customer" if m["client"] else "not a client"]
+        me = pic.node(f"c:{m['customerId']}", m["name"] or m["customerId"], colour, 35 if m["depth"] == 0 else 22, m)
+        if m["parentId"] is not None:
+            share = f" {m['share']:.0%}" if m["share"] is not None else ""
+            pic.link(me, f"c:{m['parentId']}", f"SUBSIDIARY_OF{share}", COLOURS["focus"], 3)
+        for product in m["uses"]:
+            colour = COLOURS["white space"] if product in white else COLOURS["product"]
+            pic.link(me, pic.node(f"p:{product}", product, colour, 18, {"productId": product}), "USES")
+    for r in next(m["recommended"] for m in group["members"] if m["customerId"] == customer_id):
+        node = pic.node(f"p:{r['productId']}", r["productId"], COLOURS["recommended"], _size(r["rank"]), r)
+        pic.link(f"c:{customer_id}", node, f"RECOMMENDED #{r['rank']} {r['score']:.2f}", COLOURS["recommended"], 3)
+    return pic
+
+
 def render(picture: Picture, height: str = "800px") -> str:
     """The picture as one self-contained HTML page (neo4j-viz)."""
     from neo4j_viz import Node, Relationship, VisualizationGraph
@@ -177,9 +204,13 @@ def visualize(
     customer_id: str | None = None,
     product_id: str | None = None,
     segment_id: int | None = None,
+    group_of: str | None = None,
 ) -> Picture:
-    """Draw one customer, product or segment into ``output`` (HTML); return what was drawn."""
-    if customer_id is not None:
+    """Draw one customer, product, segment or customer's corporate group into ``output`` (HTML);
+    return what was drawn."""
+    if group_of is not None:
+        picture = group_picture(driver, settings, group_of)
+    elif customer_id is not None:
         picture = customer_picture(driver, settings, customer_id)
     elif product_id is not None:
         picture = product_picture(driver, settings, product_id)

@@ -12,6 +12,13 @@ rating is treated as if it might be High risk. A rule opts out with ``missing = 
 (a missing fact then never matches). Because that can exclude a great deal, :func:`missing_facts`
 measures, before anything is written, the share of customers and products each rule cannot
 see, and :func:`impact` what each rule took away.
+
+A rule may also condition on the customer's **corporate group** (``group = { exposure = {
+above = 5e8 } }``, ``group = { riskRating = ["High"] }``): the group's exposure is the sum over
+its members (the clients under the same ultimate parent), its rating the worst rating in it
+(:func:`group_facts`); a customer without a group is a group of one. A group fact is missing
+where a member's fact is missing and could change the answer (a member without a rating in a
+group whose worst known rating is below High), and fails closed like the others.
 """
 
 from __future__ import annotations
@@ -26,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ConfigError
-from ..graphmodel import CUSTOMER_ATTRIBUTES, NUMERIC_FIELDS, PRODUCT_ATTRIBUTES
+from ..graphmodel import CUSTOMER_ATTRIBUTES, GROUP_KEY, NUMERIC_FIELDS, PRODUCT_ATTRIBUTES, RISK_RATINGS
 
 DEFAULT_RULES = "default"  # the shipped rules, writeback/rules/default.toml
 CUSTOMER_FIELDS = CUSTOMER_ATTRIBUTES  # the facts the model was exported with
@@ -34,6 +41,7 @@ PRODUCT_FIELDS = ("productId", *PRODUCT_ATTRIBUTES)  # a rule may name the produ
 MISSING = ("match", "allow")  # a missing fact: counts as matching (fail closed), or never matches
 MOSTLY_MISSING = 0.5  # a rule that cannot see more than this share of one side is announced
 SWALLOWS = 0.5  # a rule excluding more than this share of the candidates is announced
+GROUP_FIELDS = ("exposure", "riskRating")  # a group's facts: its members' summed exposure, their worst rating
 
 
 @dataclass
@@ -43,6 +51,7 @@ class Rule:
     customer: dict = field(default_factory=dict)
     product: dict = field(default_factory=dict)
     missing: str = "match"
+    group: dict = field(default_factory=dict)  # conditions on the customer's corporate group (GROUP_FIELDS)
 
 
 def default_rules_text() -> str:
@@ -70,7 +79,7 @@ def load_rules(path: str | Path | None = DEFAULT_RULES) -> list[Rule]:
     for i, raw in enumerate(data.get("rule", []), start=1):
         if not isinstance(raw, dict) or not isinstance(raw.get("name"), str) or not raw["name"]:
             raise ConfigError(f"{where}: rule {i} needs a name.")
-        extra = set(raw) - {"name", "description", "customer", "product", "missing"}
+        extra = set(raw) - {"name", "description", "customer", "product", "missing", "group"}
         if extra:
             raise ConfigError(f"{where}: rule {raw['name']!r} has unknown keys {sorted(extra)}.")
         if raw["name"] in names:
@@ -84,8 +93,9 @@ def load_rules(path: str | Path | None = DEFAULT_RULES) -> list[Rule]:
             raw.get("customer", {}),
             raw.get("product", {}),
             raw.get("missing", "match"),
+            raw.get("group", {}),
         )
-        for side, allowed in (("customer", CUSTOMER_FIELDS), ("product", PRODUCT_FIELDS)):
+        for side, allowed in (("customer", CUSTOMER_FIELDS), ("product", PRODUCT_FIELDS), ("group", GROUP_FIELDS)):
             conditions = getattr(rule, side)
             if not isinstance(conditions, dict):
                 raise ConfigError(f"{where}: rule {rule.name!r}: `{side}` must be a table of conditions.")
@@ -166,26 +176,96 @@ def _side(table: pd.DataFrame, conditions: dict, missing: str) -> np.ndarray:
     return out
 
 
-def exclusions(rules: list[Rule], customers: pd.DataFrame, products: pd.DataFrame) -> dict[str, np.ndarray]:
+def group_facts(customers: pd.DataFrame) -> pd.DataFrame:
+    """Each customer's corporate group's facts, in the table's order: ``exposure``, the sum of
+    its members' known exposures, and ``riskRating``, the worst of their known ratings (of
+    :data:`RISK_RATINGS`; a rating outside it is not known), each with ``...Known``: whether every
+    member's fact is. A customer without a group (no ``ultimateParentId``) is a group of one.
+
+    ``customers`` must hold every client of the groups (the whole graph's table, not a filter's).
+    """
+    n = len(customers)
+    key = customers[GROUP_KEY] if GROUP_KEY in customers else pd.Series([None] * n, dtype=object)
+    code, found = pd.factorize(key.reset_index(drop=True))
+    code = np.where(code >= 0, code, len(found) + np.arange(n))  # alone: a group of one
+    exposure = pd.to_numeric(_column(customers, "exposure"), errors="coerce").to_numpy(dtype="float64")
+    rank = {name: i for i, name in enumerate(RISK_RATINGS)}
+    rating = np.array([rank.get(v, np.nan) if isinstance(v, str) else np.nan for v in _column(customers, "riskRating")])
+    frame = pd.DataFrame({"group": code, "exposure": np.nan_to_num(exposure), "exposureKnown": ~np.isnan(exposure)})
+    frame["rating"], frame["ratingKnown"] = rating, ~np.isnan(rating)
+    per_group = frame.groupby("group").agg(
+        exposure=("exposure", "sum"),
+        exposureKnown=("exposureKnown", "all"),
+        rating=("rating", "max"),
+        riskRatingKnown=("ratingKnown", "all"),
+    )
+    out = per_group.reindex(code).reset_index(drop=True)
+    worst = out.pop("rating")
+    out["riskRating"] = [RISK_RATINGS[int(r)] if r == r else None for r in worst]
+    return out[["exposure", "exposureKnown", "riskRating", "riskRatingKnown"]]
+
+
+def _group_side(facts: pd.DataFrame, conditions: dict, missing: str) -> np.ndarray:
+    """Which customers' groups match all ``conditions``; a group fact counts as missing only
+    where a member's missing fact could change the answer (the known sum is already above the
+    bound, or the worst known rating is already the worst there is, and the answer stands)."""
+    out = np.ones(len(facts), dtype=bool)
+    for name, condition in conditions.items():
+        known = facts[f"{name}Known"].to_numpy(dtype=bool)
+        if name == "exposure":  # the true sum is at least the known one
+            value = facts["exposure"].to_numpy(dtype="float64")
+            hit = value > condition["above"] if "above" in condition else value < condition["below"]
+            sure = known | (hit if "above" in condition else ~hit)
+        else:
+            hit = matches(facts[name], condition, missing="allow")
+            sure = known | (facts[name] == RISK_RATINGS[-1]).to_numpy()
+        out &= np.where(sure, hit, missing == "match")
+    return out
+
+
+def exclusions(
+    rules: list[Rule], customers: pd.DataFrame, products: pd.DataFrame, groups: pd.DataFrame | None = None
+) -> dict[str, np.ndarray]:
     """For each rule, a boolean ``[customers, products]`` matrix of the candidates it excludes.
 
-    ``customers`` and ``products`` are fact tables in model order (one row per index).
+    ``customers`` and ``products`` are fact tables in model order (one row per index);
+    ``groups`` the customers' :func:`group_facts` (worked out from ``customers`` if not given).
     """
+    if groups is None and any(rule.group for rule in rules):
+        groups = group_facts(customers)
     return {
-        rule.name: np.outer(_side(customers, rule.customer, rule.missing), _side(products, rule.product, rule.missing))
+        rule.name: np.outer(
+            _side(customers, rule.customer, rule.missing)
+            & (_group_side(groups, rule.group, rule.missing) if rule.group else True),
+            _side(products, rule.product, rule.missing),
+        )
         for rule in rules
     }
 
 
-def missing_facts(rules: list[Rule], customers: pd.DataFrame, products: pd.DataFrame) -> list[str]:
-    """One warning per rule and side whose facts are missing for most of the graph (before writing anything)."""
+def missing_facts(
+    rules: list[Rule], customers: pd.DataFrame, products: pd.DataFrame, groups: pd.DataFrame | None = None
+) -> list[str]:
+    """One warning per rule and side whose facts are missing for most of the graph (before writing anything).
+
+    A group fact counts as missing for a customer when the rule's answer depends on a fact some
+    member of its group lacks."""
+    if groups is None and any(rule.group for rule in rules):
+        groups = group_facts(customers)
     out = []
     for rule in rules:
-        for side, table, conditions in (("customers", customers, rule.customer), ("products", products, rule.product)):
+        sides = (
+            ("customers", customers, rule.customer, ""),
+            ("products", products, rule.product, ""),
+            ("customers", groups, rule.group, "group "),
+        )
+        for side, table, conditions, what in sides:
             if not conditions or not len(table):
                 continue
             absent = np.zeros(len(table), dtype=bool)
-            for name in conditions:
+            if what:  # where the answer depends on a member's missing fact
+                absent = _group_side(table, conditions, "match") & ~_group_side(table, conditions, "allow")
+            for name in conditions if not what else ():
                 absent |= is_missing(_column(table, name))
             share = absent.mean()
             if share > MOSTLY_MISSING:
@@ -196,7 +276,9 @@ def missing_facts(rules: list[Rule], customers: pd.DataFrame, products: pd.DataF
                     else 'with missing = "allow" it never applies to them'
                 )
                 out.append(
-                    f"rule {rule.name!r} reads {', '.join(conditions)}, missing for {share:.0%} of {side}: {effect}."
+                    f"rule {rule.name!r} reads {what}{', '.join(conditions)}, missing for {share:.0%} of {side}"
+                    + (" (a member of their group lacks it)" if what else "")
+                    + f": {effect}."
                 )
     return out
 
@@ -208,6 +290,7 @@ def impact(
     top_k: int,
     customers: pd.DataFrame,
     products: pd.DataFrame,
+    groups: pd.DataFrame | None = None,
 ) -> tuple[list[dict], list[str]]:
     """Per rule, what it took away, and a warning for each rule that swallowed most candidates.
 
@@ -216,6 +299,8 @@ def impact(
     candidates who had at least that many without it. The warning names the likely cause: the
     shares of customers and of products its conditions match.
     """
+    if groups is None and any(rule.group for rule in rules):
+        groups = group_facts(customers)
     candidates = ~held
     total = int(candidates.sum())
     enough = candidates.sum(1) >= top_k
@@ -235,6 +320,9 @@ def impact(
                 if conditions and len(table):
                     hit = _side(table, conditions, rule.missing).mean()
                     sides.append(f"{hit:.0%} of {side} ({_describe(conditions)})")
+            if rule.group and len(customers):
+                hit = _group_side(groups, rule.group, rule.missing).mean()
+                sides.append(f"{hit:.0%} of customers by their group (group {_describe(rule.group)})")
             warnings.append(
                 f"rule {rule.name!r} excluded {share:.0%} of the candidates ({excluded:,}) and left {short:,} "
                 f"customers with fewer than {top_k} recommendations: it matches "

@@ -1,6 +1,11 @@
 """Reasons for each recommendation, from what the model attended to and what the graph holds.
 
-Three kinds, each a count or share read off the graph, never canned text:
+Four kinds, each a count or share read off the graph, never canned text:
+
+* **group**, first, for a member of a corporate group (``wbgraph ingest --hierarchy``) whose
+  group already uses the product: its consolidation parent, named (or its ID, without a
+  name), when that uses it, and since when; how many of its sister companies (the parent's
+  other subsidiaries) use it, or else how many of the other companies of its group;
 
 * **taken together**: of the products the customer holds, the one whose attention weight
   (how much the model listened to it when representing this customer, first attention
@@ -14,9 +19,11 @@ Three kinds, each a count or share read off the graph, never canned text:
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
+import pandas as pd
 import torch
 
 if TYPE_CHECKING:
@@ -25,16 +32,18 @@ if TYPE_CHECKING:
     from ..gnn.model import HeteroGATRecommender
 
 MIN_TOGETHER = 3  # co-adopters needed before "taken together" is said
-KINDS = ("together", "similar", "peers")  # Reason.kind: the three kinds above, in that order
+KINDS = ("group", "together", "similar", "peers")  # Reason.kind: the four kinds above, in that order
+GROUP_PREFIX = "in its corporate group: "  # how a group reason starts (wbgraph forget finds them by it)
 
 
 class Reason(str):
     """One reason: its sentence (the string itself), and what the sentence says as data.
 
-    ``kind`` is one of :data:`KINDS`; ``cites`` what it cites (the product taken together with
-    it, the segment, the peer group ``type|industry``); ``share`` the share of ``count``
-    customers (the product's holders, the segment's customers of that industry, the peers)
-    who hold the recommended product. The writeback stores the fields beside the sentences, on
+    ``kind`` is one of :data:`KINDS`; ``cites`` what it cites (the parent named, else the
+    group's ultimate parent; the product taken together with it, the segment, the peer group
+    ``type|industry``); ``share`` the share of ``count`` customers (the sister companies or
+    the rest of the group, the product's holders, the segment's customers of that industry,
+    the peers) who hold the recommended product. The writeback stores the fields beside the sentences, on
     the customer (``recommendationReasonRanks``, ``...Kinds``, ``...Cites``, ``...Shares``,
     ``...Counts``), so an analyst can filter on them in Cypher (``queries/recommendations_by_reason``).
     """
@@ -48,6 +57,49 @@ class Reason(str):
         reason = super().__new__(cls, text)
         reason.kind, reason.cites, reason.share, reason.count = kind, cites, float(share), int(count)
         return reason
+
+
+@dataclass
+class Groups:
+    """What group reasons read of the corporate groups, in model order: each customer's group
+    (``group``: a code, -1 alone) and consolidation parent (``parent``: its ID or None, and
+    ``parent_name``), with the first date each customer used each product (``first``:
+    ``{(customer index, product index): epoch seconds}``, for the parents' holdings)."""
+
+    group: np.ndarray
+    group_key: list  # each customer's ultimate parent (None alone)
+    parent: list
+    parent_name: list
+    parent_index: np.ndarray  # the parent's model index, -1 without one or when it is not a client
+    first: dict
+
+
+def group_structure(customers: pd.DataFrame, parents: dict, interactions: pd.DataFrame, product_ids: list) -> Groups:
+    """:class:`Groups` of ``customers`` (the model-order table, with ``ultimateParentId``) from
+    ``parents`` (``{customerId: (parentId, parentName)}``, the graph's SUBSIDIARY_OF tree) and the
+    interactions' first dates (epoch seconds, ``firstDate``) of the customers that are parents."""
+    from ..graphmodel import GROUP_KEY
+
+    ids = customers["customerId"].tolist()
+    key = customers[GROUP_KEY] if GROUP_KEY in customers else pd.Series([None] * len(ids), dtype=object)
+    parent = [parents.get(c, (None, None)) for c in ids]
+    index = {c: i for i, c in enumerate(ids)}
+    product_index = {q: i for i, q in enumerate(product_ids)}
+    parent_ids = {pid for pid, _ in parent if pid is not None}
+    rows = interactions[interactions["customerId"].isin(parent_ids)]
+    first = {
+        (index[c], product_index[q]): t
+        for c, q, t in zip(rows["customerId"], rows["productId"], rows["firstDate"])
+        if c in index and q in product_index and t == t
+    }
+    return Groups(
+        pd.factorize(key.reset_index(drop=True))[0],
+        [k if isinstance(k, str) else None for k in key],
+        [pid for pid, _ in parent],
+        [name for _, name in parent],
+        np.array([index.get(pid, -1) if pid is not None else -1 for pid, _ in parent], dtype=np.int64),
+        first,
+    )
 
 
 def attention(model: HeteroGATRecommender, graph: HeteroData) -> torch.Tensor:
@@ -66,6 +118,7 @@ def reasons(
     product_ids: list[str],
     product_types: list[str],
     chunk: int = 2_048,
+    groups: Groups | None = None,
 ) -> list[list[list[Reason]]]:
     """Reasons for every pick, each a :class:`Reason` (a sentence with its figures as data):
     ``picks[c, k]`` is a product index (-1 = none) for customer ``c``.
@@ -73,8 +126,10 @@ def reasons(
     ``held`` bool and ``attended`` float are ``[customers, products]``; ``segments``,
     ``industry`` (names) and ``peer_group`` (type x industry: names or codes) are per customer.
     The figures are computed for all customers at once, ``chunk`` customers at a time.
+    ``groups``: the corporate groups (:func:`group_structure`), for group reasons; None: none.
     """
     figures = _Figures(held, segments, industry, peer_group, product_ids, product_types)
+    in_group = _GroupFigures(groups, held) if groups is not None and (groups.group >= 0).any() else None
     out = []
     for first in range(0, len(picks), chunk):
         rows = slice(first, first + chunk)
@@ -87,7 +142,9 @@ def reasons(
                 if product < 0:
                     per_customer.append([])
                     continue
-                found = [figures.together(best_q[i, k], product)] if found_q[i, k] else []
+                found = [in_group.reason(c, product, product_ids)] if in_group is not None else []
+                found = [x for x in found if x is not None]
+                found += [figures.together(best_q[i, k], product)] if found_q[i, k] else []
                 found += [figures.similar(c, product)] if figures.adopters(c, product) else []
                 per_customer.append(found or [figures.peers(c, product)])
             out.append(per_customer)
@@ -158,6 +215,54 @@ class _Figures:
             self.peer_share[group, product],
             self.peer_size[group],
         )
+
+
+class _GroupFigures:
+    """Holders of each product in each group and among each parent's subsidiaries, counted once."""
+
+    def __init__(self, groups: Groups, held: np.ndarray):
+        self.groups, self.held = groups, held
+        self.group_held, self.group_size = _holders_by(groups.group, held)
+        self.sister_of = pd.factorize(pd.Series(groups.parent, dtype=object))[0]  # -1: no parent
+        self.sister_held, self.sisters = _holders_by(self.sister_of, held)
+        self.parent_at = groups.parent_index
+
+    def reason(self, c: int, product: int, product_ids: list[str]) -> Reason | None:
+        """The group reason for recommending ``product`` to customer ``c``, or None."""
+        g, parts = self.groups, []
+        cites, share, count = g.group_key[c], 1.0, 1
+        parent = self.parent_at[c]
+        if parent >= 0 and self.held[parent, product]:
+            since = g.first.get((parent, product))
+            when = f" since {pd.Timestamp(since, unit='s'):%B %Y}" if since is not None else ""
+            parts.append(f"its parent {g.parent_name[c] or g.parent[c]} has used {product_ids[product]}{when}")
+            cites = g.parent[c]
+        sisters = self.sister_of[c]
+        if sisters >= 0 and self.sisters[sisters] > 1:
+            n, m = int(self.sister_held[sisters, product] - self.held[c, product]), int(self.sisters[sisters] - 1)
+            if n:
+                parts.append(f"{n} of its {m} sister {_companies(m)} use{'s' if n == 1 else ''} it")
+                share, count = n / m, m
+        group = g.group[c]
+        if not parts and group >= 0 and self.group_size[group] > 1:
+            n, m = int(self.group_held[group, product] - self.held[c, product]), int(self.group_size[group] - 1)
+            if n:
+                parts.append(f"{n} of the {m} other {_companies(m)} of its group use{'s' if n == 1 else ''} it")
+                share, count = n / m, m
+        return Reason(GROUP_PREFIX + "; ".join(parts), "group", cites, share, count) if parts else None
+
+
+def _companies(n: int) -> str:
+    return "company" if n == 1 else "companies"
+
+
+def _holders_by(code: np.ndarray, held: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(holders of each product per code, customers per code)``; customers coded -1 count nowhere."""
+    member = code >= 0
+    n = int(code.max()) + 1 if member.any() else 0
+    counts = np.zeros((n, held.shape[1]), dtype=np.int64)
+    np.add.at(counts, code[member], held[member].astype(np.int64))
+    return counts, np.bincount(code[member], minlength=n)
 
 
 def _co_adoption(held: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -22,13 +22,13 @@ from sklearn.decomposition import PCA
 
 from ..config import Settings
 from ..db import read
-from ..gnn.data import Encoders, peer_groups
+from ..gnn.data import Encoders, group_codes, peer_groups
 from ..gnn.export import GraphTables, fetch
 from ..gnn.memory import pick_device
 from ..gnn.restore import Restored, restore
 from ..runs import Run
 from . import explain
-from .eligibility import DEFAULT_RULES, exclusions, impact, load_rules, missing_facts
+from .eligibility import DEFAULT_RULES, exclusions, group_facts, impact, load_rules, missing_facts
 from .segments import Segmentation, profiles, segment
 
 
@@ -77,7 +77,7 @@ def plan(
     restored = restore(Run.open(run, runs_dir), driver, settings)
     filtered = any(v is not None for v in restored.config.filters().values())
     current = fetch(driver, settings) if filtered else None  # held products and facts: the whole graph
-    return plan_restored(restored, top_k, segments, rule_list, current)
+    return plan_restored(restored, top_k, segments, rule_list, current, parents=_parents(driver, settings, restored))
 
 
 def plan_newcomers(
@@ -100,7 +100,22 @@ def plan_newcomers(
         customers = [r["customerId"] for r in read(driver, settings, "writeback/customers_without_set")]
     projection = run.projection()
     segment_of = {} if projection is None else dict(zip(projection["customerId"], projection["segment"].astype(int)))
-    return plan_restored(restored, top_k, rules=rules, newcomers=Newcomers(set(customers), segment_of))
+    return plan_restored(
+        restored,
+        top_k,
+        rules=rules,
+        newcomers=Newcomers(set(customers), segment_of),
+        parents=_parents(driver, settings, restored),
+    )
+
+
+def _parents(driver: neo4j.Driver, settings: Settings, restored: Restored) -> dict | None:
+    """``{customerId: (parentId, parentName)}`` of the graph's consolidation tree, for the group
+    reasons; None when the run's data has no corporate groups."""
+    if group_codes(restored.data.tables.customers) is None:
+        return None
+    records = read(driver, settings, "writeback/group_parents")
+    return {r["customerId"]: (r["parentId"], r["parentName"]) for r in records}
 
 
 def plan_restored(
@@ -110,17 +125,20 @@ def plan_restored(
     rules: list | None = None,
     current: GraphTables | None = None,
     newcomers: Newcomers | None = None,
+    parents: dict | None = None,
 ) -> Plan:
     """:func:`plan` for a run already restored (no database needed): ``rules`` as :func:`load_rules` gives them.
 
     ``current``: the whole graph's tables when the run was trained on a window or a filter
     (held products and facts then come from it); None when the run's export is the whole graph.
     ``newcomers``: plan for those customers only, in the run's segments (:func:`plan_newcomers`).
+    ``parents``: the graph's consolidation tree (``{customerId: (parentId, parentName)}``), for
+    reasons that cite a customer's corporate group; None: no group reasons.
     """
     rule_list = rules or []
     data = restored.data
     graph, scores, embeddings = _score_everything(restored)
-    held, customers, products = _current(data, current)
+    held, customers, products, groups = _current(data, current)
     wanted = np.ones(len(held), dtype=bool)
     source = np.full(len(held), "model", dtype=object)
     if newcomers is not None:
@@ -128,12 +146,18 @@ def plan_restored(
         empty = wanted & ~held.any(1)
         scores = _segment_popularity(scores, held, peer_groups(customers), empty)
         source[empty] = "segment popularity"
-    excluded_by = exclusions(rule_list, customers, products)
+    excluded_by = exclusions(rule_list, customers, products, groups)
     k = min(top_k, data.n_products)
-    warnings = missing_facts(rule_list, customers, products)
+    warnings = missing_facts(rule_list, customers, products, groups)
     planned_for = {name: m[wanted] for name, m in excluded_by.items()}  # the figures: of the customers planned for
     impacts, swallowed = impact(
-        rule_list, planned_for, held[wanted], k, customers[wanted].reset_index(drop=True), products
+        rule_list,
+        planned_for,
+        held[wanted],
+        k,
+        customers[wanted].reset_index(drop=True),
+        products,
+        groups[wanted].reset_index(drop=True),
     )
     values, picks = _top_k(scores, held, excluded_by, k)
     picks[~wanted] = -1  # no reasons worked out for customers not planned for
@@ -146,7 +170,8 @@ def plan_restored(
     else:
         seg, segment_props = _join_segments(embeddings, data.encoders.customer_ids, newcomers.segment_of), []
     attended = explain.attention(restored.model, graph).numpy()
-    why = explain.reasons(picks, held, attended, seg.labels, *_facts(customers, products, data.encoders.product_ids))
+    tree = _groups(customers, parents, (current or data.tables).interactions, data.encoders.product_ids)
+    why = explain.reasons(picks, held, attended, seg.labels, *_facts(customers, products, data), groups=tree)
     rows = _rows(data.encoders, wanted, seg.labels, source, values, picks, why, restored.run_id)
     return Plan(
         restored.run,
@@ -163,8 +188,16 @@ def plan_restored(
     )
 
 
-def _facts(customers: pd.DataFrame, products: pd.DataFrame, product_ids: list[str]) -> tuple:
+def _groups(customers: pd.DataFrame, parents: dict | None, interactions: pd.DataFrame, product_ids: list):
+    """The corporate groups the reasons cite (:func:`explain.group_structure`); None without groups."""
+    if parents is None or group_codes(customers) is None:
+        return None
+    return explain.group_structure(customers, parents, interactions, product_ids)
+
+
+def _facts(customers: pd.DataFrame, products: pd.DataFrame, data) -> tuple:
     """What :func:`explain.reasons` reads of the graph besides the picks: industries, peer groups, products."""
+    product_ids = data.encoders.product_ids
     industry = _text(customers["industry"])
     peers = (_text(customers["customerType"]).astype(object) + "|" + industry.astype(object)).astype(str)
     return industry, peers, product_ids, _text(products["productType"]).tolist()
@@ -203,23 +236,26 @@ def _rows(
     ]
 
 
-def _current(data, current: GraphTables | None) -> tuple[np.ndarray, pd.DataFrame, pd.DataFrame]:
-    """``(held [customers, products], customer facts, product facts)`` in model order, from ``current`` if given."""
+def _current(data, current: GraphTables | None) -> tuple[np.ndarray, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """``(held [customers, products], customer facts, product facts, group facts)`` in model order,
+    from ``current`` if given; the group facts from every member, in the run's filter or not."""
     if current is None:
-        return (
-            data.everything.held().numpy(),
-            data.customers(),
-            data.products(),
-        )
+        customers = data.customers()
+        return data.everything.held().numpy(), customers, data.products(), group_facts(customers)
     enc = data.encoders
     c = enc.customer_index(current.interactions["customerId"])
     p = enc.product_index(current.interactions["productId"])
     keep = (c >= 0) & (p >= 0)
     held = np.zeros((len(enc.customer_ids), len(enc.product_ids)), dtype=bool)
     held[c[keep], p[keep]] = True
+    everyone = current.customers.reset_index(drop=True)
+    position = pd.Series(np.arange(len(everyone)), index=everyone["customerId"])
+    at = position.reindex(enc.customer_ids).to_numpy()
+    groups = group_facts(everyone).reindex(at).reset_index(drop=True)  # NaN rows: not in the graph any more
+    groups[["exposureKnown", "riskRatingKnown"]] = groups[["exposureKnown", "riskRatingKnown"]].fillna(False)
     customers = current.customers.set_index("customerId").reindex(enc.customer_ids).reset_index()
     products = current.products.set_index("productId").reindex(enc.product_ids).reset_index()
-    return held, customers, products
+    return held, customers, products, groups
 
 
 def _score_everything(restored: Restored) -> tuple:

@@ -1,5 +1,6 @@
 // Erasure: delete customers, their transactions and every relationship either has (USES,
-// RECOMMENDED, IN_SEGMENT, the context links). $customerIds. One row per customer found.
+// RECOMMENDED, IN_SEGMENT, the context links). $customerIds. One row per customer found,
+// with its name (a hierarchy file's), which other customers' group reasons may cite.
 UNWIND $customerIds AS id
 MATCH (c:Customer {customerId: id})
 CALL (c) {
@@ -7,5 +8,6 @@ CALL (c) {
   DETACH DELETE t
   RETURN count(t) AS transactions
 }
+WITH c, id, transactions, c.name AS name
 DETACH DELETE c
-RETURN id AS customerId, transactions
+RETURN id AS customerId, transactions, name

@@ -9,6 +9,7 @@ CREATE CONSTRAINT product_category_name IF NOT EXISTS FOR (n:ProductCategory) RE
 CREATE CONSTRAINT regulation_name IF NOT EXISTS FOR (n:Regulation) REQUIRE n.name IS UNIQUE;
 CREATE INDEX transaction_id IF NOT EXISTS FOR (t:Transaction) ON (t.transactionId);
 CREATE INDEX transaction_date IF NOT EXISTS FOR (t:Transaction) ON (t.date);
+CREATE INDEX customer_group IF NOT EXISTS FOR (c:Customer) ON (c.ultimateParentId);
 CREATE CONSTRAINT segment_key IF NOT EXISTS FOR (s:Segment) REQUIRE s.segmentKey IS UNIQUE;
 CREATE CONSTRAINT wbgraph_lock IF NOT EXISTS FOR (l:WbgraphLock) REQUIRE l.name IS UNIQUE;
 CREATE CONSTRAINT wbgraph_ingest IF NOT EXISTS FOR (i:WbgraphIngest) REQUIRE i.fingerprint IS UNIQUE;

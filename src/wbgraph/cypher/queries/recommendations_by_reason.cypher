@@ -1,7 +1,8 @@
 // Which recommendations does one kind of reason justify, and how strongly? Beside the
 // sentences, each customer keeps its reasons as data, parallel lists with one entry per
 // reason of its set: recommendationReasonRanks (the rank it explains), recommendationReasonKinds
-// ('together': often taken together with a product the customer uses, cited in
+// ('group': used in its corporate group, its parent cited, else its ultimate parent;
+// 'together': often taken together with a product the customer uses, cited in
 // recommendationReasonCites; 'similar': adopted by similar customers, its segment and
 // industry cited; 'peers': held by customers of its type and industry),
 // recommendationReasonShares (the share of them holding the recommended product) and
