@@ -44,7 +44,7 @@ def one_seed(rows: int, seed: int, epochs: int | None, folder: Path, variants: l
     write(generated, folder / "rows.csv", folder / "truth.json", folder / "groups.csv")
     stakes = check_hierarchy(folder / "groups.csv")
     tables = tables_from_rows(validate(folder / "rows.csv").rows, hierarchy=stakes.rows)
-    out = {"seed": seed, "rows": rows}
+    out, model_per = {"seed": seed, "rows": rows}, {}
     for variant in variants:
         ignore = VARIANTS[variant]
         config = TrainConfig(ignore=ignore) if epochs is None else TrainConfig(ignore=ignore, epochs=epochs)
@@ -59,10 +59,13 @@ def one_seed(rows: int, seed: int, epochs: int | None, folder: Path, variants: l
         grouped = tables.customers.set_index("customerId")[GROUP_KEY].reindex(data.encoders.customer_ids).notna()
         mask = torch.tensor(grouped.to_numpy(), dtype=torch.bool)
         test, held = data.test.answers(), data.test.held()
+        model_per[variant] = per_customer(methods["model"], test, held, 10, ())[METRIC]
         best = best_on_validation({n: f.validation for n, f in baselines.items()}, METRIC)
         out[variant] = {
             "seconds": round(seconds, 1),
             "mix": fitted.model.mix.tolist(),
+            "groupWeight": float(fitted.model.group_weight),
+            "groupWeightsOnValidation": fitted.val.get("groupWeights"),
             "val": fitted.val.get(METRIC),
             "bestOnValidation": best,
             "all": {n: ranking_metrics(s, test, held)[METRIC] for n, s in methods.items()},
@@ -73,6 +76,8 @@ def one_seed(rows: int, seed: int, epochs: int | None, folder: Path, variants: l
                 seed=seed,
             ),
         }
+    if len(model_per) == 2:  # the same test customers: the group structure's gain, paired
+        out["groupsVsWithout"] = bootstrap_difference(model_per["groups"], model_per["without"], seed=seed)
     return out
 
 
@@ -95,7 +100,8 @@ def main() -> int:
         best = g["bestOnValidation"]
         print(
             f"seed {r['seed']}: {METRIC} with groups {g['all']['model']:.4f}, without {w['all']['model']:.4f} "
-            f"({g['all']['model'] / w['all']['model']:.3f}x); best baseline on validation {best} "
+            f"({g['all']['model'] / w['all']['model']:.3f}x, {r['groupsVsWithout']}; group weight "
+            f"{g['groupWeight']}); best baseline on validation {best} "
             f"{g['all'][best]:.4f} ({g['all']['model'] / g['all'][best]:.3f}x, {g['vsBest']}); "
             f"oracle {g['all']['oracle']:.4f}; in groups: with {g['inGroups']['model']:.4f}, "
             f"without {w['inGroups']['model']:.4f}, {best} {g['inGroups'][best]:.4f}"

@@ -201,19 +201,23 @@ def test_a_run_on_a_graph_with_groups_links_members_to_their_groups_holdings_and
     made = cli("generate", "--rows", "3000", "--seed", "4", "--output", str(rows), "--groups", str(groups), "--json")
     assert json.loads(made.output)["hierarchyRows"] > 0
     assert cli("ingest", str(rows), "--hierarchy", str(groups), "--silent").exit_code == 0
-    trained = cli("train", "--epochs", "3", "--runs-dir", str(runs), "--json")
-    assert trained.exit_code == 0, trained.output
-    run = runs / json.loads(trained.output)["runId"]
-    assert json.loads((run / "encoders.json").read_text())["groups"]  # the model reads the group edges
     threshold = empty_db.execute_query(  # the median group's exposure: a rule that excludes some
         "MATCH (c:Customer) WHERE c.ultimateParentId IS NOT NULL AND c.client IS NULL "
         "WITH c.ultimateParentId AS g, sum(c.exposure) AS e RETURN percentileCont(e, 0.5) AS x"
     ).records[0]["x"]
     rules = tmp_path / "group-rules.toml"
     rules.write_text(GROUP_RULES.replace("THRESHOLD", repr(float(threshold))))
-    written = cli("writeback", "--runs-dir", str(runs), "--rules", str(rules), "--silent", "--json")
-    assert written.exit_code == 0, written.output
-    excluded = {r["rule"]: r["excluded"] for r in json.loads(written.output)["rules"]}
+    # the scheduled refresh: the hierarchy again (nothing changes), train, evaluate, write back
+    refreshed = cli(
+        "run", "--hierarchy", str(groups), "--epochs", "3", "--no-gate", "--rules", str(rules),
+        "--runs-dir", str(runs), "--silent", "--json",
+    )  # fmt: skip
+    assert refreshed.exit_code == 0, refreshed.output
+    summary = json.loads(refreshed.output)
+    assert summary["ingest"]["hierarchy"]["read"] == json.loads(made.output)["hierarchyRows"]
+    run = runs / summary["runId"]
+    assert json.loads((run / "encoders.json").read_text())["groups"]  # the model reads the group edges
+    excluded = {r["rule"]: r["excluded"] for r in summary["writeback"]["rules"]}
     assert excluded["no-lending-risky-groups"] > 0 and excluded["no-loans-big-groups"] > 0, excluded
     broken = empty_db.execute_query(BROKEN_GROUP_RULES, x=float(threshold)).records[0]
     assert (broken["riskyLending"], broken["bigLoans"], broken["checked"] > 0) == (0, 0, True)

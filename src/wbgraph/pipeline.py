@@ -174,6 +174,7 @@ def run(
     files: Sequence[str | Path] = (),
     *,
     mapping: str | Path | None = None,
+    hierarchy: str | Path | None = None,
     max_rejects: int | None = None,
     config: TrainConfig | None = None,
     require_beat: Sequence[str] | None = DEFAULT_GATE,
@@ -186,7 +187,8 @@ def run(
     runs_dir: str | Path | None = None,
     progress: Progress = SILENT,
 ) -> RunResult:
-    """Ingest ``files`` (none: train on what the graph holds), train, evaluate with the gate
+    """Ingest ``files`` and ``hierarchy`` (a file of who owns whom, as ``ingest --hierarchy``;
+    none of either: train on what the graph holds), train, evaluate with the gate
     (``require_beat``: the model must beat these baselines on ``metric`` by ``margin``, with
     evidence; None or empty: no gate), and write back only when the gate passed.
 
@@ -214,12 +216,11 @@ def run(
     stage = "lock"
     try:
         with writer_lock(driver, settings, "run", progress):
-            if files:
+            if files or hierarchy:
                 stage = "ingest"
                 with phases(stage):
-                    result.ingest = ingest(
-                        driver, settings, list(files), mapping=mapping, max_rejects=max_rejects, progress=progress
-                    )
+                    inputs = dict(hierarchy=hierarchy, mapping=mapping, max_rejects=max_rejects)
+                    result.ingest = ingest(driver, settings, list(files), progress=progress, **inputs)
             stage = "train"
             with phases(stage):
                 result.training = train(driver, settings, config, runs_dir=runs_dir, progress=progress)

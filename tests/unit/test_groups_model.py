@@ -87,3 +87,47 @@ def test_the_boosted_tree_reads_the_share_of_the_group_holding_each_candidate(gr
     plain = prepare_tables(grouped_tables, ignore=(GROUP_KEY,))
     without, _, _ = boosted.pair_features(plain.test, plain.side(0), 10.0, np.unique(plain.test.customer))
     assert "groupShare" not in without
+
+
+def test_the_group_part_adds_the_groups_holdings_in_spreads_at_the_weight_validation_chose(grouped_tables):
+    from wbgraph.gnn.model import mixed, with_group
+    from wbgraph.gnn.scoring import GROUP_WEIGHTS
+
+    scores = torch.tensor([[1.0, 2.0, 3.0], [5.0, 5.0, 5.0]])
+    group = torch.tensor([[1.0, 0.0, 0.0], [0.5, 0.0, 0.0]])
+    out = with_group(scores, group, 2.0)
+    assert out[0].tolist() == [3.0, 2.0, 3.0]  # + 2 spreads (a standard deviation of 1) x all of the group
+    assert out[1].tolist() == [5.0, 5.0, 5.0]  # no spread, nothing added: the weight is relative to the scores
+    assert with_group(scores, None, 2.0) is scores and with_group(scores, group, 0.0) is scores
+    data = prepare_tables(grouped_tables)
+    trained = fit(data, TrainConfig(epochs=2, hidden=8, refit=False, gat_task="mask"))
+    weight, tried = float(trained.model.group_weight), trained.val["groupWeights"]
+    assert sorted(map(float, tried)) == list(GROUP_WEIGHTS) and tried[str(weight)] == max(tried.values())
+    gat, channel, _ = trained.model.parts(data.test_graph)
+    served = with_group(mixed(gat, channel, trained.model.mix), trained.model.group_of(data.test_graph), weight)
+    assert torch.allclose(trained.model.score_all(data.test_graph)[0], served)
+
+
+def test_a_newcomer_that_holds_nothing_inherits_what_its_group_holds(grouped_tables, tmp_path):
+    import dataclasses
+
+    from wbgraph.gnn.restore import Restored
+    from wbgraph.runs import Run
+    from wbgraph.writeback.plan import Newcomers, plan_restored
+
+    customers = grouped_tables.customers
+    group = customers[GROUP_KEY].value_counts().index[0]  # the largest group
+    members = set(customers.loc[customers[GROUP_KEY] == group, "customerId"])
+    newcomer = customers[customers["customerId"].isin(members)].head(1).assign(customerId="NEW-1")
+    tables = dataclasses.replace(grouped_tables, customers=pd.concat([customers, newcomer], ignore_index=True))
+    data = prepare_tables(tables)
+    config = TrainConfig(epochs=1, hidden=8, refit=False, gat_task="mask")
+    fitted = fit(data, config)
+    run = Run.create(tmp_path, "20261205-000000-s0", fitted.model, data.encoders, config, {"history": []})
+    planned = plan_restored(Restored(run, config, data, fitted.model), top_k=3, newcomers=Newcomers({"NEW-1"}, {}))
+    (row,) = planned.rows
+    holders = tables.interactions[tables.interactions["customerId"].isin(members)]
+    counts = holders.groupby("productId")["customerId"].nunique().sort_values(ascending=False)
+    assert row["source"] == "group popularity"
+    picks = [r["productId"] for r in row["recommendations"]]
+    assert [counts[p] for p in picks] == counts.iloc[:3].tolist()  # the products most of its group holds

@@ -613,7 +613,8 @@ def test_each_part_keeps_its_own_best_epoch_and_validation_then_chooses_their_mi
     assert fitted.model.mix.tolist() == list(mix)  # the best mix of the kept parts
     assert fitted.val["ndcg@10"] == pytest.approx(figures["ndcg@10"], abs=1e-6)
     parts = fitted.test["parts"]
-    assert set(parts) == {"mix", "gatAlone", "channelAlone", "channelShare"} and 0 <= parts["channelShare"] <= 1
+    assert set(parts) == {"mix", "gatAlone", "channelAlone", "channelShare", "groupWeight"}
+    assert 0 <= parts["channelShare"] <= 1 and parts["groupWeight"] == 0.0  # no corporate groups here
     without = fit(data, TrainConfig(epochs=5, hidden=16, channel=False))
     assert "parts" not in without.test and not without.model.channel
 

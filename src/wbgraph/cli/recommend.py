@@ -26,7 +26,8 @@ def recommend(
 
     A customer no writeback has reached yet (a newcomer since the last one) is scored now
     by the serving run from its attributes and holdings, without retraining, under the
-    shipped eligibility rules (by segment popularity while it holds nothing); that reads
+    shipped eligibility rules (while it holds nothing, by what its corporate group holds,
+    else by segment popularity); that reads
     the whole graph once, so it takes seconds. An unknown customer is an error (exit 8).
     With --group, its corporate group follows (wbgraph ingest --hierarchy): the ownership
     tree, what each entity uses and is recommended, and the customer's white space, the
@@ -61,8 +62,12 @@ def echo_recommendations(result: dict, explain: bool) -> None:
     segment = f", segment {result['segment']}" if result.get("segment") is not None else ""
     facts = ", ".join(str(result[k]) for k in ("customerType", "industry", "location") if result.get(k) is not None)
     click.echo(f"{result['customerId']} ({facts or 'no attributes'}{segment})")
-    if result.get("source") in ("model", "segment popularity"):
-        how = "by the model" if result["source"] == "model" else "by segment popularity: it holds nothing yet"
+    if result.get("source") in ("model", "segment popularity", "group popularity"):
+        how = {
+            "model": "by the model",
+            "segment popularity": "by segment popularity: it holds nothing yet",
+            "group popularity": "by what its corporate group holds: it holds nothing yet",
+        }[result["source"]]
         click.echo(f"  (a newcomer: scored now by run {result['runId']}, {how}; not written back yet)")
     if not result["recommendations"]:
         click.echo("  no recommendations yet: run `wbgraph train` and `wbgraph writeback`")

@@ -28,6 +28,11 @@ if TYPE_CHECKING:
 
 @click.command(name="run")
 @click.argument("files", nargs=-1, type=click.Path(path_type=Path))
+@click.option(
+    "--hierarchy",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="A file of who owns whom, loaded after FILES (as `wbgraph ingest --hierarchy`): corporate groups.",
+)
 @mapping_option
 @max_rejects_option
 @click.option(
@@ -80,6 +85,7 @@ if TYPE_CHECKING:
 def run(
     obj,
     files: tuple[Path, ...],
+    hierarchy: Path | None,
     mapping: Path | None,
     max_rejects: int | None,
     config_file: str | None,
@@ -116,6 +122,7 @@ def run(
     Example:
         wbgraph run extract.csv --require-beat popularity,EASE --json > refresh.json
         wbgraph run holdings.csv --protocol asof --horizon 1m --k 7 --metric map@7
+        wbgraph run extract.csv --hierarchy groups.csv
     """
     from ..config import TrainConfig, rules_file, train_config_file
     from ..pipeline import run as library
@@ -132,6 +139,7 @@ def run(
                 settings,
                 files,
                 mapping=mapping,
+                hierarchy=hierarchy,
                 max_rejects=max_rejects,
                 config=config,
                 require_beat=[] if no_gate else require_beat,

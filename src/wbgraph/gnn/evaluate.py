@@ -92,7 +92,11 @@ def evaluate(
         with torch.no_grad():
             gat, channel, _ = model.parts(data.test_graph)
         methods |= {GAT_PART: gat, CHANNEL_PART: channel}
-        mix = {"mix": model.mix.tolist(), "channelShare": channel_share(gat, channel, model.mix)}
+        mix = {
+            "mix": model.mix.tolist(),
+            "channelShare": channel_share(gat, channel, model.mix),
+            "groupWeight": float(model.group_weight),
+        }
     result = compare(
         restored.run_id,
         methods,

@@ -27,7 +27,7 @@ from .memory import (
     sample_rows,
 )
 from .model import HeteroGATRecommender, bpr_loss, rows_of
-from .scoring import PARTS, scored, validate
+from .scoring import PARTS, choose_group_weight, scored, validate
 
 
 @dataclass
@@ -188,7 +188,11 @@ class Training:
         self.stopping.restore(model)
         _val, mix, _alone = validate(model, graph, self.choose_on, held, self.batches.customers)
         model.mix = torch.tensor(mix, device=self.device)
+        weight, tried = choose_group_weight(model, graph, self.choose_on, held, self.batches.customers)
+        model.group_weight = torch.tensor(weight, device=self.device)
         val = scored(model, graph, self.val_relevant, held, self.batches.customers)
+        if tried:  # what each weight of the group part gave on validation, for metrics.json
+            val["groupWeights"] = {str(w): round(v, 6) for w, v in tried.items()}
         best = max(self.stopping.epoch.values())
         return Fitted(
             model, self.history, best, val, {}, str(self.device), self.batches.describe(), 0, dict(self.stopping.epoch)
@@ -220,6 +224,7 @@ def finish(data: Prepared, config: TrainConfig, chosen: Fitted, progress: Progre
     refit_epochs = max(used.values()) if config.refit else 0
     if config.refit:
         model = _refit(data, config, used, model.mix, device, batches, progress)
+        model.group_weight = chosen.model.group_weight.clone().to(device)
         for part in chosen.part_epochs.keys() - used.keys():  # left out of the mix: not refitted, kept as chosen
             model.load_state_dict(chosen.model.part_state(part), strict=False)
     test_graph = data.test_graph.to(device)

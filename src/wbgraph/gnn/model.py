@@ -10,7 +10,7 @@ from torch import nn
 from torch_geometric.nn import GATv2Conv, HeteroConv
 from torch_geometric.utils import softmax as softmax_per_node
 
-from ..graphmodel import REV_USES_EDGE, USES_EDGE
+from ..graphmodel import GROUP_USES_EDGE, REV_USES_EDGE, USES_EDGE
 
 SCORED = ("customer", "product")  # the node types a score reads
 CO_ADOPTED = ("product", "co_adopted", "product")  # EASE's item-item weights: the item channel's edges
@@ -116,6 +116,8 @@ class HeteroGATRecommender(nn.Module):
             self.log_temperature = nn.Parameter(torch.empty(()))
         # how the two parts are mixed: (GAT, item channel), chosen on validation by training
         self.register_buffer("mix", torch.tensor([1.0, 1.0 if channel else 0.0]))
+        # the group part's weight (with_group): chosen on validation after the mix, 0 without groups
+        self.register_buffer("group_weight", torch.tensor(0.0))
         self.reset_parameters()
 
     @classmethod
@@ -276,6 +278,23 @@ class HeteroGATRecommender(nn.Module):
             x_dict, edge_attr, plan = x_dict | {"customer": x_dict["customer"][customers]}, edge_attr[keep], None
         return self.channel_scores(x_dict, edge_index, edge_attr, co.edge_index, co.edge_weight, n_products, plan)
 
+    def group_of(self, graph: HeteroData, customers: torch.Tensor | None = None) -> torch.Tensor | None:
+        """The group part: ``[customers, products]``, the share of the rest of each customer's
+        corporate group holding each product (0 alone), read off ``graph``'s group edges (the
+        holdings known when the graph's question is asked); None when the graph has no groups.
+        ``customers``: only these customers' rows, in this order."""
+        if GROUP_USES_EDGE not in graph.edge_types:
+            return None
+        edges = graph[GROUP_USES_EDGE]
+        n_c, n_p = graph["customer"].num_nodes, graph["product"].num_nodes
+        edge_index, share = edges.edge_index, edges.edge_attr[:, 0]
+        if customers is not None:
+            keep, edge_index = rows_of(edge_index, customers, n_c)
+            share, n_c = share[keep], len(customers)
+        out = torch.zeros(n_c, n_p, device=share.device)
+        out[edge_index[0], edge_index[1]] = share
+        return out
+
     def parts(self, graph: HeteroData) -> tuple[torch.Tensor, torch.Tensor | None, dict]:
         """``(GAT scores, item-channel scores or None, representations)`` over ``graph``."""
         h = self.encode_graph(graph)
@@ -288,17 +307,21 @@ class HeteroGATRecommender(nn.Module):
     def score_all(self, graph: HeteroData) -> tuple[torch.Tensor, dict]:
         """``([customers, products] scores, representations)`` over ``graph``, in evaluation mode.
 
-        The scores are ``mix[0] * GAT + mix[1] * item channel``, with the mix training chose.
+        The scores are ``mix[0] * GAT + mix[1] * item channel``, with the mix training chose,
+        plus the group part at the weight training chose (:func:`with_group`).
         """
         self.eval()
         gat, channel, h = self.parts(graph)
-        if channel is None:
-            return gat, h
-        return mixed(gat, channel, self.mix), h
+        scores = gat if channel is None else mixed(gat, channel, self.mix)
+        return with_group(scores, self.group_of(graph), self.group_weight), h
 
     def part_state(self, part: str) -> dict:
         """A copy of one part's weights (``gat`` or ``channel``, :func:`part_of`): each part stops on its own."""
-        return {k: v.detach().clone() for k, v in self.state_dict().items() if k != "mix" and part_of(k) == part}
+        return {
+            k: v.detach().clone()
+            for k, v in self.state_dict().items()
+            if k not in ("mix", "group_weight") and part_of(k) == part
+        }
 
     def __repr__(self) -> str:
         return f"{self.__class__.__name__}(hidden={self.hidden}, heads={self.heads}, layers={self.layers})"
@@ -414,6 +437,16 @@ def mixed(gat: torch.Tensor, channel: torch.Tensor, mix: torch.Tensor) -> torch.
     if mix[1] != 0:
         out = out + mix[1] * channel
     return out
+
+
+def with_group(scores: torch.Tensor, group: torch.Tensor | None, weight: torch.Tensor | float) -> torch.Tensor:
+    """``scores`` plus the group part: ``weight`` x each customer's spread of ``scores`` (their
+    standard deviation over products) x the share of the rest of its group holding the product.
+    In spreads, the weight means the same whatever the scale of the scores (the refit's or not);
+    a customer alone, or a weight of 0, keeps its scores."""
+    if group is None or float(weight) == 0:
+        return scores
+    return scores + float(weight) * scores.std(dim=1, keepdim=True) * group
 
 
 def channel_share(gat: torch.Tensor, channel: torch.Tensor, mix: torch.Tensor) -> float:

@@ -79,6 +79,7 @@ def load_model(run: Run, data: Prepared, config: TrainConfig | None = None) -> H
     if "product_bias" in state:
         trained["product"] = state["product_bias"].shape[0]
     model = HeteroGATRecommender.for_graph(graph, config, num_nodes=trained)
+    state.setdefault("group_weight", model.group_weight.clone())  # a run from before the group part: 0
     run.guard(WEIGHTS, lambda: model.load_state_dict(state))
     model.grow({t: graph[t].num_nodes for t in graph.node_types})
     return model

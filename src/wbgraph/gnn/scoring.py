@@ -1,7 +1,10 @@
 """The model's figures on a question: each mix of its two parts, and each part alone.
 
 Validation scores every mix of :data:`MIXES` each epoch and keeps the best; the test part is
-scored once, at the mix validation chose (:func:`scored`).
+scored once, at the mix validation chose (:func:`scored`). On a graph with corporate groups,
+the group part (what the rest of the customer's group holds, :func:`~.model.with_group`) is
+added at the weight of :data:`GROUP_WEIGHTS` that validation chooses once the parts are
+trained and mixed (:func:`choose_group_weight`).
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from .memory import (
     batch_subgraph,
 )
 from .metrics import Answered, RankedRows
-from .model import CO_ADOPTED, HeteroGATRecommender, channel_share, mixed
+from .model import CO_ADOPTED, HeteroGATRecommender, channel_share, mixed, with_group
 
 PARTS = ("gat", "channel")  # the order of a mix's weights
 
@@ -26,11 +29,15 @@ ALONE = ((1.0, 0.0), (0.0, 1.0))  # each part alone: scored every epoch, each pa
 MIXES = ((1.0, 0.0), (1.0, 0.5), (1.0, 1.0), (1.0, 2.0), (0.0, 1.0))  # (GAT part, item channel)
 
 
+GROUP_WEIGHTS = (0.0, 0.25, 0.5, 1.0, 2.0, 4.0)  # the group part's, in spreads of the mixed scores
+
+
 @torch.no_grad()
 def parts_by_rows(
     model: HeteroGATRecommender, graph: HeteroData, relevant: torch.Tensor, rows_per_chunk: int
 ) -> Iterator[tuple]:
-    """``(rows, GAT scores, item-channel scores or None)`` a block of customers at a time, on the model's device.
+    """``(rows, GAT scores, item-channel scores or None, group part or None)`` a block of customers
+    at a time, on the model's device.
 
     All customers in one block when ``rows_per_chunk`` covers them (the full-batch case),
     else only the customers with something ``relevant``, ``rows_per_chunk`` at a time, from
@@ -45,6 +52,7 @@ def parts_by_rows(
             torch.arange(n_c),
             model.score(h["customer"], h["product"]),
             model.channel_of(graph) if has_channel else None,
+            model.group_of(graph),
         )
         return
     device = graph["customer"].x.device
@@ -54,7 +62,8 @@ def parts_by_rows(
         rows = wanted[start : start + rows_per_chunk]
         on = rows.to(device)
         channel = model.channel_of(graph, on) if has_channel else None
-        yield rows, model.score(h["customer"][start : start + len(rows)], h["product"]), channel
+        gat = model.score(h["customer"][start : start + len(rows)], h["product"])
+        yield rows, gat, channel, model.group_of(graph, on)
 
 
 def validate(
@@ -62,7 +71,7 @@ def validate(
 ) -> tuple:
     """``(figures, mix, NDCG@10 of each part alone)`` of the model's best mix of its parts on validation."""
     tried = {}
-    for block, gat, channel in parts_by_rows(model, graph, relevant, rows):
+    for block, gat, channel, _group in parts_by_rows(model, graph, relevant, rows):
         answered = Answered(relevant[block].to(gat.device), held[block].to(gat.device))  # ranked where scored
         gat = answered.masked(gat)  # the rows and the mask found once: every mix of them is masked too
         channel = answered.masked(channel) if channel is not None else None
@@ -76,6 +85,25 @@ def validate(
     return figures[mix], mix, {"gat": figures[(1.0, 0.0)]["ndcg@10"], "channel": figures[(0.0, 1.0)]["ndcg@10"]}
 
 
+def choose_group_weight(
+    model: HeteroGATRecommender, graph: HeteroData, relevant: torch.Tensor, held: torch.Tensor, rows: int
+) -> tuple[float, dict]:
+    """``(weight, NDCG@10 on validation of each weight of GROUP_WEIGHTS)``: the group part's
+    weight beside the model's mix (ties go to the smaller); ``(0.0, {})`` without groups."""
+    tried = {}
+    for block, gat, channel, group in parts_by_rows(model, graph, relevant, rows):
+        if group is None:
+            return 0.0, {}
+        answered = Answered(relevant[block].to(gat.device), held[block].to(gat.device))
+        scores = gat if channel is None else mixed(gat, channel, model.mix)
+        for weight in GROUP_WEIGHTS:
+            tried.setdefault(weight, RankedRows(10)).add_answered(
+                answered.masked(with_group(scores, group, weight)), answered
+            )
+    figures = {w: ranked.figures(relevant.shape[1], ks=(10,))["ndcg@10"] for w, ranked in tried.items()}
+    return max(GROUP_WEIGHTS, key=lambda w: (figures[w], -w)), figures
+
+
 def scored(
     model: HeteroGATRecommender,
     graph: HeteroData,
@@ -86,13 +114,14 @@ def scored(
 ) -> dict:
     """The model's figures (its chosen mix) on ``relevant``.
 
-    With ``parts``: each part's figures alone and the channel's share of the ranking.
+    With ``parts``: each part's figures alone, the channel's share of the ranking and the group
+    part's weight.
     """
     mixed_rows, gat_rows, channel_rows, shares, counted = RankedRows(), RankedRows(), RankedRows(), 0.0, 0
-    for block, gat, channel in parts_by_rows(model, graph, relevant, rows):
+    for block, gat, channel, group in parts_by_rows(model, graph, relevant, rows):
         answers, seen = relevant[block].to(gat.device), known[block].to(gat.device)  # ranked where scored
         scores = gat if channel is None else mixed(gat, channel, model.mix.cpu())
-        mixed_rows.add(scores, answers, seen)
+        mixed_rows.add(with_group(scores, group, model.group_weight), answers, seen)
         if parts and channel is not None:
             gat_rows.add(gat, answers, seen)
             channel_rows.add(channel, answers, seen)
@@ -106,6 +135,7 @@ def scored(
             "gatAlone": headline(gat_rows.figures(n_items)),
             "channelAlone": headline(channel_rows.figures(n_items)),
             "channelShare": shares / counted,
+            "groupWeight": float(model.group_weight),
         }
     return out
 

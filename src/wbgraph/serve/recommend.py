@@ -43,7 +43,8 @@ def recommend(
     serving run (:meth:`wbgraph.runs.Run.serving`) from its attributes and holdings, without
     retraining, under the shipped eligibility rules; one that holds nothing yet by segment
     popularity. That exports the graph once: seconds, not milliseconds. ``source`` says which:
-    ``graph``, ``model`` or ``segment popularity``; ``runId`` the run.
+    ``graph``, ``model``, ``group popularity`` (it holds nothing, its group does) or
+    ``segment popularity``; ``runId`` the run.
 
     ``group``: add the customer's corporate group (``group``: :func:`wbgraph.serve.group.group_of`),
     every entity's products and stored recommendations and the customer's white space.

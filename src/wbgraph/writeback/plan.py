@@ -22,7 +22,7 @@ from sklearn.decomposition import PCA
 
 from ..config import Settings
 from ..db import read
-from ..gnn.data import Encoders, group_codes, peer_groups
+from ..gnn.data import Encoders, group_codes, group_popularity, peer_groups
 from ..gnn.export import GraphTables, fetch
 from ..gnn.memory import pick_device
 from ..gnn.restore import Restored, restore
@@ -91,8 +91,9 @@ def plan_newcomers(
     """The plan for customers without a current set (or for ``customers``), scored by ``run``
     without retraining, over the current graph: customers and products that arrived after
     training included (:func:`wbgraph.gnn.restore.restore` with ``newcomers``). A customer that
-    holds nothing is ranked by segment popularity (what its type-and-industry peers hold)
-    instead. Segments are the run's: a newcomer joins the one whose members' embeddings are
+    holds nothing is ranked by what the rest of its corporate group holds when it belongs to one
+    that holds something, else by segment popularity (what its type-and-industry peers hold).
+    Segments are the run's: a newcomer joins the one whose members' embeddings are
     nearest on average; no Segment node is rewritten.
     """
     restored = restore(run, driver, settings, newcomers=True)
@@ -143,9 +144,7 @@ def plan_restored(
     source = np.full(len(held), "model", dtype=object)
     if newcomers is not None:
         wanted = np.isin(np.array(data.encoders.customer_ids, dtype=object), list(newcomers.customers))
-        empty = wanted & ~held.any(1)
-        scores = _segment_popularity(scores, held, peer_groups(customers), empty)
-        source[empty] = "segment popularity"
+        scores = _holding_nothing(scores, held, customers, wanted & ~held.any(1), source)
     excluded_by = exclusions(rule_list, customers, products, groups)
     k = min(top_k, data.n_products)
     warnings = missing_facts(rule_list, customers, products, groups)
@@ -279,6 +278,37 @@ def _segment_popularity(scores: torch.Tensor, held: np.ndarray, peers: np.ndarra
         popularity = held[members].sum(0) + everyone / (everyone.max() + 1.0)
         out[torch.as_tensor(rows & members)] = torch.as_tensor(popularity, dtype=out.dtype)
     return out
+
+
+def _holding_nothing(
+    scores: torch.Tensor, held: np.ndarray, customers: pd.DataFrame, empty: np.ndarray, source: np.ndarray
+) -> torch.Tensor:
+    """``scores`` with the ``empty`` customers (holding nothing yet) ranked by what the rest of
+    their corporate group holds, else by segment popularity; ``source`` says which, in place."""
+    scores = _segment_popularity(scores, held, peer_groups(customers), empty)
+    source[empty] = "segment popularity"
+    scores, inherits = _group_popularity(scores, held, group_codes(customers), empty)
+    source[inherits] = "group popularity"
+    return scores
+
+
+def _group_popularity(
+    scores: torch.Tensor, held: np.ndarray, group: np.ndarray | None, rows: np.ndarray
+) -> tuple[torch.Tensor, np.ndarray]:
+    """``(scores, which rows inherit)``: the ``rows`` customers whose corporate group holds
+    something ranked by the share of the rest of their group holding each product, ties by
+    the scores they had (segment popularity): a newcomer inherits from its group at once."""
+    if group is None or not rows.any():
+        return scores, np.zeros(len(rows), dtype=bool)
+    shares = group_popularity(torch.as_tensor(held, dtype=torch.float32), group)
+    inherits = rows & (shares.sum(1) > 0).numpy()
+    if inherits.any():
+        scores = scores.clone()
+        at = torch.as_tensor(inherits)
+        below = scores[at] - scores[at].amin(1, keepdim=True)  # 0 .. spread: a tie-break under each share step
+        step = below.amax(1, keepdim=True) + 1.0
+        scores[at] = shares[at].to(scores.dtype) * step * len(held) + below
+    return scores, inherits
 
 
 def _join_segments(embeddings: np.ndarray, customer_ids: list[str], segment_of: dict) -> Segmentation:
