@@ -136,8 +136,10 @@ def free_port() -> int:
 NODES = "MATCH (n) WHERE NOT n:WbgraphIngest AND NOT n:WbgraphLock RETURN labels(n) AS labels, properties(n) AS props"
 RELATIONSHIPS = """
 MATCH (a)-[r]->(b)
-RETURN coalesce(a.customerId, a.productId, a.transactionKey, a.segmentKey, a.name) AS start, type(r) AS type,
-       coalesce(b.customerId, b.productId, b.transactionKey, b.segmentKey, b.name) AS end, properties(r) AS props
+RETURN coalesce(a.customerId, a.productId, a.transactionKey, a.segmentKey, a.offerKey, a.name) AS start,
+       type(r) AS type,
+       coalesce(b.customerId, b.productId, b.transactionKey, b.segmentKey, b.offerKey, b.name) AS end,
+       properties(r) AS props
 """
 INGESTS = """MATCH (i:WbgraphIngest)
 RETURN i.fingerprint AS fingerprint, i.file AS file, i.rows AS rows, i.finishedAt IS NOT NULL AS finished"""
@@ -156,7 +158,7 @@ def graph_dump(settings: Settings) -> dict:
         for r in driver.execute_query(NODES, database_=settings.database).records:
             props = r["props"]
             key = props.get("customerId") or props.get("productId") or props.get("transactionKey")
-            key = key or props.get("segmentKey") or props.get("name") or props.get("runId")
+            key = key or props.get("segmentKey") or props.get("offerKey") or props.get("name") or props.get("runId")
             nodes[(tuple(sorted(r["labels"])), key)] = props
         relationships = {}
         for r in driver.execute_query(RELATIONSHIPS, database_=settings.database).records:

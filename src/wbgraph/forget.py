@@ -1,8 +1,8 @@
 """``wbgraph forget``: erase customers from the graph and from every artefact wbgraph keeps.
 
 A bank must be able to answer an erasure request. For each customer ID this deletes the
-customer node, its transactions and every relationship they have; then removes the
-customer from each run folder in the runs location (the encoders' ID list, the segment
+customer node, its transactions, the offers it received and every relationship they have;
+then removes the customer from each run folder in the runs location (the encoders' ID list, the segment
 projection, the audit files of past writebacks, the top-up records) and from the rejects
 files wbgraph wrote for the files ingested into this database (any rejected row with the
 ID in one of its cells). What it cannot reach is said, not guessed at: the input files
@@ -37,6 +37,7 @@ class ForgetSummary(Summary):
     transactions: int  # transactions deleted with them
     files: list = field(default_factory=list)  # files rewritten without them
     unreachable: list = field(default_factory=list)
+    offers: int = 0  # offers they received (wbgraph outcomes ingest), deleted with them
 
 
 def forget(
@@ -83,6 +84,7 @@ def forget(
         sum(r["transactions"] for r in deleted),
         sorted(set(files)),
         unreachable,
+        sum(r["offers"] for r in deleted),
     )
 
 

@@ -13,6 +13,7 @@ from .forget import forget
 from .generate import generate
 from .ingest import ingest
 from .mapping import mapping
+from .outcomes import outcomes
 from .query import query
 from .recommend import recommend
 from .recommendations import recommendations
@@ -82,6 +83,7 @@ cli.add_command(report)
 cli.add_command(runs)
 cli.add_command(visualize)
 cli.add_command(forget)
+cli.add_command(outcomes)
 
 
 def main() -> None:

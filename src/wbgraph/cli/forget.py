@@ -15,7 +15,7 @@ from .common import bars, confirm, echo_json, json_option, pass_obj, runs_option
 def forget(obj, customer_ids: tuple[str, ...], yes: bool, runs_dir: str | None, silent: bool, as_json: bool) -> None:
     """Erase customers: from the graph, the run folders and the rejects files wbgraph wrote.
 
-    Deletes each customer with its transactions and relationships, removes it from every
+    Deletes each customer with its transactions, offers and relationships, removes it from every
     run folder in the runs location (encoders, segment projection, audit files of past
     writebacks) and from the rejects files of the files ingested into this database, then
     lists what it cannot reach (the input files, Neo4j's transaction logs, dumps, exports).
@@ -34,8 +34,8 @@ def forget(obj, customer_ids: tuple[str, ...], yes: bool, runs_dir: str | None, 
         return
     missing = sorted(set(summary.asked) - set(summary.found))
     click.echo(
-        f"Erased {len(summary.found)} customer(s) and {summary.transactions:,} transactions from the graph"
-        + (f" ({', '.join(missing)} not in it)" if missing else "")
+        f"Erased {len(summary.found)} customer(s), {summary.transactions:,} transactions and "
+        f"{summary.offers:,} offers from the graph" + (f" ({', '.join(missing)} not in it)" if missing else "")
     )
     for path in summary.files:
         click.echo(f"  removed from {path}")

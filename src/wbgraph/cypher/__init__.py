@@ -9,7 +9,7 @@ files in Neo4j Browser and run them with the same ``$parameters``.
 from functools import cache
 from importlib import resources
 
-STAGES = ("db", "loaders", "gnn", "writeback", "serve", "queries")
+STAGES = ("db", "loaders", "gnn", "writeback", "serve", "queries", "outcomes")
 
 
 @cache

@@ -32,10 +32,10 @@ import pandas as pd
 
 from ..config import Settings
 from ..db import read, write
-from ..errors import InputFileError, file_access_error
+from ..errors import InputFileError
 from ..progress import Summary
 from .mapping import HierarchySource
-from .rejects import RejectsFile, default_rejects_path
+from .rejects import RejectsFile, default_rejects_path, first_reasons, read_text_table
 
 COLUMNS = {"child": "Customer ID", "parent": "Parent ID", "share": "Share", "since": "Since", "name": "Parent Name"}
 REQUIRED = ("child", "parent", "share")
@@ -79,7 +79,7 @@ def check_hierarchy(
     (``FILE.rejects.csv``) unless ``rejects`` names another file. ``source``: a mapping's
     ``[hierarchy]``, whose headers and date format the file is read with (default: :data:`COLUMNS`)."""
     path = Path(path)
-    raw = _read(path, encoding)
+    raw = read_text_table(path, encoding, "a hierarchy file")
     headers = source.columns if source is not None else COLUMNS
     missing = [headers[c] for c in REQUIRED if headers[c] not in raw.columns]
     if missing:
@@ -116,17 +116,6 @@ def check_hierarchy(
     return Stakes(path, good.drop(columns="lineNumber").reset_index(drop=True), summary, consolidation_of(good))
 
 
-def _read(path: Path, encoding: str) -> pd.DataFrame:
-    try:
-        if path.name.endswith(".parquet"):
-            return pd.read_parquet(path).astype("string").fillna("").astype(object)
-        return pd.read_csv(path, dtype=str, keep_default_na=False, encoding=encoding)
-    except OSError as e:
-        raise file_access_error(e) from None
-    except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as e:
-        raise InputFileError(f"{path}: cannot be read as a hierarchy file ({str(e).splitlines()[0]}).") from None
-
-
 def _reasons(rows: pd.DataFrame, fmt: str = "%Y-%m-%d") -> pd.Series:
     """Each row's first problem ("" for none); a stake given again is a problem of the later
     row, the first sound one kept."""
@@ -142,10 +131,7 @@ def _reasons(rows: pd.DataFrame, fmt: str = "%Y-%m-%d") -> pd.Series:
         (share.notna() & ~((share > 0) & (share <= 1)), "Share " + rows["share"] + " is outside (0, 1]"),
         (since.isna() & (rows["since"] != ""), "Since " + rows["since"] + f" is not a date ({written})"),
     ]
-    reasons = pd.Series("", index=rows.index, dtype=object)
-    for failed, reason in reversed(checks):  # the first check's reason wins
-        text = reason if isinstance(reason, pd.Series) else pd.Series(reason, index=rows.index)
-        reasons = reasons.mask(failed.fillna(False).astype(bool), text)
+    reasons = first_reasons(checks, rows.index)
     sound = rows[reasons == ""]
     repeated = sound.duplicated(["child", "parent"], keep="first")
     first_line = sound.groupby(["child", "parent"])["lineNumber"].transform("min").astype(str)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..errors import TooManyRejects
+from ..errors import InputFileError, TooManyRejects, file_access_error
 
 
 def default_rejects_path(path: Path) -> Path:
@@ -60,3 +60,26 @@ def refuse_too_many_rejects(summaries: list, max_rejects: int | None, where: str
         f"{rejected} of {sum(s.read for s in summaries)} rows rejected, more than --max-rejects {max_rejects}; "
         f"nothing loaded (reasons in {where})."
     )
+
+
+def read_text_table(path: Path, encoding: str, what: str) -> pd.DataFrame:
+    """A small CSV (.csv, .csv.gz) or Parquet file whole, every cell as text ("" for none): a
+    hierarchy or outcomes file, checked row by row; ``what`` names it in the one-line error."""
+    try:
+        if path.name.endswith(".parquet"):
+            return pd.read_parquet(path).astype("string").fillna("").astype(object)
+        return pd.read_csv(path, dtype=str, keep_default_na=False, encoding=encoding)
+    except OSError as e:
+        raise file_access_error(e) from None
+    except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as e:
+        raise InputFileError(f"{path}: cannot be read as {what} ({str(e).splitlines()[0]}).") from None
+
+
+def first_reasons(checks: list[tuple[pd.Series, object]], index: pd.Index) -> pd.Series:
+    """Each row's first problem ("" for none) from ``checks``, ``(failed, reason)`` pairs in order:
+    a reason is a text or a Series of texts (one per row)."""
+    reasons = pd.Series("", index=index, dtype=object)
+    for failed, reason in reversed(checks):  # the first check's reason wins
+        text = reason if isinstance(reason, pd.Series) else pd.Series(reason, index=index)
+        reasons = reasons.mask(failed.fillna(False).astype(bool), text)
+    return reasons

@@ -1,6 +1,7 @@
-// Erasure: delete customers, their transactions and every relationship either has (USES,
-// RECOMMENDED, IN_SEGMENT, the context links). $customerIds. One row per customer found,
-// with its name (a hierarchy file's), which other customers' group reasons may cite.
+// Erasure: delete customers, their transactions, the offers they received and every
+// relationship any of them has (USES, RECOMMENDED, IN_SEGMENT, the context links).
+// $customerIds. One row per customer found, with its name (a hierarchy file's), which other
+// customers' group reasons may cite.
 UNWIND $customerIds AS id
 MATCH (c:Customer {customerId: id})
 CALL (c) {
@@ -8,6 +9,11 @@ CALL (c) {
   DETACH DELETE t
   RETURN count(t) AS transactions
 }
-WITH c, id, transactions, c.name AS name
+CALL (c) {
+  OPTIONAL MATCH (c)-[:RECEIVED]->(o:Offer)
+  DETACH DELETE o
+  RETURN count(o) AS offers
+}
+WITH c, id, transactions, offers, c.name AS name
 DETACH DELETE c
-RETURN id AS customerId, transactions, name
+RETURN id AS customerId, transactions, offers, name

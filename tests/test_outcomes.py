@@ -1,0 +1,72 @@
+"""`wbgraph outcomes ingest`: offers and their outcomes in the graph, against the session's real server."""
+
+import json
+
+from helpers import graph_dump, row, write_csv
+
+HEADER = "customerId,productId,offeredAt,outcome,decidedAt,channel,rm,runId,rank\n"
+
+
+def clients(path):
+    """C1 takes P1 in 2025-03 and P2 in 2025-08; C2 takes P1 in 2025-01."""
+    rows = [
+        row(Customer_ID="C1", Product_ID="P1", Transaction_ID="T1", Transaction_Date="2025-03-10"),
+        row(Customer_ID="C1", Product_ID="P2", Transaction_ID="T2", Transaction_Date="2025-08-20"),
+        row(Customer_ID="C1", Product_ID="P2", Transaction_ID="T3", Transaction_Date="2025-09-01"),
+        row(Customer_ID="C2", Product_ID="P1", Transaction_ID="T4", Transaction_Date="2025-01-05"),
+    ]
+    return write_csv(path, rows)
+
+
+OFFERS = (
+    "C1,P1,2025-02-01,accepted,2025-02-10,branch,RM-001,run-1,1\n"  # converted: its first P1 on 2025-03-10
+    "C1,P2,2025-03-01,accepted,,,,,\n"  # its first P2 173 days later: not within 90 days
+    "C2,P1,2025-02-01,declined,,,,run-2,\n"  # it held P1 before: not converted by the offer
+    "C2,P2,2025-02-01,no-response,,,,,\n"
+    "C9,P1,2025-02-01,accepted,,,,,\n"  # line 6: unknown customer
+    "C1,P1,2025-02-01,declined,,,,,\n"  # line 7: the same offer again
+    "C2,P1,2025-02-02,perhaps,,,,,\n"  # line 8
+)
+
+
+def test_offers_and_outcomes_land_in_the_graph_with_conversions_and_rejects(cli, backend, empty_db, tmp_path):
+    assert cli("ingest", str(clients(tmp_path / "rows.csv")), "--silent").exit_code == 0
+    empty_db.execute_query("CREATE (:Run {runId: 'run-1'})")
+    offers = tmp_path / "offers.csv"
+    offers.write_text(HEADER + OFFERS)
+    loaded = cli("outcomes", "ingest", str(offers), "--json")
+    assert loaded.exit_code == 0, loaded.output
+    summary = json.loads(loaded.output)
+    assert (summary["read"], summary["loaded"], summary["rejected"]) == (7, 4, 3)
+    assert (summary["offers"], summary["accepted"], summary["declined"], summary["noResponse"]) == (4, 2, 1, 1)
+    assert summary["converted"] == 1
+    rejects = (tmp_path / "offers.rejects.csv").read_text()
+    assert (
+        "6,no customer C9 in the graph" in rejects and "7,the offer of P1 to C1 on 2025-02-01 is on line 2" in rejects
+    )
+    assert '8,"outcome perhaps is not one of accepted, declined, no-response"' in rejects  # quoted: commas
+
+    graph = empty_db.execute_query(
+        "MATCH (c:Customer)-[:RECEIVED]->(o:Offer)-[:FOR]->(p:Product) "
+        "OPTIONAL MATCH (o)-[:CONVERTED_TO]->(t:Transaction) OPTIONAL MATCH (o)-[:FROM_RUN]->(r:Run) "
+        "RETURN c.customerId AS c, p.productId AS p, o.outcome AS outcome, toString(o.offeredAt) AS at, "
+        "t.transactionId AS converted, r.runId AS run ORDER BY c, p"
+    ).records
+    assert [tuple(r.values()) for r in graph] == [
+        ("C1", "P1", "accepted", "2025-02-01", "T1", "run-1"),
+        ("C1", "P2", "accepted", "2025-03-01", None, None),
+        ("C2", "P1", "declined", "2025-02-01", None, None),  # run-2 is no run the graph knows
+        ("C2", "P2", "no-response", "2025-02-01", None, None),
+    ]
+    before = graph_dump(backend.settings)
+    assert cli("outcomes", "ingest", str(offers), "--silent").exit_code == 0  # again: nothing changes
+    assert graph_dump(backend.settings) == before
+
+    too_many = cli("outcomes", "ingest", str(offers), "--max-rejects", "2")
+    assert too_many.exit_code == 4 and "3 of 7 rows rejected" in too_many.output
+
+    forgotten = json.loads(cli("forget", "C2", "--yes", "--json").output)
+    assert forgotten["offers"] == 2
+    left = empty_db.execute_query("MATCH (o:Offer) RETURN collect(o.offerKey) AS keys").records[0]["keys"]
+    assert sorted(left) == ["C1|P1|2025-02-01", "C1|P2|2025-03-01"]
+    assert "C2" not in (tmp_path / "offers.rejects.csv").read_text()  # its rejected row is erased too

@@ -1,0 +1,78 @@
+"""An outcomes file, checked: each row an offer or a reject with its line and reason."""
+
+import datetime as dt
+
+import pandas as pd
+import pytest
+
+from wbgraph.errors import InputFileError
+from wbgraph.outcomes.ingest import check_outcomes
+
+HEADER = "customerId,productId,offeredAt,outcome,decidedAt,channel,rm,runId,rank\n"
+KNOWN = ({"C1", "C2"}, {"P1", "P2"}, {"HOLD"})  # customers, products, entities that are not clients
+TODAY = dt.date(2026, 12, 5)
+
+
+def outcomes(tmp_path, body: str, header: str = HEADER):
+    path = tmp_path / "offers.csv"
+    path.write_text(header + body)
+    return path
+
+
+def test_every_row_is_an_offer_or_a_reject_with_its_line_and_reason(tmp_path):
+    path = outcomes(
+        tmp_path,
+        "C1,P1,2026-10-01,accepted,2026-10-05,branch,RM-001,run-1,1\n"  # line 2: sound
+        "C1,P2,2026-10-01,Declined,,,,,\n"  # sound: the outcome's case does not matter
+        "C9,P1,2026-10-01,accepted,,,,,\n"  # line 4
+        "C1,P9,2026-10-01,accepted,,,,,\n"
+        "C2,P1,2026-10-01,maybe,,,,,\n"
+        "C2,P1,2027-01-01,accepted,,,,,\n"
+        "C2,P2,01/10/2026,accepted,,,,,\n"
+        "C2,P2,2026-10-01,declined,2026-09-30,,,,\n"
+        "C2,P2,2026-10-02,declined,2026-12-31,,,,\n"
+        "C2,P1,2026-10-03,no-response,,,,,0\n"
+        "HOLD,P1,2026-10-01,accepted,,,,,\n"
+        "C1,P1,2026-10-01,declined,,,,,\n"  # line 13: the same offer again
+        ",P1,2026-10-01,accepted,,,,,\n"
+        "C2,P2,2026-11-01,no-response,,,,,2\n",  # line 15: sound
+    )
+    checked = check_outcomes(path, KNOWN, today=TODAY)
+    summary = checked.summary
+    assert (summary.read, summary.loaded, summary.rejected) == (14, 3, 11)
+    rejects = pd.read_csv(summary.rejects_file, dtype=str, keep_default_na=False)
+    assert dict(zip(rejects["lineNumber"].astype(int), rejects["reason"])) == {
+        4: "no customer C9 in the graph",
+        5: "no product P9 in the graph",
+        6: "outcome maybe is not one of accepted, declined, no-response",
+        7: "offeredAt 2027-01-01 is in the future",
+        8: "offeredAt 01/10/2026 is not a date (YYYY-MM-DD)",
+        9: "decidedAt 2026-09-30 is before offeredAt 2026-10-01",
+        10: "decidedAt 2026-12-31 is in the future",
+        11: "rank 0 is not a whole number >= 1",
+        12: "customer HOLD is not a client (client = false)",
+        13: "the offer of P1 to C1 on 2026-10-01 is on line 2",
+        14: "missing customerId",
+    }
+    assert rejects["customerId"].tolist()[0] == "C9"  # the row as it was, beside its line and reason
+    first, second, last = checked.rows
+    assert first == {
+        "customerId": "C1",
+        "productId": "P1",
+        "offeredAt": "2026-10-01",
+        "outcome": "accepted",
+        "decidedAt": "2026-10-05",
+        "channel": "branch",
+        "rm": "RM-001",
+        "runId": "run-1",
+        "rank": 1,
+        "offerKey": "C1|P1|2026-10-01",
+    }
+    assert (second["outcome"], second["decidedAt"], second["rank"]) == ("declined", None, None)
+    assert last["offerKey"] == "C2|P2|2026-11-01" and last["rank"] == 2
+
+
+def test_a_file_without_a_needed_column_is_refused_in_one_line(tmp_path):
+    path = outcomes(tmp_path, "C1,P1,2026-10-01\n", header="customerId,productId,offeredAt\n")
+    with pytest.raises(InputFileError, match="no column 'outcome'"):
+        check_outcomes(path, KNOWN, today=TODAY)
