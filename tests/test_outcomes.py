@@ -70,3 +70,54 @@ def test_offers_and_outcomes_land_in_the_graph_with_conversions_and_rejects(cli,
     left = empty_db.execute_query("MATCH (o:Offer) RETURN collect(o.offerKey) AS keys").records[0]["keys"]
     assert sorted(left) == ["C1|P1|2025-02-01", "C1|P2|2025-03-01"]
     assert "C2" not in (tmp_path / "offers.rejects.csv").read_text()  # its rejected row is erased too
+
+
+def test_writeback_keeps_away_what_customers_declined_lately_or_never_answered(cli, backend, empty_db, tmp_path):
+    import datetime as dt
+
+    rows, runs = tmp_path / "rows.csv", tmp_path / "runs"
+    assert cli("generate", "--rows", "2000", "--seed", "3", "--output", str(rows)).exit_code == 0
+    assert cli("ingest", str(rows), "--silent").exit_code == 0
+    assert cli("train", "--epochs", "2", "--runs-dir", str(runs), "--silent").exit_code == 0
+    assert cli("writeback", "--runs-dir", str(runs), "--no-rules", "--silent").exit_code == 0
+    top = empty_db.execute_query(
+        "MATCH (c:Customer)-[:RECOMMENDED {rank: 1}]->(p:Product) "
+        "RETURN c.customerId AS c, p.productId AS p ORDER BY c LIMIT 3"
+    ).records
+    (declined, p1), (ignored, p2), (old, p3) = [(r["c"], r["p"]) for r in top]
+    day = dt.date.today()
+    lately, long_ago = (day - dt.timedelta(days=10)).isoformat(), (day - dt.timedelta(days=200)).isoformat()
+    offers = tmp_path / "offers.csv"
+    offers.write_text(
+        HEADER
+        + f"{declined},{p1},{lately},declined,{lately},,,,\n"
+        + "".join(f"{ignored},{p2},{(day - dt.timedelta(days=d)).isoformat()},no-response,,,,,\n" for d in (5, 40, 80))
+        + f"{old},{p3},{long_ago},declined,{long_ago},,,,\n"  # outside the 90 days: proposed again
+    )
+    assert cli("outcomes", "ingest", str(offers), "--silent").exit_code == 0
+
+    def first_picks():
+        return dict(
+            empty_db.execute_query(
+                "MATCH (c:Customer)-[:RECOMMENDED]->(p:Product) WHERE c.customerId IN $ids "
+                "RETURN c.customerId AS c, collect(p.productId) AS picks",
+                ids=[declined, ignored, old],
+            ).records
+        )
+
+    written = cli("writeback", "--runs-dir", str(runs), "--no-rules", "--silent", "--json")
+    assert written.exit_code == 0, written.output
+    suppression = json.loads(written.output)["suppression"]
+    assert suppression == {"declinedDays": 90, "noResponseMax": 3, "declined": 1, "noResponse": 1}
+    picks = first_picks()
+    assert p1 not in picks[declined] and p2 not in picks[ignored] and p3 in picks[old]
+
+    # an offer that cannot be read stops the writeback, unless it is told to go on without offers
+    empty_db.execute_query("MATCH (o:Offer) WITH o LIMIT 1 SET o.decidedAt = 'last Tuesday'")
+    stopped = cli("writeback", "--runs-dir", str(runs), "--no-rules", "--silent")
+    assert stopped.exit_code == 14 and "The offers cannot be read for suppression" in stopped.output
+    assert len(stopped.output.strip().splitlines()) == 1
+    assert first_picks() == picks  # nothing written
+    without = cli("writeback", "--runs-dir", str(runs), "--no-rules", "--no-suppression", "--silent", "--json")
+    assert without.exit_code == 0 and json.loads(without.output)["suppression"] is None
+    assert p1 in first_picks()[declined]

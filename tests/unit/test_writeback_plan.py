@@ -360,3 +360,25 @@ def test_the_serving_copy_holds_the_set_by_rank_with_the_facts_as_of_the_writeba
     ]
     everything = _from_snapshot(customer, json.loads(written["snapshot"]), top_k=10)["recommendations"]
     assert [r["productId"] for r in everything] == ["P2", "P1", "P9"] and everything[2]["productType"] is None
+
+
+def test_suppression_comes_from_the_rules_file_and_keeps_its_pairs_out_of_the_plan(restored, tmp_path):
+    from wbgraph.writeback.eligibility import Suppression, load_suppression
+
+    assert load_suppression("default") == load_suppression(None) == Suppression(90, 3)
+    mine = tmp_path / "rules.toml"
+    mine.write_text(RULES + "\n[suppression]\ndeclined_days = 30\n")
+    assert load_suppression(mine) == Suppression(30, 3) and len(load_rules(mine)) == 1
+    for bad in ("declined_days = -1", "no_response_max = 0", "no_response_max = 2.5", "forever = true"):
+        mine.write_text(f"[suppression]\n{bad}\n")
+        with pytest.raises(ConfigError, match=r"\[suppression\]"):
+            load_suppression(mine)
+
+    before = plan_restored(restored, top_k=3, segments=2)
+    first = before.rows[0]
+    kept = [(first["customerId"], r["productId"]) for r in first["recommendations"][:2]]
+    after = plan_restored(restored, top_k=3, segments=2, suppressed={"declined": kept[:1], "noResponse": kept[1:]})
+    picks = [r["productId"] for r in after.rows[0]["recommendations"]]
+    assert not {p for _, p in kept} & set(picks) and len(picks) == 3
+    assert after.suppressed == {"declined": 1, "noResponse": 1}
+    assert [r["recommendations"] for r in after.rows[1:]] == [r["recommendations"] for r in before.rows[1:]]

@@ -1,8 +1,13 @@
 """``wbgraph writeback``: a run's recommendations, segments and reasons into Neo4j."""
 
+from typing import TYPE_CHECKING
+
 import click
 
 from .common import bars, echo_json, json_option, pass_obj, run_option, runs_option, segments_count, silent_option
+
+if TYPE_CHECKING:
+    from ..writeback.write import WritebackSummary
 
 
 @click.command()
@@ -23,6 +28,11 @@ from .common import bars, echo_json, json_option, pass_obj, run_option, runs_opt
     help="Eligibility rules file (TOML; default: the shipped rules).",
 )
 @click.option("--no-rules", is_flag=True, help="Apply no eligibility rules.")
+@click.option(
+    "--no-suppression",
+    is_flag=True,
+    help="Propose products even if the customer declined them lately or never answered their offers.",
+)
 @click.option(
     "--batch-size", type=click.IntRange(min=1), default=500, show_default=True, help="Customers per write transaction."
 )
@@ -53,6 +63,7 @@ def writeback(
     segments: int | str,
     rules: str | None,
     no_rules: bool,
+    no_suppression: bool,
     batch_size: int,
     workers: int | None,
     require_evaluated: bool,
@@ -70,7 +81,10 @@ def writeback(
     rule says missing = "allow"; a rule blind to most facts, or excluding most candidates,
     is a warning before anything is written. --only-new tops up: customers that arrived
     since the last writeback get their sets from the same run, without retraining, and
-    join its nearest segment; nothing else changes.
+    join its nearest segment; nothing else changes. A product the customer declined within
+    90 days, or was offered 3 times without an answer (wbgraph outcomes ingest; the rules
+    file's [suppression] changes both), is not proposed; offers that cannot be read stop
+    the writeback (exit 14) unless --no-suppression.
 
     \b
     Example:
@@ -98,10 +112,16 @@ def writeback(
             progress=bars(silent or as_json),
             require_evaluated=require_evaluated,
             only_new=only_new,
+            suppression=not no_suppression,
         )
     if as_json:
         echo_json(summary)
         return
+    echo_summary(summary, top_k, only_new)
+
+
+def echo_summary(summary: "WritebackSummary", top_k: int, only_new: bool) -> None:
+    """What the writeback wrote, what the rules excluded and earlier offers kept away, the warnings."""
     click.echo(
         f"Run {summary.run_id}: {summary.edges:,} RECOMMENDED edges for {summary.covered:,} of {summary.customers:,} "
         f"customers in {summary.seconds:.1f}s ({summary.edges_per_second:,.0f} edges/s; writing "
@@ -117,5 +137,13 @@ def writeback(
             click.echo(f"  {r['rule']:<32} {r['excluded']:>10,} {r['share']:>7.1%} {r['customersShort']:>8,} short")
     else:
         click.echo("No eligibility rules applied.")
+    s = summary.suppression
+    if s is None:
+        click.echo("Earlier offers not read (--no-suppression).")
+    else:
+        click.echo(
+            f"Kept away by earlier offers: {s['declined']:,} declined within {s['declinedDays']} days, "
+            f"{s['noResponse']:,} offered {s['noResponseMax']} times or more without an answer"
+        )
     for warning in summary.warnings:
         click.echo(f"Warning: {warning}")

@@ -67,7 +67,7 @@ def _score_now(
     from ..config import rules_file
     from ..errors import RunNotFound
     from ..runs import Run
-    from ..writeback.eligibility import load_rules
+    from ..writeback.eligibility import load_rules, load_suppression
     from ..writeback.plan import plan_newcomers
 
     try:
@@ -75,7 +75,8 @@ def _score_now(
     except RunNotFound:
         return {"source": None}
     rules = load_rules(rules_file())  # wbgraph.toml's, else the shipped ones
-    planned = plan_newcomers(driver, settings, run, top_k, rules, customers=[customer_id])
+    suppression = load_suppression(rules_file())
+    planned = plan_newcomers(driver, settings, run, top_k, rules, customers=[customer_id], suppression=suppression)
     row = planned.rows[0]
     ids = [r["productId"] for r in row["recommendations"]]
     records = read(driver, settings, "serve/product_facts", productIds=ids)

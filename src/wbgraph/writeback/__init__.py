@@ -38,6 +38,7 @@ def writeback(
     progress: Progress = SILENT,
     require_evaluated: bool = False,
     only_new: bool = False,
+    suppression: bool = True,
 ) -> WritebackSummary:
     """Write the top ``top_k`` eligible recommendations of every customer the run knows, with segments.
 
@@ -56,6 +57,11 @@ def writeback(
     (:func:`wbgraph.db.writer_lock`), so two writebacks, or a writeback and an ingest or a
     reset, never run at once. ``require_evaluated`` refuses, before anything is written, a run that
     ``wbgraph evaluate`` never scored or whose evaluation failed its gate.
+
+    ``suppression``: a product the customer declined lately, or was offered too often without an
+    answer (``wbgraph outcomes ingest``; the rules file's ``[suppression]``, else 90 days and 3
+    times), is not proposed; counted per reason in the summary. Offers that cannot be read stop
+    the writeback before anything is written; False: offers play no part.
     """
     chosen = Run.open(run, runs_dir)  # named, else the serving run: the promoted one or the latest that passed
     if require_evaluated:
@@ -65,22 +71,29 @@ def writeback(
             f"Run {chosen.id} was never written back: run `wbgraph writeback` first (--only-new tops up its sets)."
         )
 
-    from .eligibility import load_rules
+    from .eligibility import load_rules, load_suppression
     from .plan import plan, plan_newcomers
     from .write import write
 
+    kept_away = load_suppression(rules) if suppression else None
     phases = Phases()
     with writer_lock(driver, settings, "writeback", progress):
         with phases("plan"):
             if only_new:
-                planned = plan_newcomers(driver, settings, chosen, top_k, load_rules(rules))
+                planned = plan_newcomers(driver, settings, chosen, top_k, load_rules(rules), suppression=kept_away)
             else:
-                planned = plan(driver, settings, chosen.folder, top_k, segments, rules)
+                planned = plan(driver, settings, chosen.folder, top_k, segments, rules, suppression=kept_away)
         for warning in planned.warnings:  # said before the first write, and kept in the summary
             progress.say(f"Warning: {warning}")
         with phases("write"):
             write(driver, settings, planned, batch_size, workers, progress, segments=not only_new)
     summary = _summary(planned, top_k, only_new, phases)
+    if kept_away is not None:
+        summary.suppression = {
+            "declinedDays": kept_away.declined_days,
+            "noResponseMax": kept_away.no_response_max,
+            **planned.suppressed,
+        }
     _keep(planned, summary, only_new)
     return summary
 

@@ -58,10 +58,8 @@ def default_rules_text() -> str:
     return resources.files(__package__).joinpath("rules", "default.toml").read_text(encoding="utf-8")
 
 
-def load_rules(path: str | Path | None = DEFAULT_RULES) -> list[Rule]:
-    """The rules of a file; ``"default"`` the shipped ones; ``None`` no rules at all."""
-    if path is None:
-        return []
+def _read_rules(path: str | Path) -> tuple[str, dict]:
+    """``(where, the file's tables)`` of a rules file, ``"default"`` the shipped one: a one-line error else."""
     where = "the default rules" if path == DEFAULT_RULES else str(path)
     try:
         text = default_rules_text() if path == DEFAULT_RULES else Path(path).read_text(encoding="utf-8")
@@ -70,9 +68,19 @@ def load_rules(path: str | Path | None = DEFAULT_RULES) -> list[Rule]:
         raise ConfigError(f"{where}: cannot read the rules ({e}).") from None
     except RecursionError:
         raise ConfigError(f"{where}: cannot read the rules (nested too deeply).") from None
-    unknown = set(data) - {"rule"}
+    unknown = set(data) - {"rule", "suppression"}
     if unknown:
-        raise ConfigError(f"{where}: unknown top-level keys {sorted(unknown)}; rules are [[rule]] tables.")
+        raise ConfigError(
+            f"{where}: unknown top-level keys {sorted(unknown)}; rules are [[rule]] tables (and one [suppression])."
+        )
+    return where, data
+
+
+def load_rules(path: str | Path | None = DEFAULT_RULES) -> list[Rule]:
+    """The rules of a file; ``"default"`` the shipped ones; ``None`` no rules at all."""
+    if path is None:
+        return []
+    where, data = _read_rules(path)
     if not isinstance(data.get("rule", []), list):
         raise ConfigError(f"{where}: rules are [[rule]] tables.")
     rules, names = [], set()
@@ -109,6 +117,31 @@ def load_rules(path: str | Path | None = DEFAULT_RULES) -> list[Rule]:
                     raise ConfigError(f"{where}: rule {rule.name!r}: condition on {name!r} {problem}.")
         rules.append(rule)
     return rules
+
+
+@dataclass(frozen=True)
+class Suppression:
+    """What earlier offers keep away (a rules file's ``[suppression]``, ``wbgraph outcomes
+    ingest``): a product the customer declined within ``declined_days`` days, and one offered
+    ``no_response_max`` times or more without an answer."""
+
+    declined_days: int = 90
+    no_response_max: int = 3
+
+
+def load_suppression(path: str | Path | None = DEFAULT_RULES) -> Suppression:
+    """The ``[suppression]`` table of a rules file (the defaults where it has none, or without a file)."""
+    if path is None:
+        return Suppression()
+    where, data = _read_rules(path)
+    raw = data.get("suppression", {})
+    if not isinstance(raw, dict) or set(raw) - {"declined_days", "no_response_max"}:
+        raise ConfigError(f"{where}: [suppression] takes declined_days and no_response_max.")
+    for key, low in (("declined_days", 0), ("no_response_max", 1)):
+        value = raw.get(key, getattr(Suppression, key))
+        if isinstance(value, bool) or not isinstance(value, int) or value < low:
+            raise ConfigError(f"{where}: [suppression] {key} must be a whole number from {low}, not {value!r}.")
+    return Suppression(**raw)
 
 
 def _condition_problem(name: str, condition) -> str | None:

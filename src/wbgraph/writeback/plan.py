@@ -22,13 +22,14 @@ from sklearn.decomposition import PCA
 
 from ..config import Settings
 from ..db import read
+from ..errors import QueryFailed
 from ..gnn.data import Encoders, group_codes, group_popularity, peer_groups
 from ..gnn.export import GraphTables, fetch
 from ..gnn.memory import pick_device
 from ..gnn.restore import Restored, restore
 from ..runs import Run
 from . import explain
-from .eligibility import DEFAULT_RULES, exclusions, group_facts, impact, load_rules, missing_facts
+from .eligibility import DEFAULT_RULES, Suppression, exclusions, group_facts, impact, load_rules, missing_facts
 from .segments import Segmentation, profiles, segment
 
 
@@ -49,6 +50,7 @@ class Plan:
     warnings: list = field(default_factory=list)  # rules that cannot see most facts, or swallowed most candidates
     projection: np.ndarray | None = None  # [customers, 2]: the embeddings' first two principal components
     labels: np.ndarray | None = None  # segment of each customer
+    suppressed: dict = field(default_factory=dict)  # declined / noResponse -> candidates earlier offers kept away
 
     @property
     def run_id(self) -> str:
@@ -71,13 +73,17 @@ def plan(
     segments: int | str = "auto",
     rules: str | Path | None = DEFAULT_RULES,
     runs_dir: str | Path | None = None,
+    suppression: Suppression | None = None,
 ) -> Plan:
-    """Score, filter, rank, segment and explain, without writing anything."""
+    """Score, filter, rank, segment and explain, without writing anything. ``suppression``:
+    keep away what earlier offers say to (:func:`suppressed_offers`); None: offers play no part."""
     rule_list = load_rules(rules)  # a bad rules file fails before the export
+    suppressed = suppressed_offers(driver, settings, suppression)  # unreadable offers fail before the export
     restored = restore(Run.open(run, runs_dir), driver, settings)
     filtered = any(v is not None for v in restored.config.filters().values())
     current = fetch(driver, settings) if filtered else None  # held products and facts: the whole graph
-    return plan_restored(restored, top_k, segments, rule_list, current, parents=_parents(driver, settings, restored))
+    parents = _parents(driver, settings, restored)
+    return plan_restored(restored, top_k, segments, rule_list, current, parents=parents, suppressed=suppressed)
 
 
 def plan_newcomers(
@@ -87,6 +93,7 @@ def plan_newcomers(
     top_k: int = 10,
     rules: list | None = None,
     customers: list[str] | None = None,
+    suppression: Suppression | None = None,
 ) -> Plan:
     """The plan for customers without a current set (or for ``customers``), scored by ``run``
     without retraining, over the current graph: customers and products that arrived after
@@ -96,6 +103,7 @@ def plan_newcomers(
     Segments are the run's: a newcomer joins the one whose members' embeddings are
     nearest on average; no Segment node is rewritten.
     """
+    suppressed = suppressed_offers(driver, settings, suppression)
     restored = restore(run, driver, settings, newcomers=True)
     if customers is None:
         customers = [r["customerId"] for r in read(driver, settings, "writeback/customers_without_set")]
@@ -107,7 +115,33 @@ def plan_newcomers(
         rules=rules,
         newcomers=Newcomers(set(customers), segment_of),
         parents=_parents(driver, settings, restored),
+        suppressed=suppressed,
     )
+
+
+def suppressed_offers(driver: neo4j.Driver, settings: Settings, suppression: Suppression | None) -> dict | None:
+    """``{"declined": [(customerId, productId), ...], "noResponse": [...]}``: the pairs earlier
+    offers keep away under ``suppression`` (None: none asked for). Offers that cannot be read
+    stop the writeback in one line (it fails closed): ``--no-suppression`` goes on without them."""
+    if suppression is None:
+        return None
+    try:
+        records = read(
+            driver,
+            settings,
+            "writeback/suppressed_offers",
+            declinedDays=suppression.declined_days,
+            noResponseMax=suppression.no_response_max,
+        )
+    except neo4j.exceptions.Neo4jError as e:
+        raise QueryFailed(
+            f"The offers cannot be read for suppression ({(e.message or str(e)).splitlines()[0]}): nothing written; "
+            "fix them with `wbgraph outcomes ingest`, or write without them with --no-suppression."
+        ) from None
+    return {
+        "declined": [(r["customerId"], r["productId"]) for r in records if r["declined"]],
+        "noResponse": [(r["customerId"], r["productId"]) for r in records if r["unanswered"]],
+    }
 
 
 def _parents(driver: neo4j.Driver, settings: Settings, restored: Restored) -> dict | None:
@@ -127,6 +161,7 @@ def plan_restored(
     current: GraphTables | None = None,
     newcomers: Newcomers | None = None,
     parents: dict | None = None,
+    suppressed: dict | None = None,
 ) -> Plan:
     """:func:`plan` for a run already restored (no database needed): ``rules`` as :func:`load_rules` gives them.
 
@@ -135,6 +170,7 @@ def plan_restored(
     ``newcomers``: plan for those customers only, in the run's segments (:func:`plan_newcomers`).
     ``parents``: the graph's consolidation tree (``{customerId: (parentId, parentName)}``), for
     reasons that cite a customer's corporate group; None: no group reasons.
+    ``suppressed``: the pairs earlier offers keep away (:func:`suppressed_offers`), never proposed.
     """
     rule_list = rules or []
     data = restored.data
@@ -158,7 +194,8 @@ def plan_restored(
         products,
         groups[wanted].reset_index(drop=True),
     )
-    values, picks = _top_k(scores, held, excluded_by, k)
+    kept_away, suppressed_counts = _suppression(suppressed, data.encoders, held, wanted)
+    values, picks = _top_k(scores, held, excluded_by | kept_away, k)
     picks[~wanted] = -1  # no reasons worked out for customers not planned for
 
     if newcomers is None:
@@ -184,7 +221,24 @@ def plan_restored(
         warnings + swallowed,
         _projection(embeddings)[wanted] if newcomers is None else None,
         seg.labels[wanted],
+        suppressed_counts,
     )
+
+
+def _suppression(suppressed: dict | None, encoders: Encoders, held: np.ndarray, wanted: np.ndarray) -> tuple:
+    """``({name: [customers, products] pairs kept away}, {name: candidates kept away, of the
+    customers planned for, not already held})`` from :func:`suppressed_offers`' pairs."""
+    if not suppressed:
+        return {}, {}
+    matrices, counts = {}, {}
+    for name, pairs in suppressed.items():
+        m = np.zeros(held.shape, dtype=bool)
+        c = encoders.customer_index([c for c, _ in pairs])
+        p = encoders.product_index([p for _, p in pairs])
+        keep = (c >= 0) & (p >= 0)
+        m[c[keep], p[keep]] = True
+        matrices[f"suppressed: {name}"], counts[name] = m, int((m & ~held)[wanted].sum())
+    return matrices, counts
 
 
 def _groups(customers: pd.DataFrame, parents: dict | None, interactions: pd.DataFrame, product_ids: list):

@@ -58,6 +58,9 @@ class WritebackSummary(Summary):
     rules: list = field(default_factory=list)  # per rule: excluded, share of candidates, customersShort
     warnings: list = field(default_factory=list)  # rules blind to most facts, or that swallowed most candidates
     audit_file: str | None = None  # the run folder's record of what was written (Run.save_audit)
+    # earlier offers' suppression: its settings and the candidates it kept away (declined,
+    # noResponse); None when offers played no part (--no-suppression)
+    suppression: dict | None = None
     derived = ("edges_per_second", "write_edges_per_second")
 
     @property
