@@ -1,6 +1,7 @@
 """`wbgraph outcomes ingest`: offers and their outcomes in the graph, against the session's real server."""
 
 import json
+from collections import Counter
 
 from helpers import graph_dump, row, write_csv
 
@@ -121,3 +122,15 @@ def test_writeback_keeps_away_what_customers_declined_lately_or_never_answered(c
     without = cli("writeback", "--runs-dir", str(runs), "--no-rules", "--no-suppression", "--silent", "--json")
     assert without.exit_code == 0 and json.loads(without.output)["suppression"] is None
     assert p1 in first_picks()[declined]
+
+    # what became of the offers, in the report and beside the evaluation: 5 offers, none accepted
+    reported = json.loads(cli("report", "--runs-dir", str(runs), "--output", str(tmp_path / "r"), "--json").output)
+    assert "outcomes" not in reported["missing"]
+    page = (tmp_path / "r" / "index.html").read_text()
+    assert "5 offers, 0 accepted: 0.0% (95% interval 0.0%–43.4%); 2 declined, 3 without an answer" in page
+    evaluated = cli("evaluate", "--runs-dir", str(runs), "--baselines", "popularity", "--outcomes", "--json")
+    assert evaluated.exit_code == 0, evaluated.output
+    rates = json.loads(evaluated.output)["outcomes"]
+    assert (rates["overall"]["offers"], rates["overall"]["declined"], rates["overall"]["noResponse"]) == (5, 2, 3)
+    expected = Counter([p1, p2, p2, p2, p3])  # the offers written above, per product (two may be one)
+    assert {r["value"]: r["offers"] for r in rates["product"]} == expected and rates["run"] == []

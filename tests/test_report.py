@@ -11,7 +11,7 @@ def test_report_has_every_plot_and_figures_from_the_run_and_graph(cli, backend, 
     result = cli("report", "--runs-dir", str(demo_graph / "runs"), "--output", str(out), "--json")
     assert result.exit_code == 0, result.output
     written = json.loads(result.output)
-    assert written["missing"] == []
+    assert written["missing"] == ["outcomes"]  # no offers were loaded: the page says so
     names = sorted(p.rsplit("/", 1)[-1] for p in written["images"])
     assert names == [
         "coverage.png",
@@ -27,6 +27,7 @@ def test_report_has_every_plot_and_figures_from_the_run_and_graph(cli, backend, 
     page = (out / "index.html").read_text()
     assert sorted(re.findall(r'<img src="([^"]+)"', page)) == names  # every plot shown, by a relative path
     assert "http://" not in page and "https://" not in page  # no server, no network
+    assert "No offers in the graph: load what became of them with `wbgraph outcomes ingest`." in page
 
     metrics = json.loads(
         (demo_graph / "runs" / open(demo_graph / "runs" / "latest").read().strip() / "metrics.json").read_text()

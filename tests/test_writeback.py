@@ -423,3 +423,36 @@ def test_recommend_reads_the_graph(cli, runs, driver):
     unknown = cli("recommend", "CUS-NOPE")
     assert unknown.exit_code == 8
     assert unknown.output.strip() == "Error: No customer 'CUS-NOPE' in the graph."
+
+
+def test_a_writeback_that_would_change_the_sets_too_much_is_refused_and_runs_compare_says_how_much(cli, runs, driver):
+    folder, (first, second) = runs
+    assert cli("writeback", "--runs-dir", str(folder), "--run", first, "--top-k", "4", "--no-rules").exit_code == 0
+    before = [tuple(r.values()) for r in driver.execute_query(EDGES).records]
+    refused = cli("writeback", "--runs-dir", str(folder), "--run", second, "--top-k", "4", "--no-rules",
+                  "--max-churn", "0")  # fmt: skip
+    assert refused.exit_code == 20 and "The new sets would change too much: mean overlap@4" in refused.output
+    assert [tuple(r.values()) for r in driver.execute_query(EDGES).records] == before  # nothing written
+
+    allowed = cli("writeback", "--runs-dir", str(folder), "--run", second, "--top-k", "4", "--no-rules",
+                  "--max-churn", "1", "--json")  # fmt: skip
+    assert allowed.exit_code == 0, allowed.output
+    churn = json.loads(allowed.output)["churn"]
+    assert churn["against"] == [first] and churn["customers"] == len({r[0] for r in before})
+    # the same overlap, counted in Cypher: each customer's new first 4 against the old ones
+    old = {}
+    for c, p, *_ in before:
+        old.setdefault(c, set()).add(p)
+    new = driver.execute_query(
+        "MATCH (c:Customer)-[:RECOMMENDED]->(p) RETURN c.customerId AS c, collect(p.productId) AS ps"
+    )
+    shares = [len(old[r["c"]] & set(r["ps"])) / 4 for r in new.records]
+    assert churn["meanOverlap"] == pytest.approx(sum(shares) / len(shares)) and churn["meanOverlap"] < 1
+
+    compared = cli("runs", "compare", first, second, "--k", "4", "--runs-dir", str(folder), "--json")
+    assert compared.exit_code == 0, compared.output
+    result = json.loads(compared.output)
+    assert result["runs"] == [first, second] and result["customers"] == churn["customers"]
+    assert result["meanOverlap"] == pytest.approx(churn["meanOverlap"])  # the audit files say what the graph held
+    assert result["changedMost"][0]["overlap"] == min(shares) and -1 <= result["rankCorrelation"] <= 1
+    assert set(result["figures"]) >= {"recall@10", "ndcg@10"}

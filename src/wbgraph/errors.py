@@ -182,6 +182,17 @@ class Declined(WbgraphError):
     meaning = "a confirmation was declined or not answered (`--yes` answers it; `--json` never does); nothing done"
 
 
+class TooMuchChurn(WbgraphError):
+    """A writeback with ``--max-churn X`` would change the customers' sets more than X: their mean
+    overlap with the sets in the graph is below 1 - X."""
+
+    exit_code = 20
+    meaning = (
+        "`--max-churn`: the new sets would change more than allowed (their mean overlap@k with the current "
+        "ones is below 1 - X); nothing written back"
+    )
+
+
 class PipelineStopped(WbgraphError):
     """A stage of ``wbgraph run`` failed: ``result`` is the run so far, the exit status that
     stage's error's (10 for the gate, so nothing was written back)."""

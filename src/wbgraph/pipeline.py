@@ -186,6 +186,7 @@ def run(
     rules: str | Path | None = "default",
     runs_dir: str | Path | None = None,
     progress: Progress = SILENT,
+    max_churn: float | None = None,
 ) -> RunResult:
     """Ingest ``files`` and ``hierarchy`` (a file of who owns whom, as ``ingest --hierarchy``;
     none of either: train on what the graph holds), train, evaluate with the gate
@@ -203,7 +204,9 @@ def run(
     with :class:`PipelineStopped`, which carries the result so far (``stopped_at``,
     ``error``) and the failing stage's exit status: 10 when the gate failed, so nothing was
     written back. When a run was promoted before, the run written back is promoted in its
-    place, so the promoted run stays the one whose recommendations are in the graph.
+    place, so the promoted run stays the one whose recommendations are in the graph. The
+    writeback compares its sets with those in the graph (the summary's ``writeback.churn``);
+    ``max_churn`` X stops the run there (exit 20) when their mean overlap is below 1 - X.
     """
     from .gnn.evaluate import check_gate
     from .gnn.train import train
@@ -238,9 +241,8 @@ def run(
             result.run_id = written.run_id
             stage = "writeback"
             with phases(stage):
-                _write_back(
-                    driver, settings, written, result, runs_dir, progress, top_k=top_k, segments=segments, rules=rules
-                )
+                options = dict(top_k=top_k, segments=segments, rules=rules, churn=True, max_churn=max_churn)
+                _write_back(driver, settings, written, result, runs_dir, progress, **options)
     except WbgraphError as e:
         result.stopped_at, result.error, result.exit_code = stage, str(e), e.exit_code
     result.seconds, result.total = phases.seconds(1), phases.total

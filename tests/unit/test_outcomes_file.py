@@ -76,3 +76,13 @@ def test_a_file_without_a_needed_column_is_refused_in_one_line(tmp_path):
     path = outcomes(tmp_path, "C1,P1,2026-10-01\n", header="customerId,productId,offeredAt\n")
     with pytest.raises(InputFileError, match="no column 'outcome'"):
         check_outcomes(path, KNOWN, today=TODAY)
+
+
+def test_acceptance_intervals_are_wilson_s_sound_at_small_counts():
+    from wbgraph.outcomes.metrics import wilson
+
+    assert wilson(0, 0) == (0.0, 1.0)
+    low, high = wilson(0, 5)
+    assert low == 0.0 and high == pytest.approx(0.4345, abs=1e-4)  # none of 5: up to 43%, not 0
+    low, high = wilson(8, 10)
+    assert (round(low, 3), round(high, 3)) == (0.490, 0.943)

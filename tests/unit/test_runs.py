@@ -206,3 +206,21 @@ def test_a_run_trained_before_the_evidence_term_loads_as_plain_gatv2(saved, tmp_
     model = load_model(old, data)
     assert not model.evidence
     assert all(torch.equal(model.state_dict()[k], v) for k, v in state.items())
+
+
+def test_overlap_at_k_and_rank_correlation_per_customer():
+    import pandas as pd
+
+    from wbgraph.runs.compare import overlaps
+
+    def sets(rows):
+        return pd.DataFrame(rows, columns=["customerId", "productId", "rank"])
+
+    before = sets([("A", "p1", 1), ("A", "p2", 2), ("A", "p3", 3), ("B", "p1", 1), ("B", "p2", 2), ("C", "p9", 1)])
+    after = sets([("A", "p3", 1), ("A", "p2", 2), ("A", "p1", 3), ("B", "p4", 1), ("B", "p5", 2), ("D", "p1", 1)])
+    per = overlaps(before, after, k=3).set_index("customerId")
+    assert list(per.index) == ["A", "B"]  # customers in both
+    assert per.loc["A", "overlap"] == 1.0 and per.loc["A", "correlation"] == -1.0  # the same three, reversed
+    assert per.loc["B", "overlap"] == 0.0 and per.loc["B", "correlation"] != per.loc["B", "correlation"]  # NaN
+    assert per.loc["B", "dropped"] == ["p1", "p2"] and per.loc["B", "added"] == ["p4", "p5"]
+    assert overlaps(before, after, k=1).set_index("customerId").loc["A", "overlap"] == 0.0  # p1 first, then p3

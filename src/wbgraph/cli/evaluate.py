@@ -39,6 +39,11 @@ from .common import comma_list, echo_json, json_option, k_option, pass_obj, runs
     show_default=True,
     help="Relative margin of the gate: 0.02 means the model must beat 1.02 x each baseline, with evidence.",
 )
+@click.option(
+    "--outcomes",
+    is_flag=True,
+    help="Also the acceptance rates of the offers made (wbgraph outcomes ingest), by run, rank, segment, product, RM.",
+)
 @k_option
 @runs_option
 @json_option
@@ -51,6 +56,7 @@ def evaluate(
     metric: str,
     baselines: list[str],
     margin: float,
+    outcomes: bool,
     k: int,
     runs_dir: str,
     as_json: bool,
@@ -71,6 +77,7 @@ def evaluate(
         wbgraph evaluate --require-beat popularity,EASE --metric ndcg@10 --margin 0.02
         wbgraph evaluate --k 7 --require-beat 'boosted tree' --metric map@7
         wbgraph evaluate --baselines 'popularity,item kNN,EASE'
+        wbgraph evaluate --outcomes --json | jq .outcomes.run
     """
     from ..errors import GateFailed
     from ..gnn.evaluate import evaluate as library
@@ -88,16 +95,33 @@ def evaluate(
             margin=margin,
             baselines=baselines or None,
             k=k,
+            outcomes=outcomes,
         )
     if as_json:
         echo_json(result)
     else:
         echo_evaluation(result, bool(truth))
+        if outcomes:
+            echo_acceptance(result.outcomes)
     if result.gate and not result.gate["passed"]:
         raise GateFailed(gate_message(result))
 
 
 evaluate.help = evaluate.help.replace("{baselines}", "; ".join(f"{m.name}: {m.summary}" for m in REGISTRY))
+
+
+def echo_acceptance(rates: dict | None) -> None:
+    """Acceptance of the offers made: overall, then by run and by rank."""
+    if not rates:
+        click.echo("No offers in the graph: load what became of them with `wbgraph outcomes ingest`.")
+        return
+    for name in ("overall", "run", "rank"):
+        rows = [rates[name]] if name == "overall" else rates.get(name, [])
+        for r in rows:
+            click.echo(
+                f"acceptance {name:<8} {str(r['value']):<22} {r['rate']:6.1%} [{r['low']:.1%}, {r['high']:.1%}] "
+                f"of {r['offers']:,} offers"
+            )
 
 
 def echo_evaluation(result: Evaluation, with_truth: bool) -> None:

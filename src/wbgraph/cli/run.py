@@ -78,6 +78,11 @@ if TYPE_CHECKING:
     "--rules", type=click.Path(exists=True, dir_okay=False), help="Eligibility rules file (default: the shipped rules)."
 )
 @click.option("--no-rules", is_flag=True, help="Apply no eligibility rules.")
+@click.option(
+    "--max-churn",
+    type=click.FloatRange(0, 1),
+    help="Stop before writing back (exit 20) if the new sets' mean overlap@K with those in the graph is below 1 - X.",
+)
 @runs_option
 @silent_option
 @json_option
@@ -102,6 +107,7 @@ def run(
     segments: int | str,
     rules: str | None,
     no_rules: bool,
+    max_churn: float | None,
     runs_dir: str | None,
     silent: bool,
     as_json: bool,
@@ -115,7 +121,8 @@ def run(
     back. The whole run holds the
     database's writer lock, so two refreshes never overlap. The exit status says which
     stage stopped it: the stage's own (3 or 4 from the ingest, 10 when the gate failed and
-    nothing was written back, 13 when another writer holds the lock; see "Exit status"
+    nothing was written back, 13 when another writer holds the lock, 20 when --max-churn
+    stopped it; see "Exit status"
     in the README); --json prints the summary so far in either case.
 
     \b
@@ -151,6 +158,7 @@ def run(
                 rules=rules_file(rules, none=no_rules),
                 runs_dir=runs_dir,
                 progress=bars(silent or as_json),
+                max_churn=max_churn,
             )
         except PipelineStopped as stopped:
             _echo(stopped.result, as_json)
@@ -188,6 +196,11 @@ def echo_run(result: RunResult) -> None:
     if result.writeback:
         w = result.writeback
         click.echo(f"writeback  {w.edges:,} RECOMMENDED edges for {w.covered:,} customers")
+        if w.churn and w.churn["customers"]:
+            click.echo(
+                f"           churn: mean overlap@{w.top_k} {w.churn['meanOverlap']:.3f} with the sets it replaced "
+                f"({w.churn['customers']:,} customers, run {', '.join(w.churn['against'])})"
+            )
         for warning in w.warnings:
             click.echo(f"Warning: {warning}")
     if result.promoted:

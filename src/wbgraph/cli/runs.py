@@ -178,3 +178,52 @@ def delete(run_id: str, yes: bool, runs_dir: str | None, as_json: bool) -> None:
         click.echo("It was the promoted run: no run is promoted now.")
     if "latest" in changed:
         click.echo(f"Latest run now: {changed['latest'] or 'none'}")
+
+
+@runs.command()
+@click.argument("first", metavar="A")
+@click.argument("second", metavar="B")
+@click.option("--k", type=click.IntRange(min=1), default=10, show_default=True, help="Compare each set's first K.")
+@click.option("--most", type=click.IntRange(min=0), default=10, show_default=True, help="List the N most changed.")
+@runs_option
+@json_option
+def compare(first: str, second: str, k: int, most: int, runs_dir: str | None, as_json: bool) -> None:
+    """Compare two runs' recommendations: how much each customer's set changed from A to B.
+
+    From what each run last wrote back for each customer (the audit files in its folder):
+    overlap@K (the share of A's first K in B's first K) and the rank correlation of the
+    products both rank, their means over the customers both wrote, the customers whose sets
+    changed most, and the change in each test figure both runs recorded.
+
+    \b
+    Example:
+        wbgraph runs compare 20261101-020409-s0 20261201-020511-s0
+        wbgraph runs compare A B --json | jq .meanOverlap
+    """
+    from ..runs.compare import compare as library
+
+    result = library(first, second, runs_dir, k=k, most=most)
+    if as_json:
+        echo_json(result)
+        return
+    correlation = result["rankCorrelation"]
+    echo_fields(
+        {
+            "runs": " -> ".join(result["runs"]),
+            "customers in both": f"{result['customers']:,} (only in A {result['onlyFirst']:,}, "
+            f"only in B {result['onlySecond']:,})",
+            f"mean overlap@{k}": _cell(result["meanOverlap"]),
+            "rank correlation": _cell(correlation),
+            **{
+                name: f"{f['first']:.4f} -> {f['second']:.4f} ({f['change']:+.4f})"
+                for name, f in result["figures"].items()
+            },
+        }
+    )
+    if result["changedMost"]:
+        click.echo("Changed most:")
+        for row in result["changedMost"]:
+            click.echo(
+                f"  {row['customerId']:<12} overlap {row['overlap']:.2f}  dropped {', '.join(row['dropped']) or '-'}"
+                f"  added {', '.join(row['added']) or '-'}"
+            )

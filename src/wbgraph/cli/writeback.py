@@ -34,6 +34,11 @@ if TYPE_CHECKING:
     help="Propose products even if the customer declined them lately or never answered their offers.",
 )
 @click.option(
+    "--max-churn",
+    type=click.FloatRange(0, 1),
+    help="Refuse (exit 20, nothing written) if the new sets' mean overlap@K with those in the graph is below 1 - X.",
+)
+@click.option(
     "--batch-size", type=click.IntRange(min=1), default=500, show_default=True, help="Customers per write transaction."
 )
 @click.option(
@@ -64,6 +69,7 @@ def writeback(
     rules: str | None,
     no_rules: bool,
     no_suppression: bool,
+    max_churn: float | None,
     batch_size: int,
     workers: int | None,
     require_evaluated: bool,
@@ -84,7 +90,8 @@ def writeback(
     join its nearest segment; nothing else changes. A product the customer declined within
     90 days, or was offered 3 times without an answer (wbgraph outcomes ingest; the rules
     file's [suppression] changes both), is not proposed; offers that cannot be read stop
-    the writeback (exit 14) unless --no-suppression.
+    the writeback (exit 14) unless --no-suppression. --max-churn X refuses (exit 20) a
+    writeback whose sets would overlap those in the graph by less than 1 - X on average.
 
     \b
     Example:
@@ -113,6 +120,7 @@ def writeback(
             require_evaluated=require_evaluated,
             only_new=only_new,
             suppression=not no_suppression,
+            max_churn=max_churn,
         )
     if as_json:
         echo_json(summary)
@@ -145,5 +153,20 @@ def echo_summary(summary: "WritebackSummary", top_k: int, only_new: bool) -> Non
             f"Kept away by earlier offers: {s['declined']:,} declined within {s['declinedDays']} days, "
             f"{s['noResponse']:,} offered {s['noResponseMax']} times or more without an answer"
         )
+    if summary.churn:
+        echo_churn(summary.churn, top_k)
     for warning in summary.warnings:
         click.echo(f"Warning: {warning}")
+
+
+def echo_churn(churn: dict, top_k: int) -> None:
+    """How much the new sets change those that were in the graph."""
+    if not churn["customers"]:
+        click.echo("Churn: no set in the graph to compare with")
+        return
+    correlation = churn["rankCorrelation"]
+    click.echo(
+        f"Churn against the sets in the graph (run {', '.join(churn['against'])}): mean overlap@{top_k} "
+        f"{churn['meanOverlap']:.3f} over {churn['customers']:,} customers"
+        + (f", rank correlation {correlation:.3f}" if correlation is not None else "")
+    )

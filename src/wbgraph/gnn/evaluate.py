@@ -60,6 +60,7 @@ class Evaluation(Summary):
     details: dict = field(default_factory=dict)  # baseline -> e.g. the boosted tree's feature importances
     protocol: dict = field(default_factory=dict)  # the run's: latest or asof (cutoff, horizon, windows)
     k: int = 10
+    outcomes: dict | None = None  # asked for: the acceptance rates of the offers made (outcomes.metrics)
 
 
 def evaluate(
@@ -73,6 +74,7 @@ def evaluate(
     margin: float = 0.0,
     baselines: list[str] | None = None,
     k: int = 10,
+    outcomes: bool = False,
 ) -> Evaluation:
     """Score the run's model and the baselines (all, or those ``baselines`` names) on the same held-out question.
 
@@ -80,7 +82,8 @@ def evaluate(
     ``wbgraph train --cutoff``). ``k``: the cut-off of the ranking read beside 5, 10 and 20
     (7 for a month of the Santander data, as in its competition). The figures, and the
     gate's verdict when ``require_beat`` names baselines, are kept in the run's folder, for
-    ``wbgraph report`` and ``writeback --require-evaluated``.
+    ``wbgraph report`` and ``writeback --require-evaluated``. ``outcomes``: the acceptance rates
+    of the offers made too (:func:`wbgraph.outcomes.metrics.acceptance`).
     """
     check_gate(require_beat, metric, margin, baselines, k)
     restored = restore(Run.open(run, runs_dir, default="latest"), driver, settings)
@@ -110,6 +113,10 @@ def evaluate(
         metric=metric,
         margin=margin,
     )
+    if outcomes:
+        from ..outcomes.metrics import acceptance
+
+        result.outcomes = acceptance(driver, settings)
     restored.run.save_evaluation(result.to_json())
     return result
 

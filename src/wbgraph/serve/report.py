@@ -5,8 +5,9 @@ Reads what the run folder keeps (:class:`wbgraph.runs.Run`: the training history
 (recommendation coverage by category),
 and writes ``index.html`` beside one PNG per plot: training curve, metrics against the
 baselines and the oracle, segment sizes and a 2-D projection of the customer embeddings
-coloured by segment, coverage by product category, exclusions per eligibility rule. A step
-that has not run yet is named in the report rather than silently left out.
+coloured by segment, coverage by product category, exclusions per eligibility rule, and the
+acceptance rates of the offers made (``wbgraph outcomes ingest``). A step that has not run yet
+is named in the report rather than silently left out.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import pandas as pd
 from .._version import __version__
 from ..config import Settings
 from ..db import read
+from ..outcomes.metrics import acceptance
 from ..progress import Summary
 from ..runs import Run, plot_curve
 
@@ -61,6 +63,7 @@ def report(
             "RECOMMENDED edges in the graph now, per category of the recommended product.",
             coverage.to_html(index=False, border=0) if len(coverage) else "",
         ),
+        _outcomes(acceptance(driver, settings), result),
     ]
     page = TEMPLATE.format(
         run=html.escape(opened.id),
@@ -127,6 +130,26 @@ def _writeback(written: dict | None, projection: pd.DataFrame | None, out: Path,
         )
     )
     return sections
+
+
+def _outcomes(rates: dict, result: Report) -> str:
+    """Acceptance of the offers made, overall and by run, rank, segment, product and RM."""
+    title = "Offers and their outcomes"
+    if not rates:
+        result.missing.append("outcomes")
+        return _section(title, None, "No offers in the graph: load what became of them with `wbgraph outcomes ingest`.")
+    overall = rates["overall"]
+    text = (
+        f"{overall['offers']:,} offers, {overall['accepted']:,} accepted: {overall['rate']:.1%} "
+        f"(95% interval {overall['low']:.1%}–{overall['high']:.1%}); {overall['declined']:,} declined, "
+        f"{overall['noResponse']:,} without an answer. Segments are the customers' segments now."
+    )
+    tables = "".join(
+        f"<h3>By {name}</h3>" + pd.DataFrame(rates[name]).round(3).to_html(index=False, border=0)
+        for name in ("run", "rank", "segment", "product", "rm")
+        if rates.get(name)
+    )
+    return _section(title, None, text, tables)
 
 
 def _section(title: str, image: Path | None, text: str, table: str = "") -> str:

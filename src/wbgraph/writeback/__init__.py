@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..db import writer_lock
-from ..errors import GateFailed, NotEvaluated, NotWrittenBack
+from ..errors import GateFailed, NotEvaluated, NotWrittenBack, TooMuchChurn
 from ..progress import SILENT, Phases, Progress
 from ..runs import Run
 from .eligibility import DEFAULT_RULES
@@ -39,6 +39,8 @@ def writeback(
     require_evaluated: bool = False,
     only_new: bool = False,
     suppression: bool = True,
+    churn: bool = False,
+    max_churn: float | None = None,
 ) -> WritebackSummary:
     """Write the top ``top_k`` eligible recommendations of every customer the run knows, with segments.
 
@@ -62,6 +64,10 @@ def writeback(
     answer (``wbgraph outcomes ingest``; the rules file's ``[suppression]``, else 90 days and 3
     times), is not proposed; counted per reason in the summary. Offers that cannot be read stop
     the writeback before anything is written; False: offers play no part.
+
+    ``churn``: compare the new sets with those in the graph first (:func:`churn_against_graph`,
+    the summary's ``churn``); ``max_churn`` X: refuse (:class:`TooMuchChurn`, nothing written)
+    when their mean overlap@k falls below 1 - X.
     """
     chosen = Run.open(run, runs_dir)  # named, else the serving run: the promoted one or the latest that passed
     if require_evaluated:
@@ -83,11 +89,14 @@ def writeback(
                 planned = plan_newcomers(driver, settings, chosen, top_k, load_rules(rules), suppression=kept_away)
             else:
                 planned = plan(driver, settings, chosen.folder, top_k, segments, rules, suppression=kept_away)
+            asked = churn or max_churn is not None
+            moved = churn_against_graph(driver, settings, planned, top_k, max_churn) if asked else None
         for warning in planned.warnings:  # said before the first write, and kept in the summary
             progress.say(f"Warning: {warning}")
         with phases("write"):
             write(driver, settings, planned, batch_size, workers, progress, segments=not only_new)
     summary = _summary(planned, top_k, only_new, phases)
+    summary.churn = moved
     if kept_away is not None:
         summary.suppression = {
             "declinedDays": kept_away.declined_days,
@@ -96,6 +105,45 @@ def writeback(
         }
     _keep(planned, summary, only_new)
     return summary
+
+
+def churn_against_graph(
+    driver: neo4j.Driver, settings: Settings, planned: Plan, top_k: int, max_churn: float | None
+) -> dict:
+    """How much ``planned`` changes the sets in the graph: over the customers that have one,
+    ``meanOverlap`` (overlap@``top_k``) and ``rankCorrelation`` (:func:`wbgraph.runs.compare.overlaps`),
+    ``against`` the runs that wrote them. Raises :class:`TooMuchChurn` when the mean overlap is
+    below 1 - ``max_churn``."""
+    import pandas as pd
+
+    from ..db import read
+    from ..runs.compare import overlaps
+
+    records = read(driver, settings, "writeback/current_sets")
+    current = pd.DataFrame(
+        [(r["customerId"], p, i + 1) for r in records for i, p in enumerate(r["products"])],
+        columns=["customerId", "productId", "rank"],
+    )
+    new = pd.DataFrame(
+        [(row["customerId"], x["productId"], x["rank"]) for row in planned.rows for x in row["recommendations"]],
+        columns=["customerId", "productId", "rank"],
+    )
+    per = overlaps(current, new, top_k)
+    mean = float(per["overlap"].mean()) if len(per) else None
+    moved = {
+        "against": sorted({r["runId"] for r in records if r["runId"]}),
+        "customers": len(per),
+        "meanOverlap": mean,
+        "rankCorrelation": float(per["correlation"].mean()) if per["correlation"].notna().any() else None,
+        "maxChurn": max_churn,
+    }
+    if max_churn is not None and mean is not None and mean < 1 - max_churn:
+        raise TooMuchChurn(
+            f"The new sets would change too much: mean overlap@{top_k} {mean:.3f} with the {len(per):,} sets in the "
+            f"graph (run {', '.join(moved['against'])}), below 1 - --max-churn {max_churn} = {1 - max_churn:.3f}; "
+            "nothing written back."
+        )
+    return moved
 
 
 def _summary(planned: Plan, top_k: int, only_new: bool, phases: Phases) -> WritebackSummary:

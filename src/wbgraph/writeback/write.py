@@ -61,6 +61,8 @@ class WritebackSummary(Summary):
     # earlier offers' suppression: its settings and the candidates it kept away (declined,
     # noResponse); None when offers played no part (--no-suppression)
     suppression: dict | None = None
+    # the new sets against those in the graph (asked for, or with --max-churn): meanOverlap, ...
+    churn: dict | None = None
     derived = ("edges_per_second", "write_edges_per_second")
 
     @property
