@@ -77,7 +77,8 @@ def test_writeback_keeps_away_what_customers_declined_lately_or_never_answered(c
     import datetime as dt
 
     rows, runs = tmp_path / "rows.csv", tmp_path / "runs"
-    assert cli("generate", "--rows", "2000", "--seed", "3", "--output", str(rows)).exit_code == 0
+    truth = tmp_path / "truth.json"
+    assert cli("generate", "--rows", "2000", "--seed", "3", "--output", str(rows), "--truth", str(truth)).exit_code == 0
     assert cli("ingest", str(rows), "--silent").exit_code == 0
     assert cli("train", "--epochs", "2", "--runs-dir", str(runs), "--silent").exit_code == 0
     assert cli("writeback", "--runs-dir", str(runs), "--no-rules", "--silent").exit_code == 0
@@ -134,3 +135,17 @@ def test_writeback_keeps_away_what_customers_declined_lately_or_never_answered(c
     assert (rates["overall"]["offers"], rates["overall"]["declined"], rates["overall"]["noResponse"]) == (5, 2, 3)
     expected = Counter([p1, p2, p2, p2, p3])  # the offers written above, per product (two may be one)
     assert {r["value"]: r["offers"] for r in rates["product"]} == expected and rates["run"] == []
+
+    # the loop on generated data: the run's sets offered, outcomes drawn from the truth, loaded back
+    drawn = cli("simulate", "offers", "--truth", str(truth), "--output", str(tmp_path / "sim.csv"),
+                "--runs-dir", str(runs), "--share", "1", "--json")  # fmt: skip
+    assert drawn.exit_code == 0, drawn.output
+    simulated = json.loads(drawn.output)
+    assert simulated["offers"] == 3 * simulated["customers"] > 0 and simulated["notInTruth"] == 0
+    assert simulated["accepted"] + simulated["declined"] + simulated["noResponse"] == simulated["offers"]
+    loaded = json.loads(cli("outcomes", "ingest", str(tmp_path / "sim.csv"), "--json").output)
+    assert (loaded["loaded"], loaded["rejected"]) == (simulated["offers"], 0)
+    rates = json.loads(cli("evaluate", "--runs-dir", str(runs), "--baselines", "popularity", "--outcomes",
+                           "--json").output)["outcomes"]  # fmt: skip
+    (by_run,) = rates["run"]
+    assert (by_run["offers"], by_run["accepted"]) == (simulated["offers"], simulated["accepted"])

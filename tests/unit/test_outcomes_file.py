@@ -86,3 +86,34 @@ def test_acceptance_intervals_are_wilson_s_sound_at_small_counts():
     assert low == 0.0 and high == pytest.approx(0.4345, abs=1e-4)  # none of 5: up to 43%, not 0
     low, high = wilson(8, 10)
     assert (round(low, 3), round(high, 3)) == (0.490, 0.943)
+
+
+def test_simulated_offers_follow_the_true_ranking_and_are_a_sound_outcomes_file(tmp_path):
+    from wbgraph.outcomes.simulate import COLUMNS, draw
+
+    sets = pd.DataFrame(
+        [("C1", "P1", 1), ("C1", "P2", 2), ("C1", "P3", 3), ("C2", "P2", 1), ("C2", "P1", 2), ("C9", "P1", 1)],
+        columns=["customerId", "productId", "rank"],
+    )
+    rankings = {"C1": ["P1", "P3", "P2"], "C2": ["P1", "P2", "P3"]}  # C9: not in the truth file
+    table, missing = draw(sets, rankings, "run-1", share=1.0, per_customer=2, base_rate=0.5, days=30, seed=0,
+                          today=TODAY)  # fmt: skip
+    assert missing == 1 and list(table.columns) == [*COLUMNS, "probability"]
+    assert list(zip(table["customerId"], table["productId"])) == [
+        ("C1", "P1"),
+        ("C1", "P2"),
+        ("C2", "P2"),
+        ("C2", "P1"),
+    ]
+    assert table["probability"].tolist() == [1.0, 0.0, 0.5, 1.0]  # 2 x 0.5 x (1 - its place in the true ranking)
+    assert table.loc[table["probability"] == 1.0, "outcome"].eq("accepted").all()
+    assert not table.loc[table["probability"] == 0.0, "outcome"].eq("accepted").any()
+    offered = pd.to_datetime(table["offeredAt"]).dt.date
+    assert ((offered < TODAY) & (offered >= TODAY - dt.timedelta(days=30))).all()
+    answered = table["outcome"] != "no-response"
+    assert (table.loc[~answered, "decidedAt"] == "").all()
+    assert (pd.to_datetime(table.loc[answered, "decidedAt"]).dt.date.between(offered[answered], TODAY)).all()
+    path = tmp_path / "simulated.csv"
+    table.drop(columns="probability").to_csv(path, index=False)
+    checked = check_outcomes(path, ({"C1", "C2"}, {"P1", "P2", "P3"}, set()), today=TODAY)
+    assert (checked.summary.loaded, checked.summary.rejected) == (4, 0)

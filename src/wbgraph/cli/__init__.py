@@ -20,6 +20,7 @@ from .recommendations import recommendations
 from .report import report
 from .run import run
 from .runs import runs
+from .simulate import simulate
 from .train import train
 from .visualize import visualize
 from .writeback import writeback
@@ -84,6 +85,7 @@ cli.add_command(runs)
 cli.add_command(visualize)
 cli.add_command(forget)
 cli.add_command(outcomes)
+cli.add_command(simulate)
 
 
 def main() -> None:
