@@ -63,6 +63,25 @@ def test_offers_and_outcomes_land_in_the_graph_with_conversions_and_rejects(cli,
     assert cli("outcomes", "ingest", str(offers), "--silent").exit_code == 0  # again: nothing changes
     assert graph_dump(backend.settings) == before
 
+    # the same offers in the bank's own headers and dates, through a mapping's [outcomes]: the same graph
+    bank = tmp_path / "crm.csv"
+    bank.write_text("CLIENT,PRODUCT,OFFERED,RESULT\nC1,P1,01/02/2025,accepted\nC2,P2,01/02/2025,no-response\n")
+    mapping = tmp_path / "bank.toml"
+    mapping.write_text(
+        '[columns]\ncustomerId = "Customer ID"\nproductId = "Product ID"\ndate = "Transaction Date"\n'
+        '[outcomes]\ncustomerId = "CLIENT"\nproductId = "PRODUCT"\noutcome = "RESULT"\n'
+        'offeredAt = { column = "OFFERED", format = "%d/%m/%Y" }\n'
+    )
+    mapped = cli("outcomes", "ingest", str(bank), "--mapping", str(mapping), "--json")
+    assert mapped.exit_code == 0 and json.loads(mapped.output)["offers"] == 4, mapped.output
+    keys = "MATCH (o:Offer) RETURN o.offerKey AS k, o.outcome AS outcome ORDER BY k"
+    assert [tuple(r.values()) for r in empty_db.execute_query(keys).records] == [
+        ("C1|P1|2025-02-01", "accepted"),
+        ("C1|P2|2025-03-01", "accepted"),
+        ("C2|P1|2025-02-01", "declined"),
+        ("C2|P2|2025-02-01", "no-response"),
+    ]
+
     too_many = cli("outcomes", "ingest", str(offers), "--max-rejects", "2")
     assert too_many.exit_code == 4 and "3 of 7 rows rejected" in too_many.output
 

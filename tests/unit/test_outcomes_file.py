@@ -117,3 +117,57 @@ def test_simulated_offers_follow_the_true_ranking_and_are_a_sound_outcomes_file(
     table.drop(columns="probability").to_csv(path, index=False)
     checked = check_outcomes(path, ({"C1", "C2"}, {"P1", "P2", "P3"}, set()), today=TODAY)
     assert (checked.summary.loaded, checked.summary.rejected) == (4, 0)
+
+
+BANK = """
+[columns]
+customerId = "Customer ID"
+productId = "Product ID"
+date = "Transaction Date"
+
+[outcomes]
+customerId = "CLIENT"
+productId = "PRODUCT"
+offeredAt = { column = "OFFERED", format = "%d/%m/%Y" }
+outcome = "RESULT"
+"""
+
+
+def test_a_mappings_outcomes_table_reads_the_banks_headers_and_dates(tmp_path):
+    from wbgraph.loaders.mapping import load_mapping
+
+    mapping = tmp_path / "bank.toml"
+    mapping.write_text(BANK)
+    source = load_mapping(mapping).outcomes
+    assert source.columns["offeredAt"] == "OFFERED" and source.formats == {"offeredAt": "%d/%m/%Y"}
+    path = outcomes(
+        tmp_path, "C1,P1,01/10/2026,accepted\nC1,P2,2026-10-01,declined\n", header="CLIENT,PRODUCT,OFFERED,RESULT\n"
+    )
+    checked = check_outcomes(path, KNOWN, today=TODAY, source=source)
+    assert [(r["offeredAt"], r["offerKey"]) for r in checked.rows] == [("2026-10-01", "C1|P1|2026-10-01")]
+    rejects = pd.read_csv(checked.summary.rejects_file, dtype=str, keep_default_na=False)
+    assert rejects["reason"].tolist() == ["offeredAt 2026-10-01 is not a date (%d/%m/%Y)"]
+    with pytest.raises(InputFileError, match="no column 'RESULT'"):
+        check_outcomes(outcomes(tmp_path, "C1,P1,01/10/2026\n", header="CLIENT,PRODUCT,OFFERED\n"), KNOWN,
+                       today=TODAY, source=source)  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "table,message",
+    [
+        ('customer = "X"\n', "[outcomes] has unknown keys ['customer']"),
+        ('outcome = { column = "R", format = "%d" }\n', "[outcomes] outcome must name a column"),
+        ('offeredAt = { column = "O", format = "dd/mm" }\n', "format 'dd/mm' is not iso8601"),
+        ("rank = 3\n", "[outcomes] rank must name a column"),
+    ],
+)
+def test_a_bad_outcomes_table_is_a_one_line_mapping_error(tmp_path, table, message):
+    import re
+
+    from wbgraph.errors import MappingError
+    from wbgraph.loaders.mapping import load_mapping
+
+    mapping = tmp_path / "bank.toml"
+    mapping.write_text(BANK.split("[outcomes]")[0] + "[outcomes]\n" + table)
+    with pytest.raises(MappingError, match=re.escape(message)):
+        load_mapping(mapping)

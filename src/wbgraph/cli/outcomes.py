@@ -4,7 +4,16 @@ from pathlib import Path
 
 import click
 
-from .common import bars, echo_fields, echo_json, json_option, max_rejects_option, pass_obj, silent_option
+from .common import (
+    bars,
+    echo_fields,
+    echo_json,
+    json_option,
+    mapping_option,
+    max_rejects_option,
+    pass_obj,
+    silent_option,
+)
 
 
 @click.group()
@@ -38,6 +47,7 @@ def outcomes() -> None:
     show_default=True,
     help="The file's text encoding (utf-8-sig: with or without BOM).",
 )
+@mapping_option
 @silent_option
 @json_option
 @pass_obj
@@ -48,6 +58,7 @@ def ingest(
     max_rejects: int | None,
     conversion_days: int,
     encoding: str,
+    mapping: Path | None,
     silent: bool,
     as_json: bool,
 ) -> None:
@@ -59,12 +70,14 @@ def ingest(
     CONVERTED_TO the customer's first transaction with the product when that follows within
     --conversion-days. Every row is loaded or written to the rejects file with its line and
     reason (unknown customers or products, outcomes outside the vocabulary, dates in the
-    future, an offer given twice, ...). Safe to run again. Exit status: 3 file unusable,
-    4 more rejects than --max-rejects (nothing loaded).
+    future, an offer given twice, ...). Safe to run again. A mapping's [outcomes] table
+    names the file's own headers and date formats. Exit status: 3 file unusable, 4 more
+    rejects than --max-rejects (nothing loaded).
 
     \b
     Example:
         wbgraph outcomes ingest offers-2026-11.csv --max-rejects 100 --json
+        wbgraph outcomes ingest crm-export.csv --mapping bank.toml
     """
     from ..outcomes.ingest import ingest as library
 
@@ -77,6 +90,7 @@ def ingest(
             max_rejects=max_rejects,
             conversion_days=conversion_days,
             encoding=encoding,
+            mapping=mapping,
             progress=bars(silent or as_json),
         )
     if as_json:

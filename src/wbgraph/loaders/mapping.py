@@ -114,6 +114,7 @@ class Mapping:
     rates: dict[str, float] = field(default_factory=dict)  # currency -> units of the reporting currency per unit
     regulations: str = "accumulate"  # a product's regulations: every one it was traded under, or its latest row's
     hierarchy: HierarchySource | None = None  # the [hierarchy] table: a file of stakes, in its own headers
+    outcomes: OutcomesSource | None = None  # the [outcomes] table: an outcomes file's own headers
 
     @property
     def required(self) -> set[str]:
@@ -166,6 +167,23 @@ class HierarchySource:
 HIERARCHY_KEYS = ("child", "parent", "share", "since", "name")
 
 
+def _column_and_format(where: str, section: str, key: str, spec: object) -> tuple[str, str]:
+    """``(column, date format)`` of a ``key = "COLUMN"`` or ``key = { column = "...", format = "..." }``."""
+    fmt = "iso8601"
+    if isinstance(spec, dict):
+        if set(spec) - {"column", "format"} or not isinstance(spec.get("column"), str):
+            raise MappingError(
+                f'{where}: {section} {key} must be a column name or {{ column = "...", format = "..." }}.'
+            )
+        fmt = str(spec.get("format", "iso8601"))
+        if fmt != "iso8601" and "%" not in fmt:
+            raise MappingError(f"{where}: {section} {key}: format {fmt!r} is not iso8601 or a strftime pattern.")
+        spec = spec["column"]
+    if not isinstance(spec, str) or not spec.strip():
+        raise MappingError(f"{where}: {section} {key} must name a column.")
+    return spec, fmt
+
+
 def _hierarchy(where: str, folder: Path, raw: object) -> HierarchySource:
     """The ``[hierarchy]`` table, checked: every problem one line."""
     shape = '[hierarchy] needs file = "...", child, parent and share (column names; since and name optional)'
@@ -174,28 +192,52 @@ def _hierarchy(where: str, folder: Path, raw: object) -> HierarchySource:
     unknown = set(raw) - {"file", *HIERARCHY_KEYS}
     if unknown:
         raise MappingError(f"{where}: [hierarchy] has unknown keys {sorted(unknown)} ({shape}).")
-    since = raw.get("since")
-    fmt = "iso8601"
-    if isinstance(since, dict):
-        if set(since) - {"column", "format"} or not isinstance(since.get("column"), str):
-            raise MappingError(
-                f'{where}: [hierarchy] since must be a column name or {{ column = "...", format = "..." }}.'
-            )
-        fmt = str(since.get("format", "iso8601"))
-        if fmt != "iso8601" and "%" not in fmt:
-            raise MappingError(f"{where}: [hierarchy] since: format {fmt!r} is not iso8601 or a strftime pattern.")
-        raw = raw | {"since": since["column"]}
-    columns = {}
+    columns, fmt = {}, "iso8601"
     for key in HIERARCHY_KEYS:
         if key not in raw:
             if key in ("child", "parent", "share"):
                 raise MappingError(f"{where}: {shape}; {key} is missing.")
             continue
-        if not isinstance(raw[key], str) or not raw[key].strip():
+        if key != "since" and isinstance(raw[key], dict):
             raise MappingError(f"{where}: [hierarchy] {key} must name a column.")
-        columns[key] = raw[key]
+        columns[key], given = _column_and_format(where, "[hierarchy]", key, raw[key])
+        fmt = given if key == "since" else fmt
     file = Path(raw["file"]) if Path(raw["file"]).is_absolute() else folder / raw["file"]
     return HierarchySource(file, columns, fmt)
+
+
+@dataclass(frozen=True)
+class OutcomesSource:
+    """A mapping's ``[outcomes]``: the outcomes file's header for each field it renames
+    (``customerId``, ``productId``, ``offeredAt``, ``outcome``, ...) and its dates' formats."""
+
+    columns: dict[str, str]
+    formats: dict[str, str] = field(default_factory=dict)  # offeredAt / decidedAt -> strftime pattern
+
+
+OUTCOME_KEYS = ("customerId", "productId", "offeredAt", "outcome", "decidedAt", "channel", "rm", "runId", "rank")
+FIELDS = ", ".join(OUTCOME_KEYS)
+
+
+def _outcomes(where: str, raw: object) -> OutcomesSource:
+    """The ``[outcomes]`` table, checked: each field a column name, the dates with a format if need be."""
+    if not isinstance(raw, dict) or not raw:
+        raise MappingError(
+            f'{where}: [outcomes] must be a table of field = "column" (fields: {", ".join(OUTCOME_KEYS)}).'
+        )
+    unknown = set(raw) - set(OUTCOME_KEYS)
+    if unknown:
+        raise MappingError(
+            f"{where}: [outcomes] has unknown keys {sorted(unknown)} (fields: {', '.join(OUTCOME_KEYS)})."
+        )
+    columns, formats = {}, {}
+    for key, spec in raw.items():
+        if key not in ("offeredAt", "decidedAt") and isinstance(spec, dict):
+            raise MappingError(f"{where}: [outcomes] {key} must name a column.")
+        columns[key], fmt = _column_and_format(where, "[outcomes]", key, spec)
+        if fmt != "iso8601":
+            formats[key] = fmt
+    return OutcomesSource(columns, formats)
 
 
 def default_mapping(delimiter: str = ",") -> Mapping:
@@ -219,12 +261,13 @@ def load_mapping(path: str | Path) -> Mapping:
         raise MappingError(f"{where}: cannot read the mapping ({e}).") from None
     except RecursionError:
         raise MappingError(f"{where}: cannot read the mapping (nested too deeply).") from None
-    known = {"delimiter", "check_vocabularies", "regulations", "columns", "extra", "currency", "hierarchy", *OWNERS}
+    known = {"delimiter", "check_vocabularies", "regulations", "columns", "extra", "currency", "hierarchy", "outcomes"}
+    known |= set(OWNERS)
     unknown = set(data) - known
     if unknown:
         raise MappingError(
             f"{where}: unknown keys {sorted(unknown)}; a mapping has delimiter, check_vocabularies, "
-            "regulations, [columns], [extra.<Label>], [currency], [customers], [products] and [hierarchy]."
+            "regulations, [columns], [extra.<Label>], [currency], [customers], [products], [hierarchy] and [outcomes]."
         )
     regulations = data.get("regulations", "accumulate")
     if regulations not in REGULATIONS:
@@ -259,7 +302,10 @@ def load_mapping(path: str | Path) -> Mapping:
     reporting, rates = _currency(where, data.get("currency"))
     vocabularies = bool(data.get("check_vocabularies", False))
     hierarchy = _hierarchy(where, path.parent, data["hierarchy"]) if "hierarchy" in data else None
-    return Mapping(columns, delimiter, vocabularies, sides, where, extras, reporting, rates, regulations, hierarchy)
+    outcomes = _outcomes(where, data["outcomes"]) if "outcomes" in data else None
+    return Mapping(
+        columns, delimiter, vocabularies, sides, where, extras, reporting, rates, regulations, hierarchy, outcomes
+    )
 
 
 def _currency(where: str, raw: object) -> tuple[str | None, dict[str, float]]:

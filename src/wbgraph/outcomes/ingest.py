@@ -29,6 +29,7 @@ from ..config import Settings
 from ..db import apply_schema, read, write, writer_lock
 from ..errors import InputFileError
 from ..loaders.ingest import file_fingerprint
+from ..loaders.mapping import OutcomesSource, load_mapping
 from ..loaders.rejects import (
     RejectsFile,
     default_rejects_path,
@@ -43,6 +44,7 @@ REQUIRED = ("customerId", "productId", "offeredAt", "outcome")
 OPTIONAL = ("decidedAt", "channel", "rm", "runId", "rank")
 CONVERSION_DAYS = 90  # an offer converted when the first transaction with the product follows within this
 BATCH = 5_000
+ISO_DATE = "%Y-%m-%d"
 
 
 @dataclass
@@ -77,22 +79,19 @@ def check_outcomes(
     rejects: str | Path | None = None,
     today: dt.date | None = None,
     encoding: str = "utf-8-sig",
+    source: OutcomesSource | None = None,
 ) -> Checked:
     """Read and check an outcomes file against ``known`` (the customers, the products and the
     entities that are not clients the graph holds, of those the file names); its rejects go
-    beside it (``FILE.rejects.csv``) unless ``rejects`` names another file."""
+    beside it (``FILE.rejects.csv``) unless ``rejects`` names another file. ``source``: a
+    mapping's ``[outcomes]``, the file's own headers and date formats."""
     path = Path(path)
     raw = read_text_table(path, encoding, "an outcomes file")
-    missing = [c for c in REQUIRED if c not in raw.columns]
-    if missing:
-        raise InputFileError(
-            f"{path}: no column {', '.join(repr(m) for m in missing)} (an outcomes file has "
-            f"{', '.join(REQUIRED)}, and optionally {', '.join(OPTIONAL)})."
-        )
-    rows = pd.DataFrame({c: raw[c].str.strip() if c in raw else "" for c in (*REQUIRED, *OPTIONAL)}, index=raw.index)
+    rows = fields_of(raw, path, source)
     rows["outcome"] = rows["outcome"].str.lower()
     rows["lineNumber"] = range(2, len(rows) + 2)
-    reasons = _reasons(rows, known, today or dt.date.today())
+    formats = source.formats if source is not None else {}
+    reasons = _reasons(rows, known, today or dt.date.today(), formats)
     bad = reasons != ""
     summary = OutcomesSummary(str(path), read=len(rows), rejected=int(bad.sum()), loaded=int((~bad).sum()))
     if bad.any():
@@ -100,8 +99,24 @@ def check_outcomes(
         with RejectsFile(target) as out:
             out.write(pd.concat([rows.loc[bad, ["lineNumber"]], reasons[bad].rename("reason"), raw[bad]], axis=1))
         summary.rejects_file = str(target)
-    good = rows[~bad]
+    good = rows[~bad].copy()
+    for column, fmt in formats.items():  # the bank's dates, as ISO dates
+        dated = good[column] != ""
+        good.loc[dated, column] = pd.to_datetime(good.loc[dated, column], format=fmt).dt.strftime(ISO_DATE)
     return Checked(path, [_offer(row) for row in good.to_dict("records")], summary)
+
+
+def fields_of(raw: pd.DataFrame, path: Path, source: OutcomesSource | None = None) -> pd.DataFrame:
+    """The outcomes file's fields (:data:`REQUIRED`, :data:`OPTIONAL`) as trimmed text, read under
+    the headers ``source`` gives (a mapping's ``[outcomes]``), else under their own names."""
+    headers = {c: c for c in (*REQUIRED, *OPTIONAL)} | (source.columns if source is not None else {})
+    missing = [headers[c] for c in REQUIRED if headers[c] not in raw.columns]
+    if missing:
+        raise InputFileError(
+            f"{path}: no column {', '.join(repr(m) for m in missing)} (an outcomes file has "
+            f"{', '.join(headers[c] for c in REQUIRED)}, and optionally {', '.join(headers[c] for c in OPTIONAL)})."
+        )
+    return pd.DataFrame({c: raw[h].str.strip() if h in raw else "" for c, h in headers.items()}, index=raw.index)
 
 
 def ingest(
@@ -113,19 +128,22 @@ def ingest(
     max_rejects: int | None = None,
     conversion_days: int = CONVERSION_DAYS,
     encoding: str = "utf-8-sig",
+    mapping: str | Path | None = None,
     progress: Progress = SILENT,
 ) -> OutcomesSummary:
     """Check an outcomes file, then write its offers (holding the writer lock, bracketed by an
-    ingest marker, as a rows file is) and work out which offers converted."""
+    ingest marker, as a rows file is) and work out which offers converted. ``mapping``: a
+    mapping file whose ``[outcomes]`` table gives the file's own headers and date formats."""
+    source = load_mapping(mapping).outcomes if mapping is not None else None
     phases = Phases()
     with writer_lock(driver, settings, "outcomes ingest", progress):
         with phases("validate"):
-            names = read_text_table(Path(path), encoding, "an outcomes file")
-            ids = {c: sorted(set(names[c].str.strip())) if c in names else [] for c in ("customerId", "productId")}
+            names = fields_of(read_text_table(Path(path), encoding, "an outcomes file"), Path(path), source)
+            ids = {c: sorted(set(names[c])) for c in ("customerId", "productId")}
             found = read(driver, settings, "outcomes/known_entities", customerIds=ids["customerId"],
                          productIds=ids["productId"])[0]  # fmt: skip
             known = (set(found["customers"]), set(found["products"]), set(found["notClients"]))
-            checked = check_outcomes(path, known, rejects=rejects, encoding=encoding)
+            checked = check_outcomes(path, known, rejects=rejects, encoding=encoding, source=source)
         summary = checked.summary
         refuse_too_many_rejects([summary], max_rejects)
         apply_schema(driver, settings)
@@ -147,20 +165,25 @@ def ingest(
     return summary
 
 
-def _reasons(rows: pd.DataFrame, known: tuple[set, set, set], today: dt.date) -> pd.Series:
-    """Each row's first problem ("" for none); an offer given again is a problem of the later row."""
+def _reasons(rows: pd.DataFrame, known: tuple[set, set, set], today: dt.date, formats: dict) -> pd.Series:
+    """Each row's first problem ("" for none); an offer given again is a problem of the later row.
+    ``formats``: the dates' formats, where not ISO (a mapping's)."""
     customers, products, not_clients = known
-    offered = pd.to_datetime(rows["offeredAt"].replace("", None), format="%Y-%m-%d", errors="coerce")
-    decided = pd.to_datetime(rows["decidedAt"].replace("", None), format="%Y-%m-%d", errors="coerce")
+    fmt = {c: formats.get(c, ISO_DATE) for c in ("offeredAt", "decidedAt")}
+    written = {c: "YYYY-MM-DD" if f == ISO_DATE else f for c, f in fmt.items()}
+    offered = pd.to_datetime(rows["offeredAt"].replace("", None), format=fmt["offeredAt"], errors="coerce")
+    decided = pd.to_datetime(rows["decidedAt"].replace("", None), format=fmt["decidedAt"], errors="coerce")
     rank = pd.to_numeric(rows["rank"].replace("", None), errors="coerce")
     now = pd.Timestamp(today)
     checks = [(rows[c] == "", f"missing {c}") for c in REQUIRED]
     checks += [
-        (offered.isna() & (rows["offeredAt"] != ""), "offeredAt " + rows["offeredAt"] + " is not a date (YYYY-MM-DD)"),
+        (offered.isna() & (rows["offeredAt"] != ""),
+         "offeredAt " + rows["offeredAt"] + f" is not a date ({written['offeredAt']})"),
         (offered > now, "offeredAt " + rows["offeredAt"] + " is in the future"),
         (~rows["outcome"].isin(OUTCOMES) & (rows["outcome"] != ""),
          "outcome " + rows["outcome"] + " is not one of " + ", ".join(OUTCOMES)),
-        (decided.isna() & (rows["decidedAt"] != ""), "decidedAt " + rows["decidedAt"] + " is not a date (YYYY-MM-DD)"),
+        (decided.isna() & (rows["decidedAt"] != ""),
+         "decidedAt " + rows["decidedAt"] + f" is not a date ({written['decidedAt']})"),
         (decided > now, "decidedAt " + rows["decidedAt"] + " is in the future"),
         (decided < offered, "decidedAt " + rows["decidedAt"] + " is before offeredAt " + rows["offeredAt"]),
         ((rows["rank"] != "") & ~((rank >= 1) & (rank % 1 == 0)),
