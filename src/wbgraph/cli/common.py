@@ -122,6 +122,12 @@ runs_option = click.option(
     type=click.Path(file_okay=False),
     help="Folder holding the run folders. Default: WBGRAPH_RUNS, else [runs] dir in ./wbgraph.toml, else ./runs.",
 )
+encoding_option = click.option(
+    "--encoding",
+    default="utf-8-sig",
+    show_default=True,
+    help="The file's text encoding (utf-8-sig: UTF-8, with or without BOM).",
+)
 mapping_option = click.option(
     "--mapping",
     type=click.Path(dir_okay=False, path_type=Path),

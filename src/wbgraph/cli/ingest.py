@@ -13,6 +13,7 @@ from .common import (
     bars,
     echo_fields,
     echo_json,
+    encoding_option,
     json_option,
     mapping_option,
     max_rejects_option,
@@ -49,12 +50,7 @@ from .common import (
     is_flag=True,
     help="Reject rows with soft problems too (values outside the vocabulary, conflicting attributes).",
 )
-@click.option(
-    "--encoding",
-    default="utf-8-sig",
-    show_default=True,
-    help="The file's text encoding (utf-8-sig: UTF-8, with or without BOM).",
-)
+@encoding_option
 @click.option("--delimiter", help="The field delimiter, e.g. ';' (default: the mapping's, else a comma).")
 @mapping_option
 @click.option(

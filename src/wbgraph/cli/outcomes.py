@@ -8,6 +8,7 @@ from .common import (
     bars,
     echo_fields,
     echo_json,
+    encoding_option,
     json_option,
     mapping_option,
     max_rejects_option,
@@ -41,12 +42,7 @@ def outcomes() -> None:
     show_default=True,
     help="An offer converted when the customer's first transaction with the product follows within this many days.",
 )
-@click.option(
-    "--encoding",
-    default="utf-8-sig",
-    show_default=True,
-    help="The file's text encoding (utf-8-sig: with or without BOM).",
-)
+@encoding_option
 @mapping_option
 @silent_option
 @json_option

@@ -35,11 +35,10 @@ from ..db import read, write
 from ..errors import InputFileError
 from ..progress import Summary
 from .mapping import HierarchySource
-from .rejects import RejectsFile, default_rejects_path, first_reasons, read_text_table
+from .rejects import ISO_DATE, first_reasons, read_text_table, write_rejects
 
 COLUMNS = {"child": "Customer ID", "parent": "Parent ID", "share": "Share", "since": "Since", "name": "Parent Name"}
 REQUIRED = ("child", "parent", "share")
-ISO_DATE = "%Y-%m-%d"  # Since's format, unless a mapping's [hierarchy] gives another
 BATCH = 5_000
 
 
@@ -100,11 +99,7 @@ def check_hierarchy(
     reasons = _reasons(rows, fmt)
     bad = reasons != ""
     summary = HierarchySummary(str(path), read=len(rows), rejected=int(bad.sum()), loaded=int((~bad).sum()))
-    if bad.any():
-        target = Path(rejects) if rejects else default_rejects_path(path)
-        with RejectsFile(target) as out:
-            out.write(pd.concat([rows.loc[bad, ["lineNumber"]], reasons[bad].rename("reason"), raw[bad]], axis=1))
-        summary.rejects_file = str(target)
+    summary.rejects_file = write_rejects(path, rejects, rows["lineNumber"], reasons, raw)
     good = rows[~bad].copy()
     good["share"] = pd.to_numeric(good["share"])
     if fmt != ISO_DATE:  # the bank's dates, as ISO dates

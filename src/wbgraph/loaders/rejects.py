@@ -83,3 +83,20 @@ def first_reasons(checks: list[tuple[pd.Series, object]], index: pd.Index) -> pd
         text = reason if isinstance(reason, pd.Series) else pd.Series(reason, index=index)
         reasons = reasons.mask(failed.fillna(False).astype(bool), text)
     return reasons
+
+
+ISO_DATE = "%Y-%m-%d"  # the dates of a hierarchy or outcomes file, unless a mapping gives their format
+
+
+def write_rejects(
+    path: Path, rejects: str | Path | None, lines: pd.Series, reasons: pd.Series, raw: pd.DataFrame
+) -> str | None:
+    """Write the rows with a reason (``lineNumber``, ``reason``, then the row as read) to
+    ``rejects``, else beside ``path`` (``FILE.rejects.csv``); the file written, None without rejects."""
+    bad = reasons != ""
+    if not bad.any():
+        return None
+    target = Path(rejects) if rejects else default_rejects_path(path)
+    with RejectsFile(target) as out:
+        out.write(pd.concat([lines[bad].rename("lineNumber"), reasons[bad].rename("reason"), raw[bad]], axis=1))
+    return str(target)

@@ -19,6 +19,7 @@ on an earlier line. Rejects count against ``max_rejects``; loading a file again 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,13 +31,7 @@ from ..db import apply_schema, read, write, writer_lock
 from ..errors import InputFileError
 from ..loaders.ingest import file_fingerprint
 from ..loaders.mapping import OutcomesSource, load_mapping
-from ..loaders.rejects import (
-    RejectsFile,
-    default_rejects_path,
-    first_reasons,
-    read_text_table,
-    refuse_too_many_rejects,
-)
+from ..loaders.rejects import ISO_DATE, first_reasons, read_text_table, refuse_too_many_rejects, write_rejects
 from ..progress import SILENT, Phases, Progress, Summary
 
 OUTCOMES = ("accepted", "declined", "no-response")
@@ -44,7 +39,6 @@ REQUIRED = ("customerId", "productId", "offeredAt", "outcome")
 OPTIONAL = ("decidedAt", "channel", "rm", "runId", "rank")
 CONVERSION_DAYS = 90  # an offer converted when the first transaction with the product follows within this
 BATCH = 5_000
-ISO_DATE = "%Y-%m-%d"
 
 
 @dataclass
@@ -75,14 +69,15 @@ class Checked:
 
 def check_outcomes(
     path: str | Path,
-    known: tuple[set, set, set],
+    known: tuple[set, set, set] | Callable[[list, list], tuple[set, set, set]],
     rejects: str | Path | None = None,
     today: dt.date | None = None,
     encoding: str = "utf-8-sig",
     source: OutcomesSource | None = None,
 ) -> Checked:
     """Read and check an outcomes file against ``known`` (the customers, the products and the
-    entities that are not clients the graph holds, of those the file names); its rejects go
+    entities that are not clients the graph holds, of those the file names; or a function that
+    looks them up, given the file's customer and product IDs); its rejects go
     beside it (``FILE.rejects.csv``) unless ``rejects`` names another file. ``source``: a
     mapping's ``[outcomes]``, the file's own headers and date formats."""
     path = Path(path)
@@ -91,14 +86,12 @@ def check_outcomes(
     rows["outcome"] = rows["outcome"].str.lower()
     rows["lineNumber"] = range(2, len(rows) + 2)
     formats = source.formats if source is not None else {}
+    if callable(known):
+        known = known(sorted(set(rows["customerId"])), sorted(set(rows["productId"])))
     reasons = _reasons(rows, known, today or dt.date.today(), formats)
     bad = reasons != ""
     summary = OutcomesSummary(str(path), read=len(rows), rejected=int(bad.sum()), loaded=int((~bad).sum()))
-    if bad.any():
-        target = Path(rejects) if rejects else default_rejects_path(path)
-        with RejectsFile(target) as out:
-            out.write(pd.concat([rows.loc[bad, ["lineNumber"]], reasons[bad].rename("reason"), raw[bad]], axis=1))
-        summary.rejects_file = str(target)
+    summary.rejects_file = write_rejects(path, rejects, rows["lineNumber"], reasons, raw)
     good = rows[~bad].copy()
     for column, fmt in formats.items():  # the bank's dates, as ISO dates
         dated = good[column] != ""
@@ -135,14 +128,15 @@ def ingest(
     ingest marker, as a rows file is) and work out which offers converted. ``mapping``: a
     mapping file whose ``[outcomes]`` table gives the file's own headers and date formats."""
     source = load_mapping(mapping).outcomes if mapping is not None else None
+
+    def known(customers: list, products: list) -> tuple[set, set, set]:
+        """The file's customers and products the graph holds, and the entities that are not clients."""
+        found = read(driver, settings, "outcomes/known_entities", customerIds=customers, productIds=products)[0]
+        return set(found["customers"]), set(found["products"]), set(found["notClients"])
+
     phases = Phases()
     with writer_lock(driver, settings, "outcomes ingest", progress):
         with phases("validate"):
-            names = fields_of(read_text_table(Path(path), encoding, "an outcomes file"), Path(path), source)
-            ids = {c: sorted(set(names[c])) for c in ("customerId", "productId")}
-            found = read(driver, settings, "outcomes/known_entities", customerIds=ids["customerId"],
-                         productIds=ids["productId"])[0]  # fmt: skip
-            known = (set(found["customers"]), set(found["products"]), set(found["notClients"]))
             checked = check_outcomes(path, known, rejects=rejects, encoding=encoding, source=source)
         summary = checked.summary
         refuse_too_many_rejects([summary], max_rejects)

@@ -175,7 +175,7 @@ def plan_restored(
     rule_list = rules or []
     data = restored.data
     graph, scores, embeddings = _score_everything(restored)
-    held, customers, products, groups = _current(data, current)
+    held, customers, products, groups = _current(data, current, any(rule.group for rule in rule_list))
     wanted = np.ones(len(held), dtype=bool)
     source = np.full(len(held), "model", dtype=object)
     if newcomers is not None:
@@ -192,7 +192,7 @@ def plan_restored(
         k,
         customers[wanted].reset_index(drop=True),
         products,
-        groups[wanted].reset_index(drop=True),
+        groups[wanted].reset_index(drop=True) if groups is not None else None,
     )
     kept_away, suppressed_counts = _suppression(suppressed, data.encoders, held, wanted)
     values, picks = _top_k(scores, held, excluded_by | kept_away, k)
@@ -289,26 +289,38 @@ def _rows(
     ]
 
 
-def _current(data, current: GraphTables | None) -> tuple[np.ndarray, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+def _current(data, current: GraphTables | None, with_groups: bool = False) -> tuple:
     """``(held [customers, products], customer facts, product facts, group facts)`` in model order,
-    from ``current`` if given; the group facts from every member, in the run's filter or not."""
+    from ``current`` if given; the group facts (only ``with_groups``: a rule reads them, else None)
+    from every member, in the run's filter or not."""
     if current is None:
         customers = data.customers()
-        return data.everything.held().numpy(), customers, data.products(), group_facts(customers)
+        return (
+            data.everything.held().numpy(),
+            customers,
+            data.products(),
+            group_facts(customers) if with_groups else None,
+        )
     enc = data.encoders
     c = enc.customer_index(current.interactions["customerId"])
     p = enc.product_index(current.interactions["productId"])
     keep = (c >= 0) & (p >= 0)
     held = np.zeros((len(enc.customer_ids), len(enc.product_ids)), dtype=bool)
     held[c[keep], p[keep]] = True
-    everyone = current.customers.reset_index(drop=True)
-    position = pd.Series(np.arange(len(everyone)), index=everyone["customerId"])
-    at = position.reindex(enc.customer_ids).to_numpy()
-    groups = group_facts(everyone).reindex(at).reset_index(drop=True)  # NaN rows: not in the graph any more
-    groups[["exposureKnown", "riskRatingKnown"]] = groups[["exposureKnown", "riskRatingKnown"]].fillna(False)
+    groups = _group_facts_of(current.customers, enc.customer_ids) if with_groups else None
     customers = current.customers.set_index("customerId").reindex(enc.customer_ids).reset_index()
     products = current.products.set_index("productId").reindex(enc.product_ids).reset_index()
     return held, customers, products, groups
+
+
+def _group_facts_of(everyone: pd.DataFrame, customer_ids: list) -> pd.DataFrame:
+    """:func:`group_facts` of the whole graph's customers, in model order (a customer no longer in
+    the graph: nothing known)."""
+    everyone = everyone.reset_index(drop=True)
+    at = pd.Series(np.arange(len(everyone)), index=everyone["customerId"]).reindex(customer_ids).to_numpy()
+    groups = group_facts(everyone).reindex(at).reset_index(drop=True)
+    groups[["exposureKnown", "riskRatingKnown"]] = groups[["exposureKnown", "riskRatingKnown"]].fillna(False)
+    return groups
 
 
 def _score_everything(restored: Restored) -> tuple:
