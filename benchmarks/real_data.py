@@ -147,8 +147,15 @@ def run_seeds(runs: Path, seeds: list[int], epochs: int | None, truth: Path | No
             }
             | {key: evaluated[key] for key in ("metrics", "validation", "comparison", "chosen", "verdict", "protocol")}
             | {"importance": evaluated["details"].get("boosted tree", {}).get("importance")}
+            | {"calibration": evaluated.get("calibration"), "calibrationTried": trained_calibration(runs, trained)}
         )
     return out
+
+
+def trained_calibration(runs: Path, trained: dict) -> dict:
+    """What training's calibration tried on validation (metrics.json), for the table."""
+    metrics = json.loads((runs / trained["runId"] / "metrics.json").read_text())
+    return {key: metrics.get("calibration", {}).get(key) for key in ("tried", "val")}
 
 
 def cli(arguments: list[str]) -> dict:
@@ -218,6 +225,14 @@ def show(figures: dict) -> None:
                 f"GAT part alone {alone.get('recall@10', float('nan')):.4f}/{alone.get('ndcg@10', float('nan')):.4f}, "
                 f"channel alone {channel.get('recall@10', float('nan')):.4f}/{channel.get('ndcg@10', float('nan')):.4f}"
             )
+        for r in runs:
+            c = r.get("calibration")
+            if c and c.get("pairs"):
+                print(
+                    f"seed {r['seed']}: probabilities ({c['method']} of the {c['input']}) of the top {c['k']}, "
+                    f"{c['pairs']:,} pairs: ECE {c['ece']:.4f}, Brier skill {c['brierSkill']:+.4f}, "
+                    f"base rate {c['baseRate']:.4f}; validation Brier of each: {r['calibrationTried']['tried']}"
+                )
         print(f"chosen (seed {runs[0]['seed']}): {runs[0]['chosen']}")
         if runs[0].get("importance"):
             top = list(runs[0]["importance"].items())[:10]

@@ -43,7 +43,7 @@ def world(backend, tmp_path_factory):
 
 CURRENT = """MATCH (c:Customer)-[r:RECOMMENDED]->(p:Product)
              RETURN c.customerId AS customerId, p.productId AS productId, r.rank AS rank, r.score AS score,
-                    r.runId AS runId, c.segment AS segment ORDER BY customerId, rank"""
+                    r.probability AS probability, r.runId AS runId, c.segment AS segment ORDER BY customerId, rank"""
 
 
 def test_every_current_recommendation_exports_to_csv_and_parquet(cli, backend, world, tmp_path):
@@ -57,10 +57,13 @@ def test_every_current_recommendation_exports_to_csv_and_parquet(cli, backend, w
         expected[["customerId", "productId", "rank", "runId", "segment"]]
     )
     assert got["reasons"].str.len().gt(0).all() and (got["score"] - expected["score"]).abs().max() < 1e-9
+    assert expected["probability"].between(0, 1).all()  # every edge has its calibrated probability
+    assert (got["probability"] - expected["probability"]).abs().max() < 1e-9
 
     assert cli("recommendations", "export", "-o", str(tmp_path / "recs.parquet"), "--silent").exit_code == 0
     table = pq.read_table(tmp_path / "recs.parquet").to_pandas()
     assert table["customerId"].tolist() == expected["customerId"].tolist()
+    assert table["probability"].tolist() == expected["probability"].tolist()
     assert all(isinstance(r, (list, type(table["reasons"].iloc[0]))) and len(r) for r in table["reasons"])
     other = cli("recommendations", "export", "-o", str(tmp_path / "none.csv"), "--run", "no-such-run", "--json")
     assert other.exit_code == 16 and "No current recommendations of run 'no-such-run'" in other.output
@@ -76,7 +79,7 @@ def test_each_writeback_leaves_an_audit_file_of_what_it_wrote_to_whom_when_and_w
     with open_driver(backend.settings) as driver:
         expected = pd.DataFrame([r.data() for r in driver.execute_query(CURRENT).records])
     assert len(audit) == len(expected) and set(audit["writeback"]) == {"all"}
-    columns = ["customerId", "productId", "rank"]
+    columns = ["customerId", "productId", "rank", "probability"]
     assert audit[columns].values.tolist() == expected[columns].values.tolist()
     assert audit["writtenAt"].str.match(r"\d{4}-\d\d-\d\dT").all() and audit["reasons"].map(len).gt(0).all()
     assert world["writeback"]["auditFile"].endswith("-all.parquet")

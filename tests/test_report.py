@@ -18,6 +18,7 @@ def test_report_has_every_plot_and_figures_from_the_run_and_graph(cli, backend, 
         "embeddings.png",
         "exclusions.png",
         "metrics.png",
+        "reliability.png",
         "segments.png",
         "training-curve.png",
     ]
@@ -37,6 +38,8 @@ def test_report_has_every_plot_and_figures_from_the_run_and_graph(cli, backend, 
         (demo_graph / "runs" / open(demo_graph / "runs" / "latest").read().strip() / "evaluation.json").read_text()
     )
     assert evaluation["verdict"] in page
+    calibrated = evaluation["calibration"]  # evaluate's figures of the probabilities, on the page
+    assert f"expected calibration error {calibrated['ece']:.3f} over 10 equal-mass bins" in page
     for method in ("gat", "popularity", "matrix factorisation", "oracle, from history"):
         assert f"<th>{method}</th>" in page
     with open_driver(backend.settings) as driver:

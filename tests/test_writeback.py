@@ -56,7 +56,11 @@ def test_writeback_gives_each_customer_k_ranked_new_products_and_is_repeatable(c
     light = """MATCH (c:Customer)-[r:RECOMMENDED]->() RETURN collect(DISTINCT keys(r)) AS keys,
                min(size(c.recommendationReasons)) AS fewest, max(size(c.recommendationReasons)) AS most"""
     record = driver.execute_query(light).records[0]
-    assert [sorted(k) for k in record["keys"]] == [["rank", "runId", "score"]]  # a light edge
+    assert [sorted(k) for k in record["keys"]] == [["probability", "rank", "runId", "score"]]  # a light edge
+    by_rank = """MATCH (c:Customer)-[r:RECOMMENDED]->() WITH c, r ORDER BY r.rank
+                 WITH c, collect(r.probability) AS p
+                 RETURN all(x IN p WHERE 0 <= x <= 1) AND all(i IN range(1, size(p) - 1) WHERE p[i] <= p[i - 1]) AS ok"""
+    assert all(r["ok"] for r in driver.execute_query(by_rank).records)  # a chance, falling with the rank
     assert record["fewest"] == record["most"] == 4  # the reasons of each rank, on the customer
     run = driver.execute_query("MATCH (r:Run {runId: $id}) RETURN r", id=first).records[0]["r"]
     assert run["modelVersion"].startswith("wbgraph-") and run["createdAt"] is not None  # said once, for every edge
@@ -351,6 +355,7 @@ def test_the_serving_read_takes_one_node_whose_snapshot_is_the_set_the_edges_hol
     with driver.session(database=backend.settings.database, default_access_mode=neo4j.READ_ACCESS) as session:
         fast = {c: wbgraph.recommend(driver, backend.settings, c, top_k=3, session=session) for c in customers}
     assert all(len(f["recommendations"]) == 3 for f in fast.values())  # top_k of the 4 written
+    assert all(0 <= r["probability"] <= 1 for f in fast.values() for r in f["recommendations"])
     # the same answer, field for field, from the edges: as a set written before the snapshot is read
     driver.execute_query("MATCH (c:Customer) REMOVE c.recommendationSnapshot")
     from_edges = {c: wbgraph.recommend(driver, backend.settings, c, top_k=3) for c in customers}

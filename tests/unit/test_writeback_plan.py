@@ -341,9 +341,9 @@ def test_the_serving_copy_holds_the_set_by_rank_with_the_facts_as_of_the_writeba
         "segment": 3,
         "segmentKey": "key-3",
         "recommendations": [
-            {"rank": 1, "productId": "P2", "score": 0.75, "reasons": ["because"]},
-            {"rank": 2, "productId": "P1", "score": 0.5, "reasons": []},
-            {"rank": 3, "productId": "P9", "score": 0.25, "reasons": []},  # a product the facts do not know
+            {"rank": 1, "productId": "P2", "score": 0.75, "probability": 0.12, "reasons": ["because"]},
+            {"rank": 2, "productId": "P1", "score": 0.5, "probability": 0.05, "reasons": []},
+            {"rank": 3, "productId": "P9", "score": 0.25, "probability": 0.01, "reasons": []},  # facts do not know P9
         ],
     }
     written = compact(row, facts)
@@ -353,11 +353,14 @@ def test_the_serving_copy_holds_the_set_by_rank_with_the_facts_as_of_the_writeba
     served = _from_snapshot(customer, json.loads(written["snapshot"]), top_k=2)
     assert served["segment"] == 3 and served["segmentName"] == "Segment 3: Corporate · Energy" and served["hasSet"]
     assert served["recommendations"] == [
-        {"rank": 1, "productId": "P2", "productType": "Deposit", "category": "Cash", "score": 0.75}
+        {"rank": 1, "productId": "P2", "productType": "Deposit", "category": "Cash", "score": 0.75, "probability": 0.12}
         | {"reasons": None, "runId": "run-1", "createdAt": "2026-11-26T10:00:00Z"},
-        {"rank": 2, "productId": "P1", "productType": "Loan", "category": "Lending", "score": 0.5}
+        {"rank": 2, "productId": "P1", "productType": "Loan", "category": "Lending", "score": 0.5, "probability": 0.05}
         | {"reasons": None, "runId": "run-1", "createdAt": "2026-11-26T10:00:00Z"},
     ]
+    older = json.loads(written["snapshot"])
+    del older["probabilities"]  # a snapshot written before calibration: no probabilities, the rest as ever
+    assert [r["probability"] for r in _from_snapshot(customer, older, top_k=2)["recommendations"]] == [None, None]
     everything = _from_snapshot(customer, json.loads(written["snapshot"]), top_k=10)["recommendations"]
     assert [r["productId"] for r in everything] == ["P2", "P1", "P9"] and everything[2]["productType"] is None
 

@@ -166,9 +166,23 @@ def echo_evaluation(result: Evaluation, with_truth: bool) -> None:
             + ", ".join(f"{n} {v.get(headline, 0.0):.3f}" for n, v in result.validation.items())
         )
     click.echo(result.verdict)
+    if result.calibration:
+        echo_calibration(result.calibration)
     if result.gate:
         g = result.gate
         state = "passed" if g["passed"] else "FAILED"
         click.echo(
             f"Gate {state}: {g['metric']} against {', '.join(g['required'])} with a margin of {g['margin']:.0%}."
         )
+
+
+def echo_calibration(c: dict) -> None:
+    """One line: how the probabilities of the top k pairs match what the customers took."""
+    if not c.get("pairs"):
+        return
+    skill = "n/a" if c["brierSkill"] is None else f"{c['brierSkill']:+.3f}"
+    click.echo(
+        f"Probabilities ({c['method']} of the {c['input']}, fitted on validation), top {c['k']} of each customer, "
+        f"{c['pairs']:,} pairs: expected calibration error {c['ece']:.3f} (10 equal-mass bins), "
+        f"Brier skill {skill} against the base rate {c['baseRate']:.3f}."
+    )

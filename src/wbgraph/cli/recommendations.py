@@ -29,7 +29,7 @@ def recommendations() -> None:
 def export(obj, output: str, fmt: str | None, run: str | None, silent: bool, as_json: bool) -> None:
     """Export every current recommendation for a CRM or a campaign tool.
 
-    One row per recommendation: customerId, productId, rank, score, reasons, runId,
+    One row per recommendation: customerId, productId, rank, score, probability, reasons, runId,
     segment, trainedAt (when its run was trained), segmentName; customers in ID order, each set by rank. Read
     from Neo4j a page of customers at a time and written a page at a time; the file appears only once complete. In CSV
     the reasons are joined with " | "; Parquet keeps them as a list.

@@ -32,10 +32,11 @@ from ..errors import ConfigError
 from ..progress import Summary
 from ..runs import Run
 from .baselines import BASELINES, fit_all
+from .calibration import question_figures
 from .data import Prepared
 from .metrics import KS, bootstrap_difference, per_customer, ranking_metrics
 from .model import channel_share
-from .restore import restore
+from .restore import Restored, calibrator_of, restore
 
 MODEL = "gat"
 GAT_PART = "gat: graph part alone"
@@ -61,6 +62,7 @@ class Evaluation(Summary):
     protocol: dict = field(default_factory=dict)  # the run's: latest or asof (cutoff, horizon, windows)
     k: int = 10
     outcomes: dict | None = None  # asked for: the acceptance rates of the offers made (outcomes.metrics)
+    calibration: dict | None = None  # the probabilities of the top k pairs against the answers (None: no calibrator)
 
 
 def evaluate(
@@ -113,12 +115,27 @@ def evaluate(
         metric=metric,
         margin=margin,
     )
+    result.calibration = calibration_of(restored, k)
     if outcomes:
         from ..outcomes.metrics import acceptance
 
         result.outcomes = acceptance(driver, settings)
     restored.run.save_evaluation(result.to_json())
     return result
+
+
+def calibration_of(restored: Restored, k: int) -> dict | None:
+    """How the run's probabilities (:mod:`.calibration`) of each customer's top ``k`` match the
+    test answers: ECE over equal-mass bins, Brier skill, the reliability table, the method;
+    None for a run without a calibrator or a test question without answers."""
+    calibrator = calibrator_of(restored.run)
+    data = restored.data
+    if calibrator is None or not len(data.test.answer_customer):
+        return None
+    protocol = data.protocol.get("name", "latest")
+    with torch.no_grad():
+        found = question_figures(restored.model, data.test_graph, data.test, data.n_customers, protocol, calibrator, k)
+    return {"method": calibrator.method, "input": calibrator.input} | found
 
 
 def compare(

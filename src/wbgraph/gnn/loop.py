@@ -16,6 +16,7 @@ import torch
 
 from ..config import TrainConfig
 from ..progress import SILENT, Progress, Update
+from .calibration import Calibrator, calibrate, question_figures, question_pairs
 from .data import Prepared
 from .losses import Question, in_turn, masked_links_loss, multinomial_loss, questions_of, temporal_windows
 from .memory import (
@@ -43,6 +44,8 @@ class Fitted:
     batches: dict = field(default_factory=dict)  # customers per step, fanout, memory budget
     refit_epochs: int = 0  # epochs of the refit on training + validation (0: the chosen weights as they were)
     part_epochs: dict = field(default_factory=dict)  # each part's best epoch on its own validation curve
+    calibrator: Calibrator | None = None  # score -> probability, fitted on validation (finish)
+    calibration: dict = field(default_factory=dict)  # the methods tried, its validation and test figures
 
 
 class EarlyStopping:
@@ -218,8 +221,15 @@ def finish(data: Prepared, config: TrainConfig, chosen: Fitted, progress: Progre
     A part the mix leaves out (weight 0) is not refitted: it keeps its chosen weights, so its
     row alone in ``evaluate`` is what validation saw, and the refit costs only the epochs of
     the parts that score (on MovieLens the channel's 6, not the unused GAT part's 52).
+
+    The calibrator (:mod:`.calibration`) is fitted on the chosen weights' validation scores,
+    before the refit (which learns from the validation answers), and applied to the saved
+    model's scores: the test figures say whether it carries over to the refit.
     """
     device, batches, model = pick_device(config.device), plan_batches(data, config), chosen.model
+    protocol = data.protocol.get("name", "latest")
+    asked = question_pairs(chosen.model, data.train_graph, data.val, batches.customers, protocol)
+    calibrator, calibration = calibrate(asked)
     used = {p: e for p, e in chosen.part_epochs.items() if float(model.mix[PARTS.index(p)]) != 0}
     refit_epochs = max(used.values()) if config.refit else 0
     if config.refit:
@@ -230,7 +240,11 @@ def finish(data: Prepared, config: TrainConfig, chosen: Fitted, progress: Progre
     test_graph = data.test_graph.to(device)
     test_relevant, known = data.test.answers(), data.test.held()
     test = scored(model, test_graph, test_relevant, known, batches.customers, parts=model.channel)
-    return dataclasses.replace(chosen, model=model, test=test, refit_epochs=refit_epochs)
+    if test_relevant.any():
+        calibration["test"] = question_figures(model, test_graph, data.test, batches.customers, protocol, calibrator)
+    return dataclasses.replace(
+        chosen, model=model, test=test, refit_epochs=refit_epochs, calibrator=calibrator, calibration=calibration
+    )
 
 
 def _refit(

@@ -11,7 +11,8 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from ..config import Settings, TrainConfig
-from ..runs import ENCODERS, WEIGHTS, Run
+from ..runs import CALIBRATION, ENCODERS, WEIGHTS, Run
+from .calibration import Calibrator
 from .data import Encoders, Prepared, prepare, prepare_tables
 from .export import fetch
 from .model import HeteroGATRecommender
@@ -19,7 +20,7 @@ from .model import HeteroGATRecommender
 if TYPE_CHECKING:
     import neo4j
 
-__all__ = ["Restored", "restore", "load_model", "encoders_of"]
+__all__ = ["Restored", "restore", "load_model", "encoders_of", "calibrator_of"]
 
 
 @dataclass
@@ -39,6 +40,12 @@ class Restored:
 def encoders_of(run: Run) -> Encoders:
     """The run's encoders: every customer, product and category in the index it had in training."""
     return run.guard(ENCODERS, lambda: Encoders.from_json((run.folder / ENCODERS).read_text()))
+
+
+def calibrator_of(run: Run) -> Calibrator | None:
+    """The run's score-to-probability map (:mod:`.calibration`); None for a run trained before it."""
+    kept = run.calibration()
+    return None if kept is None else run.guard(CALIBRATION, lambda: Calibrator.from_json(kept))
 
 
 def restore(run: Run, driver: neo4j.Driver, settings: Settings, newcomers: bool = False) -> Restored:

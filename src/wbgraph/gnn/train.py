@@ -88,7 +88,9 @@ def train(
     now = datetime.now(UTC)
     metrics = _metrics(data, config, fitted, tried, seconds) | {"trainedAt": now.isoformat()}
     record = environment() | _record(data, config, settings, counts)
-    run = Run.create(runs_dir, Run.new_id(now, config.seed), fitted.model, data.encoders, config, metrics, record)
+    run = Run.create(
+        runs_dir, Run.new_id(now, config.seed), fitted.model, data.encoders, config, metrics, record, fitted.calibrator
+    )
     return TrainResult(
         run.id,
         str(run.folder),
@@ -138,6 +140,7 @@ def _metrics(data: Prepared, config: TrainConfig, fitted: Fitted, tried: list, s
         "seconds": seconds,
         "device": fitted.device,
         "batches": fitted.batches,
+        "calibration": fitted.calibration,
     }
 
 

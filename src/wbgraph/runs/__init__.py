@@ -9,6 +9,7 @@ from .curve import plot_curve
 from .folder import (
     AUDIT,
     AUDIT_COLUMNS,
+    CALIBRATION,
     CONFIG,
     CURVE,
     ENCODERS,
@@ -34,6 +35,7 @@ __all__ = [
     "recommendation_schema",
     "AUDIT",
     "AUDIT_COLUMNS",
+    "CALIBRATION",
     "CONFIG",
     "CURVE",
     "ENCODERS",

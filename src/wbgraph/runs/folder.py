@@ -53,6 +53,9 @@ CURVE = "curve.png"
 EVALUATION = "evaluation.json"
 
 
+CALIBRATION = "calibration.json"  # score -> probability, fitted on validation (wbgraph.gnn.calibration)
+
+
 WRITEBACK = "writeback.json"
 
 
@@ -100,12 +103,14 @@ class Run:
         config: TrainConfig,
         metrics: dict,
         record: dict | None = None,
+        calibrator: Any = None,
     ) -> Run:
         """Save a trained model as a new run folder and mark it latest: ``model``'s
         ``state_dict()`` and ``encoders.to_json()`` (:mod:`wbgraph.gnn.restore` brings them back).
 
         ``record`` (what :func:`wbgraph.gnn.train.train` knows: library versions, git commit,
-        graph counts, data window and fingerprint) goes into ``run.json`` beside the format.
+        graph counts, data window and fingerprint) goes into ``run.json`` beside the format;
+        ``calibrator`` (its ``to_json()``) into ``calibration.json``.
         """
         import torch
 
@@ -126,6 +131,8 @@ class Run:
         (run.folder / ENCODERS).write_text(encoders.to_json())
         run._write_json(CONFIG, config.to_dict())
         run._write_json(METRICS, metrics)
+        if calibrator is not None:
+            run._write_json(CALIBRATION, calibrator.to_json())
         plot_curve(metrics["history"], run.folder / CURVE)
         (runs_dir / LATEST).write_text(run_id + "\n")
         return run
@@ -263,6 +270,10 @@ class Run:
 
         return self.guard(WEIGHTS, lambda: torch.load(self.folder / WEIGHTS, weights_only=True, map_location="cpu"))
 
+    def calibration(self) -> dict | None:
+        """The score-to-probability map training fitted, or None (a run from before it)."""
+        return self._read_json(CALIBRATION) if (self.folder / CALIBRATION).is_file() else None
+
     def evaluation(self) -> dict | None:
         """What ``wbgraph evaluate`` kept, or None before it ran."""
         return self._read_json(EVALUATION) if (self.folder / EVALUATION).is_file() else None
@@ -283,7 +294,7 @@ class Run:
         self, rows: list[dict], run_id: str, written_at: str, kind: str, trained_at: str | None = None
     ) -> Path:
         """Keep what a writeback wrote: one row per (customer, product) with rank, score,
-        reasons, run, segment, when the run was trained, source and the time it was written, as
+        probability, reasons, run, segment, when the run was trained, source and the time it was written, as
         ``recommendations/<time>-<kind>.parquet``: "what did we recommend to whom, when and
         why" has an answer for every past writeback of the run."""
         import pyarrow as pa
@@ -296,6 +307,7 @@ class Run:
                 columns["productId"].append(rec["productId"])
                 columns["rank"].append(rec["rank"])
                 columns["score"].append(rec["score"])
+                columns["probability"].append(rec.get("probability"))
                 columns["reasons"].append(rec.get("reasons") or [])
                 columns["segment"].append(row.get("segment"))
                 columns["source"].append(row.get("source", "model"))
@@ -357,6 +369,7 @@ RECOMMENDATION_ROW = (
     ("productId", "string"),
     ("rank", "int32"),
     ("score", "float64"),
+    ("probability", "float64"),  # calibrated chance of taking it within the horizon (null: a run without one)
     ("reasons", "list<string>"),
     ("runId", "string"),
     ("segment", "int32"),

@@ -87,6 +87,7 @@ def _score_now(
             "rank": r["rank"],
             "productId": r["productId"],
             "score": r["score"],
+            "probability": r.get("probability"),
             "reasons": r["reasons"] if explain else None,
             "runId": run.id,
             "createdAt": None,
@@ -138,6 +139,8 @@ def _read(
 def _from_snapshot(customer: dict, snapshot: dict, top_k: int) -> dict:
     """The customer's facts and snapshot as ``serve/customer_recommendations`` returns them (no reasons)."""
     extra = {"reasons": None, "runId": snapshot["runId"], "createdAt": snapshot["createdAt"]}
+    n = len(snapshot["productIds"])
+    probabilities = snapshot.get("probabilities") or [None] * n  # a snapshot from before calibration: none
     return {
         "customerId": customer["customerId"],
         "customerType": customer["customerType"],
@@ -147,13 +150,22 @@ def _from_snapshot(customer: dict, snapshot: dict, top_k: int) -> dict:
         "segment": snapshot["segment"],
         "segmentName": snapshot["segmentName"],
         "recommendations": [
-            {"rank": rank, "productId": pid, "productType": product_type, "category": category, "score": score} | extra
-            for rank, pid, product_type, category, score in zip(
+            {
+                "rank": rank,
+                "productId": pid,
+                "productType": product_type,
+                "category": category,
+                "score": score,
+                "probability": probability,
+            }
+            | extra
+            for rank, pid, product_type, category, score, probability in zip(
                 range(1, top_k + 1),
                 snapshot["productIds"],
                 snapshot["productTypes"],
                 snapshot["categories"],
                 snapshot["scores"],
+                probabilities,
                 strict=False,
             )
         ],

@@ -5,9 +5,10 @@ Reads what the run folder keeps (:class:`wbgraph.runs.Run`: the training history
 (recommendation coverage by category),
 and writes ``index.html`` beside one PNG per plot: training curve, metrics against the
 baselines and the oracle, segment sizes and a 2-D projection of the customer embeddings
-coloured by segment, coverage by product category, exclusions per eligibility rule, and the
-acceptance rates of the offers made (``wbgraph outcomes ingest``). A step that has not run yet
-is named in the report rather than silently left out.
+coloured by segment, coverage by product category, exclusions per eligibility rule, the
+reliability of the calibrated probabilities, and the acceptance rates of the offers made
+(``wbgraph outcomes ingest``). A step that has not run yet is named in the report rather
+than silently left out.
 """
 
 from __future__ import annotations
@@ -56,6 +57,7 @@ def report(
     sections = [
         _training(opened.metrics(), out, result),
         _evaluation(opened.evaluation(), out, result),
+        _calibration(opened.evaluation(), opened.metrics(), out, result),
         *_writeback(opened.writeback(), opened.projection(), out, result),
         _section(
             "Recommendation coverage by product category",
@@ -94,6 +96,39 @@ def _evaluation(evaluation: dict | None, out: Path, result: Report) -> str:
         return _section(title, None, "Not evaluated yet: run <code>wbgraph evaluate</code>.")
     plot = _metrics_plot(evaluation, out / "metrics.png", result)
     return _section(title, plot, html.escape(evaluation["verdict"]), _metrics_table(evaluation))
+
+
+def _calibration(evaluation: dict | None, metrics: dict, out: Path, result: Report) -> str:
+    """The reliability of the probabilities on the test question: ``evaluate``'s figures, else training's."""
+    title = "Calibrated probabilities"
+    kept = (evaluation or {}).get("calibration") or metrics.get("calibration", {}).get("test")
+    if not kept or not kept.get("pairs"):
+        result.missing.append("calibration")
+        return _section(title, None, "No calibrated probabilities: a run trained before them, or no test answers.")
+    fitted = metrics.get("calibration", {})
+    how = f"{fitted.get('method', kept.get('method'))} of the {fitted.get('input', kept.get('input'))}"
+    skill = "n/a" if kept["brierSkill"] is None else f"{kept['brierSkill']:+.3f}"
+    text = (
+        f"The chance each customer takes each of its top {kept['k']} products within the horizon ({how}, fitted "
+        f"and chosen on validation), against what the {kept['pairs']:,} pairs of the test question became: "
+        f"expected calibration error {kept['ece']:.3f} over 10 equal-mass bins, Brier skill {skill} against "
+        f"the base rate {kept['baseRate']:.3f}. On the diagonal, a probability means what it says."
+    )
+    table = pd.DataFrame(kept["bins"]).to_html(index=False, border=0)
+    return _section(title, _reliability_plot(kept["bins"], out / "reliability.png", result), text, table)
+
+
+def _reliability_plot(bins: list[dict], path: Path, result: Report) -> Path:
+    import matplotlib.pyplot as plt
+
+    predicted, taken = [b["probability"] for b in bins], [b["taken"] for b in bins]
+    top = max(max(predicted), max(taken)) * 1.05 or 1.0
+    fig, axis = plt.subplots(figsize=(5, 5))
+    axis.plot([0, top], [0, top], color="tab:gray", linestyle="--", label="calibrated")
+    axis.plot(predicted, taken, marker="o", color="tab:orange", label="the run")
+    axis.set(xlabel="mean probability in the bin", ylabel="share taken", xlim=(0, top), ylim=(0, top))
+    axis.legend(loc="upper left")
+    return _save(fig, path, result)
 
 
 def _writeback(written: dict | None, projection: pd.DataFrame | None, out: Path, result: Report) -> list[str]:

@@ -26,7 +26,7 @@ from ..errors import QueryFailed
 from ..gnn.data import Encoders, group_codes, group_popularity, peer_groups
 from ..gnn.export import GraphTables, fetch
 from ..gnn.memory import pick_device
-from ..gnn.restore import Restored, restore
+from ..gnn.restore import Restored, calibrator_of, restore
 from ..runs import Run
 from . import explain
 from .eligibility import DEFAULT_RULES, Suppression, exclusions, group_facts, impact, load_rules, missing_facts
@@ -176,6 +176,7 @@ def plan_restored(
     data = restored.data
     graph, scores, embeddings = _score_everything(restored)
     held, customers, products, groups = _current(data, current, any(rule.group for rule in rule_list))
+    probability = _probabilities(restored, scores, held)
     wanted = np.ones(len(held), dtype=bool)
     source = np.full(len(held), "model", dtype=object)
     if newcomers is not None:
@@ -183,7 +184,6 @@ def plan_restored(
         scores = _holding_nothing(scores, held, customers, wanted & ~held.any(1), source)
     excluded_by = exclusions(rule_list, customers, products, groups)
     k = min(top_k, data.n_products)
-    warnings = missing_facts(rule_list, customers, products, groups)
     planned_for = {name: m[wanted] for name, m in excluded_by.items()}  # the figures: of the customers planned for
     impacts, swallowed = impact(
         rule_list,
@@ -208,7 +208,7 @@ def plan_restored(
     attended = explain.attention(restored.model, graph).numpy()
     tree = _groups(customers, parents, (current or data.tables).interactions, data.encoders.product_ids)
     why = explain.reasons(picks, held, attended, seg.labels, *_facts(customers, products, data), groups=tree)
-    rows = _rows(data.encoders, wanted, seg.labels, source, values, picks, why, restored.run_id)
+    rows = _rows(data.encoders, wanted, seg.labels, source, values, picks, why, restored.run_id, probability)
     return Plan(
         restored.run,
         restored.run.metrics().get("trainedAt"),
@@ -218,7 +218,7 @@ def plan_restored(
         {name: int((m & ~held[wanted]).sum()) for name, m in planned_for.items()},
         int((~held[wanted]).sum()),
         impacts,
-        warnings + swallowed,
+        missing_facts(rule_list, customers, products, groups) + swallowed,
         _projection(embeddings)[wanted] if newcomers is None else None,
         seg.labels[wanted],
         suppressed_counts,
@@ -265,8 +265,10 @@ def _rows(
     picks: np.ndarray,
     why: list,
     run_id: str,
+    probability: np.ndarray | None = None,
 ) -> list[dict]:
-    """One row per customer planned for: its segment, source and ranked picks with their reasons."""
+    """One row per customer planned for: its segment, source and ranked picks with their
+    reasons and calibrated probabilities (None for a run without a calibrator)."""
     return [
         {
             "customerId": customer,
@@ -277,6 +279,7 @@ def _rows(
                 {
                     "productId": encoders.product_ids[p],
                     "score": float(values[i, j]),
+                    "probability": None if probability is None else round(float(probability[i, p]), 6),
                     "rank": j + 1,
                     "reasons": why[i][j],
                 }
@@ -330,6 +333,17 @@ def _score_everything(restored: Restored) -> tuple:
     graph = data.everything.graph(data.tables, data.encoders).to(device)
     scores, h = restored.model.to(device).score_all(graph)
     return graph, scores.cpu(), h["customer"].cpu().numpy()
+
+
+def _probabilities(restored: Restored, scores: torch.Tensor, held: np.ndarray) -> np.ndarray | None:
+    """Each pair's calibrated probability (:mod:`wbgraph.gnn.calibration`) from the model's own
+    scores, whatever ranked the customer's set (a newcomer's popularity, rules that took some
+    picks away): the model's chance that the customer takes the product within the horizon.
+    None for a run trained before calibration."""
+    calibrator = calibrator_of(restored.run)
+    if calibrator is None:
+        return None
+    return calibrator.probabilities(scores, torch.as_tensor(~held))
 
 
 def _segment_popularity(scores: torch.Tensor, held: np.ndarray, peers: np.ndarray, rows: np.ndarray) -> torch.Tensor:

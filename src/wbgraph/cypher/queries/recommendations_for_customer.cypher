@@ -7,5 +7,6 @@ MATCH (c:Customer {customerId: $customerId})-[r:RECOMMENDED]->(p:Product)
 OPTIONAL MATCH (c)-[u:USES]->(held:Product)
 WITH c, r, p, collect(DISTINCT held.productId) AS uses
 RETURN r.rank AS rank, p.productId AS product, p.productType AS type, p.category AS category,
-       round(r.score, 3) AS score, split(c.recommendationReasons[r.rank - 1], '\n') AS reasons, r.runId AS run, uses
+       round(r.score, 3) AS score, round(r.probability, 3) AS probability,
+       split(c.recommendationReasons[r.rank - 1], '\n') AS reasons, r.runId AS run, uses
 ORDER BY rank

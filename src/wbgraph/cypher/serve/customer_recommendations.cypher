@@ -16,6 +16,7 @@ OPTIONAL MATCH (c)-[r:RECOMMENDED]->(p:Product)
 WITH c, g, run, r, p ORDER BY r.rank
 WITH c, g, collect(CASE WHEN r IS NULL THEN null ELSE {
   rank: r.rank, productId: p.productId, productType: p.productType, category: p.category, score: r.score,
+  probability: r.probability,
   reasons: CASE WHEN $explain THEN coalesce(r.reasons, [x IN split(c.recommendationReasons[r.rank - 1], '\n') WHERE x <> ''], []) END,
   runId: r.runId, createdAt: toString(coalesce(r.createdAt, run.createdAt))} END) AS everything
 WITH c, g, everything, [x IN everything | x.rank] = range(1, size(everything)) AS ranked,

@@ -1,8 +1,8 @@
 // The serving path's one-node read: a customer's facts and the snapshot of its current set
 // (recommendationSnapshot, a JSON text the writeback wrote in the transaction that wrote the
 // set's RECOMMENDED edges: {runId, createdAt, segment, segmentName, productIds, productTypes,
-// categories, scores}, one list per field, by rank). One property is read whole, so no check is
-// needed; the product and segment facts are as of that writeback. No row at all when the
+// categories, scores, probabilities}, one list per field, by rank; no probabilities in a
+// snapshot written before calibration). One property is read whole, so no check is needed; the product and segment facts are as of that writeback. No row at all when the
 // customer does not exist; a null snapshot for a customer without a set, or with one written
 // by a wbgraph older than the snapshot (then serve/customer_recommendations reads the edges).
 // Parameter: $customerId.

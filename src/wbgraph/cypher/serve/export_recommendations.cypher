@@ -12,7 +12,7 @@ RETURN c.customerId AS customerId, c.segment AS segment, g.name AS segmentName,
          WHERE $runId IS NULL OR r.runId = $runId
          OPTIONAL MATCH (run:Run {runId: r.runId})
          WITH r, p, run ORDER BY r.rank
-         RETURN {productId: p.productId, rank: r.rank, score: r.score,
+         RETURN {productId: p.productId, rank: r.rank, score: r.score, probability: r.probability,
                  reasons: coalesce(r.reasons, [x IN split(c.recommendationReasons[r.rank - 1], '\n') WHERE x <> ''], []),
                  runId: r.runId, trainedAt: toString(coalesce(r.createdAt, run.createdAt))}
        } AS recommendations

@@ -3,7 +3,9 @@
 // The customer records the run and the size of its set (recommendationRunId,
 // recommendationCount), so that a reader can tell a whole set from a commit half-seen.
 // A set written by a different run is kept as previousRecommendations / previousRunId.
-// The edges are light, (c)-[:RECOMMENDED {score, rank, runId}]->(p): the run's modelVersion
+// The edges are light, (c)-[:RECOMMENDED {score, probability, rank, runId}]->(p) (probability:
+// the calibrated chance the customer takes the product within the horizon; null for a run
+// trained without a calibrator): the run's modelVersion
 // and createdAt are on its (:Run {runId}) node (writeback/write_run), and the reasons of rank
 // k on the customer, recommendationReasons[k - 1] (one text per rank, reasons separated by
 // newlines: split(c.recommendationReasons[r.rank - 1], '\n') gives them back), with their
@@ -12,8 +14,9 @@
 // The serving read's copy of the set is on the customer too, written here with the edges:
 // recommendationSnapshot, one JSON text (serve/customer_snapshot).
 // $rows: [{customerId, segment, segmentKey, products: [productId by rank], scores: [score by
-// rank], reasons: [text by rank], reasonRanks, reasonKinds, reasonCites, reasonShares,
-// reasonCounts: [one per reason of the set], snapshot}]; $runId.
+// rank], probabilities: [probability or null by rank], reasons: [text by rank], reasonRanks,
+// reasonKinds, reasonCites, reasonShares, reasonCounts: [one per reason of the set],
+// snapshot}]; $runId.
 UNWIND $rows AS row
 MATCH (c:Customer {customerId: row.customerId})
 OPTIONAL MATCH (c)-[old:RECOMMENDED]->(op:Product)
@@ -41,4 +44,4 @@ FOREACH (_ IN CASE WHEN g IS NULL THEN [] ELSE [1] END | CREATE (c)-[:IN_SEGMENT
 WITH c, row
 UNWIND range(0, size(row.products) - 1) AS i
 MATCH (p:Product {productId: row.products[i]})
-CREATE (c)-[:RECOMMENDED {score: row.scores[i], rank: i + 1, runId: $runId}]->(p)
+CREATE (c)-[:RECOMMENDED {score: row.scores[i], probability: row.probabilities[i], rank: i + 1, runId: $runId}]->(p)
