@@ -57,11 +57,23 @@ class Calibrator:
         """``[customers, products]`` probabilities of every pair of ``scores`` (the model's, as
         ranked: mix and group part included); ``candidates`` (bool) the pairs that may be
         recommended (not held), over which the share is taken. Others get 0."""
-        x = inputs(scores.float(), candidates)[self.input].numpy()
+        x = self.input_of(scores, candidates).numpy()
         out = np.zeros(x.shape, dtype=np.float64)
         mask = candidates.numpy()
         out[mask] = self.apply(x[mask])
         return out
+
+    def input_of(self, scores: torch.Tensor, candidates: torch.Tensor) -> torch.Tensor:
+        """The calibrator's input for every pair (:func:`inputs`)."""
+        return inputs(scores.float(), candidates)[self.input]
+
+    def at(self, x: torch.Tensor, picks: np.ndarray) -> np.ndarray:
+        """The probabilities of the picked pairs only (``picks``: ``[customers, k]`` product
+        indices, -1 none: NaN there), from :meth:`input_of`'s ``x``: a writeback's k per
+        customer, not every pair (a tenth of the time on 1,000,000 x 60)."""
+        chosen = torch.as_tensor(np.maximum(picks, 0), dtype=torch.long)
+        out = self.apply(x.gather(1, chosen).numpy())
+        return np.where(picks >= 0, out, np.nan)
 
     def apply(self, x: np.ndarray) -> np.ndarray:
         """The probability of each input value."""

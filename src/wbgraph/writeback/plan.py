@@ -265,10 +265,11 @@ def _rows(
     picks: np.ndarray,
     why: list,
     run_id: str,
-    probability: np.ndarray | None = None,
+    probability: tuple | None = None,
 ) -> list[dict]:
     """One row per customer planned for: its segment, source and ranked picks with their
     reasons and calibrated probabilities (None for a run without a calibrator)."""
+    chance = None if probability is None else probability[0].at(probability[1], picks)
     return [
         {
             "customerId": customer,
@@ -279,7 +280,7 @@ def _rows(
                 {
                     "productId": encoders.product_ids[p],
                     "score": float(values[i, j]),
-                    "probability": None if probability is None else round(float(probability[i, p]), 6),
+                    "probability": None if chance is None else round(float(chance[i, j]), 6),
                     "rank": j + 1,
                     "reasons": why[i][j],
                 }
@@ -335,15 +336,16 @@ def _score_everything(restored: Restored) -> tuple:
     return graph, scores.cpu(), h["customer"].cpu().numpy()
 
 
-def _probabilities(restored: Restored, scores: torch.Tensor, held: np.ndarray) -> np.ndarray | None:
-    """Each pair's calibrated probability (:mod:`wbgraph.gnn.calibration`) from the model's own
-    scores, whatever ranked the customer's set (a newcomer's popularity, rules that took some
-    picks away): the model's chance that the customer takes the product within the horizon.
-    None for a run trained before calibration."""
+def _probabilities(restored: Restored, scores: torch.Tensor, held: np.ndarray) -> tuple | None:
+    """``(calibrator, its input for every pair)``: each picked pair's calibrated probability
+    (:mod:`wbgraph.gnn.calibration`) comes from the model's own scores, whatever ranked the
+    customer's set (a newcomer's popularity, rules that took some picks away): the model's
+    chance that the customer takes the product within the horizon. None for a run trained
+    before calibration."""
     calibrator = calibrator_of(restored.run)
     if calibrator is None:
         return None
-    return calibrator.probabilities(scores, torch.as_tensor(~held))
+    return calibrator, calibrator.input_of(scores, torch.as_tensor(~held))
 
 
 def _segment_popularity(scores: torch.Tensor, held: np.ndarray, peers: np.ndarray, rows: np.ndarray) -> torch.Tensor:
