@@ -13,7 +13,7 @@ from wbgraph.gnn.data import prepare_tables
 from wbgraph.gnn.export import tables_from_rows
 from wbgraph.gnn.restore import calibrator_of
 from wbgraph.gnn.train import fit as train_fit
-from wbgraph.runs import Run
+from wbgraph.runs import CALIBRATION, Run
 
 
 def logistic_pairs(n_customers=4000, k=20, seed=0, slope=1.5, offset=-4.0):
@@ -95,6 +95,7 @@ def test_training_fits_the_calibrator_on_validation_and_keeps_it_with_the_run(ge
     assert account["val"]["pairs"] == int(np.minimum(10, (~held[asked]).sum(1).numpy()).sum())
     assert 0 < account["val"]["baseRate"] < 1 and account["test"]["k"] == 10 and account["test"]["pairs"] > 0
     assert all(0 <= b["probability"] <= 1 for b in account["test"]["bins"])
-    run = Run.create(tmp_path, "r1", fitted.model, data.encoders, config, {"history": []}, calibrator=fitted.calibrator)
+    kept = {CALIBRATION: fitted.calibrator.to_json()}
+    run = Run.create(tmp_path, "r1", fitted.model, data.encoders, config, {"history": []}, artefacts=kept)
     assert calibrator_of(run) == fitted.calibrator
     assert calibrator_of(Run.create(tmp_path, "old", fitted.model, data.encoders, config, {"history": []})) is None

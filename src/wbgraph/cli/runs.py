@@ -193,7 +193,9 @@ def compare(first: str, second: str, k: int, most: int, runs_dir: str | None, as
     From what each run last wrote back for each customer (the audit files in its folder):
     overlap@K (the share of A's first K in B's first K) and the rank correlation of the
     products both rank, their means over the customers both wrote, the customers whose sets
-    changed most, and the change in each test figure both runs recorded.
+    changed most, the change in each test figure both runs recorded, and each customer
+    feature's drift between the two trainings (population stability index, from the profile
+    each training keeps in features.json).
 
     \b
     Example:
@@ -227,3 +229,7 @@ def compare(first: str, second: str, k: int, most: int, runs_dir: str | None, as
                 f"  {row['customerId']:<12} overlap {row['overlap']:.2f}  dropped {', '.join(row['dropped']) or '-'}"
                 f"  added {', '.join(row['added']) or '-'}"
             )
+    if result["drift"]:
+        click.echo("Feature drift from A to B (population stability index; < 0.1 stable, > 0.25 significant):")
+        for name, d in result["drift"].items():
+            click.echo(f"  {name:<24} {d['psi']:.4f}  {d['reading']}")

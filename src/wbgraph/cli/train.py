@@ -93,6 +93,12 @@ DEFAULTS = TrainConfig()
     "interactions, and save that model (default: on; --no-refit: the chosen weights as they were).",
 )
 @click.option(
+    "--hard-negatives/--no-hard-negatives",
+    default=None,
+    help="Teach the GAT part the offers customers declined (wbgraph outcomes ingest) as products not to "
+    "propose, each known from its decision date (default: off).",
+)
+@click.option(
     "--tune",
     is_flag=True,
     help="Choose hidden (32/64/128), lr (0.003/0.01) and weight decay (0/1e-4) on validation: 12 trainings on "

@@ -64,6 +64,9 @@ class TrainConfig:
     ``windows``: how many of the latest earlier questions the ``temporal`` task learns from, one
     an epoch in turn, oldest first (as-of: one a training window; latest: there is one); the
     refit learns as many, one window later. Each is a graph held while training.
+    ``hard_negatives``: the offers customers declined, as known at each question's date (the
+    latest protocol: all of them), lower the GAT part's chance of the declined product
+    (:func:`wbgraph.gnn.losses.declined_loss`); off by default (measured: docs/benchmarks.md).
     """
 
     epochs: int = 400
@@ -96,6 +99,7 @@ class TrainConfig:
     horizon: str = "1m"
     ignore: list[str] = field(default_factory=list)
     behaviour: list[str] = field(default_factory=list)  # trajectory, changes, reactivations (as-of only)
+    hard_negatives: bool = False  # declined offers (wbgraph outcomes ingest) taught as products not to propose
 
     def __post_init__(self) -> None:
         if self.protocol is None:

@@ -465,6 +465,18 @@ class Prepared:
     test_graph: HeteroData  # ... over the test-time view (test's rows)
     protocol: dict = field(default_factory=dict)  # name, and for asof cutoff, horizon, windows
     split: Split | None = None  # the latest protocol's masks over tables.interactions
+    declined: pd.DataFrame | None = None  # customerId, productId, decided (epoch seconds): --hard-negatives
+
+    def declined_before(self, when: float | None) -> tuple[np.ndarray, np.ndarray] | None:
+        """``(customer, product)`` model indices of the offers declined before ``when`` (epoch
+        seconds; None: all of them), pairs the model does not know left out; None without any."""
+        if self.declined is None or not len(self.declined):
+            return None
+        rows = self.declined if when is None else self.declined[self.declined["decided"] < when]
+        c = self.encoders.customer_index(rows["customerId"])
+        p = self.encoders.product_index(rows["productId"])
+        keep = (c >= 0) & (p >= 0)
+        return (c[keep], p[keep]) if keep.any() else None
 
     @property
     def n_customers(self) -> int:

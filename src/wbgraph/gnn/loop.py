@@ -18,7 +18,16 @@ from ..config import TrainConfig
 from ..progress import SILENT, Progress, Update
 from .calibration import Calibrator, calibrate, question_figures, question_pairs
 from .data import Prepared
-from .losses import Question, in_turn, masked_links_loss, multinomial_loss, questions_of, temporal_windows
+from .losses import (
+    Declines,
+    Question,
+    declines_of,
+    in_turn,
+    masked_links_loss,
+    multinomial_loss,
+    questions_of,
+    temporal_windows,
+)
 from .memory import (
     VALIDATION_CUSTOMERS,
     Batches,
@@ -147,6 +156,7 @@ class Training:
         self.choose_on = self.val_relevant
         if not self.batches.full:
             self.choose_on = sample_rows(self.val_relevant, VALIDATION_CUSTOMERS, config.seed)
+        self.declines = declines_of(data, config, data.val, device)
         self.history: list[dict] = []
         self.stopping = EarlyStopping(config.patience)
         self.finished = False  # every part has stopped, or config.epochs are done
@@ -175,6 +185,7 @@ class Training:
                 self.generator,
                 self.question,
                 temporal=in_turn(self.questions, epoch),
+                declines=self.declines,
             )
             val, mix, alone = validate(self.model, self.graph, self.choose_on, self.known, self.batches.customers)
             self.history.append(
@@ -279,12 +290,27 @@ def _refit(
     asked = [*data.history, data.refit][-temporal_windows(data, config) :]  # as many as chose, one window later
     questions = [Question(data, task, device) for task in asked] if wanted else []
     channel = questions[-1] if wanted else None
+    declines = declines_of(data, config, data.test, device)
     kept, last = {}, max(epochs.values())
     with progress.task("Refitting on training + validation", "epochs") as update:
         for epoch in range(1, last + 1):
             done = set(kept) | (set(PARTS) - set(epochs))  # past its count, or left out of the mix: no loss
             temporal = in_turn(questions, epoch)
-            _epoch(model, graph, config, batches, optimiser, train_c, train_p, held, generator, channel, done, temporal)
+            _epoch(
+                model,
+                graph,
+                config,
+                batches,
+                optimiser,
+                train_c,
+                train_p,
+                held,
+                generator,
+                channel,
+                done,
+                temporal,
+                declines,
+            )
             kept |= {part: model.part_state(part) for part, at in epochs.items() if at == epoch}
             update(epoch, last)
     for state in kept.values():
@@ -307,12 +333,14 @@ def _epoch(
     channel: Question | None,
     frozen: set[str] = frozenset(),
     temporal: Question | None = None,
+    declines: Declines | None = None,
 ) -> float:
     """One training epoch, full batch or in customer batches: a random ``supervision_ratio`` of
     the interactions hidden and predicted; the loss. A ``frozen`` part (``"gat"``, ``"channel"``;
     the refit's, past its own epoch count) has no loss, so its weights stay as they are (the
     parts share none). ``channel``: the item channel's question; ``temporal``: the GAT part's
-    (``gat_task`` temporal or both; default ``channel``'s)."""
+    (``gat_task`` temporal or both; default ``channel``'s); ``declines``: the GAT part's hard
+    negatives (``--hard-negatives``), scored over the whole graph as it is seen."""
     model.train()
     temporal = temporal or channel
     supervised = (torch.rand(len(train_c), generator=generator) < config.supervision_ratio).to(train_c.device)
@@ -331,12 +359,15 @@ def _epoch(
             channel,
             frozen,
             temporal,
+            declines,
         )
     loss = 0.0
     if config.gat_task != "temporal" and "gat" not in frozen:
         loss = masked_links_loss(model, graph, config, train_c, train_p, supervised, held, generator, held.shape[1])
     if config.gat_task != "mask" and "gat" not in frozen:
         loss = loss + temporal.gat_loss(model)
+    if declines is not None and "gat" not in frozen:
+        loss = loss + declines.loss(model, model.encode_graph(graph), held)
     if model.channel and "channel" not in frozen:
         loss = loss + channel.loss(model, held)
     optimiser.zero_grad()
@@ -359,6 +390,7 @@ def _batch_epoch(
     channel: Question | None,
     frozen: set[str],
     temporal: Question | None,
+    declines: Declines | None = None,
 ) -> float:
     """One pass over the customers with hidden interactions, ``batches.customers`` per step; the mean loss.
 
@@ -388,6 +420,8 @@ def _batch_epoch(
             loss = 0.0 * loss  # the masked links' loss computed, not learned from: the step's customers stay the same
         if config.gat_task != "mask":
             loss = loss + temporal.gat_loss(model, customers, batches.fanout, generator)
+        if declines is not None:
+            loss = loss + declines.loss(model, h, held, customers)
         if model.channel and "channel" not in frozen:
             loss = loss + channel.loss(model, held, customers)
         optimiser.zero_grad()

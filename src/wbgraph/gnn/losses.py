@@ -36,6 +36,47 @@ def multinomial_loss(scores: torch.Tensor, c: torch.Tensor, p: torch.Tensor, hel
     return -log_p.masked_fill(~targets[rows], 0.0).sum() / targets.sum()
 
 
+def declined_loss(scores: torch.Tensor, c: torch.Tensor, p: torch.Tensor, held: torch.Tensor) -> torch.Tensor:
+    """Mean unlikelihood of declined offers: ``-log(1 - q)``, ``q`` the declined product's share
+    of its customer's softmax over the products it does not hold (``scores``: those customers'
+    rows, ``c`` indexing them). A declined product the customer took later (held) costs nothing."""
+    log_q = torch.log_softmax(scores[c].masked_fill(held, float("-inf")), dim=1).gather(1, p[:, None]).squeeze(1)
+    return -torch.log1p(-log_q.exp().clamp(max=1 - 1e-6)).mean()
+
+
+class Declines:
+    """The offers declined before a question's date, as hard negatives for the GAT part (``--hard-negatives``)."""
+
+    def __init__(self, pairs: tuple, device: torch.device):
+        self.c = torch.as_tensor(pairs[0], device=device)
+        self.p = torch.as_tensor(pairs[1], device=device)
+
+    def loss(self, model: HeteroGATRecommender, h: dict, held: torch.Tensor, customers=None) -> torch.Tensor:
+        """:func:`declined_loss` over representations ``h`` of the whole graph, or of ``customers``
+        first (a batch's: only their declines count; zero when they have none)."""
+        c, p = self.c, self.p
+        if customers is not None:
+            position = torch.full((held.shape[0],), -1, dtype=torch.long, device=c.device)
+            position[customers] = torch.arange(len(customers), device=c.device)
+            keep = position[c] >= 0
+            if not keep.any():
+                return torch.zeros((), device=c.device)
+            rows, p, c = position[c[keep]], p[keep], c[keep]
+            scores = model.score(h["customer"][: len(customers)], h["product"])
+            return declined_loss(scores, rows, p, held[c])
+        wanted, rows = torch.unique(c, return_inverse=True)
+        return declined_loss(model.score(h["customer"][wanted], h["product"]), rows, p, held[c])
+
+
+def declines_of(data: Prepared, config: TrainConfig, stage: Stage, device: torch.device) -> Declines | None:
+    """The hard negatives a training for ``stage``'s question learns (``config.hard_negatives``):
+    the offers declined before its date (as-of; the latest protocol has no date: all); None when none."""
+    if not config.hard_negatives:
+        return None
+    pairs = data.declined_before(stage.asof if data.protocol.get("name") == "asof" else None)
+    return None if pairs is None else Declines(pairs, device)
+
+
 def masked_links_loss(
     model: HeteroGATRecommender,
     graph: HeteroData,

@@ -19,8 +19,9 @@ import pandas as pd
 from ..config import Settings, TrainConfig
 from ..db import describe_interrupted, interrupted_ingests, read
 from ..progress import SILENT, Phases, Progress, Summary
-from ..runs import Run, environment
-from .data import Prepared, prepare
+from ..runs import CALIBRATION, FEATURES, Run, environment
+from ..runs.drift import profile
+from .data import CUSTOMER_CATEGORIES, CUSTOMER_NUMBERS, Prepared, prepare
 from .loop import Fitted, finish
 from .losses import temporal_windows
 from .race import select
@@ -81,6 +82,8 @@ def train(
             ignore=tuple(config.ignore),
             behaviour=tuple(config.behaviour),
         )
+        if config.hard_negatives:  # the offers declined, each known from its decision on
+            data.declined = declined_offers(driver, settings)
     with phases("train"):
         chosen, config, tried = select(data, config, progress, tuning)
         fitted = finish(data, config, chosen, progress)
@@ -88,8 +91,11 @@ def train(
     now = datetime.now(UTC)
     metrics = _metrics(data, config, fitted, tried, seconds) | {"trainedAt": now.isoformat()}
     record = environment() | _record(data, config, settings, counts)
+    artefacts = {FEATURES: feature_profile(data)}
+    if fitted.calibrator is not None:
+        artefacts[CALIBRATION] = fitted.calibrator.to_json()
     run = Run.create(
-        runs_dir, Run.new_id(now, config.seed), fitted.model, data.encoders, config, metrics, record, fitted.calibrator
+        runs_dir, Run.new_id(now, config.seed), fitted.model, data.encoders, config, metrics, record, artefacts
     )
     return TrainResult(
         run.id,
@@ -108,6 +114,24 @@ def train(
         tried,
         {"gatTask": config.gat_task, "hidden": config.hidden, "lr": config.lr, "weightDecay": config.weight_decay},
     )
+
+
+def feature_profile(data: Prepared) -> dict:
+    """The profile (:func:`wbgraph.runs.drift.profile`) of the customers the model learned
+    about: their attributes, as stored, and how many products each held at the test question,
+    for ``runs compare``'s drift."""
+    customers = data.customers()
+    held = np.bincount(data.test.customer, minlength=data.n_customers)
+    frame = customers.assign(productsHeld=held)
+    numbers = [c for c in CUSTOMER_NUMBERS if c not in data.encoders.dropped] + ["productsHeld"]
+    categories = [c for c in CUSTOMER_CATEGORIES if c not in data.encoders.dropped]
+    return profile(frame, numbers, categories)
+
+
+def declined_offers(driver: neo4j.Driver, settings: Settings) -> pd.DataFrame:
+    """``customerId, productId, decided`` (epoch seconds) of every offer declined (``gnn/declined_offers``)."""
+    records = read(driver, settings, "gnn/declined_offers")
+    return pd.DataFrame([r.data() for r in records], columns=["customerId", "productId", "decided"])
 
 
 def _seconds(phases: Phases, fitted: Fitted, tried: list) -> dict:
@@ -141,6 +165,7 @@ def _metrics(data: Prepared, config: TrainConfig, fitted: Fitted, tried: list, s
         "device": fitted.device,
         "batches": fitted.batches,
         "calibration": fitted.calibration,
+        "hardNegatives": None if data.declined is None else len(data.declined),  # declines read (--hard-negatives)
     }
 
 

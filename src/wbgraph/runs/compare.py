@@ -4,7 +4,9 @@ writeback checks (``--max-churn``) against the sets in the graph.
 Per customer in both: **overlap@k**, the share of the first k products of one set that are in
 the first k of the other, and the rank correlation (Spearman's) of the products both sets
 hold; then the mean of each and the customers whose sets changed most. A retrain that
-silently changes half of every client's list shows as a mean overlap near 0.5.
+silently changes half of every client's list shows as a mean overlap near 0.5. Beside them,
+how far each customer feature moved between the two trainings (:mod:`.drift`: the population
+stability index).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .drift import psi
 from .folder import Run
 
 MODEL = "gat"  # the model's name in metrics.json and evaluation.json (wbgraph.gnn.evaluate.MODEL)
@@ -75,7 +78,15 @@ def compare(a: str, b: str, runs_dir: str | Path | None = None, k: int = 10, mos
             name: {"first": figures_a[name], "second": figures_b[name], "change": figures_b[name] - figures_a[name]}
             for name in sorted(figures_a.keys() & figures_b.keys())
         },
+        "drift": _drift(first, second),
     }
+
+
+def _drift(first: Run, second: Run) -> dict | None:
+    """Each customer feature's population stability index from the first run's customers to the
+    second's (:func:`.drift.psi`); None when either run was trained before the profiles."""
+    a, b = first.features(), second.features()
+    return None if a is None or b is None else psi(a, b)
 
 
 def _plain(row: dict) -> dict:

@@ -56,6 +56,9 @@ EVALUATION = "evaluation.json"
 CALIBRATION = "calibration.json"  # score -> probability, fitted on validation (wbgraph.gnn.calibration)
 
 
+FEATURES = "features.json"  # the customers' feature profile at training, for drift (wbgraph.runs.drift)
+
+
 WRITEBACK = "writeback.json"
 
 
@@ -103,14 +106,14 @@ class Run:
         config: TrainConfig,
         metrics: dict,
         record: dict | None = None,
-        calibrator: Any = None,
+        artefacts: dict[str, Any] | None = None,
     ) -> Run:
         """Save a trained model as a new run folder and mark it latest: ``model``'s
         ``state_dict()`` and ``encoders.to_json()`` (:mod:`wbgraph.gnn.restore` brings them back).
 
         ``record`` (what :func:`wbgraph.gnn.train.train` knows: library versions, git commit,
         graph counts, data window and fingerprint) goes into ``run.json`` beside the format;
-        ``calibrator`` (its ``to_json()``) into ``calibration.json``.
+        ``artefacts`` (file name -> JSON value: :data:`CALIBRATION`, :data:`FEATURES`) each into its file.
         """
         import torch
 
@@ -131,8 +134,8 @@ class Run:
         (run.folder / ENCODERS).write_text(encoders.to_json())
         run._write_json(CONFIG, config.to_dict())
         run._write_json(METRICS, metrics)
-        if calibrator is not None:
-            run._write_json(CALIBRATION, calibrator.to_json())
+        for name, value in (artefacts or {}).items():
+            run._write_json(name, value)
         plot_curve(metrics["history"], run.folder / CURVE)
         (runs_dir / LATEST).write_text(run_id + "\n")
         return run
@@ -273,6 +276,10 @@ class Run:
     def calibration(self) -> dict | None:
         """The score-to-probability map training fitted, or None (a run from before it)."""
         return self._read_json(CALIBRATION) if (self.folder / CALIBRATION).is_file() else None
+
+    def features(self) -> dict | None:
+        """The feature profile training kept (:mod:`.drift`), or None (a run from before it)."""
+        return self._read_json(FEATURES) if (self.folder / FEATURES).is_file() else None
 
     def evaluation(self) -> dict | None:
         """What ``wbgraph evaluate`` kept, or None before it ran."""
