@@ -194,7 +194,7 @@ def paired(a: pd.DataFrame, b: pd.DataFrame, seed: int) -> dict:
     def per(table: pd.DataFrame) -> pd.DataFrame:
         return table.assign(taken=table["outcome"] == "accepted").groupby("customerId")[["taken", "probability"]].mean()
 
-    both = per(a).join(per(b), lsuffix="_a", rsuffix="_b", how="inner")
+    both = per(a).merge(per(b), left_index=True, right_index=True, suffixes=("_a", "_b"))
     return {
         "customers": len(both),
         "realised": bootstrap_difference(both["taken_a"].to_numpy(float), both["taken_b"].to_numpy(float), seed=seed),

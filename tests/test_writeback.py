@@ -463,5 +463,6 @@ def test_a_writeback_that_would_change_the_sets_too_much_is_refused_and_runs_com
     assert set(result["figures"]) >= {"recall@10", "ndcg@10"}
     drift = result["drift"]  # both runs learned from the same graph: every feature stable, no shift at all
     assert {"customerType", "productsHeld"} <= set(drift) and all(d["psi"] == 0 for d in drift.values())
+    assert churn["drift"] == drift  # the writeback says it too, against the run whose sets it replaced
     shown = cli("runs", "compare", first, second, "--runs-dir", str(folder))
     assert "Feature drift from A to B" in shown.output and "productsHeld" in shown.output

@@ -201,6 +201,11 @@ def echo_run(result: RunResult) -> None:
                 f"           churn: mean overlap@{w.top_k} {w.churn['meanOverlap']:.3f} with the sets it replaced "
                 f"({w.churn['customers']:,} customers, run {', '.join(w.churn['against'])})"
             )
+        if w.churn and w.churn.get("drift"):
+            name, most = next(iter(w.churn["drift"].items()))
+            click.echo(
+                f"           drift: largest {name}, population stability index {most['psi']:.3f} ({most['reading']})"
+            )
         for warning in w.warnings:
             click.echo(f"Warning: {warning}")
     if result.promoted:

@@ -51,7 +51,9 @@ class Declines:
         self.c = torch.as_tensor(pairs[0], device=device)
         self.p = torch.as_tensor(pairs[1], device=device)
 
-    def loss(self, model: HeteroGATRecommender, h: dict, held: torch.Tensor, customers=None) -> torch.Tensor:
+    def loss(
+        self, model: HeteroGATRecommender, h: dict, held: torch.Tensor, customers: torch.Tensor | None = None
+    ) -> torch.Tensor:
         """:func:`declined_loss` over representations ``h`` of the whole graph, or of ``customers``
         first (a batch's: only their declines count; zero when they have none)."""
         c, p = self.c, self.p

@@ -112,8 +112,10 @@ def churn_against_graph(
 ) -> dict:
     """How much ``planned`` changes the sets in the graph: over the customers that have one,
     ``meanOverlap`` (overlap@``top_k``) and ``rankCorrelation`` (:func:`wbgraph.runs.compare.overlaps`),
-    ``against`` the runs that wrote them. Raises :class:`TooMuchChurn` when the mean overlap is
-    below 1 - ``max_churn``."""
+    ``against`` the runs that wrote them, and ``drift``: each customer feature's population
+    stability index from that run's training to this one's (:func:`wbgraph.runs.drift.psi`;
+    None unless one run wrote them all and both kept their profiles). Raises
+    :class:`TooMuchChurn` when the mean overlap is below 1 - ``max_churn``."""
     import pandas as pd
 
     from ..db import read
@@ -137,6 +139,7 @@ def churn_against_graph(
         "rankCorrelation": float(per["correlation"].mean()) if per["correlation"].notna().any() else None,
         "maxChurn": max_churn,
     }
+    moved["drift"] = _drift_since(planned.run, moved["against"])
     if max_churn is not None and mean is not None and mean < 1 - max_churn:
         raise TooMuchChurn(
             f"The new sets would change too much: mean overlap@{top_k} {mean:.3f} with the {len(per):,} sets in the "
@@ -144,6 +147,20 @@ def churn_against_graph(
             "nothing written back."
         )
     return moved
+
+
+def _drift_since(run: Run, against: list[str]) -> dict | None:
+    """:func:`wbgraph.runs.drift.psi` from the run that wrote the graph's sets (found beside
+    ``run``) to ``run``; None when several runs or none wrote them, or either lacks a profile."""
+    from ..runs.drift import psi
+
+    if len(against) != 1 or against[0] == run.id:
+        return None
+    before = Run(run.folder.parent / against[0])
+    if not before.folder.is_dir():
+        return None
+    a, b = before.features(), run.features()
+    return None if a is None or b is None else psi(a, b)
 
 
 def _summary(planned: Plan, top_k: int, only_new: bool, phases: Phases) -> WritebackSummary:
