@@ -98,6 +98,7 @@ def test_forget_erases_a_customer_from_the_graph_the_runs_and_the_rejects_and_sa
     assert GONE in rejects.read_text()
     run = Run.serving(world["runs"])
     assert GONE in encoders_of(run).customer_ids and (run.audit()["customerId"] == GONE).any()
+    assert GONE in set(run.test_customers()["customerId"])  # its test figures, kept for runs compare
 
     unasked = cli("forget", GONE, "--runs-dir", world["runs"], "--json")  # a script cannot answer a question
     assert (
@@ -115,6 +116,7 @@ def test_forget_erases_a_customer_from_the_graph_the_runs_and_the_rejects_and_sa
         ).records[0]["n"]
     assert left == 0  # no node holds the ID any more (its transactions went with it)
     assert GONE not in encoders_of(run).customer_ids and not (run.audit()["customerId"] == GONE).any()
+    assert GONE not in set(run.test_customers()["customerId"])
     assert GONE not in (run.folder / "embedding-2d.csv").read_text() and GONE not in rejects.read_text()
     assert str(rejects.resolve()) in summary["files"]
     assert any("input files" in place and "extract.csv" in place for place in summary["unreachable"])

@@ -3,7 +3,7 @@
 A bank must be able to answer an erasure request. For each customer ID this deletes the
 customer node, its transactions, the offers it received and every relationship they have;
 then removes the customer from each run folder in the runs location (the encoders' ID list, the segment
-projection, the audit files of past writebacks, the top-up records) and from the rejects
+projection, the per-customer test figures, the audit files of past writebacks, the top-up records) and from the rejects
 files wbgraph wrote for the files ingested into this database (any rejected row with the
 ID in one of its cells). What it cannot reach is said, not guessed at: the input files
 themselves (wbgraph never changes them), Neo4j's transaction logs until they rotate,
@@ -24,7 +24,7 @@ from .db import read, write, writer_lock
 from .loaders.hierarchy import refresh_groups
 from .loaders.rejects import default_rejects_path
 from .progress import SILENT, Progress, Summary
-from .runs import ENCODERS, PROJECTION, WRITEBACK, Run
+from .runs import ENCODERS, PROJECTION, TEST_CUSTOMERS, WRITEBACK, Run
 from .writeback.explain import GROUP_PREFIX
 
 
@@ -132,6 +132,11 @@ def _forget_in_runs(ids: list[str], runs: Path, named: set[str] = frozenset()) -
             if table["customerId"].isin(gone).any():
                 _replace(projection, table[~table["customerId"].isin(gone)].to_csv(index=False))
                 changed.append(str(projection))
+        tested = folder / TEST_CUSTOMERS
+        if tested.is_file() and (table := pd.read_parquet(tested))["customerId"].isin(gone).any():
+            table[~table["customerId"].isin(gone)].to_parquet(tested.with_name(tested.name + ".partial"), index=False)
+            tested.with_name(tested.name + ".partial").replace(tested)
+            changed.append(str(tested))
         for audit in run.audit_files():
             table = pq.read_table(audit)
             mask = table.column("customerId").to_pandas().isin(gone).to_numpy()

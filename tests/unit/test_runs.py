@@ -12,7 +12,7 @@ from wbgraph.errors import GateFailed, RunNotFound
 from wbgraph.gnn.data import Encoders, prepare_tables
 from wbgraph.gnn.restore import encoders_of, load_model
 from wbgraph.gnn.train import fit
-from wbgraph.runs import FORMAT, Run
+from wbgraph.runs import FORMAT, TEST_CUSTOMERS, Run
 
 
 @pytest.fixture(scope="module")
@@ -22,7 +22,9 @@ def saved(generated, tmp_path_factory):
     config = TrainConfig(epochs=3, hidden=8)
     fitted = fit(data, config)
     metrics = {"history": fitted.history, "bestEpoch": fitted.best_epoch, "trainedAt": "2026-11-25T00:00:00+00:00"}
-    run = Run.create(runs, "20261125-000000-s0", fitted.model, data.encoders, config, metrics)
+    metrics["test"] = {"gat": fitted.test}
+    kept = {TEST_CUSTOMERS: fitted.per_customer}
+    run = Run.create(runs, "20261125-000000-s0", fitted.model, data.encoders, config, metrics, artefacts=kept)
     return runs, run, fitted, data
 
 
@@ -224,3 +226,26 @@ def test_overlap_at_k_and_rank_correlation_per_customer():
     assert per.loc["B", "overlap"] == 0.0 and per.loc["B", "correlation"] != per.loc["B", "correlation"]  # NaN
     assert per.loc["B", "dropped"] == ["p1", "p2"] and per.loc["B", "added"] == ["p4", "p5"]
     assert overlaps(before, after, k=1).set_index("customerId").loc["A", "overlap"] == 0.0  # p1 first, then p3
+
+
+def test_two_runs_asking_the_same_test_question_are_paired_customer_by_customer(saved, tmp_path):
+    """The change in each per-customer figure with a paired interval; none across different questions."""
+    from wbgraph.runs.compare import paired_figures
+
+    _, run, _, _ = saved
+    first = Run(shutil.copytree(run.folder, tmp_path / "a"))
+    second = Run(shutil.copytree(run.folder, tmp_path / "b"))
+    tested = first.test_customers()
+    assert list(tested.columns) == ["customerId", "recall@10", "ndcg@10", "map@10"] and len(tested) > 100
+    assert tested["recall@10"].mean() == pytest.approx(first.metrics()["test"]["gat"]["recall@10"], abs=1e-6)
+    better = tested.assign(**{"recall@10": (tested["recall@10"] + 0.1).clip(upper=1.0)})
+    better.to_parquet(second.folder / TEST_CUSTOMERS, index=False)
+    paired = paired_figures(first, second)
+    assert paired["customers"] == len(tested) and paired["ndcg@10"]["difference"] == 0.0
+    gain = (better["recall@10"] - tested["recall@10"]).mean()
+    assert paired["recall@10"]["difference"] == pytest.approx(gain) and paired["recall@10"]["low"] > 0
+    manifest = json.loads((second.folder / "run.json").read_text()) | {"fingerprint": "other data"}
+    (second.folder / "run.json").write_text(json.dumps(manifest))
+    assert "different test questions" in paired_figures(first, second)["reason"]
+    (first.folder / TEST_CUSTOMERS).unlink()
+    assert "before per-customer test figures" in paired_figures(first, second)["reason"]

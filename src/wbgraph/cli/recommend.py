@@ -72,9 +72,10 @@ def echo_recommendations(result: dict, explain: bool) -> None:
     if not result["recommendations"]:
         click.echo("  no recommendations yet: run `wbgraph train` and `wbgraph writeback`")
     for r in result["recommendations"]:
+        chance = f"  chance {r['probability']:.1%}" if r.get("probability") is not None else ""
         click.echo(
             f"  {r['rank']:>2}. {r['productId']:<10} {r['productType'] or '':<16} {r['category'] or '':<16} "
-            f"score {r['score']:.3f}"
+            f"score {r['score']:.3f}{chance}"
         )
         if explain:
             for reason in r["reasons"] or ["(no reasons stored: written by an older wbgraph)"]:

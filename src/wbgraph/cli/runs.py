@@ -193,7 +193,8 @@ def compare(first: str, second: str, k: int, most: int, runs_dir: str | None, as
     From what each run last wrote back for each customer (the audit files in its folder):
     overlap@K (the share of A's first K in B's first K) and the rank correlation of the
     products both rank, their means over the customers both wrote, the customers whose sets
-    changed most, the change in each test figure both runs recorded, and each customer
+    changed most, the change in each test figure both runs recorded (paired over the customers
+    with a 95% interval when both asked the same test question), and each customer
     feature's drift between the two trainings (population stability index, from the profile
     each training keeps in features.json).
 
@@ -229,6 +230,14 @@ def compare(first: str, second: str, k: int, most: int, runs_dir: str | None, as
                 f"  {row['customerId']:<12} overlap {row['overlap']:.2f}  dropped {', '.join(row['dropped']) or '-'}"
                 f"  added {', '.join(row['added']) or '-'}"
             )
+    paired = result["paired"]
+    if "reason" in paired:
+        click.echo(f"Paired test figures: none ({paired['reason']}).")
+    else:
+        click.echo(f"Paired over the {paired['customers']:,} customers both were tested on (B - A, 95% interval):")
+        for name, d in paired.items():
+            if name != "customers":
+                click.echo(f"  {name:<12} {d['difference']:+.4f} [{d['low']:+.4f}, {d['high']:+.4f}]")
     if result["drift"]:
         click.echo("Feature drift from A to B (population stability index; < 0.1 stable, > 0.25 significant):")
         for name, d in result["drift"].items():

@@ -21,7 +21,6 @@ an answer too: "no"); latest, the customers with something held out.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -29,8 +28,8 @@ import torch
 from torch_geometric.data import HeteroData
 
 from .data import Stage
-from .model import HeteroGATRecommender, mixed, with_group
-from .scoring import parts_by_rows
+from .model import HeteroGATRecommender
+from .scoring import final_scores
 
 WRITTEN_K = 10  # the writeback's default top-k: the pairs the figures are of
 FIT_K = 20  # candidates per customer the calibrator is fitted on: the top of each list
@@ -152,15 +151,6 @@ def question_figures(
     """:func:`figures` of ``calibrator``'s probabilities of the top ``k`` pairs of a question."""
     pairs = question_pairs(model, graph, stage, rows, protocol, k)
     return {"k": k} | figures(calibrator.apply(pairs.x[calibrator.input]), pairs.answer)
-
-
-def final_scores(
-    model: HeteroGATRecommender, graph: HeteroData, relevant: torch.Tensor, rows: int
-) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-    """``(rows, scores)`` of the model as it ranks (mix and group part), a block of customers at a time."""
-    for block, gat, channel, group in parts_by_rows(model, graph, relevant, rows):
-        scores = gat if channel is None else mixed(gat, channel, model.mix.to(gat.device))
-        yield block, with_group(scores, group, model.group_weight)
 
 
 def asked_customers(relevant: torch.Tensor, held: torch.Tensor, protocol: str) -> torch.Tensor:

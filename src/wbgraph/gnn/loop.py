@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 
+import pandas as pd
 import torch
 
 from ..config import TrainConfig
@@ -37,7 +38,7 @@ from .memory import (
     sample_rows,
 )
 from .model import HeteroGATRecommender, bpr_loss, rows_of
-from .scoring import PARTS, choose_group_weight, scored, validate
+from .scoring import PARTS, choose_group_weight, customer_figures, scored, validate
 
 
 @dataclass
@@ -55,6 +56,7 @@ class Fitted:
     part_epochs: dict = field(default_factory=dict)  # each part's best epoch on its own validation curve
     calibrator: Calibrator | None = None  # score -> probability, fitted on validation (finish)
     calibration: dict = field(default_factory=dict)  # the methods tried, its validation and test figures
+    per_customer: pd.DataFrame | None = None  # each test customer's figures (scoring.customer_figures)
 
 
 class EarlyStopping:
@@ -251,10 +253,19 @@ def finish(data: Prepared, config: TrainConfig, chosen: Fitted, progress: Progre
     test_graph = data.test_graph.to(device)
     test_relevant, known = data.test.answers(), data.test.held()
     test = scored(model, test_graph, test_relevant, known, batches.customers, parts=model.channel)
+    per = None
     if test_relevant.any():
         calibration["test"] = question_figures(model, test_graph, data.test, batches.customers, protocol, calibrator)
+        ids = data.encoders.customer_ids
+        per = customer_figures(model, test_graph, test_relevant, known, batches.customers, ids)
     return dataclasses.replace(
-        chosen, model=model, test=test, refit_epochs=refit_epochs, calibrator=calibrator, calibration=calibration
+        chosen,
+        model=model,
+        test=test,
+        refit_epochs=refit_epochs,
+        calibrator=calibrator,
+        calibration=calibration,
+        per_customer=per,
     )
 
 

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import pandas as pd
 import torch
 from torch_geometric.data import HeteroData
 
 from .memory import (
     batch_subgraph,
 )
-from .metrics import Answered, RankedRows
+from .metrics import Answered, RankedRows, per_customer
 from .model import CO_ADOPTED, HeteroGATRecommender, channel_share, mixed, with_group
 
 PARTS = ("gat", "channel")  # the order of a mix's weights
@@ -64,6 +65,32 @@ def parts_by_rows(
         channel = model.channel_of(graph, on) if has_channel else None
         gat = model.score(h["customer"][start : start + len(rows)], h["product"])
         yield rows, gat, channel, model.group_of(graph, on)
+
+
+def final_scores(
+    model: HeteroGATRecommender, graph: HeteroData, relevant: torch.Tensor, rows: int
+) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    """``(rows, scores)`` of the model as it ranks (mix and group part), a block of customers at a time."""
+    for block, gat, channel, group in parts_by_rows(model, graph, relevant, rows):
+        scores = gat if channel is None else mixed(gat, channel, model.mix.to(gat.device))
+        yield block, with_group(scores, group, model.group_weight)
+
+
+def customer_figures(
+    model: HeteroGATRecommender, graph: HeteroData, relevant: torch.Tensor, held: torch.Tensor, rows: int, ids: list
+) -> pd.DataFrame:
+    """Each customer's ``recall@10``, ``ndcg@10`` and ``map@10`` on a question (``customerId``
+    from ``ids``, customers with an answer only): what ``runs compare`` pairs two runs on."""
+    frames = []
+    for block, scores in final_scores(model, graph, relevant, rows):
+        answers = relevant[block]
+        figures = per_customer(scores.cpu(), answers, held[block], 10, ("map",))
+        answered = block[answers.any(1)].tolist()
+        frames.append(pd.DataFrame({"customerId": [ids[i] for i in answered]} | figures))
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["customerId", *PER_CUSTOMER])
+
+
+PER_CUSTOMER = ("recall@10", "ndcg@10", "map@10")
 
 
 def validate(

@@ -19,7 +19,7 @@ import pandas as pd
 from ..config import Settings, TrainConfig
 from ..db import describe_interrupted, interrupted_ingests, read
 from ..progress import SILENT, Phases, Progress, Summary
-from ..runs import CALIBRATION, FEATURES, Run, environment
+from ..runs import CALIBRATION, FEATURES, TEST_CUSTOMERS, Run, environment
 from ..runs.drift import profile
 from .data import CUSTOMER_CATEGORIES, CUSTOMER_NUMBERS, Prepared, prepare
 from .loop import Fitted, finish
@@ -94,6 +94,8 @@ def train(
     artefacts = {FEATURES: feature_profile(data)}
     if fitted.calibrator is not None:
         artefacts[CALIBRATION] = fitted.calibrator.to_json()
+    if fitted.per_customer is not None:
+        artefacts[TEST_CUSTOMERS] = fitted.per_customer
     run = Run.create(
         runs_dir, Run.new_id(now, config.seed), fitted.model, data.encoders, config, metrics, record, artefacts
     )

@@ -57,9 +57,10 @@ def overlaps(a: pd.DataFrame, b: pd.DataFrame, k: int) -> pd.DataFrame:
 
 def compare(a: str, b: str, runs_dir: str | Path | None = None, k: int = 10, most: int = 10) -> dict:
     """Run ``a`` against run ``b``: how much their latest written sets differ (:func:`overlaps`),
-    the customers whose sets changed most, and the change in each test figure both recorded
-    (from their evaluations, else from training: each run's own test question, so a difference,
-    not a paired comparison)."""
+    the customers whose sets changed most, the change in each test figure both recorded
+    (from their evaluations, else from training: each run's own test question), and, when both
+    asked the same test question, each per-customer figure's change with a paired interval
+    (:func:`paired_figures`)."""
     first, second = Run.open(a, runs_dir), Run.open(b, runs_dir)
     sets_a, sets_b = latest_sets(first), latest_sets(second)
     per = overlaps(sets_a, sets_b, k)
@@ -78,7 +79,27 @@ def compare(a: str, b: str, runs_dir: str | Path | None = None, k: int = 10, mos
             name: {"first": figures_a[name], "second": figures_b[name], "change": figures_b[name] - figures_a[name]}
             for name in sorted(figures_a.keys() & figures_b.keys())
         },
+        "paired": paired_figures(first, second),
         "drift": _drift(first, second),
+    }
+
+
+def paired_figures(first: Run, second: Run) -> dict:
+    """The change in each per-customer test figure with a paired bootstrap 95% interval, over the
+    customers both runs were tested on, when both asked the same test question (the same
+    protocol over the same interactions: equal fingerprints); else ``{"reason": ...}``."""
+    a, b = first.test_customers(), second.test_customers()
+    if a is None or b is None:
+        return {"reason": "a run trained before per-customer test figures were kept"}
+    same = first.record().get("fingerprint") == second.record().get("fingerprint")
+    if not same or first.metrics().get("protocol") != second.metrics().get("protocol"):
+        return {"reason": "the runs asked different test questions (other data or protocol): no pairing"}
+    from ..intervals import bootstrap_difference
+
+    both = a.merge(b, on="customerId", suffixes=("_a", "_b"))
+    metrics = [c for c in a.columns if c != "customerId" and c in b.columns]
+    return {"customers": len(both)} | {
+        m: bootstrap_difference(both[f"{m}_b"].to_numpy(), both[f"{m}_a"].to_numpy()) for m in metrics
     }
 
 

@@ -41,7 +41,8 @@ def profile(frame: pd.DataFrame, numbers: list[str], categories: list[str]) -> d
 
 
 def psi(first: dict, second: dict) -> dict:
-    """``{feature: {"psi", "reading"}}`` of every feature both profiles have, the largest shift first."""
+    """``{feature: {"psi", "reading"}}`` of every feature both profiles have, the largest shift
+    first (ties by name)."""
     out = {}
     for name in first.keys() & second.keys():
         a, b = first[name], second[name]
@@ -53,7 +54,7 @@ def psi(first: dict, second: dict) -> dict:
         x, y = (np.maximum(s, FLOOR) for s in shares)
         value = float(((y - x) * np.log(y / x)).sum())
         out[name] = {"psi": round(value, 4), "reading": reading(value)}
-    return dict(sorted(out.items(), key=lambda item: -item[1]["psi"]))
+    return dict(sorted(out.items(), key=lambda item: (-item[1]["psi"], item[0])))
 
 
 def reading(value: float) -> str:

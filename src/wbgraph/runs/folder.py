@@ -59,6 +59,9 @@ CALIBRATION = "calibration.json"  # score -> probability, fitted on validation (
 FEATURES = "features.json"  # the customers' feature profile at training, for drift (wbgraph.runs.drift)
 
 
+TEST_CUSTOMERS = "test-customers.parquet"  # each test customer's figures: runs compare pairs two runs on them
+
+
 WRITEBACK = "writeback.json"
 
 
@@ -113,7 +116,8 @@ class Run:
 
         ``record`` (what :func:`wbgraph.gnn.train.train` knows: library versions, git commit,
         graph counts, data window and fingerprint) goes into ``run.json`` beside the format;
-        ``artefacts`` (file name -> JSON value: :data:`CALIBRATION`, :data:`FEATURES`) each into its file.
+        ``artefacts`` (file name -> JSON value: :data:`CALIBRATION`, :data:`FEATURES`; or a
+        DataFrame for a Parquet file: :data:`TEST_CUSTOMERS`) each into its file.
         """
         import torch
 
@@ -135,7 +139,10 @@ class Run:
         run._write_json(CONFIG, config.to_dict())
         run._write_json(METRICS, metrics)
         for name, value in (artefacts or {}).items():
-            run._write_json(name, value)
+            if name.endswith(".parquet"):
+                value.to_parquet(run.folder / name, index=False)
+            else:
+                run._write_json(name, value)
         plot_curve(metrics["history"], run.folder / CURVE)
         (runs_dir / LATEST).write_text(run_id + "\n")
         return run
@@ -276,6 +283,13 @@ class Run:
     def calibration(self) -> dict | None:
         """The score-to-probability map training fitted, or None (a run from before it)."""
         return self._read_json(CALIBRATION) if (self.folder / CALIBRATION).is_file() else None
+
+    def test_customers(self) -> pd.DataFrame | None:
+        """Each test customer's figures (``customerId``, ``recall@10``, ...), or None (a run from before them)."""
+        import pandas as pd
+
+        path = self.folder / TEST_CUSTOMERS
+        return self.guard(TEST_CUSTOMERS, lambda: pd.read_parquet(path)) if path.is_file() else None
 
     def features(self) -> dict | None:
         """The feature profile training kept (:mod:`.drift`), or None (a run from before it)."""

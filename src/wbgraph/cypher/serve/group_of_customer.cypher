@@ -14,5 +14,5 @@ RETURN c.customerId AS customerId, c.ultimateParentId AS ultimateParentId,
                  riskRating: m.riskRating, exposure: m.exposure, parentId: p.customerId, share: o.share,
                  uses: [(m)-[:USES]->(q:Product) | q.productId],
                  recommended: [(m)-[r:RECOMMENDED]->(q:Product) | {productId: q.productId, rank: r.rank,
-                                                                   score: r.score}]}
+                                                                   score: r.score, probability: r.probability}]}
        } AS members
