@@ -2,6 +2,7 @@
 
 import json
 from collections import Counter
+from pathlib import Path
 
 from helpers import graph_dump, row, write_csv
 
@@ -168,3 +169,17 @@ def test_writeback_keeps_away_what_customers_declined_lately_or_never_answered(c
                            "--json").output)["outcomes"]  # fmt: skip
     (by_run,) = rates["run"]
     assert (by_run["offers"], by_run["accepted"]) == (simulated["offers"], simulated["accepted"])
+
+    # declines as hard negatives: an unreadable one stops training in one line; readable, each is read
+    empty_db.execute_query("MATCH (o:Offer) WHERE o.decidedAt = 'last Tuesday' SET o.decidedAt = o.offeredAt")
+    empty_db.execute_query("MATCH (o:Offer {outcome: 'declined'}) WITH o LIMIT 1 SET o.decidedAt = 'soon', o.was = 1")
+    hard = ["train", "--epochs", "2", "--hard-negatives", "--runs-dir", str(runs)]
+    stopped = cli(*hard, "--silent")
+    assert stopped.exit_code == 14 and "The declined offers cannot be read for --hard-negatives" in stopped.output
+    assert len(stopped.output.strip().splitlines()) == 1
+    empty_db.execute_query("MATCH (o:Offer {was: 1}) SET o.decidedAt = o.offeredAt REMOVE o.was")
+    declines = empty_db.execute_query("MATCH (o:Offer {outcome: 'declined'}) RETURN count(o) AS n").records[0]["n"]
+    trained = cli(*hard, "--json")
+    assert trained.exit_code == 0, trained.output
+    metrics = json.loads((Path(json.loads(trained.output)["runDir"]) / "metrics.json").read_text())
+    assert metrics["hardNegatives"] == declines > 0

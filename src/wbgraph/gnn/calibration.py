@@ -270,6 +270,9 @@ def _platt(x: np.ndarray, y: np.ndarray, steps: int = 50) -> dict:
         w -= step
         if np.abs(step).max() < 1e-9:
             break
+    if not np.isfinite(w).all():  # separable answers (none, or all, taken): the base rate, flat
+        rate = float(np.clip(y.mean(), 1e-6, 1 - 1e-6))
+        return {"a": 0.0, "b": float(np.log(rate / (1 - rate)))}
     return {"a": float(w[0] / spread), "b": float(w[1] - w[0] * mean / spread)}
 
 

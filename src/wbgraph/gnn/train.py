@@ -18,6 +18,7 @@ import pandas as pd
 
 from ..config import Settings, TrainConfig
 from ..db import describe_interrupted, interrupted_ingests, read
+from ..errors import QueryFailed
 from ..progress import SILENT, Phases, Progress, Summary
 from ..runs import CALIBRATION, FEATURES, TEST_CUSTOMERS, Run, environment
 from ..runs.drift import profile
@@ -131,8 +132,15 @@ def feature_profile(data: Prepared) -> dict:
 
 
 def declined_offers(driver: neo4j.Driver, settings: Settings) -> pd.DataFrame:
-    """``customerId, productId, decided`` (epoch seconds) of every offer declined (``gnn/declined_offers``)."""
-    records = read(driver, settings, "gnn/declined_offers")
+    """``customerId, productId, decided`` (epoch seconds) of every offer declined (``gnn/declined_offers``);
+    an offer whose dates cannot be read stops training in one line (:class:`~wbgraph.errors.QueryFailed`)."""
+    try:
+        records = read(driver, settings, "gnn/declined_offers")
+    except neo4j.exceptions.Neo4jError as e:
+        raise QueryFailed(
+            f"The declined offers cannot be read for --hard-negatives ({(e.message or str(e)).splitlines()[0]}): "
+            "fix them with `wbgraph outcomes ingest`, or train without --hard-negatives."
+        ) from None
     return pd.DataFrame([r.data() for r in records], columns=["customerId", "productId", "decided"])
 
 
