@@ -24,7 +24,8 @@ def logistic_pairs(n_customers=4000, k=20, seed=0, slope=1.5, offset=-4.0):
     answer = (rng.random(len(score)) < truth).astype(float)
     rank = np.tile(np.arange(1, k + 1), n_customers)
     customer = np.repeat(np.arange(n_customers), k)
-    return Pairs({"score": score, "share": score - 3.0}, answer, rank, customer), truth
+    holdings = np.column_stack([score - 3.0, rng.normal(size=len(score))])  # the customer's holdings say nothing here
+    return Pairs({"score": score, "share": score - 3.0, "share and holdings": holdings}, answer, rank, customer), truth
 
 
 def test_isotonic_regression_is_the_closest_non_decreasing_steps():
@@ -36,10 +37,15 @@ def test_isotonic_regression_is_the_closest_non_decreasing_steps():
     assert iso.apply(np.array([0.0, 1.5, 2.0, 4.9, 9.0])).tolist() == [0.0, 0.0, 0.333333, 0.333333, 1.0]
 
 
-def test_platt_scaling_recovers_a_logistic_truth():
+def test_platt_scaling_recovers_a_logistic_truth_of_one_input_or_two():
     pairs, _ = logistic_pairs()
     params = fit(pairs.x["score"], pairs.answer, "platt")
     assert params["a"] == pytest.approx(1.5, abs=0.1) and params["b"] == pytest.approx(-4.0, abs=0.15)
+    two = fit(pairs.x["share and holdings"], pairs.answer, "platt")  # the share is the score less 3; noise beside it
+    assert two["a"][0] == pytest.approx(1.5, abs=0.1) and abs(two["a"][1]) < 0.1
+    assert two["b"] == pytest.approx(-4.0 + 3 * 1.5, abs=0.35)
+    both = Calibrator("platt", "share and holdings", two)
+    assert both.apply(pairs.x["share and holdings"][:5]).shape == (5,)
 
 
 def test_the_figures_tell_a_calibrated_forecast_from_an_overconfident_one_and_from_the_base_rate():
@@ -58,7 +64,8 @@ def test_the_figures_tell_a_calibrated_forecast_from_an_overconfident_one_and_fr
 def test_validation_chooses_the_calibrator_on_customers_it_was_not_fitted_on():
     pairs, truth = logistic_pairs(seed=2)
     calibrator, account = calibrate(pairs, k=10)
-    assert set(account["tried"]) == {f"{m} of {i}" for m in calibration.METHODS for i in calibration.INPUTS}
+    every = {f"{m} of {i}" for m in calibration.METHODS for i in calibration.INPUTS}
+    assert set(account["tried"]) == every - {f"isotonic of {i}" for i in calibration.TWO_D}  # isotonic: one input
     assert account["method"] == calibrator.method and account["input"] == calibrator.input
     assert account["val"]["k"] == 10 and account["val"]["pairs"] == int((pairs.rank <= 10).sum())
     fresh, fresh_truth = logistic_pairs(seed=3)  # new customers from the same truth
@@ -73,10 +80,14 @@ def test_validation_chooses_the_calibrator_on_customers_it_was_not_fitted_on():
 def test_probabilities_are_the_candidates_only_and_follow_the_ranking():
     scores = torch.tensor([[3.0, 1.0, 2.0], [0.5, 0.2, -1.0]])
     candidates = torch.tensor([[True, True, False], [True, True, True]])
-    for method in calibration.METHODS:
-        x = np.linspace(-10, 5, 200)
-        cal = Calibrator(method, "share", fit(x, (x > -1).astype(float), method))
+    x = np.linspace(-10, 5, 200)
+    y = (x > -1).astype(float)
+    calibrators = [Calibrator(m, "share", fit(x, y, m)) for m in calibration.METHODS]
+    calibrators.append(Calibrator("platt", "share and holdings", fit(np.column_stack([x, x / 10]), y, "platt")))
+    for cal in calibrators:
         p = cal.probabilities(scores, candidates)
+        picked = cal.at(cal.input_of(scores, candidates), np.array([[0, 1], [2, -1]]))
+        assert picked[0].tolist() == [p[0, 0], p[0, 1]] and picked[1, 0] == p[1, 2] and np.isnan(picked[1, 1])
         assert p[0, 2] == 0.0  # held: no probability
         assert ((0 <= p) & (p <= 1)).all()
         assert p[0, 0] >= p[0, 1] and p[1, 0] >= p[1, 1] >= p[1, 2]

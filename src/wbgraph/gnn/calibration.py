@@ -7,7 +7,8 @@ product within the horizon; latest: it is among the customer's held-out latest a
 It is fitted on the **validation** question (:func:`calibrate`), on each asked customer's
 top :data:`FIT_K` candidates (the part of the ranking a writeback writes), by one of
 :data:`METHODS` (isotonic regression, Platt scaling) on one of :data:`INPUTS` (the score
-itself, or its softmax share over the customer's candidates); which one is chosen on
+itself, its softmax share over the customer's candidates, or for Platt that share beside the
+customer's holdings count); which one is chosen on
 validation too: each is fitted on one half of the validation customers and judged on the
 other (and the other way round) by the Brier score of the top ``k`` pairs; the winner is then
 fitted on all of them and kept as the run's ``calibration.json``. The test figures
@@ -34,7 +35,10 @@ from .scoring import final_scores
 WRITTEN_K = 10  # the writeback's default top-k: the pairs the figures are of
 FIT_K = 20  # candidates per customer the calibrator is fitted on: the top of each list
 METHODS = ("isotonic", "platt")
-INPUTS = ("score", "share")  # the score; its softmax share over the customer's candidates
+INPUTS = ("score", "share", "share and holdings")  # the score; its softmax share over the customer's
+# candidates; that share and how many products the customer holds (log1p): Platt only, the chance
+# of taking anything rises with what a customer already holds (santander validation: skill 0.048 -> 0.057)
+TWO_D = ("share and holdings",)  # inputs of two numbers a pair: Platt scaling only
 BINS = 10  # equal-mass bins of the expected calibration error and the reliability table
 FOLDS_SEED = 20_260_101  # the halves of the validation customers the choice is judged on
 
@@ -45,7 +49,7 @@ class Calibrator:
 
     ``params``: isotonic, ``{"x": [...], "y": [...]}`` (the steps: a score at or above ``x[i]``
     gets ``y[i]``, below the first the first); Platt, ``{"a": ..., "b": ...}``
-    (``sigmoid(a * input + b)``).
+    (``sigmoid(a * input + b)``; ``a`` a list for an input of several numbers).
     """
 
     method: str
@@ -57,28 +61,29 @@ class Calibrator:
         ranked: mix and group part included); ``candidates`` (bool) the pairs that may be
         recommended (not held), over which the share is taken. Others get 0."""
         x = self.input_of(scores, candidates).numpy()
-        out = np.zeros(x.shape, dtype=np.float64)
         mask = candidates.numpy()
+        out = np.zeros(mask.shape, dtype=np.float64)
         out[mask] = self.apply(x[mask])
         return out
 
     def input_of(self, scores: torch.Tensor, candidates: torch.Tensor) -> torch.Tensor:
         """The calibrator's input for every pair (:func:`inputs`)."""
-        return inputs(scores.float(), candidates)[self.input]
+        return inputs(scores.float(), candidates, (self.input,))[self.input]
 
     def at(self, x: torch.Tensor, picks: np.ndarray) -> np.ndarray:
         """The probabilities of the picked pairs only (``picks``: ``[customers, k]`` product
         indices, -1 none: NaN there), from :meth:`input_of`'s ``x``: a writeback's k per
         customer, not every pair (a tenth of the time on 1,000,000 x 60)."""
         chosen = torch.as_tensor(np.maximum(picks, 0), dtype=torch.long)
-        out = self.apply(x.gather(1, chosen).numpy())
+        out = self.apply(_gather(x, chosen).numpy())
         return np.where(picks >= 0, out, np.nan)
 
     def apply(self, x: np.ndarray) -> np.ndarray:
         """The probability of each input value."""
         x = np.asarray(x, dtype=np.float64)
         if self.method == "platt":
-            return _sigmoid(self.params["a"] * x + self.params["b"])
+            a = self.params["a"]
+            return _sigmoid((x @ np.asarray(a) if isinstance(a, list) else a * x) + self.params["b"])
         steps, values = np.asarray(self.params["x"]), np.asarray(self.params["y"])
         at = np.clip(np.searchsorted(steps, x, side="right") - 1, 0, len(values) - 1)
         return values[at]
@@ -91,13 +96,19 @@ class Calibrator:
         return cls(value["method"], value["input"], value["params"])
 
 
-def inputs(scores: torch.Tensor, candidates: torch.Tensor) -> dict[str, torch.Tensor]:
-    """Each of :data:`INPUTS` for every pair: ``score`` as it is; ``share`` its softmax share
-    over the row's candidates (what the model's ranking gives this pair of the customer's
-    next adoption), as a log, so that a Platt fit is a temperature and an offset."""
-    masked = scores.masked_fill(~candidates, float("-inf"))
-    share = torch.log_softmax(masked, dim=1)
-    return {"score": scores, "share": torch.nan_to_num(share, neginf=-1e9)}
+def inputs(scores: torch.Tensor, candidates: torch.Tensor, names: tuple[str, ...] = INPUTS) -> dict:
+    """Each of ``names`` (of :data:`INPUTS`) for every pair: ``score`` as it is; ``share`` its
+    softmax share over the row's candidates (what the model's ranking gives this pair of the
+    customer's next adoption), as a log, so that a Platt fit is a temperature and an offset;
+    ``share and holdings`` that share beside log1p of the products the customer holds."""
+    out = {"score": scores} if "score" in names else {}
+    if {"share", "share and holdings"} & set(names):
+        masked = scores.masked_fill(~candidates, float("-inf"))
+        out["share"] = torch.nan_to_num(torch.log_softmax(masked, dim=1), neginf=-1e9)
+    if "share and holdings" in names:
+        holdings = torch.log1p((~candidates).sum(1, keepdim=True).float()).expand_as(out["share"])
+        out["share and holdings"] = torch.stack([out["share"], holdings], dim=-1)
+    return out
 
 
 @dataclass
@@ -131,12 +142,19 @@ def question_pairs(
         top = scores.masked_fill(~candidates, float("-inf")).topk(width, dim=1)
         valid = torch.isfinite(top.values)
         for name in INPUTS:
-            parts[name].append(x[name].gather(1, top.indices)[valid].numpy())
+            parts[name].append(_gather(x[name], top.indices)[valid].numpy())
         parts["answer"].append(relevant[block].gather(1, top.indices)[valid].numpy().astype(np.float64))
         parts["rank"].append((torch.arange(width) + 1).expand_as(valid)[valid].numpy())
         parts["customer"].append(block[:, None].expand_as(valid)[valid].numpy())
     joined = {name: np.concatenate(v) if v else np.zeros(0) for name, v in parts.items()}
     return Pairs({name: joined[name] for name in INPUTS}, joined["answer"], joined["rank"], joined["customer"])
+
+
+def _gather(x: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+    """``x``'s values (``[rows, products]``, or ``[rows, products, 2]``) at each row's ``index`` columns."""
+    if x.dim() == 3:
+        return x.gather(1, index[..., None].expand(-1, -1, x.shape[2]))
+    return x.gather(1, index)
 
 
 def question_figures(
@@ -178,6 +196,8 @@ def calibrate(pairs: Pairs, k: int = WRITTEN_K) -> tuple[Calibrator, dict]:
     crossed: dict[tuple[str, str], np.ndarray] = {}
     for method in METHODS:
         for name in INPUTS:
+            if method == "isotonic" and name in TWO_D:
+                continue
             predicted = np.zeros(len(pairs.answer))
             for side in (False, True):
                 fitted = Calibrator(method, name, fit(pairs.x[name][fold != side], pairs.answer[fold != side], method))
@@ -254,26 +274,30 @@ def _isotonic(x: np.ndarray, y: np.ndarray) -> dict:
 
 
 def _platt(x: np.ndarray, y: np.ndarray, steps: int = 50) -> dict:
-    """Logistic regression of ``y`` on ``x`` (Newton's method on the standardised input):
-    ``{"a", "b"}`` of ``sigmoid(a x + b)``."""
+    """Logistic regression of ``y`` on ``x`` (one input a pair, or ``[pairs, d]``; Newton's
+    method on the standardised inputs): ``{"a", "b"}`` of ``sigmoid(a · x + b)``, ``a`` a number
+    for one input, a list for several."""
+    one = x.ndim == 1
+    x = x.reshape(len(x), -1).astype(np.float64)
     if not len(x):
-        return {"a": 0.0, "b": -20.0}
-    mean, spread = float(x.mean()), float(x.std()) or 1.0
-    z = (x - mean) / spread
-    design = np.stack([z, np.ones_like(z)], axis=1)
-    w = np.zeros(2)
+        return {"a": 0.0 if one else [0.0] * x.shape[1], "b": -20.0}
+    mean, spread = x.mean(0), x.std(0)
+    spread[spread == 0] = 1.0
+    design = np.column_stack([(x - mean) / spread, np.ones(len(x))])
+    w = np.zeros(design.shape[1])
     for _ in range(steps):
         p = _sigmoid(design @ w)
-        gradient = design.T @ (p - y)
-        hessian = design.T @ (design * (p * (1 - p))[:, None]) + 1e-9 * np.eye(2)
-        step = np.linalg.solve(hessian, gradient)
+        hessian = design.T @ (design * (p * (1 - p))[:, None]) + 1e-9 * np.eye(len(w))
+        step = np.linalg.solve(hessian, design.T @ (p - y))
         w -= step
         if np.abs(step).max() < 1e-9:
             break
     if not np.isfinite(w).all():  # separable answers (none, or all, taken): the base rate, flat
         rate = float(np.clip(y.mean(), 1e-6, 1 - 1e-6))
-        return {"a": 0.0, "b": float(np.log(rate / (1 - rate)))}
-    return {"a": float(w[0] / spread), "b": float(w[1] - w[0] * mean / spread)}
+        a, b = np.zeros(x.shape[1]), float(np.log(rate / (1 - rate)))
+    else:
+        a, b = w[:-1] / spread, float(w[-1] - (w[:-1] * mean / spread).sum())
+    return {"a": float(a[0]) if one else [float(v) for v in a], "b": b}
 
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:
