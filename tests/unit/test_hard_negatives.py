@@ -69,3 +69,19 @@ def test_a_question_learns_only_the_declines_known_at_its_date(generated):
     assert dataclasses.replace(data, declined=declined.assign(customerId="nobody")).declined_before(None) is None
     with pytest.raises(ConfigError, match="hard_negatives must be true or false"):
         TrainConfig(hard_negatives="yes")
+
+
+def test_in_customer_batches_the_declines_and_the_calibration_go_a_batch_at_a_time(generated):
+    """The batched path: each step's declines are its customers' own; validation and test are
+    scored a block of customers at a time, the calibrator fitted and measured the same way."""
+    data = prepare_tables(tables_from_rows(generated["rows"], cutoff="2025-09-01", horizon="1m"))
+    ids, products = data.encoders.customer_ids, data.encoders.product_ids
+    declined = pd.DataFrame({"customerId": ids[:30], "productId": [products[0]] * 30, "decided": 0.0})
+    config = TrainConfig(epochs=3, hidden=8, gat_task="temporal", batch_customers=40, cutoff="2025-09-01")
+    batched = fit(dataclasses.replace(data, declined=declined), dataclasses.replace(config, hard_negatives=True))
+    assert batched.batches["customersPerStep"] == 40
+    whole = fit(data, dataclasses.replace(config, batch_customers=0))
+    for fitted in (batched, whole):
+        account = fitted.calibration
+        assert account["val"]["pairs"] > 0 and account["test"]["pairs"] == whole.calibration["test"]["pairs"]
+        assert 0 <= account["test"]["ece"] <= 1
