@@ -2,6 +2,7 @@
 rendered here in a real headless Chromium."""
 
 import json
+import re
 import shutil
 import subprocess
 
@@ -63,6 +64,7 @@ def test_customer_view_draws_its_products_recommendations_and_segment(cli, backe
     assert drawn["nodes"] >= 1 + counts["held"] + counts["recommended"] + 1  # + the segment (+ similar customers)
     text = page.read_text()
     assert f"wbgraph · Customer {customer}" in text and "RECOMMENDED #1" in text
+    assert re.search(r"RECOMMENDED #1 -?[0-9.]+ \\u00b7 [0-9]+%", text)  # rank, score and chance (JSON-escaped)
     assert "https://" not in text.split("neo4j-viz-data")[0][:2000] and "<script src=" not in text  # self-contained
 
     image = screenshot(page, tmp_path / "cus.png")

@@ -73,7 +73,7 @@ def customer_picture(driver: neo4j.Driver, settings: Settings, customer_id: str,
         node = pic.node(
             f"p:{r['productId']}", f"{r['productId']} (#{r['rank']})", COLOURS["recommended"], _size(r["rank"]), r
         )
-        pic.link(me, node, f"RECOMMENDED #{r['rank']} {r['score']:.2f}", COLOURS["recommended"], 3)
+        pic.link(me, node, recommended_caption(r, "RECOMMENDED "), COLOURS["recommended"], 3)
     if row["segment"]:
         g = row["segment"]
         seg = pic.node(f"s:{g['segmentId']}", g.get("name") or f"Segment {g['segmentId']}", COLOURS["segment"], 30, g)
@@ -109,7 +109,7 @@ def product_picture(driver: neo4j.Driver, settings: Settings, product_id: str, l
         )
     for r in row["prospects"]:
         node = pic.node(f"c:{r['customerId']}", r["customerId"], COLOURS["recommended"], 18, r)
-        pic.link(node, me, f"RECOMMENDED #{r['rank']} {r['score']:.2f}", COLOURS["recommended"], 3)
+        pic.link(node, me, recommended_caption(r, "RECOMMENDED "), COLOURS["recommended"], 3)
     return pic
 
 
@@ -141,7 +141,7 @@ def segment_picture(driver: neo4j.Driver, settings: Settings, segment_id: int, l
             22,
             {"productId": r["productId"], "productType": r["productType"]},
         )
-        pic.link(f"c:{r['customerId']}", product, f"#{r['rank']} {r['score']:.2f}", COLOURS["recommended"], 2)
+        pic.link(f"c:{r['customerId']}", product, recommended_caption(r), COLOURS["recommended"], 2)
     return pic
 
 
@@ -166,7 +166,7 @@ def group_picture(driver: neo4j.Driver, settings: Settings, customer_id: str) ->
             pic.link(me, pic.node(f"p:{product}", product, colour, 18, {"productId": product}), "USES")
     for r in next(m["recommended"] for m in group["members"] if m["customerId"] == customer_id):
         node = pic.node(f"p:{r['productId']}", r["productId"], COLOURS["recommended"], _size(r["rank"]), r)
-        pic.link(f"c:{customer_id}", node, f"RECOMMENDED #{r['rank']} {r['score']:.2f}", COLOURS["recommended"], 3)
+        pic.link(f"c:{customer_id}", node, recommended_caption(r, "RECOMMENDED "), COLOURS["recommended"], 3)
     return pic
 
 
@@ -234,3 +234,9 @@ def _size(rank: int) -> float:
 
 def _plain(properties: dict) -> dict:
     return {k: (v if isinstance(v, (str, int, float, bool)) or v is None else str(v)) for k, v in properties.items()}
+
+
+def recommended_caption(r: dict, prefix: str = "") -> str:
+    """A RECOMMENDED link's caption: its rank and score, and its chance when the run has one."""
+    chance = f" · {r['probability']:.0%}" if r.get("probability") is not None else ""
+    return f"{prefix}#{r['rank']} {r['score']:.2f}{chance}"

@@ -8,7 +8,7 @@ RETURN c {.customerId, .customerType, .industry, .location, .riskRating} AS cust
        [(c)-[u:USES]->(p:Product) | {productId: p.productId, productType: p.productType,
                                       transactionCount: u.transactionCount}] AS held,
        [(c)-[r:RECOMMENDED]->(p:Product) | {productId: p.productId, productType: p.productType,
-                                             score: r.score, rank: r.rank}] AS recommended,
+                                             score: r.score, probability: r.probability, rank: r.rank}] AS recommended,
        g {.segmentId, .name, .size} AS segment,
        COLLECT {
          MATCH (c)-[:USES]->(p:Product)<-[:USES]-(peer:Customer)-[:IN_SEGMENT]->(g)

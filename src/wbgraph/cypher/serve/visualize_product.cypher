@@ -12,5 +12,5 @@ RETURN p {.productId, .productType, .category, .subcategory} AS product,
        COLLECT {
          MATCH (c:Customer)-[r:RECOMMENDED]->(p)
          WITH c, r ORDER BY r.score DESC, c.customerId LIMIT $limit
-         RETURN {customerId: c.customerId, score: r.score, rank: r.rank}
+         RETURN {customerId: c.customerId, score: r.score, probability: r.probability, rank: r.rank}
        } AS prospects

@@ -13,5 +13,6 @@ RETURN g {.segmentId, .name, .size, .silhouette, .dominantIndustry, .mostRecomme
          MATCH (c:Customer)-[:IN_SEGMENT]->(g)
          WITH c ORDER BY c.customerId LIMIT $limit
          MATCH (c)-[r:RECOMMENDED]->(p:Product) WHERE r.rank <= 3
-         RETURN {customerId: c.customerId, productId: p.productId, productType: p.productType, score: r.score, rank: r.rank}
+         RETURN {customerId: c.customerId, productId: p.productId, productType: p.productType, score: r.score,
+                 probability: r.probability, rank: r.rank}
        } AS recommendations
