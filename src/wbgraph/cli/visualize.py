@@ -36,8 +36,8 @@ def visualize(
 ) -> None:
     """Draw a customer's neighbourhood (or a product's, or a segment) as an interactive HTML page.
 
-    The customer view shows the products it uses, its recommendations in orange with rank
-    and score, its segment and the segment's customers who share most products with it.
+    The customer view shows the products it uses, its recommendations in orange with rank,
+    score and chance, its segment and the segment's customers who share most products with it.
     The group view draws a customer's corporate group: who owns whom (with the share), what
     each entity uses, the customer's recommendations and, in gold, its white space: products
     used in its group but not by it. One self-contained file: open it in any browser, no

@@ -3,7 +3,7 @@
 The neighbourhood is read with a Cypher file per view (``visualize_*.cypher``) and drawn
 with neo4j-viz, Neo4j's own visualisation library: one self-contained HTML file (no server,
 no network), pan, zoom, drag, hover for properties. Recommendations are the orange products,
-the best drawn biggest, their relationships captioned with rank and score.
+the best drawn biggest, their relationships captioned with rank, score and chance.
 """
 
 from __future__ import annotations
