@@ -184,7 +184,9 @@ def test_the_saved_model_learns_the_chosen_epochs_again_from_training_and_valida
     assert not all(torch.equal(a, b) for a, b in weights)  # the saved model is the refit one
     # what each epoch learns from: the training part, then (the refit) training and validation
     learned_from = []
-    monkeypatch.setattr(loop, "_epoch", lambda *args, **kwargs: learned_from.append(len(args[5])) or 0.0)
+    monkeypatch.setattr(
+        loop, "_epoch", lambda lessons, *args, **kwargs: learned_from.append(len(lessons.customer)) or 0.0
+    )
     flat = fit(data, config)  # nothing learns, so the first epoch is the best: one epoch refit
     train, val = int(data.split.train.sum()), int(data.split.val.sum())
     assert flat.best_epoch == 1 and learned_from == [train] * len(flat.history) + [train + val]

@@ -125,29 +125,35 @@ class Pairs:
 
 
 def question_pairs(
-    model: HeteroGATRecommender, graph: HeteroData, stage: Stage, rows: int, protocol: str, k: int = FIT_K
+    model: HeteroGATRecommender,
+    graph: HeteroData,
+    stage: Stage,
+    rows: int,
+    protocol: str,
+    k: int = FIT_K,
+    names: tuple[str, ...] = INPUTS,
 ) -> Pairs:
     """The :class:`Pairs` of one question (``stage``, asked over ``graph``): each asked customer's
     (:func:`asked_customers`) top ``k`` candidates under the model's scores (its mix and group
-    part), a block of ``rows`` customers at a time."""
+    part), with the inputs ``names``, a block of ``rows`` customers at a time."""
     relevant, held = stage.answers(), stage.held()
     asked = asked_customers(relevant, held, protocol)
-    parts: dict[str, list] = {"answer": [], "rank": [], "customer": [], **{name: [] for name in INPUTS}}
+    parts: dict[str, list] = {"answer": [], "rank": [], "customer": [], **{name: [] for name in names}}
     for block, scores in final_scores(model, graph, asked[:, None].expand_as(relevant), rows):
         keep = asked[block]
         block, scores = block[keep], scores[keep.to(scores.device)].cpu().float()
         candidates = ~held[block]
-        x = inputs(scores, candidates)
+        x = inputs(scores, candidates, names)
         width = min(k, scores.shape[1])
         top = scores.masked_fill(~candidates, float("-inf")).topk(width, dim=1)
         valid = torch.isfinite(top.values)
-        for name in INPUTS:
+        for name in names:
             parts[name].append(_gather(x[name], top.indices)[valid].numpy())
         parts["answer"].append(relevant[block].gather(1, top.indices)[valid].numpy().astype(np.float64))
         parts["rank"].append((torch.arange(width) + 1).expand_as(valid)[valid].numpy())
         parts["customer"].append(block[:, None].expand_as(valid)[valid].numpy())
     joined = {name: np.concatenate(v) if v else np.zeros(0) for name, v in parts.items()}
-    return Pairs({name: joined[name] for name in INPUTS}, joined["answer"], joined["rank"], joined["customer"])
+    return Pairs({name: joined[name] for name in names}, joined["answer"], joined["rank"], joined["customer"])
 
 
 def _gather(x: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
@@ -167,7 +173,7 @@ def question_figures(
     k: int = WRITTEN_K,
 ) -> dict:
     """:func:`figures` of ``calibrator``'s probabilities of the top ``k`` pairs of a question."""
-    pairs = question_pairs(model, graph, stage, rows, protocol, k)
+    pairs = question_pairs(model, graph, stage, rows, protocol, k, (calibrator.input,))
     return {"k": k} | figures(calibrator.apply(pairs.x[calibrator.input]), pairs.answer)
 
 

@@ -14,11 +14,12 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 import torch
+from torch_geometric.data import HeteroData
 
 from ..config import TrainConfig
 from ..progress import SILENT, Progress, Update
 from .calibration import Calibrator, calibrate, question_figures, question_pairs
-from .data import Prepared
+from .data import Prepared, Stage
 from .losses import (
     Declines,
     Question,
@@ -127,6 +128,44 @@ def choose(data: Prepared, config: TrainConfig, progress: Progress = SILENT) -> 
     return training.result()
 
 
+@dataclass
+class Lessons:
+    """What every epoch of one training works on (:func:`_epoch`): the model and its optimiser,
+    the graph it passes messages over, the interactions it hides and predicts (``customer``,
+    ``product``: model indices) and what each customer holds, the generator of its random
+    draws, the item channel's question and the GAT part's hard negatives."""
+
+    model: HeteroGATRecommender
+    graph: HeteroData
+    config: TrainConfig
+    batches: Batches
+    optimiser: torch.optim.Optimizer
+    customer: torch.Tensor
+    product: torch.Tensor
+    held: torch.Tensor
+    generator: torch.Generator
+    declines: Declines | None = None
+    channel: Question | None = None
+
+    @classmethod
+    def of(cls, data: Prepared, config: TrainConfig, stage: Stage, graph: HeteroData, device: torch.device) -> Lessons:
+        """A fresh model from ``config.seed`` learning ``stage``'s interactions over ``graph``."""
+        torch.manual_seed(config.seed)
+        model = HeteroGATRecommender.for_graph(graph, config).to(device)
+        return cls(
+            model,
+            graph.to(device),
+            config,
+            plan_batches(data, config),
+            torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay),
+            torch.as_tensor(stage.customer, device=device),
+            torch.as_tensor(stage.product, device=device),
+            stage.held().to(device),
+            torch.Generator(device="cpu").manual_seed(config.seed),
+            declines_of(data, config, stage, device),
+        )
+
+
 class Training:
     """One setting's training that chooses (:func:`choose`), an epoch at a time.
 
@@ -138,27 +177,19 @@ class Training:
     def __init__(self, data: Prepared, config: TrainConfig, shared: dict | None = None):
         if config.gat_task == "auto":
             raise ValueError("choose() trains one GAT task: select() chooses between them for gat_task 'auto'")
-        torch.manual_seed(config.seed)
         torch.use_deterministic_algorithms(True, warn_only=True)
         self.config = config
         self.device = device = pick_device(config.device)
-        self.model = HeteroGATRecommender.for_graph(data.train_graph, config).to(device)
-        self.graph = data.train_graph.to(device)
-        self.optimiser = torch.optim.Adam(self.model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
-        self.generator = torch.Generator(device="cpu").manual_seed(config.seed)
-        self.train_c = torch.as_tensor(data.val.customer, device=device)
-        self.train_p = torch.as_tensor(data.val.product, device=device)
-        self.known = data.val.held()  # on the CPU, where validation ranks it: moved once, not every epoch
-        self.held = self.known.to(device)
+        self.lessons = lessons = Lessons.of(data, config, data.val, data.train_graph, device)
+        self.model, self.graph, self.batches = lessons.model, lessons.graph, lessons.batches
+        self.known = lessons.held.cpu()  # on the CPU, where validation ranks it: moved once, not every epoch
         self.val_relevant = data.val.answers()
         wanted = self.model.channel or config.gat_task != "mask"
         self.questions = questions_of(data, config, device, shared) if wanted else []  # oldest first
-        self.question = self.questions[-1] if wanted else None  # the latest: the item channel's task
-        self.batches = plan_batches(data, config)
+        lessons.channel = self.questions[-1] if wanted else None  # the latest: the item channel's task
         self.choose_on = self.val_relevant
         if not self.batches.full:
             self.choose_on = sample_rows(self.val_relevant, VALIDATION_CUSTOMERS, config.seed)
-        self.declines = declines_of(data, config, data.val, device)
         self.history: list[dict] = []
         self.stopping = EarlyStopping(config.patience)
         self.finished = False  # every part has stopped, or config.epochs are done
@@ -175,20 +206,7 @@ class Training:
         config = self.config
         while not self.finished and self.epoch < min(until, config.epochs):
             epoch = self.epoch + 1
-            loss = _epoch(
-                self.model,
-                self.graph,
-                config,
-                self.batches,
-                self.optimiser,
-                self.train_c,
-                self.train_p,
-                self.held,
-                self.generator,
-                self.question,
-                temporal=in_turn(self.questions, epoch),
-                declines=self.declines,
-            )
+            loss = _epoch(self.lessons, temporal=in_turn(self.questions, epoch))
             val, mix, alone = validate(self.model, self.graph, self.choose_on, self.known, self.batches.customers)
             self.history.append(
                 {"epoch": epoch, "loss": loss, "valNdcg@10": val["ndcg@10"], "mix": list(mix), "alone": alone}
@@ -246,7 +264,7 @@ def finish(data: Prepared, config: TrainConfig, chosen: Fitted, progress: Progre
     used = {p: e for p, e in chosen.part_epochs.items() if float(model.mix[PARTS.index(p)]) != 0}
     refit_epochs = max(used.values()) if config.refit else 0
     if config.refit:
-        model = _refit(data, config, used, model.mix, device, batches, progress)
+        model = _refit(data, config, used, model.mix, device, progress)
         model.group_weight = chosen.model.group_weight.clone().to(device)
         for part in chosen.part_epochs.keys() - used.keys():  # left out of the mix: not refitted, kept as chosen
             model.load_state_dict(chosen.model.part_state(part), strict=False)
@@ -275,7 +293,6 @@ def _refit(
     epochs: dict,
     mix: torch.Tensor,
     device: torch.device,
-    batches: Batches,
     progress: Progress,
 ) -> HeteroGATRecommender:
     """The model again from the same start, on the training and validation interactions both,
@@ -289,39 +306,18 @@ def _refit(
     dropped, the validation part the refit's test) recall@10 rose by 0.005-0.020 too.
     The parts train together (they share no weight) and each is kept at its own epoch count.
     """
-    torch.manual_seed(config.seed)
-    model = HeteroGATRecommender.for_graph(data.test_graph, config).to(device)
-    graph = data.test_graph.to(device)
-    optimiser = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
-    generator = torch.Generator(device="cpu").manual_seed(config.seed)
-    train_c = torch.as_tensor(data.test.customer, device=device)
-    train_p = torch.as_tensor(data.test.product, device=device)
-    held = data.test.held().to(device)
+    lessons = Lessons.of(data, config, data.test, data.test_graph, device)
+    model = lessons.model
     wanted = model.channel or config.gat_task != "mask"
     asked = [*data.history, data.refit][-temporal_windows(data, config) :]  # as many as chose, one window later
     questions = [Question(data, task, device) for task in asked] if wanted else []
-    channel = questions[-1] if wanted else None
-    declines = declines_of(data, config, data.test, device)
+    lessons.channel = questions[-1] if wanted else None
     kept, last = {}, max(epochs.values())
     with progress.task("Refitting on training + validation", "epochs") as update:
         for epoch in range(1, last + 1):
             done = set(kept) | (set(PARTS) - set(epochs))  # past its count, or left out of the mix: no loss
             temporal = in_turn(questions, epoch)
-            _epoch(
-                model,
-                graph,
-                config,
-                batches,
-                optimiser,
-                train_c,
-                train_p,
-                held,
-                generator,
-                channel,
-                done,
-                temporal,
-                declines,
-            )
+            _epoch(lessons, done, temporal)
             kept |= {part: model.part_state(part) for part, at in epochs.items() if at == epoch}
             update(epoch, last)
     for state in kept.values():
@@ -331,84 +327,47 @@ def _refit(
     return model
 
 
-def _epoch(
-    model: HeteroGATRecommender,
-    graph,
-    config: TrainConfig,
-    batches: Batches,
-    optimiser: torch.optim.Optimizer,
-    train_c: torch.Tensor,
-    train_p: torch.Tensor,
-    held: torch.Tensor,
-    generator: torch.Generator,
-    channel: Question | None,
-    frozen: set[str] = frozenset(),
-    temporal: Question | None = None,
-    declines: Declines | None = None,
-) -> float:
+def _epoch(lessons: Lessons, frozen: set[str] = frozenset(), temporal: Question | None = None) -> float:
     """One training epoch, full batch or in customer batches: a random ``supervision_ratio`` of
     the interactions hidden and predicted; the loss. A ``frozen`` part (``"gat"``, ``"channel"``;
     the refit's, past its own epoch count) has no loss, so its weights stay as they are (the
-    parts share none). ``channel``: the item channel's question; ``temporal``: the GAT part's
-    (``gat_task`` temporal or both; default ``channel``'s); ``declines``: the GAT part's hard
-    negatives (``--hard-negatives``), scored over the whole graph as it is seen."""
+    parts share none). ``temporal``: the GAT part's question (``gat_task`` temporal or both;
+    default the item channel's); the GAT part's hard negatives (``--hard-negatives``) are
+    scored over the whole graph as it is seen."""
+    model, graph, config, held = lessons.model, lessons.graph, lessons.config, lessons.held
+    train_c, channel, declines = lessons.customer, lessons.channel, lessons.declines
     model.train()
     temporal = temporal or channel
-    supervised = (torch.rand(len(train_c), generator=generator) < config.supervision_ratio).to(train_c.device)
-    if not batches.full:
-        return _batch_epoch(
-            model,
-            graph,
-            config,
-            batches,
-            optimiser,
-            train_c,
-            train_p,
-            supervised,
-            held,
-            generator,
-            channel,
-            frozen,
-            temporal,
-            declines,
-        )
+    supervised = (torch.rand(len(train_c), generator=lessons.generator) < config.supervision_ratio).to(train_c.device)
+    if not lessons.batches.full:
+        return _batch_epoch(lessons, supervised, frozen, temporal)
     loss = 0.0
     if config.gat_task != "temporal" and "gat" not in frozen:
-        loss = masked_links_loss(model, graph, config, train_c, train_p, supervised, held, generator, held.shape[1])
+        loss = masked_links_loss(
+            model, graph, config, train_c, lessons.product, supervised, held, lessons.generator, held.shape[1]
+        )
     if config.gat_task != "mask" and "gat" not in frozen:
         loss = loss + temporal.gat_loss(model)
     if declines is not None and "gat" not in frozen:
         loss = loss + declines.loss(model, model.encode_graph(graph), held)
     if model.channel and "channel" not in frozen:
         loss = loss + channel.loss(model, held)
-    optimiser.zero_grad()
+    lessons.optimiser.zero_grad()
     loss.backward()
-    optimiser.step()
+    lessons.optimiser.step()
     return loss.item()
 
 
-def _batch_epoch(
-    model: HeteroGATRecommender,
-    graph,
-    config: TrainConfig,
-    batches: Batches,
-    optimiser: torch.optim.Optimizer,
-    train_c: torch.Tensor,
-    train_p: torch.Tensor,
-    supervised: torch.Tensor,
-    held: torch.Tensor,
-    generator: torch.Generator,
-    channel: Question | None,
-    frozen: set[str],
-    temporal: Question | None,
-    declines: Declines | None = None,
-) -> float:
+def _batch_epoch(lessons: Lessons, supervised: torch.Tensor, frozen: set[str], temporal: Question | None) -> float:
     """One pass over the customers with hidden interactions, ``batches.customers`` per step; the mean loss.
 
     A step's message passing: every edge into its customers (minus the hidden ones), and
     for every other node about ``fanout`` of its incoming edges drawn at random
     (:func:`~.memory.batch_subgraph`); its loss: full batch's (``config.loss``), over its customers.
     """
+    model, graph, config, batches, held = lessons.model, lessons.graph, lessons.config, lessons.batches, lessons.held
+    train_c, train_p, generator, optimiser = lessons.customer, lessons.product, lessons.generator, lessons.optimiser
+    channel, declines = lessons.channel, lessons.declines
     device = train_c.device
     targets = torch.unique(train_c[supervised])
     order = targets[torch.randperm(len(targets), generator=generator).to(device)]
