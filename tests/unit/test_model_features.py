@@ -81,5 +81,39 @@ def test_a_model_property_with_no_value_is_noted_and_left_out_and_the_model_trai
     assert np.isfinite(fitted.val["ndcg@10"])
 
 
+def test_a_category_value_of_under_one_customer_in_a_hundred_has_no_column_of_its_own(tmp_path):
+    mapping, rows = mapped(tmp_path)
+    first = sorted(rows["customerId"].unique())[0]
+    rows["sector"] = np.where(rows["customerId"] == first, "mining", "tech")
+    data = prepare_tables(tables_from_rows(rows, features=mapping.model_features))
+    assert data.encoders.vocabularies["Customer.sector"] == ["mining", "tech"]  # 1 customer of 60: not rare
+    many = copies(rows, "abcd")  # 240 customers, 4 of them mining
+    data = prepare_tables(tables_from_rows(many, features=mapping.model_features))
+    assert data.encoders.vocabularies["Customer.sector"] == ["mining", "tech"]
+    many.loc[many["customerId"] != first + "a", "sector"] = "tech"  # 1 mining customer of 240: rare
+    data = prepare_tables(tables_from_rows(many, features=mapping.model_features))
+    assert data.encoders.vocabularies["Customer.sector"] == ["tech"]
+    x = data.train_graph["customer"].x
+    tech = x.shape[1] - 2  # the sector's one column, before the score
+    miner, other = data.encoders.customer_index([first + "a", first + "b"])
+    assert (x[miner, tech].item(), x[other, tech].item()) == (0.0, 1.0)  # the rare value: as if missing
+
+
+def test_a_category_whose_every_value_is_rare_is_noted_and_left_out(tmp_path):
+    mapping, rows = mapped(tmp_path)
+    many = copies(rows, "abc")
+    many["sector"] = many["customerId"]  # 180 customers, each its own sector
+    data = prepare_tables(tables_from_rows(many, features=mapping.model_features))
+    assert "Customer.sector" in data.encoders.dropped
+    note = "Customer.sector: every value held by under 1% of the customers, left out of the model"
+    assert note in data.encoders.notes()
+
+
+def copies(rows: pd.DataFrame, suffixes: str) -> pd.DataFrame:
+    """The rows once per suffix, each copy's customers (and transactions) told apart by it."""
+    keys = ("customerId", "transactionId", "transactionKey")
+    return pd.concat([rows.assign(**{k: rows[k].astype(str) + s for k in keys}) for s in suffixes], ignore_index=True)
+
+
 def torch_equal(a, b) -> bool:
     return bool((a == b).all())

@@ -48,6 +48,7 @@ CO_NEIGHBOURS = 100  # strongest EASE neighbours kept per product
 CO_LAMBDAS = (10.0, 50.0, 200.0, 500.0)
 EASE_BLOCK = 20_000  # customers scored at a time when the item channel's lambda is chosen
 CUSTOMER_CATEGORIES = CUSTOMER_CATEGORY_FEATURES  # the graph model's: one-hot
+RARE_SHARE = 0.01  # a customer category value held by fewer customers than this share has no column of its own
 CUSTOMER_NUMBERS = CUSTOMER_NUMBER_FEATURES  # standardised; True: after log1p
 PRODUCT_CATEGORIES = PRODUCT_CATEGORY_FEATURES
 EDGE_NUMBERS = {
@@ -77,6 +78,7 @@ class Encoders:
     behaviour: list[str] = field(default_factory=list)  # the customer behaviour features in the model (as-of only)
     extras: dict = field(default_factory=dict)  # the mapping's model = true properties: owner -> {property: kind}
     groups: bool = False  # the graph has corporate groups and the model reads them (GROUP_USES_EDGE)
+    too_rare: list[str] = field(default_factory=list)  # customer categories whose every value is under RARE_SHARE
 
     @classmethod
     def fit(
@@ -94,7 +96,7 @@ class Encoders:
         interactions = tables.interactions if interactions is None else interactions
         enc = cls(sorted(tables.customers["customerId"]), sorted(tables.products["productId"]))
         for column in CUSTOMER_CATEGORIES:
-            enc.vocabularies[column] = _vocabulary(tables.customers[column])
+            enc.vocabularies[column] = _vocabulary(tables.customers[column], RARE_SHARE)
         for column in PRODUCT_CATEGORIES:
             enc.vocabularies[column] = _vocabulary(tables.products[column])
         for context in CONTEXTS:
@@ -108,7 +110,8 @@ class Encoders:
             for prop, kind in enc.extras.get(owner, {}).items():
                 values = table[prop] if prop in table else pd.Series(dtype=object)
                 if kind == "category":
-                    enc.vocabularies[f"{owner}.{prop}"] = _vocabulary(values)
+                    rare = RARE_SHARE if owner == "Customer" else 0.0
+                    enc.vocabularies[f"{owner}.{prop}"] = _vocabulary(values, rare)
                 else:
                     enc.scales[f"{owner}.{prop}"] = _scale(_numbers(values, False))
                     extra_values[f"{owner}.{prop}"] = values
@@ -121,6 +124,14 @@ class Encoders:
         numbers = {c: tables.customers[c] for c in CUSTOMER_NUMBERS} | {"edge." + c: edges[c] for c in EDGE_NUMBERS}
         numbers |= extra_values
         enc.dropped = [name for name, values in enc.vocabularies.items() if not values]
+        enc.too_rare = [
+            name
+            for name in enc.dropped
+            if name in enc.vocabularies
+            and (column := name.removeprefix("Customer.")) in tables.customers
+            and (name in CUSTOMER_CATEGORIES or name != column)
+            and tables.customers[column].notna().any()
+        ]
         enc.dropped += [name for name, values in numbers.items() if not np.isfinite(_numbers(values, False)).any()]
         grouped = group_codes(tables.customers) is not None
         enc.ignored = [name for name in ignore if name not in enc.dropped and (name != GROUP_KEY or grouped)]
@@ -161,6 +172,8 @@ class Encoders:
             + (
                 "left out of the model on request (ignore)"
                 if name in self.ignored
+                else f"every value held by under {RARE_SHARE:.0%} of the customers, left out of the model"
+                if name in self.too_rare
                 else "needs the as-of protocol and a last training window that looks back as far: left out of the model"
                 if name in FEATURES
                 else "no value in the data, left out of the model"
@@ -760,8 +773,17 @@ def choose_co_lambda(task: Stage, enc: Encoders) -> float | None:
     return max(tried, key=lambda lam: (tried[lam], -lam))
 
 
-def _vocabulary(values: pd.Series) -> list[str]:
-    return sorted({str(v) for v in values.dropna()})
+def _vocabulary(values: pd.Series, rare_share: float = 0.0) -> list[str]:
+    """The values (as text) of a category, each held by at least ``rare_share`` of the rows.
+
+    A rarer value gets no column of its own: its one-hot row is all zeros, as if missing.
+    With a column per value the model memorises the few customers of each rare one (on the
+    bank's month: 100 of the 109 joining channels have under 200 of its 24,721 customers);
+    measured on validation (docs/benchmarks.md), the GAT part's NDCG@10 rose from 0.8275 to
+    0.8415 (mean of three seeds) and varied less from seed to seed.
+    """
+    counts = values.dropna().astype(str).value_counts()
+    return sorted(counts.index[counts >= rare_share * len(values)]) if len(counts) else []
 
 
 def _numbers(values: pd.Series, log: bool) -> np.ndarray:
