@@ -210,6 +210,19 @@ def test_a_run_trained_before_the_evidence_term_loads_as_plain_gatv2(saved, tmp_
     assert all(torch.equal(model.state_dict()[k], v) for k, v in state.items())
 
 
+def test_a_run_trained_before_the_scaled_decoder_scores_as_it_was_trained(saved, tmp_path):
+    runs, run, fitted, data = saved
+    old = Run(shutil.copytree(run.folder, tmp_path / run.id))
+    state = {k: v for k, v in fitted.model.state_dict().items() if k != "score_scale"}
+    assert float(fitted.model.score_scale) == pytest.approx(fitted.model.hidden**-0.5)  # a new run's: scaled
+    torch.save(state, old.folder / "model.pt")
+    model = load_model(old, data)
+    assert float(model.score_scale) == 1.0
+    h = model.eval().encode_graph(data.train_graph)
+    unscaled = h["customer"] @ h["product"].T + model.product_bias
+    assert torch.allclose(model.score(h["customer"], h["product"]), unscaled)
+
+
 def test_overlap_at_k_and_rank_correlation_per_customer():
     import pandas as pd
 

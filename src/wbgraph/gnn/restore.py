@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
+import torch
+
 from ..config import Settings, TrainConfig
 from ..runs import CALIBRATION, ENCODERS, WEIGHTS, Run
 from .calibration import Calibrator
@@ -87,6 +89,7 @@ def load_model(run: Run, data: Prepared, config: TrainConfig | None = None) -> H
         trained["product"] = state["product_bias"].shape[0]
     model = HeteroGATRecommender.for_graph(graph, config, num_nodes=trained)
     state.setdefault("group_weight", model.group_weight.clone())  # a run from before the group part: 0
+    state.setdefault("score_scale", torch.tensor(1.0))  # a run from before the scaled decoder: unscaled
     run.guard(WEIGHTS, lambda: model.load_state_dict(state))
     model.grow({t: graph[t].num_nodes for t in graph.node_types})
     return model
