@@ -147,16 +147,27 @@ def test_a_crippled_model_fails_the_gate_and_writeback_refuses_it(cli, backend, 
     assert cli("writeback", "--require-evaluated", "--runs-dir", str(runs), "--no-rules", "--silent").exit_code == 0
 
 
-def test_the_gate_refuses_a_model_that_beats_popularity_only_by_luck(cli, empty_db, seed_csv, tmp_path):
-    # the seed notebook's rows are uniform noise: whatever the model ranks, it has no evidence of a win
+def test_the_gate_on_a_real_evaluation_decides_by_the_interval_not_the_point_estimate(
+    cli, empty_db, seed_csv, tmp_path
+):
+    # the seed notebook's rows are noise and 81 customers are tested: whether a model's lead over
+    # popularity there is evidence depends on the model (the deterministic case of a lead that
+    # is not evidence is tests/unit/test_learning_offline.py); what must hold either way is that
+    # the gate passes exactly when the interval of model - popularity lies above zero
     assert cli("ingest", str(seed_csv), "--silent").exit_code == 0
     runs = ["--runs-dir", str(tmp_path / "runs")]
     assert cli("train", "--epochs", "5", "--hidden", "8", *runs, "--silent").exit_code == 0
     result = cli("evaluate", "--require-beat", "popularity", "--baselines", "popularity", *runs, "--json")
-    assert result.exit_code == 10, result.output
     report = json.loads(result.output[: result.output.rindex("}") + 1])
-    (shortfall,) = report["gate"]["shortfalls"]
-    assert shortfall["low"] <= 0 <= shortfall["high"]  # the interval of the difference includes zero
+    compared = report["comparison"]["recall@10"]
+    assert compared["baseline"] == "popularity" and compared["low"] <= compared["difference"] <= compared["high"]
+    if compared["low"] > 0:
+        assert result.exit_code == 0 and report["gate"] == report["gate"] | {"passed": True, "shortfalls": []}
+    else:
+        assert result.exit_code == 10, result.output
+        (shortfall,) = report["gate"]["shortfalls"]
+        assert shortfall["baseline"] == "popularity" and shortfall["low"] <= 0
+        assert "did not pass the gate" in result.output.strip().splitlines()[-1]
 
 
 @pytest.fixture(scope="module")
