@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import csv
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import neo4j
@@ -134,8 +136,7 @@ def _forget_in_runs(ids: list[str], runs: Path, named: set[str] = frozenset()) -
                 changed.append(str(projection))
         tested = folder / TEST_CUSTOMERS
         if tested.is_file() and (table := pd.read_parquet(tested))["customerId"].isin(gone).any():
-            table[~table["customerId"].isin(gone)].to_parquet(tested.with_name(tested.name + ".partial"), index=False)
-            tested.with_name(tested.name + ".partial").replace(tested)
+            _rewrite(tested, partial(table[~table["customerId"].isin(gone)].to_parquet, index=False))
             changed.append(str(tested))
         for audit in run.audit_files():
             table = pq.read_table(audit)
@@ -145,9 +146,7 @@ def _forget_in_runs(ids: list[str], runs: Path, named: set[str] = frozenset()) -
             if mask.any() or kept != [list(texts or []) for texts in reasons]:
                 column = table.schema.get_field_index("reasons")
                 table = table.set_column(column, table.schema.field(column), pa.array(kept, table.column(column).type))
-                partial = audit.with_name(audit.name + ".partial")
-                pq.write_table(table.filter(~mask), partial, compression="zstd")
-                partial.replace(audit)
+                _rewrite(audit, partial(pq.write_table, table.filter(~mask), compression="zstd"))
                 changed.append(str(audit))
         writeback = folder / WRITEBACK
         if writeback.is_file():
@@ -175,15 +174,22 @@ def _drop_rows(path: Path, ids: set[str]) -> bool:
     kept = rows[:1] + [row for row in rows[1:] if not ids.intersection(cell.strip() for cell in row)]
     if len(kept) == len(rows):
         return False
-    partial = path.with_name(path.name + ".partial")
-    with partial.open("w", newline="", encoding="utf-8") as f:
-        csv.writer(f, lineterminator="\n").writerows(kept)
-    partial.replace(path)
+
+    def csv_to(beside: Path) -> None:
+        with beside.open("w", newline="", encoding="utf-8") as f:
+            csv.writer(f, lineterminator="\n").writerows(kept)
+
+    _rewrite(path, csv_to)
     return True
 
 
 def _replace(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` whole or not at all."""
-    partial = path.with_name(path.name + ".partial")
-    partial.write_text(text)
-    partial.replace(path)
+    _rewrite(path, lambda beside: beside.write_text(text))
+
+
+def _rewrite(path: Path, save: Callable[[Path], object]) -> None:
+    """``save`` the new ``path`` beside it, then put it in its place: whole or not at all."""
+    beside = path.with_name(path.name + ".partial")
+    save(beside)
+    beside.replace(path)

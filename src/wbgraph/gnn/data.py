@@ -125,21 +125,19 @@ class Encoders:
         numbers = {c: tables.customers[c] for c in CUSTOMER_NUMBERS} | {"edge." + c: edges[c] for c in EDGE_NUMBERS}
         numbers |= extra_values
         enc.dropped = [name for name, values in enc.vocabularies.items() if not values]
-        enc.too_rare = [
+        enc.too_rare = [  # a customer category with values, each under RARE_SHARE
             name
             for name in enc.dropped
-            if name in enc.vocabularies
-            and (column := name.removeprefix("Customer.")) in tables.customers
-            and (name in CUSTOMER_CATEGORIES or name != column)
-            and tables.customers[column].notna().any()
+            if (name in CUSTOMER_CATEGORIES or name.startswith("Customer."))
+            and tables.customers.get(name.removeprefix("Customer."), pd.Series(dtype=object)).notna().any()
         ]
         enc.dropped += [name for name, values in numbers.items() if not np.isfinite(_numbers(values, False)).any()]
-        customer_numbers = list(CUSTOMER_NUMBERS) + [n for n in extra_values if n.startswith("Customer.")]
-        enc.gaps = [
+        enc.gaps = [  # a customer number with a value somewhere and a gap somewhere
             name
-            for name in customer_numbers
-            if name not in enc.dropped
-            and not np.isfinite(_numbers(tables.customers[name.removeprefix("Customer.")], False)).all()
+            for name, values in numbers.items()
+            if not name.startswith(("edge.", "Product."))
+            and name not in enc.dropped
+            and not np.isfinite(_numbers(values, False)).all()
         ]
         grouped = group_codes(tables.customers) is not None
         enc.ignored = [name for name in ignore if name not in enc.dropped and (name != GROUP_KEY or grouped)]

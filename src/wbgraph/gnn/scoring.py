@@ -76,6 +76,9 @@ def final_scores(
         yield block, with_group(scores, group, model.group_weight)
 
 
+PER_CUSTOMER = ("recall@10", "ndcg@10", "map@10")  # customer_figures' columns beside customerId
+
+
 def customer_figures(
     model: HeteroGATRecommender, graph: HeteroData, relevant: torch.Tensor, held: torch.Tensor, rows: int, ids: list
 ) -> pd.DataFrame:
@@ -88,9 +91,6 @@ def customer_figures(
         answered = block[answers.any(1)].tolist()
         frames.append(pd.DataFrame({"customerId": [ids[i] for i in answered]} | figures))
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["customerId", *PER_CUSTOMER])
-
-
-PER_CUSTOMER = ("recall@10", "ndcg@10", "map@10")
 
 
 def validate(
