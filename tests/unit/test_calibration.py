@@ -77,6 +77,23 @@ def test_validation_chooses_the_calibrator_on_customers_it_was_not_fitted_on():
     assert Calibrator.from_json(json.loads(json.dumps(calibrator.to_json()))) == calibrator
 
 
+def test_the_input_is_the_share_which_a_constant_per_customer_does_not_move_and_the_raw_score_is_not_chosen():
+    """Training's softmax leaves each customer's scores free by a constant, so the refit's raw
+    scores need not mean what the chosen model's did; the share does not move with it."""
+    scores = torch.tensor([[3.0, 1.0, 2.0], [0.5, 0.2, -1.0]])
+    candidates = torch.tensor([[True, True, False], [True, True, True]])
+    shifted = scores + torch.tensor([[5.0], [-2.0]])
+    moved, kept = calibration.inputs(shifted, candidates, ("score", "share")), calibration.inputs(scores, candidates)
+    assert torch.allclose(moved["share"], kept["share"]) and not torch.allclose(moved["score"], scores)
+    assert "score" not in calibration.INPUTS
+    pairs, _ = logistic_pairs(seed=4)
+    _, account = calibrate(pairs, k=10)
+    assert not any(tried.endswith("of score") for tried in account["tried"])
+    old = Calibrator("isotonic", "score", fit(pairs.x["score"], pairs.answer, "isotonic"))  # a run saved with it
+    p = old.probabilities(scores, candidates)
+    assert p[0, 0] >= p[0, 1] and p[0, 2] == 0.0
+
+
 def test_probabilities_are_the_candidates_only_and_follow_the_ranking():
     scores = torch.tensor([[3.0, 1.0, 2.0], [0.5, 0.2, -1.0]])
     candidates = torch.tensor([[True, True, False], [True, True, True]])

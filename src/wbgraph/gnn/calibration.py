@@ -6,9 +6,9 @@ product within the horizon; latest: it is among the customer's held-out latest a
 
 It is fitted on the **validation** question (:func:`calibrate`), on each asked customer's
 top :data:`FIT_K` candidates (the part of the ranking a writeback writes), by one of
-:data:`METHODS` (isotonic regression, Platt scaling) on one of :data:`INPUTS` (the score
-itself, its softmax share over the customer's candidates, or for Platt that share beside the
-customer's holdings count); which one is chosen on
+:data:`METHODS` (isotonic regression, Platt scaling) on one of :data:`INPUTS` (the score's
+softmax share over the customer's candidates, or for Platt that share beside the customer's
+holdings count); which one is chosen on
 validation too: each is fitted on one half of the validation customers and judged on the
 other (and the other way round) by the Brier score of the top ``k`` pairs; the winner is then
 fitted on all of them and kept as the run's ``calibration.json``. The test figures
@@ -35,9 +35,17 @@ from .scoring import final_scores
 WRITTEN_K = 10  # the writeback's default top-k: the pairs the figures are of
 FIT_K = 20  # candidates per customer the calibrator is fitted on: the top of each list
 METHODS = ("isotonic", "platt")
-INPUTS = ("score", "share", "share and holdings")  # the score; its softmax share over the customer's
-# candidates; that share and how many products the customer holds (log1p): Platt only, the chance
-# of taking anything rises with what a customer already holds (santander validation: skill 0.048 -> 0.057)
+INPUTS = ("share", "share and holdings")  # the score's softmax share over the customer's candidates;
+# that share and how many products the customer holds (log1p): Platt only, the chance of taking
+# anything rises with what a customer already holds (santander validation: skill 0.048 -> 0.057).
+# The raw score is no longer among them (runs saved with it still read it: ``inputs``): the softmax
+# loss leaves it free by a constant per customer, so the refit's raw scores need not mean what the
+# chosen model's did. Measured on validation alone (the mean probability a calibrator fitted on the
+# chosen weights gives the top-10 pairs of the chosen weights, then of the refit, same question):
+# santander-holdings without relationshipManager, seeds 0-2, the raw score's isotonic map 0.0153 ->
+# 0.0158 / 0.0212 / 0.0205, its Platt map 0.0151 -> 0.0153 / 0.0198 / 0.0206 (the answers' rate
+# 0.0153); the share's maps moved by 0.0003 at most; on generated data the raw score's +4-7%, the
+# share's under 0.6%. Seed 2 had chosen the raw score's isotonic map (by 0.000016 of Brier).
 TWO_D = ("share and holdings",)  # inputs of two numbers a pair: Platt scaling only
 BINS = 10  # equal-mass bins of the expected calibration error and the reliability table
 FOLDS_SEED = 20_260_101  # the halves of the validation customers the choice is judged on
@@ -97,10 +105,11 @@ class Calibrator:
 
 
 def inputs(scores: torch.Tensor, candidates: torch.Tensor, names: tuple[str, ...] = INPUTS) -> dict:
-    """Each of ``names`` (of :data:`INPUTS`) for every pair: ``score`` as it is; ``share`` its
-    softmax share over the row's candidates (what the model's ranking gives this pair of the
-    customer's next adoption), as a log, so that a Platt fit is a temperature and an offset;
-    ``share and holdings`` that share beside log1p of the products the customer holds."""
+    """Each of ``names`` (of :data:`INPUTS`, or ``score``: a run saved by an earlier version may
+    have chosen it) for every pair: ``score`` as it is; ``share`` its softmax share over the
+    row's candidates (what the model's ranking gives this pair of the customer's next
+    adoption), as a log, so that a Platt fit is a temperature and an offset; ``share and
+    holdings`` that share beside log1p of the products the customer holds."""
     out = {"score": scores} if "score" in names else {}
     if {"share", "share and holdings"} & set(names):
         masked = scores.masked_fill(~candidates, float("-inf"))
