@@ -9,7 +9,7 @@ import torch
 
 from wbgraph.config import TrainConfig
 from wbgraph.errors import GateFailed, RunNotFound
-from wbgraph.gnn.data import Encoders, prepare_tables
+from wbgraph.gnn.data import Encoders, co_neighbours, prepare_tables
 from wbgraph.gnn.restore import encoders_of, load_model
 from wbgraph.gnn.train import fit
 from wbgraph.runs import FORMAT, TEST_CUSTOMERS, Run
@@ -221,6 +221,21 @@ def test_a_run_trained_before_the_scaled_decoder_scores_as_it_was_trained(saved,
     h = model.eval().encode_graph(data.train_graph)
     unscaled = h["customer"] @ h["product"].T + model.product_bias
     assert torch.allclose(model.score(h["customer"], h["product"]), unscaled)
+
+
+def test_a_run_saved_before_the_channel_kept_250_neighbours_builds_its_graphs_with_100(saved):
+    runs, run, fitted, data = saved
+    assert data.encoders.co_neighbours == 250  # a new run's (the generator's 60 products: all of them)
+    kept = json.loads(data.encoders.to_json())
+    del kept["co_neighbours"]
+    assert Encoders.from_json(json.dumps(kept)).co_neighbours == 100
+
+
+def test_a_large_gathered_channel_keeps_fewer_neighbours_but_never_fewer_than_before():
+    assert co_neighbours(100_836, 9_724) == 250  # ml-latest-small: its plan has room
+    assert co_neighbours(200_000, 9_724) == 150  # 30 million plan entries a graph
+    assert co_neighbours(10_000_000, 9_724) == 100
+    assert co_neighbours(10_000_000, 60) == 250  # a dense channel has no plan
 
 
 def test_overlap_at_k_and_rank_correlation_per_customer():
