@@ -11,7 +11,6 @@ from wbgraph.gnn import baselines, boosted
 from wbgraph.gnn.asof import Horizon, boundaries, parse_date
 from wbgraph.gnn.data import prepare_tables
 from wbgraph.gnn.export import tables_from_rows
-from wbgraph.gnn.losses import binary_loss, multinomial_loss
 from wbgraph.gnn.train import fit
 from wbgraph.loaders.validate import validate
 
@@ -183,18 +182,3 @@ def test_the_gat_part_can_learn_the_earlier_question_instead_of_masked_links(rew
             "both": (True, True),
         }[task]
     assert runs["temporal"].history != runs["mask"].history
-
-
-def test_the_temporal_task_learns_from_the_customers_who_took_nothing_too():
-    """Its softmax only sees those who took something; the binary term sees every known customer's
-    candidates, so a customer who took nothing teaches that its top candidate was not taken."""
-    held = torch.tensor([[True, False, False], [True, False, False], [False, False, False]])  # the third: unknown
-    took_c, took_p = torch.tensor([0]), torch.tensor([1])  # customer 0 took product 1; customer 1 nothing
-    scores = torch.zeros(3, 3, requires_grad=True)
-    binary_loss(scores, took_c, took_p, held).backward()
-    assert scores.grad[1, 1] > 0 and scores.grad[1, 2] > 0  # nothing taken: its candidates pushed down
-    assert scores.grad[0, 1] < 0 and scores.grad[0, 0] == 0  # taken up; held: not a candidate
-    assert (scores.grad[2] == 0).all()  # a customer holding nothing is not known then
-    scores.grad = None
-    multinomial_loss(scores, took_c, took_p, held).backward()
-    assert (scores.grad[1] == 0).all()  # the softmax alone learns nothing from customer 1

@@ -7,14 +7,12 @@ loss (``TrainConfig.loss``) is by default the likelihood of the hidden interacti
 softmax per customer over every product it does not visibly hold (:func:`multinomial_loss`),
 or BPR against one random product. The earlier questions (:class:`Question`: what was newly
 taken in a window, from what was known before it) are the item channel's task and the GAT
-part's ``temporal`` task; the latter adds a binary term over every known customer's candidates
-(:func:`binary_loss`), those who took nothing included.
+part's ``temporal`` task.
 """
 
 from __future__ import annotations
 
 import torch
-from torch import nn
 from torch_geometric.data import HeteroData
 
 from ..config import TrainConfig
@@ -36,22 +34,6 @@ def multinomial_loss(scores: torch.Tensor, c: torch.Tensor, p: torch.Tensor, hel
     rows = targets.any(1)
     log_p = torch.log_softmax(scores[rows].masked_fill(held[rows] & ~targets[rows], float("-inf")), dim=1)
     return -log_p.masked_fill(~targets[rows], 0.0).sum() / targets.sum()
-
-
-# the weight of the temporal task's binary term (binary_loss) beside its softmax; on the bank's
-# month (santander-holdings, validation NDCG@10 of the GAT part, seeds 0-2): softmax alone 0.8432,
-# + 3 x binary 0.8506, + 10 x 0.8499 (five seeds: 0.8537 against 0.8453), + 30 x 0.8465, binary alone 0.7652
-BINARY_WEIGHT = 10.0
-
-
-def binary_loss(scores: torch.Tensor, c: torch.Tensor, p: torch.Tensor, held: torch.Tensor) -> torch.Tensor:
-    """Mean binary cross-entropy of every candidate pair (not held) of every customer holding
-    something: 1 where ``(c, p)`` was taken. Unlike the softmax it learns from the customers who
-    took nothing too, as the boosted tree does, and on each product's own scale."""
-    target = torch.zeros_like(scores)
-    target[c, p] = 1.0
-    candidates = held.any(1, keepdim=True) & ~held
-    return nn.functional.binary_cross_entropy_with_logits(scores[candidates], target[candidates])
 
 
 def declined_loss(scores: torch.Tensor, c: torch.Tensor, p: torch.Tensor, held: torch.Tensor) -> torch.Tensor:
@@ -184,16 +166,14 @@ class Question:
         fanout: int | None = None,
         generator: torch.Generator | None = None,
     ) -> torch.Tensor:
-        """The GAT part's loss on this question: what each customer newly took, among what it did not
-        hold then, from the graph as it was (all customers, or ``customers`` over their sub-graph):
-        the softmax's, plus :data:`BINARY_WEIGHT` x :func:`binary_loss` over every known customer."""
+        """The GAT part's softmax loss on this question: what each customer newly took, among what it
+        did not hold then, from the graph as it was (all customers, or ``customers`` over their sub-graph)."""
         if customers is None:
             h = model.encode_graph(self.graph)
-            scores = model.score(h["customer"], h["product"])
-            c, p, held = self.customers, self.products, self.held
-        else:
-            _, (c, p) = rows_of(torch.stack([self.customers, self.products]), customers, self.held.shape[0])
-            h = model.encode(*batch_subgraph(self.graph, None, customers, fanout, generator))
-            scores, held = model.score(h["customer"][: len(customers)], h["product"]), self.held[customers]
-        loss = BINARY_WEIGHT * binary_loss(scores, c, p, held)
-        return loss + multinomial_loss(scores, c, p, held) if len(c) else loss
+            return multinomial_loss(model.score(h["customer"], h["product"]), self.customers, self.products, self.held)
+        kept, index = rows_of(torch.stack([self.customers, self.products]), customers, self.held.shape[0])
+        if not kept.any():
+            return torch.zeros((), device=self.held.device)
+        h = model.encode(*batch_subgraph(self.graph, None, customers, fanout, generator))
+        scores = model.score(h["customer"][: len(customers)], h["product"])
+        return multinomial_loss(scores, index[0], index[1], self.held[customers])
