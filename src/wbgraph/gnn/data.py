@@ -647,8 +647,7 @@ def prepare_tables(
     everything = np.ones(len(interactions), dtype=bool)
     history = [one_level_down(split.train)]
     if fresh:
-        encoders.co_lambda = choose_co_lambda(history[-1], encoders)
-        encoders.co_neighbours = co_neighbours(len(tables.interactions), len(encoders.product_ids))
+        _fit_item_channel(encoders, history[-1], len(tables.interactions))
     val, test = stage(split.train, split.val), stage(split.train | split.val, split.test)
     return Prepared(
         tables,
@@ -712,8 +711,7 @@ def _prepare_asof(
         history = [Stage.of(encoders, rows[~target], rows[target], bounds[cut - 1])]  # no behaviour: not a date's
     if fresh:
         encoders.fit_behaviour(val.behaviour, history[-1].behaviour, groups)
-        encoders.co_lambda = choose_co_lambda(history[-1], encoders)
-        encoders.co_neighbours = co_neighbours(len(tables.interactions), len(encoders.product_ids))
+        _fit_item_channel(encoders, history[-1], len(tables.interactions))
     test = stage(cut, asked=cut + 1 < len(bounds))
     latest = float(pd.to_numeric(tables.interactions["lastDate"], errors="coerce").max())
     now = doings(int(parts["period"].max()))
@@ -767,6 +765,13 @@ def _asof_protocol(
             "testCustomers": int(newcomers["customerId"].nunique()),
         },
     }
+
+
+def _fit_item_channel(enc: Encoders, task: Stage, interactions: int) -> None:
+    """The item channel's EASE settings, kept in the encoders: its lambda (:func:`choose_co_lambda`,
+    on ``task``) and how many neighbours a product keeps (:func:`co_neighbours`)."""
+    enc.co_lambda = choose_co_lambda(task, enc)
+    enc.co_neighbours = co_neighbours(interactions, len(enc.product_ids))
 
 
 def co_neighbours(interactions: int, products: int) -> int:
