@@ -466,6 +466,22 @@ def test_a_graph_over_the_memory_budget_trains_in_customer_batches_and_still_lea
     assert np.isfinite(bpr.history[-1]["loss"])
 
 
+def test_the_item_channels_gathering_plans_count_against_the_memory_budget(generated, monkeypatch):
+    from wbgraph.gnn import data as data_module
+
+    monkeypatch.setattr(data_module, "DENSE_CHANNEL_PRODUCTS", 0)  # graphs that keep a gathering plan
+    data = prepare_tables(generated["tables"])
+    mask = TrainConfig(gat_task="mask")  # its one question (the channel's) is a graph of its own
+    plans = memory.plan_bytes(data.train_graph) * 2 + memory.plan_bytes(data.test_graph)
+    assert plans > 0 and memory.channel_plans(data, mask) == plans
+    assert memory.channel_plans(data, dataclasses.replace(mask, channel=False)) == 0
+    estimate = memory.plan_batches(data, mask).estimate
+    fits = memory.plan_batches(data, dataclasses.replace(mask, memory_budget=str(estimate + plans)))
+    assert fits.full and fits.describe()["channelPlans"] == plans
+    short = memory.plan_batches(data, dataclasses.replace(mask, memory_budget=str(estimate + plans // 2)))
+    assert not short.full and "item channel's plans" in short.reason  # the scores alone would have fitted
+
+
 def test_batch_customers_makes_an_epoch_several_steps_even_when_the_graph_fits(generated, monkeypatch):
     data = prepare_tables(generated["tables"])
     steps = []

@@ -185,6 +185,12 @@ class TrainConfig:
     def to_dict(self) -> dict:
         return asdict(self)
 
+    def temporal_windows(self, available: int) -> int:
+        """How many earlier questions a training learns, of the ``available`` ones: ``windows`` of
+        them for the GAT's ``temporal`` task (as many as there are, at most), else the latest
+        alone (the item channel's)."""
+        return 1 if self.gat_task == "mask" else max(1, min(self.windows, available))
+
     def filters(self) -> dict:
         """The data selection, as the exporter's keyword arguments (with the as-of protocol's cutoff and horizon)."""
         out = {

@@ -28,7 +28,6 @@ from .losses import (
     masked_links_loss,
     multinomial_loss,
     questions_of,
-    temporal_windows,
 )
 from .memory import (
     VALIDATION_CUSTOMERS,
@@ -309,7 +308,8 @@ def _refit(
     lessons = Lessons.of(data, config, data.test, data.test_graph, device)
     model = lessons.model
     wanted = model.channel or config.gat_task != "mask"
-    asked = [*data.history, data.refit][-temporal_windows(data, config) :]  # as many as chose, one window later
+    chose = config.temporal_windows(len(data.history))
+    asked = [*data.history, data.refit][-chose:]  # as many as chose, one window later
     questions = [Question(data, task, device) for task in asked] if wanted else []
     lessons.channel = questions[-1] if wanted else None
     kept, last = {}, max(epochs.values())

@@ -106,17 +106,11 @@ def masked_links_loss(
     )
 
 
-def temporal_windows(data: Prepared, config: TrainConfig) -> int:
-    """How many earlier questions a training learns: ``config.windows`` of them for the GAT's
-    ``temporal`` task (as many as there are, at most), else the latest alone (the item channel's)."""
-    return 1 if config.gat_task == "mask" else max(1, min(config.windows, len(data.history)))
-
-
 def questions_of(data: Prepared, config: TrainConfig, device: torch.device, shared: dict | None = None) -> list:
     """The earlier questions (:class:`Question`) a training learns, oldest first; ``shared``
     keeps those already built (by another setting of a race), by their place in the history."""
     shared = {} if shared is None else shared
-    first = len(data.history) - temporal_windows(data, config)
+    first = len(data.history) - config.temporal_windows(len(data.history))
     for index in range(first, len(data.history)):
         if index not in shared:
             shared[index] = Question(data, data.history[index], device)

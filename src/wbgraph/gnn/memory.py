@@ -42,6 +42,7 @@ class Batches:
     budget: int  # bytes
     estimate: int  # bytes the whole graph at once would need
     reason: str = ""
+    plans: int = 0  # bytes of the item channel's gathering plans: held whatever the batch (channel_plans)
 
     @property
     def full(self) -> bool:
@@ -56,6 +57,7 @@ class Batches:
             "fanout": self.fanout,
             "memoryBudget": self.budget,
             "estimate": self.estimate,
+            "channelPlans": self.plans,
         }
 
 
@@ -85,7 +87,9 @@ def plan_batches(data: Prepared, config: TrainConfig) -> Batches:
     50,000 x 60 the estimate was 1.4 GB and full-batch training added 1.2 GB to the 1.1 GB
     already held (with evidence: 1.9 GB estimated, 1.7 GB added); at 200,000 x 1,000 it was
     14.6 GB, and with a 4 GB budget training added 3.9 GB to 1.8 GB.
-    A step holds at most :data:`MAX_BATCH` customers whatever the budget allows. Outside the
+    A step holds at most :data:`MAX_BATCH` customers whatever the budget allows. The item
+    channel's gathering plans (:func:`channel_plans`) are held whatever the batch: they count
+    against the budget first, and the rest is what the scores and edges may use. Outside the
     budget: PyTorch itself, three boolean customer x product matrices (held, and the
     validation and test answers, one byte a cell), the no-gradient encoding of the
     sub-graph validation needs, and the graphs of the earlier questions training learns
@@ -101,11 +105,12 @@ def plan_batches(data: Prepared, config: TrainConfig) -> Batches:
         return config.hidden * (BYTES_PER_EDGE_UNIT + (BYTES_PER_EVIDENCE_UNIT if evidence else 0))
 
     estimate = n_c * n_p * BYTES_PER_SCORE + sum(graph[et].num_edges * per_edge(et) for et in passing)
-    asked = config.batch_customers
-    if estimate <= budget:
+    asked, plans = config.batch_customers, channel_plans(data, config)
+    if estimate + plans <= budget:
         if 0 < asked < n_c:
-            return Batches(asked, n_c, config.fanout, budget, estimate, f"batch_customers asks for {asked:,} a step")
-        return Batches(n_c, n_c, config.fanout, budget, estimate)
+            reason = f"batch_customers asks for {asked:,} a step"
+            return Batches(asked, n_c, config.fanout, budget, estimate, reason, plans)
+        return Batches(n_c, n_c, config.fanout, budget, estimate, plans=plans)
     # a step: its customers' scores and edges, plus each product's sampled customers
     fixed = sum(
         min(graph[et].num_edges, graph[et[2]].num_nodes * config.fanout) * per_edge(et)
@@ -114,13 +119,39 @@ def plan_batches(data: Prepared, config: TrainConfig) -> Batches:
     )
     into_customers = sum(graph[et].num_edges * per_edge(et) for et in passing if et[2] == "customer")
     per_customer = n_p * BYTES_PER_SCORE + into_customers / max(n_c, 1)
-    room = budget - fixed
+    room = budget - plans - fixed
     customers = int(min(n_c, MAX_BATCH, max(MIN_BATCH, room // per_customer), asked or n_c))
+    held = f" beside {plans / 1e9:.1f} GB of the item channel's plans" if plans else ""
     reason = (
-        f"the whole graph at once needs about {estimate / 1e9:.1f} GB, over the "
+        f"the whole graph at once needs about {estimate / 1e9:.1f} GB{held}, over the "
         f"{budget / 1e9:.1f} GB memory budget (--memory-budget)"
     )
-    return Batches(customers, n_c, config.fanout, budget, estimate, reason)
+    return Batches(customers, n_c, config.fanout, budget, estimate, reason, plans)
+
+
+def channel_plans(data: Prepared, config: TrainConfig) -> int:
+    """Bytes of the item channel's gathering plans a training holds (0 where the channel scores
+    densely, :data:`~.model.DENSE_CHANNEL_PRODUCTS` products or fewer, or is left out).
+
+    A graph over a gathered catalogue keeps its plan (one entry per held product and EASE
+    neighbour, :data:`~.data.PLAN_ENTRIES` at most): the training graph's and the test graph's,
+    and each earlier question's, counted as the training graph's (each question is a graph of
+    its own). On MovieLens at 250 neighbours they count 1.05 GB (the training graph's 0.32, the
+    test graph's 0.40), beside 0.62 GB of scores and edges; the fit's peak was 3.10 GB.
+    """
+    if not config.channel:
+        return 0
+    train, test = (plan_bytes(g) for g in (data.train_graph, data.test_graph))
+    return train * (1 + config.temporal_windows(len(data.history))) + test
+
+
+def plan_bytes(graph: HeteroData) -> int:
+    """Bytes of the gathering plan kept with ``graph`` (0 without one)."""
+    if CO_ADOPTED not in graph.edge_types:
+        return 0
+    co = graph[CO_ADOPTED]
+    kept = [co[name] for name in ("gather_edge", "gather_target", "gather_weight") if name in co]
+    return sum(t.numel() * t.element_size() for t in kept)
 
 
 MIN_BATCH = 32

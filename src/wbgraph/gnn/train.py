@@ -24,7 +24,6 @@ from ..runs import CALIBRATION, FEATURES, TEST_CUSTOMERS, Run, environment
 from ..runs.drift import profile
 from .data import CUSTOMER_CATEGORIES, CUSTOMER_NUMBERS, Prepared, prepare
 from .loop import Fitted, finish
-from .losses import temporal_windows
 from .race import select
 
 
@@ -170,7 +169,7 @@ def _metrics(data: Prepared, config: TrainConfig, fitted: Fitted, tried: list, s
         "history": fitted.history,
         "tuning": tried,
         "gatTask": config.gat_task,
-        "temporalWindows": temporal_windows(data, config) if config.gat_task != "mask" else 0,
+        "temporalWindows": config.temporal_windows(len(data.history)) if config.gat_task != "mask" else 0,
         "seconds": seconds,
         "device": fitted.device,
         "batches": fitted.batches,
