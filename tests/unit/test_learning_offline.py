@@ -480,6 +480,9 @@ def test_the_item_channels_gathering_plans_count_against_the_memory_budget(gener
     assert fits.full and fits.describe()["channelPlans"] == plans
     short = memory.plan_batches(data, dataclasses.replace(mask, memory_budget=str(estimate + plans // 2)))
     assert not short.full and "item channel's plans" in short.reason  # the scores alone would have fitted
+    assert "no batch makes them smaller" not in short.reason
+    under = memory.plan_batches(data, dataclasses.replace(mask, memory_budget=str(plans // 2)))
+    assert under.customers == memory.MIN_BATCH and "no batch makes them smaller" in under.reason
 
 
 def test_batch_customers_makes_an_epoch_several_steps_even_when_the_graph_fits(generated, monkeypatch):

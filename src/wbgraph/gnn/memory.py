@@ -126,6 +126,8 @@ def plan_batches(data: Prepared, config: TrainConfig) -> Batches:
         f"the whole graph at once needs about {estimate / 1e9:.1f} GB{held}, over the "
         f"{budget / 1e9:.1f} GB memory budget (--memory-budget)"
     )
+    if plans >= budget:  # the smallest batches then, but they cannot bring it under the budget
+        reason += "; the plans alone pass it, and no batch makes them smaller"
     return Batches(customers, n_c, config.fanout, budget, estimate, reason, plans)
 
 
