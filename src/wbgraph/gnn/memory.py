@@ -17,7 +17,7 @@ from torch_geometric.data import HeteroData
 
 from ..config import TrainConfig, parse_size
 from .data import REV_USES, USES, Prepared
-from .model import CO_ADOPTED
+from .model import CO_ADOPTED, kept_plan
 
 
 def pick_device(name: str) -> torch.device:
@@ -151,9 +151,8 @@ def plan_bytes(graph: HeteroData) -> int:
     """Bytes of the gathering plan kept with ``graph`` (0 without one)."""
     if CO_ADOPTED not in graph.edge_types:
         return 0
-    co = graph[CO_ADOPTED]
-    kept = [co[name] for name in ("gather_edge", "gather_target", "gather_weight") if name in co]
-    return sum(t.numel() * t.element_size() for t in kept)
+    plan = kept_plan(graph[CO_ADOPTED])
+    return sum(t.numel() * t.element_size() for t in plan) if plan else 0
 
 
 MIN_BATCH = 32

@@ -276,7 +276,7 @@ class HeteroGATRecommender(nn.Module):
         is over its own holdings, so a row is the same alone as in the whole matrix).
         """
         uses, co = graph[USES_EDGE], graph[CO_ADOPTED]
-        plan = (co.gather_edge, co.gather_target, co.gather_weight) if "gather_edge" in co else None
+        plan = kept_plan(co)
         n_products = graph["product"].num_nodes
         x_dict, edge_index, edge_attr = graph.x_dict, uses.edge_index, uses.edge_attr
         if customers is not None:
@@ -401,6 +401,11 @@ def rows_of(edge_index: torch.Tensor, customers: torch.Tensor, n_customers: int)
     source = position[edge_index[0]]
     kept = source >= 0
     return kept, torch.stack([source[kept], edge_index[1][kept]])
+
+
+def kept_plan(co: object) -> tuple | None:
+    """The gathering plan (:func:`channel_plan`) kept with a graph's co-adoption edges, None without one."""
+    return (co.gather_edge, co.gather_target, co.gather_weight) if "gather_edge" in co else None
 
 
 def channel_plan(edge_index: torch.Tensor, co_index: torch.Tensor, co_weight: torch.Tensor, n_products: int) -> tuple:
