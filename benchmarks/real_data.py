@@ -141,6 +141,7 @@ def run_seeds(runs: Path, seeds: list[int], epochs: int | None, truth: Path | No
                 "trainSeconds": round(train_seconds, 1),
                 "epochs": trained["epochs"],
                 "bestEpoch": trained["bestEpoch"],
+                "gatPhases": trained["chosen"].get("gatPhases"),  # auto: the hidden links' epochs, then the questions'
                 "modelValidation": trained["val"],
                 "parts": trained["test"].get("parts"),
                 "evaluateSeconds": round(time.perf_counter() - mark, 1),
@@ -220,7 +221,8 @@ def show(figures: dict) -> None:
             alone = parts.get("gatAlone", {})
             channel = parts.get("channelAlone", {})
             print(
-                f"seed {r['seed']}: train {r['trainSeconds']}s (whole command; {r['epochs']} epochs, best {r['bestEpoch']}), "
+                f"seed {r['seed']}: train {r['trainSeconds']}s (whole command; {r['epochs']} epochs, best {r['bestEpoch']}; "
+                f"GAT phases {r.get('gatPhases')}), "
                 f"evaluate {r['evaluateSeconds']}s; mix {parts.get('mix')}, channel share {parts.get('channelShare', 0):.2f}; "
                 f"GAT part alone {alone.get('recall@10', float('nan')):.4f}/{alone.get('ndcg@10', float('nan')):.4f}, "
                 f"channel alone {channel.get('recall@10', float('nan')):.4f}/{channel.get('ndcg@10', float('nan')):.4f}"

@@ -578,14 +578,45 @@ def test_settings_too_close_to_tell_apart_at_a_rung_all_go_on(generated, monkeyp
     assert [t.get("leftAt") for t in tried] == [None, 4, 2, 2]
 
 
-def test_auto_trains_the_gat_part_on_each_task_and_keeps_the_better_on_validation(generated):
+def test_auto_trains_the_gat_part_on_the_hidden_links_then_on_the_earlier_questions_from_their_best(
+    generated, monkeypatch
+):
     data = prepare_tables(generated["tables"])
-    chosen, config, tried = race.select(data, TrainConfig(epochs=4, patience=2, refit=False, hidden=16))
-    assert [t["gatTask"] for t in tried] == ["mask", "temporal"]
-    assert config.gat_task == max(tried, key=lambda t: t["val"]["ndcg@10"])["gatTask"]
-    assert race.select(data, dataclasses.replace(config, gat_task="mask"))[2] == []  # a task given: no choice
-    with pytest.raises(ValueError, match="auto"):
-        loop.choose(data, TrainConfig(epochs=1, hidden=16))
+    config = TrainConfig(epochs=40, patience=2, refit=False, hidden=16, channel=False)
+    started = []  # the GAT part's weights when it went on to the earlier questions, and its best on the hidden links
+    go_on = loop.Training._go_on_temporal
+
+    def watched(training, epoch):
+        go_on(training, epoch)
+        started.append((training.model.part_state("gat"), training.stopping.state["gat"], epoch))
+
+    monkeypatch.setattr(loop.Training, "_go_on_temporal", watched)
+    fitted = loop.choose(data, config)
+    tasks = [h["gatTask"] for h in fitted.history]
+    ((weights, best_on_links, switched),) = started  # once, after the hidden links' own patience ran out
+    assert tasks == ["mask"] * switched + ["temporal"] * (len(tasks) - switched)
+    assert all(torch.equal(weights[k], best_on_links[k]) for k in best_on_links)  # from their best weights
+    gat = [h["alone"]["gat"] for h in fitted.history]
+    on_links = max(range(switched), key=lambda e: (gat[e], -e)) + 1  # the hidden links' best epoch
+    assert switched - on_links >= config.patience and len(tasks) > switched  # stopped there, then went on
+    best = fitted.part_epochs["gat"]  # the better epoch of either task on validation is kept
+    assert gat[best - 1] == max(gat)
+    assert fitted.gat_phases == (
+        {"mask": on_links, "temporal": best - switched} if best > switched else {"mask": best, "temporal": 0}
+    )
+    assert loop.choose(data, dataclasses.replace(config, gat_task="mask")).history[-1]["gatTask"] == "mask"
+
+
+def test_the_refit_repeats_the_gat_parts_epochs_on_each_task(generated, monkeypatch):
+    data = prepare_tables(generated["tables"])
+    config = TrainConfig(epochs=40, patience=2, hidden=16, channel=False)
+    chosen = loop.choose(data, dataclasses.replace(config, refit=False))
+    chosen = dataclasses.replace(chosen, gat_phases={"mask": 3, "temporal": 2})  # as if the questions' 2nd was best
+    tasks = []
+    step = loop._epoch
+    monkeypatch.setattr(loop, "_epoch", lambda lessons, *a: (tasks.append(lessons.task), step(lessons, *a))[1])
+    fitted = loop.finish(data, config, chosen)
+    assert tasks == ["mask"] * 3 + ["temporal"] * 2 and fitted.refit_epochs == 5
 
 
 def test_without_a_budget_training_may_use_half_the_memory_free_where_it_trains(monkeypatch):

@@ -66,8 +66,9 @@ DEFAULTS = TrainConfig()
     "--gat-task",
     type=click.Choice(typing.get_args(GatTask)),
     help="What the GAT part learns: mask (a random share of the links hidden and predicted), temporal (the "
-    "earlier question's answers: what was newly taken in the last training window), both, or auto (mask and "
-    f"temporal raced on validation, the better kept; default {DEFAULTS.gat_task}).",
+    "earlier question's answers: what was newly taken in the last training window), both, or auto (mask to "
+    "its early stop, then temporal from its best weights, the better epoch on validation kept; default "
+    f"{DEFAULTS.gat_task}).",
 )
 @click.option(
     "--windows",
@@ -160,6 +161,12 @@ def train(
         + (f", refit {result.refit_epochs} on training + validation" if result.refit_epochs else "")
         + f", {result.device})"
     )
+    phases = result.chosen.get("gatPhases", {})
+    if phases.get("temporal"):
+        click.echo(
+            f"GAT part: the hidden links for {phases['mask']} epochs, then the earlier questions for "
+            f"{phases['temporal']} (better on validation than the hidden links alone)"
+        )
     if result.tuning:
         c = result.chosen
         click.echo(

@@ -59,8 +59,9 @@ class TrainConfig:
     as-of only) added to the model's customer features; none by default, as none helped on
     validation on the data we have (docs/benchmarks.md).
     ``gat_task``: what the GAT part learns (:class:`wbgraph.gnn.losses.Question`): hidden links
-    (``mask``), the earlier question's answers (``temporal``), both, or (``auto``) the better (raced) of
-    the first two on validation: neither won on every data set.
+    (``mask``), the earlier question's answers (``temporal``), both, or (``auto``) the hidden links to
+    their early stop, then the earlier questions from their best weights, the better epoch on
+    validation kept (:meth:`wbgraph.gnn.loop.Training._go_on_temporal`).
     ``windows``: how many of the latest earlier questions the ``temporal`` task learns from, one
     an epoch in turn, oldest first (as-of: one a training window; latest: there is one); the
     refit learns as many, one window later. Each is a graph held while training.
@@ -83,7 +84,7 @@ class TrainConfig:
     evidence: bool = True  # interaction edges carry signed evidence (EvidenceGATv2Conv); false: plain GATv2
     refit: bool = True  # after early stopping, the chosen epochs again on training + validation: the saved model
     loss: Loss = "softmax"
-    gat_task: GatTask = "auto"  # what the GAT part learns: mask, temporal, both, or auto (chosen on validation)
+    gat_task: GatTask = "auto"  # what the GAT part learns: mask, temporal, both, or auto (mask, then temporal)
     windows: int = 12  # the temporal task's earlier questions: the latest this many, one an epoch in turn
     seed: int = 0
     device: str = "auto"  # auto, cpu, cuda or cuda:N

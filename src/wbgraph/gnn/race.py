@@ -1,4 +1,4 @@
-"""Settings raced on validation: the GAT part's task (``gat_task = "auto"``) and ``--tune``'s grid.
+"""Settings raced on validation: ``--tune``'s grid.
 
 Successive halving (:func:`tune`): every setting trains for the patience, the better half goes
 on twice as far, and so on until one is left, which trains to its own early stop.
@@ -15,15 +15,6 @@ from .data import Prepared
 from .loop import Fitted, Training, choose
 from .scoring import headline
 
-GAT_TASKS = {"gat_task": ("mask", "temporal")}  # gat_task "auto": the two raced, the better on validation kept
-
-
-# the task race leaves a task behind only when it trails by more than this on the best mix or the GAT part
-# alone: on generated data as of 2025-10-01 the two curves cross after 150 epochs (the 20th's leader lost on
-# two seeds of three); 5% was the least of 0, 2.5, 5 and 10% that kept the right task on all 12 curves
-TASK_MARGIN = 0.05
-
-
 TUNING_GRID = {"hidden": (32, 64, 128), "lr": (0.003, 0.01), "weight_decay": (0.0, 1e-4)}  # --tune
 
 
@@ -32,18 +23,12 @@ def select(
 ) -> tuple[Fitted, TrainConfig, list]:
     """The chosen weights (for :func:`~.loop.finish`), the config that made them, and every setting tried.
 
-    ``gat_task = "auto"``: the GAT part's task first, :data:`GAT_TASKS` raced at the given
-    settings; then, with ``tuning``, :data:`TUNING_GRID` raced with the task chosen, the
-    settings as given (trained to the end by then) in the race too (:func:`tune`).
+    The settings as given (:func:`~.loop.choose`); with ``tuning``, :data:`TUNING_GRID` raced
+    (:func:`tune`) with the settings as given, trained to the end by then, in the race too.
     """
-    tried, chosen = [], None
-    if config.gat_task == "auto":
-        chosen, config, tried = tune(data, config, GAT_TASKS, progress, margin=TASK_MARGIN)
-    if tuning:
-        given = chosen or choose(data, config, progress)
-        chosen, config, grid = tune(data, config, TUNING_GRID, progress, given)
-        tried += grid
-    return chosen or choose(data, config, progress), config, tried
+    if not tuning:
+        return choose(data, config, progress), config, []
+    return tune(data, config, TUNING_GRID, progress, choose(data, config, progress))
 
 
 def tune(

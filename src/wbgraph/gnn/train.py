@@ -44,8 +44,8 @@ class TrainResult(Summary):
     warnings: list = field(default_factory=list)  # e.g. an interrupted ingest: aggregates may be stale
     refit_epochs: int = 0  # the refit on training + validation (0: none)
     protocol: dict = field(default_factory=dict)  # latest, or asof with its cutoff, horizon and windows
-    tuning: list = field(default_factory=list)  # every setting tried on validation (gat_task auto, --tune)
-    chosen: dict = field(default_factory=dict)  # the settings trained with: gatTask, hidden, lr, weightDecay
+    tuning: list = field(default_factory=list)  # every setting tried on validation (--tune)
+    chosen: dict = field(default_factory=dict)  # settings trained with: gatTask (gatPhases), hidden, lr, weightDecay
 
 
 def train(
@@ -59,8 +59,7 @@ def train(
     """Export, split, train with early stopping, score the test set, save the run.
 
     ``tuning`` (``--tune``): the settings of :data:`~.race.TUNING_GRID` raced and judged on
-    validation (:func:`~.race.select`, :func:`~.race.tune`), the winner refitted and saved with its settings (and, with
-    ``gat_task = "auto"``, the task chosen the same way first).
+    validation (:func:`~.race.select`, :func:`~.race.tune`), the winner refitted and saved with its settings.
 
     An interrupted ingest in the graph (:func:`wbgraph.db.interrupted_ingests`) is a warning,
     said before the export and kept in the result: the aggregates trained on may be stale.
@@ -114,7 +113,8 @@ def train(
         fitted.refit_epochs,
         data.protocol,
         tried,
-        {"gatTask": config.gat_task, "hidden": config.hidden, "lr": config.lr, "weightDecay": config.weight_decay},
+        {"gatTask": config.gat_task, "hidden": config.hidden, "lr": config.lr, "weightDecay": config.weight_decay}
+        | ({"gatPhases": fitted.gat_phases} if fitted.gat_phases else {}),
     )
 
 
@@ -145,8 +145,7 @@ def declined_offers(driver: neo4j.Driver, settings: Settings) -> pd.DataFrame:
 
 def _seconds(phases: Phases, fitted: Fitted, tried: list) -> dict:
     """Export and training seconds, and the seconds an epoch over every epoch trained (the race's and the refit's)."""
-    tasks_raced = any("gatTask" in t for t in tried)  # then the settings as given are counted there already
-    trained = [t["epochs"] for t in tried if not (t.get("given") and tasks_raced)]
+    trained = [t["epochs"] for t in tried]  # the settings as given among them
     epochs = (sum(trained) if tried else len(fitted.history)) + fitted.refit_epochs
     return {"export": phases["export"], "train": phases["train"], "perEpoch": phases["train"] / epochs}
 
@@ -169,6 +168,7 @@ def _metrics(data: Prepared, config: TrainConfig, fitted: Fitted, tried: list, s
         "history": fitted.history,
         "tuning": tried,
         "gatTask": config.gat_task,
+        "gatPhases": fitted.gat_phases,  # auto: the kept GAT weights' epochs on the hidden links, then the questions
         "temporalWindows": config.temporal_windows(len(data.history)) if config.gat_task != "mask" else 0,
         "seconds": seconds,
         "device": fitted.device,
