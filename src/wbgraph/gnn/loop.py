@@ -118,7 +118,8 @@ def choose(data: Prepared, config: TrainConfig, progress: Progress = SILENT) -> 
     window's new adoptions (the channel's EASE weights are fitted on what was known before,
     so it cannot read the answer). Each part stops on its own validation curve and keeps its
     own best weights (:class:`EarlyStopping`); then validation chooses the mix of the two
-    from :data:`~.scoring.MIXES`.
+    from :data:`~.scoring.MIXES`. With ``gat_task`` auto the GAT part learns the hidden links
+    until it stops, then the earlier questions from its best weights (:meth:`Training._go_on_temporal`).
 
     When the whole graph at once would not fit ``config.memory_budget`` (:func:`~.memory.plan_batches`),
     or ``config.batch_customers`` asks for it, an epoch is a pass over customer batches

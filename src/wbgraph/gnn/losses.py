@@ -131,8 +131,8 @@ class Question:
     Under the latest protocol each customer's latest training interactions from its earlier
     ones; under the as-of protocol a training window: what was newly taken in it, from what
     was known before it. The item channel learns the latest; the GAT part with ``gat_task``
-    ``temporal`` or ``both`` the latest ``windows`` of them in turn (the question the test
-    asks, one window earlier and before).
+    ``temporal`` or ``both`` (``auto``: after the hidden links) the latest ``windows`` of them
+    in turn (the question the test asks, one window earlier and before).
     """
 
     def __init__(self, data: Prepared, task: Stage, device: torch.device):

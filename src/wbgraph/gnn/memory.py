@@ -93,7 +93,7 @@ def plan_batches(data: Prepared, config: TrainConfig) -> Batches:
     budget: PyTorch itself, three boolean customer x product matrices (held, and the
     validation and test answers, one byte a cell), the no-gradient encoding of the
     sub-graph validation needs, and the graphs of the earlier questions training learns
-    (one, or with ``gat_task`` temporal or both one per window, ``windows`` at most).
+    (one, or with ``gat_task`` temporal, both or auto one per window, ``windows`` at most).
     """
     budget = parse_size(config.memory_budget) if config.memory_budget else default_budget(pick_device(config.device))
     n_c, n_p = data.n_customers, data.n_products
