@@ -578,11 +578,12 @@ def test_settings_too_close_to_tell_apart_at_a_rung_all_go_on(generated, monkeyp
     assert [t.get("leftAt") for t in tried] == [None, 4, 2, 2]
 
 
+@pytest.mark.parametrize("batch_customers", [0, 40])  # full batch, and customer batches
 def test_auto_trains_the_gat_part_on_the_hidden_links_then_on_the_earlier_questions_from_their_best(
-    generated, monkeypatch
+    generated, monkeypatch, batch_customers
 ):
     data = prepare_tables(generated["tables"])
-    config = TrainConfig(epochs=40, patience=2, refit=False, hidden=16, channel=False)
+    config = TrainConfig(epochs=40, patience=2, refit=False, hidden=16, channel=False, batch_customers=batch_customers)
     started = []  # the GAT part's weights when it went on to the earlier questions, and its best on the hidden links
     go_on = loop.Training._go_on_temporal
 
