@@ -154,6 +154,7 @@ class Lessons:
     declines: Declines | None = None
     channel: Question | None = None
     task: str = "mask"  # what the GAT part learns this epoch: mask, temporal or both (auto: mask, then temporal)
+    since: int = 0  # auto: the epochs trained on the hidden links before the earlier questions (0: none)
 
     @classmethod
     def of(cls, data: Prepared, config: TrainConfig, stage: Stage, graph: HeteroData, device: torch.device) -> Lessons:
@@ -174,13 +175,18 @@ class Lessons:
             task="mask" if config.gat_task == "auto" else config.gat_task,
         )
 
-    def to_temporal(self) -> None:
-        """``gat_task`` auto: the GAT part goes on from here on the earlier questions, its optimiser
-        moments forgotten (what the hidden links' steps had gathered; the item channel's kept)."""
-        self.task = "temporal"
+    def to_temporal(self, epoch: int) -> None:
+        """``gat_task`` auto: after ``epoch`` the GAT part goes on learning the earlier questions,
+        its optimiser moments forgotten (what the hidden links' steps had gathered; the item channel's kept)."""
+        self.task, self.since = "temporal", epoch
         for name, weight in self.model.named_parameters():
             if part_of(name) == "gat":
                 self.optimiser.state.pop(weight, None)
+
+    def question(self, questions: list[Question], epoch: int) -> Question | None:
+        """The earlier question the GAT part learns at ``epoch``: :func:`in_turn`, counted from the
+        first epoch on the earlier questions."""
+        return in_turn(questions, epoch - self.since)
 
 
 class Training:
@@ -207,7 +213,7 @@ class Training:
             self.choose_on = sample_rows(self.val_relevant, VALIDATION_CUSTOMERS, config.seed)
         self.history: list[dict] = []
         self.stopping = EarlyStopping(config.patience)
-        self.switched: tuple[int, int] | None = None  # auto: (the hidden links' best epoch, the epoch it went on from)
+        self.links_best: int | None = None  # auto: the hidden links' best epoch, once the GAT part went on from it
         self.finished = False  # every part has stopped, or config.epochs are done
         self._random = _random_state(device)
 
@@ -222,8 +228,7 @@ class Training:
         config = self.config
         while not self.finished and self.epoch < min(until, config.epochs):
             epoch = self.epoch + 1
-            start = self.switched[1] if self.switched else 0
-            loss = _epoch(self.lessons, temporal=in_turn(self.questions, epoch - start))
+            loss = _epoch(self.lessons, temporal=self.lessons.question(self.questions, epoch))
             val, mix, alone = validate(self.model, self.graph, self.choose_on, self.known, self.batches.customers)
             self.history.append(
                 {"epoch": epoch, "loss": loss, "valNdcg@10": val["ndcg@10"], "mix": list(mix), "alone": alone}
@@ -238,7 +243,7 @@ class Training:
 
     def _hidden_links_done(self, epoch: int) -> bool:
         """``gat_task`` auto, still on the hidden links, with earlier questions to learn: has the GAT part stopped?"""
-        auto = self.config.gat_task == "auto" and self.switched is None and bool(self.questions)
+        auto = self.config.gat_task == "auto" and self.lessons.task == "mask" and bool(self.questions)
         return auto and "gat" in self.stopping.epoch and self.stopping.stopped("gat", epoch)
 
     def _go_on_temporal(self, epoch: int) -> None:
@@ -247,20 +252,19 @@ class Training:
         of either task is kept. On the bank's month (five seeds) this took validation NDCG@10
         from 0.845 (the earlier questions from the start) to 0.856; where the hidden links stay
         better (generated data, MovieLens' GAT part) their weights are kept."""
-        best = self.stopping.epoch["gat"]
+        self.links_best = self.stopping.epoch["gat"]
         self.model.load_state_dict(self.stopping.state["gat"], strict=False)
-        self.lessons.to_temporal()
+        self.lessons.to_temporal(epoch)
         self.stopping.since["gat"] = epoch
-        self.switched = (best, epoch)
 
     def gat_phases(self) -> dict:
         """``gat_task`` auto: the epochs of each task behind the GAT part's kept weights, as the refit repeats them."""
         if self.config.gat_task != "auto" or "gat" not in self.stopping.epoch:
             return {}
-        best = self.stopping.epoch["gat"]
-        if self.switched is None or best <= self.switched[1]:
+        best, since = self.stopping.epoch["gat"], self.lessons.since
+        if self.links_best is None or best <= since:
             return {"mask": best, "temporal": 0}
-        return {"mask": self.switched[0], "temporal": best - self.switched[1]}
+        return {"mask": self.links_best, "temporal": best - since}
 
     def result(self) -> Fitted:
         """Each part's best weights, the mix validation chooses for them, and their validation figures."""
@@ -379,9 +383,8 @@ def _refit(
         for epoch in range(1, last + 1):
             done = set(kept) | (set(PARTS) - set(epochs))  # past its count, or left out of the mix: no loss
             if switch is not None and epoch == switch + 1:
-                lessons.to_temporal()
-            temporal = in_turn(questions, epoch - switch if switch is not None and epoch > switch else epoch)
-            _epoch(lessons, done, temporal)
+                lessons.to_temporal(switch)
+            _epoch(lessons, done, lessons.question(questions, epoch))
             kept |= {part: model.part_state(part) for part, at in epochs.items() if at == epoch}
             update(epoch, last)
     for state in kept.values():
