@@ -350,6 +350,7 @@ def test_too_little_history_is_a_one_line_error():
         ({"device": "tpu"}, "device must be"),
         ({"memory_budget": "lots"}, "memory_budget must be a size such as 6GB"),
         ({"fanout": 0}, "fanout must be 1 or more"),
+        ({"temporal_dropout": 1.0}, r"temporal_dropout must be in \[0, 1\)"),
         ({"customer_embeddings": True}, "unknown settings: customer_embeddings"),
     ],
 )
@@ -588,8 +589,13 @@ def test_auto_trains_the_gat_part_on_the_hidden_links_then_on_the_earlier_questi
     go_on = loop.Training._go_on_temporal
 
     def watched(training, epoch):
+        before = training.model.dropout
         go_on(training, epoch)
         started.append((training.model.part_state("gat"), training.stopping.state["gat"], epoch))
+        convs = [module for conv in training.model.convs for module in conv.convs.values()]
+        assert before == config.dropout  # the hidden links without dropout, the earlier questions with it
+        assert training.model.dropout == config.temporal_dropout == 0.1
+        assert {module.dropout for module in convs} == {0.1}  # the attention's too
 
     monkeypatch.setattr(loop.Training, "_go_on_temporal", watched)
     fitted = loop.choose(data, config)
@@ -615,9 +621,11 @@ def test_the_refit_repeats_the_gat_parts_epochs_on_each_task(generated, monkeypa
     chosen = dataclasses.replace(chosen, gat_phases={"mask": 3, "temporal": 2})  # as if the questions' 2nd was best
     tasks = []
     step = loop._epoch
-    monkeypatch.setattr(loop, "_epoch", lambda lessons, *a: (tasks.append(lessons.task), step(lessons, *a))[1])
+    monkeypatch.setattr(
+        loop, "_epoch", lambda lessons, *a: (tasks.append((lessons.task, lessons.model.dropout)), step(lessons, *a))[1]
+    )
     fitted = loop.finish(data, config, chosen)
-    assert tasks == ["mask"] * 3 + ["temporal"] * 2 and fitted.refit_epochs == 5
+    assert tasks == [("mask", 0.0)] * 3 + [("temporal", 0.1)] * 2 and fitted.refit_epochs == 5
 
 
 def test_without_a_budget_training_may_use_half_the_memory_free_where_it_trains(monkeypatch):

@@ -61,7 +61,9 @@ class TrainConfig:
     ``gat_task``: what the GAT part learns (:class:`wbgraph.gnn.losses.Question`): hidden links
     (``mask``), the earlier question's answers (``temporal``), both, or (``auto``) the hidden links to
     their early stop, then the earlier questions from their best weights, the better epoch on
-    validation kept (:meth:`wbgraph.gnn.loop.Training._go_on_temporal`).
+    validation kept (:meth:`wbgraph.gnn.loop.Training._go_on_temporal`); the earlier questions at
+    ``temporal_dropout`` (a fine-tune on a window's few thousand answers, where the hidden links,
+    every holding a lesson, need none: ``dropout``).
     ``windows``: how many of the latest earlier questions the ``temporal`` task learns from, one
     an epoch in turn, oldest first (as-of: one a training window; latest: there is one); the
     refit learns as many, one window later. Each is a graph held while training.
@@ -75,6 +77,7 @@ class TrainConfig:
     heads: int = 2
     layers: int = 1
     dropout: float = 0.0
+    temporal_dropout: float = 0.1  # gat_task auto: the GAT part's dropout while it learns the earlier questions
     lr: float = 0.01
     weight_decay: float = 1e-5
     patience: int = 20
@@ -132,8 +135,8 @@ class TrainConfig:
             raise ConfigError(f"batch_customers must be 0 (all at once) or more, not {self.batch_customers}.")
         if self.hidden % self.heads:
             raise ConfigError(f"hidden ({self.hidden}) must be divisible by heads ({self.heads}).")
-        if not 0 <= self.dropout < 1 or not 0 < self.supervision_ratio <= 1:
-            raise ConfigError("dropout must be in [0, 1) and supervision_ratio in (0, 1].")
+        if not 0 <= self.dropout < 1 or not 0 <= self.temporal_dropout < 1 or not 0 < self.supervision_ratio <= 1:
+            raise ConfigError("dropout and temporal_dropout must be in [0, 1) and supervision_ratio in (0, 1].")
         if not 0 <= self.holdout_share < 1:
             raise ConfigError(f"holdout_share must be in [0, 1), not {self.holdout_share!r}.")
         if not (self.device in ("auto", "cpu", "cuda") or self.device.startswith("cuda:")):

@@ -321,6 +321,13 @@ class HeteroGATRecommender(nn.Module):
         scores = gat if channel is None else mixed(gat, channel, self.mix)
         return with_group(scores, self.group_of(graph), self.group_weight), h
 
+    def set_dropout(self, dropout: float) -> None:
+        """Train from here with ``dropout`` on attention and on layer outputs (``gat_task`` auto's second task)."""
+        self.dropout = dropout
+        for conv in self.convs:
+            for module in conv.convs.values():
+                module.dropout = dropout
+
     def part_state(self, part: str) -> dict:
         """A copy of one part's weights (``gat`` or ``channel``, :func:`part_of`): each part stops on its own."""
         return {
