@@ -179,7 +179,8 @@ class Lessons:
         """``gat_task`` auto: after ``epoch`` the GAT part goes on learning the earlier questions,
         its optimiser moments forgotten (what the hidden links' steps had gathered; the item channel's kept),
         at ``config.temporal_dropout``: a fine-tune on a window's answers, which overfits where the
-        hidden links did not (the bank's month, five seeds: validation NDCG@10 0.856 without, 0.860 at 0.1)."""
+        hidden links did not (the bank's month, five seeds: validation NDCG@10 0.856 without, 0.860 at 0.1;
+        its test MAP@7 did not follow, 0.794 -> 0.789 over three seeds: docs/benchmarks.md, session 27)."""
         self.task, self.since = "temporal", epoch
         self.model.set_dropout(self.config.temporal_dropout)
         for name, weight in self.model.named_parameters():
