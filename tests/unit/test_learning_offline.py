@@ -579,6 +579,39 @@ def test_settings_too_close_to_tell_apart_at_a_rung_all_go_on(generated, monkeyp
     assert [t.get("leftAt") for t in tried] == [None, 4, 2, 2]
 
 
+def test_a_rung_judges_only_settings_on_their_last_task_the_others_go_on_unjudged():
+    def run(figure, judgeable=True):
+        return type("Run", (), {"judgeable": judgeable, "history": [{"valNdcg@10": figure, "alone": {"gat": figure}}]})
+
+    runs = [run(0.5), run(0.4), run(0.3), run(0.1, judgeable=False)]  # the last still on the hidden links
+    ahead, standings = race._ahead(runs, [0, 1, 2, 3], margin=0.0)
+    assert ahead == [0, 1, 3] and set(standings) == {0, 1, 2}  # the better half of three, and the last unjudged
+    assert race._ahead(runs, [2, 3], margin=0.0)[0] == [2, 3]  # one judged: it is its own better half
+    waiting = [run(0.5, judgeable=False), run(0.1, judgeable=False)]
+    assert race._ahead(waiting, [0, 1], margin=0.0) == ([0, 1], {})  # none judgeable: all go on
+
+
+def test_an_auto_training_is_judgeable_only_after_the_patience_on_the_earlier_questions(generated):
+    data = prepare_tables(generated["tables"])
+    config = TrainConfig(epochs=60, patience=2, refit=False, hidden=16, channel=False)
+    training = loop.Training(data, config)
+    seen = []  # (task, epochs on it, judgeable) after each epoch
+    while not training.finished:
+        training.advance(training.epoch + 1)
+        seen.append((training.lessons.task, training.epoch - training.lessons.since, training.judgeable))
+    on_links = [judged for task, _, judged in seen if task == "mask"]
+    assert on_links and not any(on_links[:-1])  # never on the hidden links (the last: finished there, or switched)
+    questions = [(on, judged) for task, on, judged in seen[:-1] if task == "temporal"]
+    assert questions, "the generated data's GAT part goes on to the earlier questions"
+    assert all(judged == (on >= config.patience) for on, judged in questions)
+    assert seen[-1][2]  # finished: judgeable
+    masked = loop.Training(data, dataclasses.replace(config, gat_task="mask"))
+    masked.advance(1)
+    assert not masked.judgeable
+    masked.advance(2)
+    assert masked.judgeable  # one task: judgeable from the patience on, as ever
+
+
 @pytest.mark.parametrize("batch_customers", [0, 40])  # full batch, and customer batches
 def test_auto_trains_the_gat_part_on_the_hidden_links_then_on_the_earlier_questions_from_their_best(
     generated, monkeypatch, batch_customers

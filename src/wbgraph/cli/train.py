@@ -104,8 +104,8 @@ DEFAULTS = TrainConfig()
     is_flag=True,
     help="Choose hidden (32/64/128), lr (0.003/0.01) and weight decay (0/1e-4) on validation: 12 trainings on "
     "one export, raced with the settings as given (the better half goes on after the patience's epochs, "
-    "then after twice as many, ...; each with its own early stopping); the winner is refitted and saved "
-    "(metrics.json: tuning).",
+    "then after twice as many, ...; each with its own early stopping, judged only once on its last task: "
+    "under auto, the earlier questions); the winner is refitted and saved (metrics.json: tuning).",
 )
 @click.option("--seed", type=int, help=f"Random seed (default {DEFAULTS.seed}).")
 @click.option("--device", help=f"cpu, cuda, cuda:N or auto (default {DEFAULTS.device}).")

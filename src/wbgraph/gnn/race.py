@@ -1,7 +1,8 @@
 """Settings raced on validation: ``--tune``'s grid.
 
 Successive halving (:func:`tune`): every setting trains for the patience, the better half goes
-on twice as far, and so on until one is left, which trains to its own early stop.
+on twice as far, and so on until one is left, which trains to its own early stop; a setting
+is judged only once it could be by its own early stopping, on its last task.
 """
 
 from __future__ import annotations
@@ -45,17 +46,21 @@ def tune(
     behind before its own early stopping would judge it), then the better half of them
     (:func:`standing`: the best validation NDCG@10 of an epoch so far, ties to the better GAT
     part alone, then to the earlier in the grid) goes on twice as far, and so on until one is
-    left, which trains to its own early stop. A setting within ``margin`` (relative) of the
-    leader on both figures goes on too: too close to tell apart yet. Each setting has its own early stopping and
-    random state on the same prepared data (one export), so the one kept ends with the
-    figures it would have had trained alone; a setting that stops on its own before a rung
-    stays in the race with what it has. ``given``: the settings as given (``config``'s),
-    already trained to the end, race as the first setting (``"given": true``), so tuning
-    never ends below them on validation. The winner is the best on validation of those still
-    in the race at the end. Returns its chosen weights, its config and every setting with
-    its validation figures (``metrics.json`` ``tuning``; one left behind has ``leftAt``, the
-    epoch, and ``val`` its best epoch's NDCG@10 so far); the test part is scored once, for
-    the winner, by :func:`~.loop.finish`.
+    left, which trains to its own early stop. Under ``gat_task`` auto a setting still on the
+    hidden links, or on the questions for less than the patience, goes on unjudged
+    (:attr:`~.loop.Training.judgeable`): the bank's month's race left hidden 64, lr 0.01, weight
+    decay 1e-4 behind at epoch 40, on the hidden links, which trained to its end beats the
+    settings as given on validation (seed 0: 0.8622 against 0.8607). A setting within ``margin``
+    (relative) of the leader on both figures goes on too: too close to tell apart yet. Each
+    setting has its own early stopping and random state on the same prepared data (one export),
+    so the one kept ends with the figures it would have had trained alone; a setting that stops
+    on its own before a rung stays in the race with what it has. ``given``: the settings as
+    given (``config``'s), already trained to the end, race as the first setting (``"given":
+    true``), so tuning never ends below them on validation. The winner is the best on validation
+    of those still in the race at the end. Returns its chosen weights, its config and every
+    setting with its validation figures (``metrics.json`` ``tuning``; one left behind has
+    ``leftAt``, the epoch, and ``val`` its best epoch's NDCG@10 so far); the test part is scored
+    once, for the winner, by :func:`~.loop.finish`.
     """
     names = list(grid)
     settings = [dict(zip(names, values)) for values in itertools.product(*grid.values())]
@@ -76,11 +81,7 @@ def tune(
                     runs[number].advance(until, update)
         if len(racing) == 1 or all(runs[n].finished for n in racing):
             break
-        standings = {n: standing(runs[n].history) for n in racing}
-        ahead = sorted(racing, key=lambda n: standings[n], reverse=True)[: (len(racing) + 1) // 2]
-        lead = max(standings.values())  # within margin of it on both figures: too close to tell yet
-        ahead += [n for n in racing if all(mine >= best * (1 - margin) for mine, best in zip(standings[n], lead))]
-        ahead = sorted(set(ahead))
+        ahead, standings = _ahead(runs, racing, margin)
         for number in set(racing) - set(ahead):  # left behind: its figures so far kept, its weights let go
             run, runs[number] = runs[number], None
             left[number] = {"val": {"ndcg@10": standings[number][0]}, "epochs": run.epoch, "leftAt": run.epoch}
@@ -100,6 +101,19 @@ def tune(
     return results[winner], chosen, tried
 
 
+def _ahead(runs: list, racing: list[int], margin: float) -> tuple[list[int], dict]:
+    """``(the settings of racing that go on past a rung, the standing of each judged)``: the
+    better half of those the rung may judge (:attr:`~.loop.Training.judgeable`), those within
+    ``margin`` of their leader, and every one not judgeable yet (still on its first task)."""
+    judged = [n for n in racing if runs[n].judgeable]
+    standings = {n: standing(runs[n].history) for n in judged}
+    ahead = sorted(judged, key=lambda n: standings[n], reverse=True)[: (len(judged) + 1) // 2]
+    if standings:
+        lead = max(standings.values())  # within margin of it on both figures: too close to tell yet
+        ahead += [n for n in judged if all(mine >= best * (1 - margin) for mine, best in zip(standings[n], lead))]
+    return sorted(set(ahead) | set(racing) - set(judged)), standings
+
+
 def standing(history: list[dict]) -> tuple[float, float]:
     """Where a training stands in a race (:func:`tune`): its best validation NDCG@10 of an epoch
     so far, then its GAT part's best alone (-1 before the first epoch).
@@ -115,7 +129,7 @@ def standing(history: list[dict]) -> tuple[float, float]:
 class _Trained:
     """A setting already trained to its end (the settings as given), as it stands in a race."""
 
-    finished = True
+    finished = judgeable = True
 
     def __init__(self, fitted: Fitted):
         self.fitted, self.history = fitted, fitted.history
