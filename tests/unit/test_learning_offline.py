@@ -610,6 +610,15 @@ def test_an_auto_training_is_judgeable_only_after_the_patience_on_the_earlier_qu
     assert not masked.judgeable
     masked.advance(2)
     assert masked.judgeable  # one task: judgeable from the patience on, as ever
+    mixed = loop.Training(data, dataclasses.replace(config, channel=True))
+    mixed.advance(2)
+    assert mixed.lessons.task == "mask"  # the hidden links stop after two epochs without gain at the earliest
+    for epoch in mixed.history:
+        epoch["mix"] = [0.0, 1.0]  # as if the item channel alone had been the best mix so far
+    assert mixed.judgeable  # the GAT part's task does not move the figure judged: the patience is enough
+    for epoch in mixed.history:
+        epoch["mix"] = [1.0, 0.5]
+    assert not mixed.judgeable
 
 
 @pytest.mark.parametrize("batch_customers", [0, 40])  # full batch, and customer batches

@@ -47,10 +47,11 @@ def tune(
     (:func:`standing`: the best validation NDCG@10 of an epoch so far, ties to the better GAT
     part alone, then to the earlier in the grid) goes on twice as far, and so on until one is
     left, which trains to its own early stop. Under ``gat_task`` auto a setting still on the
-    hidden links, or on the questions for less than the patience, goes on unjudged
-    (:attr:`~.loop.Training.judgeable`): the bank's month's race left hidden 64, lr 0.01, weight
-    decay 1e-4 behind at epoch 40, on the hidden links, which trained to its end beats the
-    settings as given on validation (seed 0: 0.8622 against 0.8607). A setting within ``margin``
+    hidden links, or on the questions for less than the patience, goes on unjudged unless the
+    item channel alone has been its best mix (:attr:`~.loop.Training.judgeable`): the bank's
+    month's race left hidden 128, lr 0.01, weight decay 1e-4 behind at epoch 20, on the hidden
+    links, which trained to its end is the best of the grid on validation (seed 0: 0.8640; the
+    settings as given 0.8607). A setting within ``margin``
     (relative) of the leader on both figures goes on too: too close to tell apart yet. Each
     setting has its own early stopping and random state on the same prepared data (one export),
     so the one kept ends with the figures it would have had trained alone; a setting that stops
