@@ -51,17 +51,17 @@ def tune(
     item channel alone has been its best mix (:attr:`~.loop.Training.judgeable`): the bank's
     month's race left hidden 128, lr 0.01, weight decay 1e-4 behind at epoch 20, on the hidden
     links, which trained to its end is the best of the grid on validation (seed 0: 0.8640; the
-    settings as given 0.8607). A setting within ``margin``
-    (relative) of the leader on both figures goes on too: too close to tell apart yet. Each
-    setting has its own early stopping and random state on the same prepared data (one export),
-    so the one kept ends with the figures it would have had trained alone; a setting that stops
-    on its own before a rung stays in the race with what it has. ``given``: the settings as
-    given (``config``'s), already trained to the end, race as the first setting (``"given":
-    true``), so tuning never ends below them on validation. The winner is the best on validation
-    of those still in the race at the end. Returns its chosen weights, its config and every
-    setting with its validation figures (``metrics.json`` ``tuning``; one left behind has
-    ``leftAt``, the epoch, and ``val`` its best epoch's NDCG@10 so far); the test part is scored
-    once, for the winner, by :func:`~.loop.finish`.
+    settings as given 0.8607). A setting within ``margin`` (relative) of the leader on both
+    figures goes on too: too close to tell apart yet. Each setting has its own early stopping
+    and random state on the same prepared data (one export), so the one kept ends with the
+    figures it would have had trained alone; a setting that stops on its own before a rung stays
+    in the race with what it has. ``given``: the settings as given (``config``'s), already
+    trained to the end, race as the first setting (``"given": true``), so tuning never ends
+    below them on validation. The winner is the best on validation of those still in the race at
+    the end. Returns its chosen weights, its config and every setting with its validation
+    figures (``metrics.json`` ``tuning``; one left behind has ``leftAt``, the epoch, and ``val``
+    its best epoch's NDCG@10 so far); the test part is scored once, for the winner, by
+    :func:`~.loop.finish`.
     """
     names = list(grid)
     settings = [dict(zip(names, values)) for values in itertools.product(*grid.values())]
