@@ -259,7 +259,7 @@ class Training:
             return True
         if self._channel_decides():
             return self.epoch >= self.config.patience
-        if self.config.gat_task == "auto" and self.lessons.task == "mask" and self.questions:
+        if self._on_first_task():
             return False
         return self.epoch - self.lessons.since >= self.config.patience
 
@@ -269,10 +269,13 @@ class Training:
             return False
         return max(self.history, key=lambda h: h["valNdcg@10"])["mix"][0] == 0
 
+    def _on_first_task(self) -> bool:
+        """``gat_task`` auto, still on the hidden links, with earlier questions to learn after them."""
+        return self.config.gat_task == "auto" and self.lessons.task == "mask" and bool(self.questions)
+
     def _hidden_links_done(self, epoch: int) -> bool:
-        """``gat_task`` auto, still on the hidden links, with earlier questions to learn: has the GAT part stopped?"""
-        auto = self.config.gat_task == "auto" and self.lessons.task == "mask" and bool(self.questions)
-        return auto and "gat" in self.stopping.epoch and self.stopping.stopped("gat", epoch)
+        """:meth:`_on_first_task`, and the GAT part has stopped on it?"""
+        return self._on_first_task() and "gat" in self.stopping.epoch and self.stopping.stopped("gat", epoch)
 
     def _go_on_temporal(self, epoch: int) -> None:
         """``gat_task`` auto: the GAT part's best weights on the hidden links learn the earlier
