@@ -226,6 +226,19 @@ def test_train_and_evaluate_ask_the_asof_question(cli, backend, holdings, tmp_pa
     assert "map@7" in table.output.splitlines()[1]
 
 
+def test_a_model_trained_as_of_the_latest_data_says_it_has_no_test_instead_of_figures_of_0(
+    cli, backend, holdings, tmp_path
+):
+    from wbgraph.gnn.evaluate import NO_TEST
+
+    runs = ["--runs-dir", str(tmp_path / "runs")]
+    trained = cli("train", "--cutoff", "2025-07-01", "--epochs", "2", "--hidden", "8", *runs)  # the data ends in June
+    assert trained.exit_code == 0, trained.output
+    assert f"   {NO_TEST}" in trained.output and "test NDCG@10" not in trained.output
+    evaluated = cli("evaluate", "--baselines", "popularity", *runs)
+    assert evaluated.exit_code == 0 and NO_TEST in evaluated.output
+
+
 def test_damaged_run_is_a_clear_error(cli, backend, small_graph, tmp_path):
     runs = tmp_path / "runs"
     assert (

@@ -179,10 +179,7 @@ def train(
             f"As of {p['cutoff']}, horizon {p['horizon']}: validation {p['validation'][0]} to {p['validation'][1]}, "
             f"test {p['test'][0]} to {p['test'][1]}, {p['trainingWindows']} training window(s)"
         )
-    click.echo(
-        f"Validation NDCG@10 {result.val['ndcg@10']:.3f}   test NDCG@10 {result.test.get('ndcg@10', 0.0):.3f}   "
-        f"test recall@10 {result.test.get('recall@10', 0.0):.3f}"
-    )
+    click.echo(figures_line(result.val, result.test))
     click.echo(
         f"Export {result.seconds['export']:.1f}s, training {result.seconds['train']:.1f}s "
         f"({result.seconds['perEpoch']:.2f}s/epoch)"
@@ -193,3 +190,14 @@ def train(
         click.echo(f"Note: {note}")
     for warning in result.warnings:
         click.echo(f"Warning: {warning}")
+
+
+def figures_line(val: dict, test: dict) -> str:
+    """The headline figures of a training; without test customers (trained as of the latest data) a
+    sentence instead of test figures of 0, as ``wbgraph evaluate`` says it."""
+    from ..gnn.evaluate import NO_TEST
+
+    line = f"Validation NDCG@10 {val['ndcg@10']:.3f}   "
+    if "ndcg@10" not in test:
+        return line + NO_TEST
+    return line + f"test NDCG@10 {test['ndcg@10']:.3f}   test recall@10 {test['recall@10']:.3f}"

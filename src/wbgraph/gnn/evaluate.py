@@ -43,6 +43,10 @@ GAT_PART = "gat: graph part alone"
 CHANNEL_PART = "gat: item channel alone"
 METRIC = re.compile(r"(recall|ndcg|map|hit|precision)@(\d+)")
 MAX_K = 50
+NO_TEST = (  # a model trained as of the latest data: what train and evaluate say instead of figures
+    "No customer to test on: nothing was newly taken in the test window (a model trained as of the "
+    "latest data has no test; its evidence is the backtest's)."
+)
 
 
 @dataclass
@@ -348,10 +352,7 @@ def verdict(
     difference lies above zero; without one, when it is 2% ahead.
     """
     if not metrics[MODEL].get("customers", 1):
-        return (
-            "No customer to test on: nothing was newly taken in the test window (a model trained as of the "
-            "latest data has no test; its evidence is the backtest's)."
-        )
+        return NO_TEST
     baseline_names = [n for n in metrics if not n.startswith(MODEL) and not n.startswith("oracle")]
     c = (comparison or {}).get(headline)
     if c:
