@@ -621,6 +621,24 @@ def test_an_auto_training_is_judgeable_only_after_the_patience_on_the_earlier_qu
     assert not mixed.judgeable
 
 
+@pytest.mark.parametrize(("gat", "goes_on"), [(0.30, False), (0.45, True)])  # below / above 3/4 of the channel's 0.5
+def test_auto_keeps_a_gat_part_out_of_the_item_channels_reach_on_the_hidden_links(generated, monkeypatch, gat, goes_on):
+    data = prepare_tables(generated["tables"])
+    config = TrainConfig(epochs=40, patience=2, refit=False, hidden=16)
+
+    def channel_decides(*args):  # every epoch: the item channel alone the best mix, each part alone as given
+        return {"ndcg@10": 0.5}, (0.0, 1.0), {"gat": gat, "channel": 0.5}
+
+    monkeypatch.setattr(loop, "validate", channel_decides)
+    training = loop.Training(data, config)
+    training.advance(config.epochs)
+    tasks = {h["gatTask"] for h in training.history}
+    assert training.finished and training.links_only == (not goes_on)
+    assert tasks == ({"mask", "temporal"} if goes_on else {"mask"})
+    assert training.epoch == (3 + config.patience if goes_on else 1 + config.patience)  # each task's patience
+    assert training.judgeable and training.gat_phases() == {"mask": 1, "temporal": 0}
+
+
 @pytest.mark.parametrize("batch_customers", [0, 40])  # full batch, and customer batches
 def test_auto_trains_the_gat_part_on_the_hidden_links_then_on_the_earlier_questions_from_their_best(
     generated, monkeypatch, batch_customers

@@ -61,9 +61,10 @@ class TrainConfig:
     ``gat_task``: what the GAT part learns (:class:`wbgraph.gnn.losses.Question`): hidden links
     (``mask``), the earlier question's answers (``temporal``), both, or (``auto``) the hidden links to
     their early stop, then the earlier questions from their best weights, the better epoch on
-    validation kept (:meth:`wbgraph.gnn.loop.Training._go_on_temporal`); the earlier questions at
-    ``temporal_dropout`` (a fine-tune on a window's few thousand answers, where the hidden links,
-    every holding a lesson, need none: ``dropout``).
+    validation kept (:meth:`wbgraph.gnn.loop.Training._go_on_temporal`; not where the GAT part
+    alone is out of the item channel's reach: :meth:`~wbgraph.gnn.loop.Training._out_of_reach`);
+    the earlier questions at ``temporal_dropout`` (a fine-tune on a window's few thousand answers,
+    where the hidden links, every holding a lesson, need none: ``dropout``).
     ``windows``: how many of the latest earlier questions the ``temporal`` task learns from, one
     an epoch in turn, oldest first (as-of: one a training window; latest: there is one); the
     refit learns as many, one window later. Each is a graph held while training.
