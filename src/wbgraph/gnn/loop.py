@@ -285,7 +285,7 @@ class Training:
         """The item channel alone has been the best mix so far, and the GAT part alone is below
         :data:`OUT_OF_REACH` of the channel alone: the earlier questions cannot bring it into the
         mix, so under ``gat_task`` auto it does not go on to them. The most they lifted the GAT
-        part above its hidden links on any data measured is 12% (the bank's month: 0.74-0.80 ->
+        part above its hidden links on any data measured is 16% (the bank's month: 0.74-0.80 ->
         0.83-0.86 over ``--tune``'s settings); on MovieLens the GAT part alone is at 0.57-0.66 of
         the channel and its hidden links' weights were kept on every seed: 20 epochs of nothing."""
         best = self.stopping.best
